@@ -1,0 +1,162 @@
+"""``TorcClient``: a small typed client over the generated gRPC stubs.
+
+    from torc.client import TorcClient
+    client = TorcClient("127.0.0.1:50051")
+    wf_id = client.create_workflow("examples/diamond.yaml")
+    client.initialize(wf_id)
+    print(client.status(wf_id).job_counts)
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from torc.errors import TorcError
+from torc.proto import torc_pb2 as pb
+from torc.proto import torc_pb2_grpc as pb_grpc
+from torc.server import states as S
+from torc.spec.load import load_file
+from torc.spec.validate import normalize
+
+DEFAULT_URL = "127.0.0.1:50051"
+MAX_MESSAGE_BYTES = 512 << 20
+
+
+def default_url() -> str:
+    """``TORC_URL`` or the default local coordinator."""
+    return os.environ.get("TORC_URL") or DEFAULT_URL
+
+
+class ClientError(TorcError):
+    """A call failed; ``code`` is the gRPC status name, the message is the server's."""
+
+
+def load_spec(spec: str | Path | dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """Read a spec file (or take a dict) and validate it locally; returns (raw spec, source)."""
+    if isinstance(spec, dict):
+        raw, source = spec, "<dict>"
+    else:
+        raw, source = load_file(spec), str(spec)
+    normalize(raw, source)  # early errors with file and line; the coordinator checks again
+    return raw, source
+
+
+class TorcClient:
+    """Synchronous client for one coordinator."""
+
+    def __init__(self, url: str | None = None, timeout: float = 60.0) -> None:
+        self.url = url or default_url()
+        self.timeout = timeout
+        self.channel = grpc.insecure_channel(self.url, options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ])
+        self.stub = pb_grpc.TorcStub(self.channel)
+        self._metadata = (("torc-user", getpass.getuser()),)
+
+    def close(self) -> None:
+        """Close the channel."""
+        self.channel.close()
+
+    def __enter__(self) -> TorcClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def call(self, method: str, request: Any, timeout: float | None = None) -> Any:
+        """Invoke an RPC by name; gRPC errors become ClientError with the server's message."""
+        try:
+            return getattr(self.stub, method)(request, timeout=timeout or self.timeout,
+                                              metadata=self._metadata)
+        except grpc.RpcError as e:
+            code = e.code()  # type: ignore[attr-defined]
+            details = e.details()  # type: ignore[attr-defined]
+            if code == grpc.StatusCode.UNAVAILABLE:
+                details = f"cannot reach the coordinator at {self.url}: {details}"
+            raise ClientError(details or str(code), code.name if code else "UNKNOWN") from None
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Block until the coordinator accepts connections."""
+        try:
+            grpc.channel_ready_future(self.channel).result(timeout=timeout)
+        except grpc.FutureTimeoutError:
+            raise ClientError(f"cannot reach the coordinator at {self.url}",
+                              "UNAVAILABLE") from None
+
+    # ----- workflows
+
+    def create_workflow(self, spec: str | Path | dict[str, Any]) -> int:
+        """Create a workflow from a spec file or dict; returns its id."""
+        raw, source = load_spec(spec)
+        req = pb.CreateWorkflowRequest(spec_json=json.dumps(raw), source=source)
+        return self.call("CreateWorkflow", req, timeout=max(self.timeout, 600)).id
+
+    def get_workflow(self, wf_id: int) -> pb.Workflow:
+        """One workflow."""
+        return self.call("GetWorkflow", pb.WorkflowRef(workflow_id=wf_id))
+
+    def list_workflows(self, offset: int = 0, limit: int = 0) -> list[pb.Workflow]:
+        """All workflows (or a page)."""
+        req = pb.ListWorkflowsRequest(offset=offset, limit=limit)
+        return list(self.call("ListWorkflows", req).workflows)
+
+    def delete_workflow(self, wf_id: int) -> None:
+        """Delete a workflow and everything recorded about it."""
+        self.call("DeleteWorkflow", pb.WorkflowRef(workflow_id=wf_id))
+
+    def cancel(self, wf_id: int) -> pb.Workflow:
+        """Cancel: nothing more starts; workers kill running jobs."""
+        return self.call("CancelWorkflow", pb.WorkflowRef(workflow_id=wf_id))
+
+    def initialize(self, wf_id: int) -> pb.Workflow:
+        """Start the first run."""
+        return self.call("InitializeWorkflow", pb.WorkflowRef(workflow_id=wf_id))
+
+    def reinitialize(self, wf_id: int) -> pb.Workflow:
+        """Start a new run, keeping completed jobs; re-arms actions."""
+        return self.call("ReinitializeWorkflow", pb.WorkflowRef(workflow_id=wf_id))
+
+    def reset_status(self, wf_id: int, failed_only: bool = False,
+                     reinitialize: bool = False) -> pb.Workflow:
+        """Reset jobs to uninitialized (all, or failed ones and their downstream)."""
+        req = pb.ResetStatusRequest(workflow_id=wf_id, failed_only=failed_only,
+                                    reinitialize=reinitialize)
+        return self.call("ResetStatus", req)
+
+    def status(self, wf_id: int) -> pb.WorkflowStatus:
+        """Job counts per state."""
+        return self.call("GetStatus", pb.WorkflowRef(workflow_id=wf_id))
+
+    # ----- read side
+
+    def list_jobs(self, wf_id: int, status: str | None = None, offset: int = 0,
+                  limit: int = 0) -> list[pb.Job]:
+        """Jobs, optionally only those in ``status`` (a state name)."""
+        st = S.parse(status) if status else 0
+        req = pb.ListJobsRequest(workflow_id=wf_id, status=st, offset=offset, limit=limit)
+        return list(self.call("ListJobs", req).jobs)
+
+    def list_results(self, wf_id: int, failed_only: bool = False) -> list[pb.JobResult]:
+        """Recorded results, one per (job, run, attempt)."""
+        req = pb.ListResultsRequest(workflow_id=wf_id, failed_only=failed_only)
+        return list(self.call("ListResults", req).results)
+
+    def list_actions(self, wf_id: int) -> list[pb.Action]:
+        """Actions with trigger progress and executions."""
+        return list(self.call("ListActions", pb.WorkflowRef(workflow_id=wf_id)).actions)
+
+    def list_workers(self, wf_id: int) -> list[pb.Worker]:
+        """Workers that registered with the workflow."""
+        return list(self.call("ListWorkers", pb.WorkflowRef(workflow_id=wf_id)).workers)
+
+    def watch_events(self, wf_id: int = 0) -> Any:
+        """Iterator over the workflow event feed (0: all workflows)."""
+        return self.stub.WatchEvents(pb.WatchEventsRequest(workflow_id=wf_id),
+                                     metadata=self._metadata)

@@ -1,0 +1,539 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class JobStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    JOB_STATUS_UNSPECIFIED: _ClassVar[JobStatus]
+    UNINITIALIZED: _ClassVar[JobStatus]
+    BLOCKED: _ClassVar[JobStatus]
+    READY: _ClassVar[JobStatus]
+    PENDING: _ClassVar[JobStatus]
+    RUNNING: _ClassVar[JobStatus]
+    COMPLETED: _ClassVar[JobStatus]
+    FAILED: _ClassVar[JobStatus]
+    CANCELED: _ClassVar[JobStatus]
+    TERMINATED: _ClassVar[JobStatus]
+    DISABLED: _ClassVar[JobStatus]
+
+class ReportKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REPORT_KIND_UNSPECIFIED: _ClassVar[ReportKind]
+    STARTED: _ClassVar[ReportKind]
+    FINISHED: _ClassVar[ReportKind]
+    RELEASED: _ClassVar[ReportKind]
+JOB_STATUS_UNSPECIFIED: JobStatus
+UNINITIALIZED: JobStatus
+BLOCKED: JobStatus
+READY: JobStatus
+PENDING: JobStatus
+RUNNING: JobStatus
+COMPLETED: JobStatus
+FAILED: JobStatus
+CANCELED: JobStatus
+TERMINATED: JobStatus
+DISABLED: JobStatus
+REPORT_KIND_UNSPECIFIED: ReportKind
+STARTED: ReportKind
+FINISHED: ReportKind
+RELEASED: ReportKind
+
+class Empty(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class WorkflowRef(_message.Message):
+    __slots__ = ("workflow_id",)
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    def __init__(self, workflow_id: _Optional[int] = ...) -> None: ...
+
+class CreateWorkflowRequest(_message.Message):
+    __slots__ = ("spec_json", "source")
+    SPEC_JSON_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    spec_json: str
+    source: str
+    def __init__(self, spec_json: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
+
+class Workflow(_message.Message):
+    __slots__ = ("id", "name", "description", "project", "num_jobs", "run_id", "initialized", "canceled", "complete", "created_at", "metadata_json", "user")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    NUM_JOBS_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    INITIALIZED_FIELD_NUMBER: _ClassVar[int]
+    CANCELED_FIELD_NUMBER: _ClassVar[int]
+    COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    METADATA_JSON_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    name: str
+    description: str
+    project: str
+    num_jobs: int
+    run_id: int
+    initialized: bool
+    canceled: bool
+    complete: bool
+    created_at: float
+    metadata_json: str
+    user: str
+    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., project: _Optional[str] = ..., num_jobs: _Optional[int] = ..., run_id: _Optional[int] = ..., initialized: _Optional[bool] = ..., canceled: _Optional[bool] = ..., complete: _Optional[bool] = ..., created_at: _Optional[float] = ..., metadata_json: _Optional[str] = ..., user: _Optional[str] = ...) -> None: ...
+
+class ListWorkflowsRequest(_message.Message):
+    __slots__ = ("offset", "limit")
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    offset: int
+    limit: int
+    def __init__(self, offset: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListWorkflowsResponse(_message.Message):
+    __slots__ = ("workflows",)
+    WORKFLOWS_FIELD_NUMBER: _ClassVar[int]
+    workflows: _containers.RepeatedCompositeFieldContainer[Workflow]
+    def __init__(self, workflows: _Optional[_Iterable[_Union[Workflow, _Mapping]]] = ...) -> None: ...
+
+class ResetStatusRequest(_message.Message):
+    __slots__ = ("workflow_id", "failed_only", "reinitialize")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    FAILED_ONLY_FIELD_NUMBER: _ClassVar[int]
+    REINITIALIZE_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    failed_only: bool
+    reinitialize: bool
+    def __init__(self, workflow_id: _Optional[int] = ..., failed_only: _Optional[bool] = ..., reinitialize: _Optional[bool] = ...) -> None: ...
+
+class WorkflowStatus(_message.Message):
+    __slots__ = ("workflow_id", "job_counts", "run_id", "complete", "canceled", "num_jobs")
+    class JobCountsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_COUNTS_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    CANCELED_FIELD_NUMBER: _ClassVar[int]
+    NUM_JOBS_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    job_counts: _containers.ScalarMap[str, int]
+    run_id: int
+    complete: bool
+    canceled: bool
+    num_jobs: int
+    def __init__(self, workflow_id: _Optional[int] = ..., job_counts: _Optional[_Mapping[str, int]] = ..., run_id: _Optional[int] = ..., complete: _Optional[bool] = ..., canceled: _Optional[bool] = ..., num_jobs: _Optional[int] = ...) -> None: ...
+
+class Job(_message.Message):
+    __slots__ = ("id", "name", "status", "command", "return_code", "run_id", "attempt_id", "priority", "depends_on", "resource_requirements", "invocation_script", "cancel_on_blocking_job_failure", "supports_termination", "scheduler", "worker_id")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    RETURN_CODE_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    DEPENDS_ON_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_REQUIREMENTS_FIELD_NUMBER: _ClassVar[int]
+    INVOCATION_SCRIPT_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_ON_BLOCKING_JOB_FAILURE_FIELD_NUMBER: _ClassVar[int]
+    SUPPORTS_TERMINATION_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULER_FIELD_NUMBER: _ClassVar[int]
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    name: str
+    status: JobStatus
+    command: str
+    return_code: int
+    run_id: int
+    attempt_id: int
+    priority: int
+    depends_on: _containers.RepeatedScalarFieldContainer[int]
+    resource_requirements: str
+    invocation_script: str
+    cancel_on_blocking_job_failure: bool
+    supports_termination: bool
+    scheduler: str
+    worker_id: int
+    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., command: _Optional[str] = ..., return_code: _Optional[int] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., priority: _Optional[int] = ..., depends_on: _Optional[_Iterable[int]] = ..., resource_requirements: _Optional[str] = ..., invocation_script: _Optional[str] = ..., cancel_on_blocking_job_failure: _Optional[bool] = ..., supports_termination: _Optional[bool] = ..., scheduler: _Optional[str] = ..., worker_id: _Optional[int] = ...) -> None: ...
+
+class ListJobsRequest(_message.Message):
+    __slots__ = ("workflow_id", "status", "offset", "limit")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    status: JobStatus
+    offset: int
+    limit: int
+    def __init__(self, workflow_id: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListJobsResponse(_message.Message):
+    __slots__ = ("jobs", "total")
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    jobs: _containers.RepeatedCompositeFieldContainer[Job]
+    total: int
+    def __init__(self, jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...
+
+class JobResult(_message.Message):
+    __slots__ = ("job_id", "job_name", "run_id", "attempt_id", "return_code", "status", "start_time", "end_time", "worker_id")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_NAME_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
+    RETURN_CODE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    job_name: str
+    run_id: int
+    attempt_id: int
+    return_code: int
+    status: JobStatus
+    start_time: float
+    end_time: float
+    worker_id: int
+    def __init__(self, job_id: _Optional[int] = ..., job_name: _Optional[str] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., return_code: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., start_time: _Optional[float] = ..., end_time: _Optional[float] = ..., worker_id: _Optional[int] = ...) -> None: ...
+
+class ListResultsRequest(_message.Message):
+    __slots__ = ("workflow_id", "failed_only", "offset", "limit")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    FAILED_ONLY_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    failed_only: bool
+    offset: int
+    limit: int
+    def __init__(self, workflow_id: _Optional[int] = ..., failed_only: _Optional[bool] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListResultsResponse(_message.Message):
+    __slots__ = ("results", "total")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[JobResult]
+    total: int
+    def __init__(self, results: _Optional[_Iterable[_Union[JobResult, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...
+
+class ActionExecution(_message.Message):
+    __slots__ = ("worker_id", "start_time", "end_time", "success", "message", "stdout_path", "stderr_path", "run_id")
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    STDOUT_PATH_FIELD_NUMBER: _ClassVar[int]
+    STDERR_PATH_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    worker_id: int
+    start_time: float
+    end_time: float
+    success: bool
+    message: str
+    stdout_path: str
+    stderr_path: str
+    run_id: int
+    def __init__(self, worker_id: _Optional[int] = ..., start_time: _Optional[float] = ..., end_time: _Optional[float] = ..., success: _Optional[bool] = ..., message: _Optional[str] = ..., stdout_path: _Optional[str] = ..., stderr_path: _Optional[str] = ..., run_id: _Optional[int] = ...) -> None: ...
+
+class Action(_message.Message):
+    __slots__ = ("id", "trigger_type", "action_type", "persistent", "trigger_count", "required_triggers", "pending", "executed", "job_names", "config_json", "executions")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ACTION_TYPE_FIELD_NUMBER: _ClassVar[int]
+    PERSISTENT_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_COUNT_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_TRIGGERS_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    EXECUTED_FIELD_NUMBER: _ClassVar[int]
+    JOB_NAMES_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_JSON_FIELD_NUMBER: _ClassVar[int]
+    EXECUTIONS_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    trigger_type: str
+    action_type: str
+    persistent: bool
+    trigger_count: int
+    required_triggers: int
+    pending: bool
+    executed: bool
+    job_names: _containers.RepeatedScalarFieldContainer[str]
+    config_json: str
+    executions: _containers.RepeatedCompositeFieldContainer[ActionExecution]
+    def __init__(self, id: _Optional[int] = ..., trigger_type: _Optional[str] = ..., action_type: _Optional[str] = ..., persistent: _Optional[bool] = ..., trigger_count: _Optional[int] = ..., required_triggers: _Optional[int] = ..., pending: _Optional[bool] = ..., executed: _Optional[bool] = ..., job_names: _Optional[_Iterable[str]] = ..., config_json: _Optional[str] = ..., executions: _Optional[_Iterable[_Union[ActionExecution, _Mapping]]] = ...) -> None: ...
+
+class ListActionsResponse(_message.Message):
+    __slots__ = ("actions",)
+    ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    actions: _containers.RepeatedCompositeFieldContainer[Action]
+    def __init__(self, actions: _Optional[_Iterable[_Union[Action, _Mapping]]] = ...) -> None: ...
+
+class Resources(_message.Message):
+    __slots__ = ("num_cpus", "memory_bytes", "num_gpus", "num_nodes", "time_left_seconds")
+    NUM_CPUS_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    NUM_GPUS_FIELD_NUMBER: _ClassVar[int]
+    NUM_NODES_FIELD_NUMBER: _ClassVar[int]
+    TIME_LEFT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    num_cpus: int
+    memory_bytes: int
+    num_gpus: int
+    num_nodes: int
+    time_left_seconds: float
+    def __init__(self, num_cpus: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., num_gpus: _Optional[int] = ..., num_nodes: _Optional[int] = ..., time_left_seconds: _Optional[float] = ...) -> None: ...
+
+class Worker(_message.Message):
+    __slots__ = ("id", "workflow_id", "hostname", "slurm_job_id", "node_name", "resources", "start_time", "last_heartbeat", "active", "pid", "running_job_ids", "lost")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    HOSTNAME_FIELD_NUMBER: _ClassVar[int]
+    SLURM_JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    NODE_NAME_FIELD_NUMBER: _ClassVar[int]
+    RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    LAST_HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    LOST_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    workflow_id: int
+    hostname: str
+    slurm_job_id: str
+    node_name: str
+    resources: Resources
+    start_time: float
+    last_heartbeat: float
+    active: bool
+    pid: int
+    running_job_ids: _containers.RepeatedScalarFieldContainer[int]
+    lost: bool
+    def __init__(self, id: _Optional[int] = ..., workflow_id: _Optional[int] = ..., hostname: _Optional[str] = ..., slurm_job_id: _Optional[str] = ..., node_name: _Optional[str] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., start_time: _Optional[float] = ..., last_heartbeat: _Optional[float] = ..., active: _Optional[bool] = ..., pid: _Optional[int] = ..., running_job_ids: _Optional[_Iterable[int]] = ..., lost: _Optional[bool] = ...) -> None: ...
+
+class ListWorkersResponse(_message.Message):
+    __slots__ = ("workers",)
+    WORKERS_FIELD_NUMBER: _ClassVar[int]
+    workers: _containers.RepeatedCompositeFieldContainer[Worker]
+    def __init__(self, workers: _Optional[_Iterable[_Union[Worker, _Mapping]]] = ...) -> None: ...
+
+class RegisterWorkerRequest(_message.Message):
+    __slots__ = ("workflow_id", "hostname", "slurm_job_id", "node_name", "resources", "pid")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    HOSTNAME_FIELD_NUMBER: _ClassVar[int]
+    SLURM_JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    NODE_NAME_FIELD_NUMBER: _ClassVar[int]
+    RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    hostname: str
+    slurm_job_id: str
+    node_name: str
+    resources: Resources
+    pid: int
+    def __init__(self, workflow_id: _Optional[int] = ..., hostname: _Optional[str] = ..., slurm_job_id: _Optional[str] = ..., node_name: _Optional[str] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., pid: _Optional[int] = ...) -> None: ...
+
+class RegisterWorkerResponse(_message.Message):
+    __slots__ = ("worker_id", "heartbeat_interval")
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    worker_id: int
+    heartbeat_interval: float
+    def __init__(self, worker_id: _Optional[int] = ..., heartbeat_interval: _Optional[float] = ...) -> None: ...
+
+class UnregisterWorkerRequest(_message.Message):
+    __slots__ = ("worker_id",)
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    worker_id: int
+    def __init__(self, worker_id: _Optional[int] = ...) -> None: ...
+
+class ClaimJobRequest(_message.Message):
+    __slots__ = ("workflow_id", "worker_id", "available", "max_jobs", "wait_seconds")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    MAX_JOBS_FIELD_NUMBER: _ClassVar[int]
+    WAIT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    worker_id: int
+    available: Resources
+    max_jobs: int
+    wait_seconds: float
+    def __init__(self, workflow_id: _Optional[int] = ..., worker_id: _Optional[int] = ..., available: _Optional[_Union[Resources, _Mapping]] = ..., max_jobs: _Optional[int] = ..., wait_seconds: _Optional[float] = ...) -> None: ...
+
+class ClaimedJob(_message.Message):
+    __slots__ = ("id", "name", "command", "invocation_script", "run_id", "attempt_id", "num_cpus", "memory_bytes", "num_gpus", "num_nodes", "runtime_seconds", "supports_termination")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    INVOCATION_SCRIPT_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
+    NUM_CPUS_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    NUM_GPUS_FIELD_NUMBER: _ClassVar[int]
+    NUM_NODES_FIELD_NUMBER: _ClassVar[int]
+    RUNTIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SUPPORTS_TERMINATION_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    name: str
+    command: str
+    invocation_script: str
+    run_id: int
+    attempt_id: int
+    num_cpus: int
+    memory_bytes: int
+    num_gpus: int
+    num_nodes: int
+    runtime_seconds: float
+    supports_termination: bool
+    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., command: _Optional[str] = ..., invocation_script: _Optional[str] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., num_cpus: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., num_gpus: _Optional[int] = ..., num_nodes: _Optional[int] = ..., runtime_seconds: _Optional[float] = ..., supports_termination: _Optional[bool] = ...) -> None: ...
+
+class ClaimJobResponse(_message.Message):
+    __slots__ = ("jobs", "workflow_done", "canceled", "actions_pending", "ready_jobs", "unfinished_jobs")
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_DONE_FIELD_NUMBER: _ClassVar[int]
+    CANCELED_FIELD_NUMBER: _ClassVar[int]
+    ACTIONS_PENDING_FIELD_NUMBER: _ClassVar[int]
+    READY_JOBS_FIELD_NUMBER: _ClassVar[int]
+    UNFINISHED_JOBS_FIELD_NUMBER: _ClassVar[int]
+    jobs: _containers.RepeatedCompositeFieldContainer[ClaimedJob]
+    workflow_done: bool
+    canceled: bool
+    actions_pending: bool
+    ready_jobs: int
+    unfinished_jobs: int
+    def __init__(self, jobs: _Optional[_Iterable[_Union[ClaimedJob, _Mapping]]] = ..., workflow_done: _Optional[bool] = ..., canceled: _Optional[bool] = ..., actions_pending: _Optional[bool] = ..., ready_jobs: _Optional[int] = ..., unfinished_jobs: _Optional[int] = ...) -> None: ...
+
+class ClaimActionRequest(_message.Message):
+    __slots__ = ("workflow_id", "worker_id", "trigger_types")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_TYPES_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    worker_id: int
+    trigger_types: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, workflow_id: _Optional[int] = ..., worker_id: _Optional[int] = ..., trigger_types: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ClaimedAction(_message.Message):
+    __slots__ = ("id", "trigger_type", "action_type", "commands", "config_json", "run_id")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ACTION_TYPE_FIELD_NUMBER: _ClassVar[int]
+    COMMANDS_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_JSON_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    trigger_type: str
+    action_type: str
+    commands: _containers.RepeatedScalarFieldContainer[str]
+    config_json: str
+    run_id: int
+    def __init__(self, id: _Optional[int] = ..., trigger_type: _Optional[str] = ..., action_type: _Optional[str] = ..., commands: _Optional[_Iterable[str]] = ..., config_json: _Optional[str] = ..., run_id: _Optional[int] = ...) -> None: ...
+
+class ClaimActionResponse(_message.Message):
+    __slots__ = ("actions",)
+    ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    actions: _containers.RepeatedCompositeFieldContainer[ClaimedAction]
+    def __init__(self, actions: _Optional[_Iterable[_Union[ClaimedAction, _Mapping]]] = ...) -> None: ...
+
+class ReportActionResultRequest(_message.Message):
+    __slots__ = ("workflow_id", "worker_id", "action_id", "execution")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    worker_id: int
+    action_id: int
+    execution: ActionExecution
+    def __init__(self, workflow_id: _Optional[int] = ..., worker_id: _Optional[int] = ..., action_id: _Optional[int] = ..., execution: _Optional[_Union[ActionExecution, _Mapping]] = ...) -> None: ...
+
+class JobReport(_message.Message):
+    __slots__ = ("job_id", "kind", "run_id", "attempt_id", "return_code", "status", "start_time", "end_time")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
+    RETURN_CODE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    kind: ReportKind
+    run_id: int
+    attempt_id: int
+    return_code: int
+    status: JobStatus
+    start_time: float
+    end_time: float
+    def __init__(self, job_id: _Optional[int] = ..., kind: _Optional[_Union[ReportKind, str]] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., return_code: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., start_time: _Optional[float] = ..., end_time: _Optional[float] = ...) -> None: ...
+
+class ReportStatusRequest(_message.Message):
+    __slots__ = ("workflow_id", "worker_id", "reports")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    REPORTS_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    worker_id: int
+    reports: _containers.RepeatedCompositeFieldContainer[JobReport]
+    def __init__(self, workflow_id: _Optional[int] = ..., worker_id: _Optional[int] = ..., reports: _Optional[_Iterable[_Union[JobReport, _Mapping]]] = ...) -> None: ...
+
+class ReportStatusResponse(_message.Message):
+    __slots__ = ("rejected", "workflow_done")
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_DONE_FIELD_NUMBER: _ClassVar[int]
+    rejected: _containers.RepeatedScalarFieldContainer[str]
+    workflow_done: bool
+    def __init__(self, rejected: _Optional[_Iterable[str]] = ..., workflow_done: _Optional[bool] = ...) -> None: ...
+
+class HeartbeatRequest(_message.Message):
+    __slots__ = ("worker_id", "running_job_ids")
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    worker_id: int
+    running_job_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, worker_id: _Optional[int] = ..., running_job_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class HeartbeatResponse(_message.Message):
+    __slots__ = ("cancel_job_ids", "shutdown", "wake")
+    CANCEL_JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    SHUTDOWN_FIELD_NUMBER: _ClassVar[int]
+    WAKE_FIELD_NUMBER: _ClassVar[int]
+    cancel_job_ids: _containers.RepeatedScalarFieldContainer[int]
+    shutdown: bool
+    wake: bool
+    def __init__(self, cancel_job_ids: _Optional[_Iterable[int]] = ..., shutdown: _Optional[bool] = ..., wake: _Optional[bool] = ...) -> None: ...
+
+class WatchEventsRequest(_message.Message):
+    __slots__ = ("workflow_id",)
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    def __init__(self, workflow_id: _Optional[int] = ...) -> None: ...
+
+class WorkflowEvent(_message.Message):
+    __slots__ = ("workflow_id", "timestamp", "kind", "message")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    timestamp: float
+    kind: str
+    message: str
+    def __init__(self, workflow_id: _Optional[int] = ..., timestamp: _Optional[float] = ..., kind: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...

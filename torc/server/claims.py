@@ -1,0 +1,100 @@
+"""Ready queue and claim packing: which ready jobs a worker gets for the resources it offers.
+
+Ready jobs are bucketed by (priority, resource requirements). A claim walks priorities from high
+to low and, in each, takes jobs from every bucket whose requirements still fit, so its cost is
+the number of buckets plus the number of jobs handed out, whatever the workflow's size.
+Entries are removed lazily: a popped id whose job is no longer ready is skipped.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class Offer:
+    """What a worker has free right now."""
+
+    num_cpus: int
+    memory: int
+    num_gpus: int
+    num_nodes: int = 1
+    time_left: float = 0.0  # seconds; 0 means unlimited
+
+    def fits(self, rr: dict) -> bool:
+        """True when a job with requirements ``rr`` can start within this offer."""
+        return (
+            rr["num_cpus"] <= self.num_cpus
+            and rr["memory"] <= self.memory
+            and rr["num_gpus"] <= self.num_gpus
+            and rr["num_nodes"] <= self.num_nodes
+            and (self.time_left <= 0 or rr["runtime"] <= self.time_left)
+        )
+
+    def take(self, rr: dict) -> None:
+        """Subtract a claimed job's consumable resources (nodes and time are not consumed)."""
+        self.num_cpus -= rr["num_cpus"]
+        self.memory -= rr["memory"]
+        self.num_gpus -= rr["num_gpus"]
+
+
+class ReadyQueue:
+    """Ready job ids bucketed by priority and resource requirements, FIFO within a bucket."""
+
+    __slots__ = ("_buckets", "_priorities")
+
+    def __init__(self) -> None:
+        self._buckets: dict[int, dict[int, deque[int]]] = {}
+        self._priorities: list[int] = []  # descending
+
+    def push(self, job_id: int, priority: int, rr: int) -> None:
+        """Add a job that just became ready."""
+        by_rr = self._buckets.get(priority)
+        if by_rr is None:
+            by_rr = self._buckets[priority] = {}
+            self._priorities.append(priority)
+            self._priorities.sort(reverse=True)
+        q = by_rr.get(rr)
+        if q is None:
+            q = by_rr[rr] = deque()
+        q.append(job_id)
+
+    def clear(self) -> None:
+        """Forget every entry (before a rebuild)."""
+        self._buckets.clear()
+        self._priorities.clear()
+
+    def pick(
+        self,
+        offer: Offer,
+        rrs: list[dict],
+        is_ready: Callable[[int], bool],
+        max_jobs: int,
+    ) -> list[int]:
+        """Pop up to ``max_jobs`` ready ids that fit ``offer`` (which is reduced as jobs fit)."""
+        out: list[int] = []
+        for priority in self._priorities:
+            by_rr = self._buckets[priority]
+            for rr_index, q in by_rr.items():
+                rr = rrs[rr_index]
+                while q and len(out) < max_jobs and offer.fits(rr):
+                    job_id = q.popleft()
+                    if not is_ready(job_id):
+                        continue
+                    out.append(job_id)
+                    offer.take(rr)
+                if len(out) >= max_jobs:
+                    return out
+        self._drop_empty()
+        return out
+
+    def _drop_empty(self) -> None:
+        for priority in list(self._priorities):
+            by_rr = self._buckets[priority]
+            for rr_index in [k for k, q in by_rr.items() if not q]:
+                del by_rr[rr_index]
+            if not by_rr:
+                del self._buckets[priority]
+                self._priorities.remove(priority)

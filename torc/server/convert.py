@@ -1,0 +1,97 @@
+"""Store objects to protobuf messages (the read side of the service)."""
+
+from __future__ import annotations
+
+import json
+
+from torc.proto import torc_pb2 as pb
+from torc.server.actions import Action
+from torc.server.store import Worker
+from torc.server.workflow import Job, Result, Workflow
+
+
+def workflow(wf: Workflow) -> pb.Workflow:
+    """Summary of a workflow."""
+    return pb.Workflow(
+        id=wf.id, name=wf.name, description=wf.description, project=wf.project,
+        num_jobs=len(wf.jobs), run_id=wf.run_id, initialized=wf.initialized,
+        canceled=wf.canceled, complete=wf.complete, created_at=wf.created_at,
+        metadata_json=json.dumps(wf.extra.get("metadata")), user=wf.user,
+    )
+
+
+def status(wf: Workflow) -> pb.WorkflowStatus:
+    """Job counts per state."""
+    return pb.WorkflowStatus(workflow_id=wf.id, job_counts=wf.status_counts(), run_id=wf.run_id,
+                             complete=wf.complete, canceled=wf.canceled, num_jobs=len(wf.jobs))
+
+
+def job(wf: Workflow, j: Job) -> pb.Job:
+    """One job with its current state."""
+    msg = pb.Job(
+        id=j.id, name=j.name, status=j.status, command=j.command, run_id=j.run_id,
+        attempt_id=j.attempt_id, priority=j.priority, depends_on=j.deps,
+        resource_requirements=wf.rrs[j.rr]["name"], invocation_script=j.invocation_script,
+        cancel_on_blocking_job_failure=j.cancel_on_fail,
+        supports_termination=j.supports_termination, scheduler=j.scheduler or "",
+        worker_id=j.worker_id,
+    )
+    if j.return_code is not None:
+        msg.return_code = j.return_code
+    return msg
+
+
+def claimed_job(wf: Workflow, j: Job) -> pb.ClaimedJob:
+    """What a worker needs to run a job."""
+    rr = wf.rrs[j.rr]
+    return pb.ClaimedJob(
+        id=j.id, name=j.name, command=j.command, invocation_script=j.invocation_script,
+        run_id=j.run_id, attempt_id=j.attempt_id, num_cpus=rr["num_cpus"],
+        memory_bytes=rr["memory"], num_gpus=rr["num_gpus"], num_nodes=rr["num_nodes"],
+        runtime_seconds=rr["runtime"], supports_termination=j.supports_termination,
+    )
+
+
+def result(wf: Workflow, r: Result) -> pb.JobResult:
+    """One recorded job result."""
+    job_id, run_id, attempt_id, rc, st, start, end, worker_id = r
+    return pb.JobResult(job_id=job_id, job_name=wf.jobs[job_id - 1].name, run_id=run_id,
+                        attempt_id=attempt_id, return_code=rc, status=st, start_time=start,
+                        end_time=end, worker_id=worker_id)
+
+
+def action(wf: Workflow, a: Action) -> pb.Action:
+    """An action with its progress and executions."""
+    return pb.Action(
+        id=a.id, trigger_type=a.trigger, action_type=a.kind, persistent=a.persistent,
+        trigger_count=a.count if a.job_ids else int(a.triggered), required_triggers=a.required,
+        pending=a.triggered and (a.persistent or not a.claimed), executed=bool(a.executions),
+        job_names=[wf.jobs[j - 1].name for j in a.job_ids[:1000]],
+        config_json=json.dumps(a.config),
+        executions=[pb.ActionExecution(**{k: v for k, v in e.items()
+                                           if k in pb.ActionExecution.DESCRIPTOR.fields_by_name})
+                    for e in a.executions],
+    )
+
+
+def claimed_action(a: Action, run_id: int) -> pb.ClaimedAction:
+    """What a worker needs to execute an action."""
+    return pb.ClaimedAction(id=a.id, trigger_type=a.trigger, action_type=a.kind,
+                            commands=a.config.get("commands", []),
+                            config_json=json.dumps(a.config), run_id=run_id)
+
+
+def resources(d: dict) -> pb.Resources:
+    """Resources dict (as stored) to message."""
+    return pb.Resources(num_cpus=d.get("num_cpus", 0), memory_bytes=d.get("memory", 0),
+                        num_gpus=d.get("num_gpus", 0), num_nodes=d.get("num_nodes", 1),
+                        time_left_seconds=d.get("time_left", 0.0))
+
+
+def worker(w: Worker) -> pb.Worker:
+    """A registered worker."""
+    return pb.Worker(id=w.id, workflow_id=w.workflow_id, hostname=w.hostname,
+                     slurm_job_id=w.slurm_job_id, node_name=w.node_name,
+                     resources=resources(w.resources), start_time=w.start_time,
+                     last_heartbeat=w.last_heartbeat, active=w.active, pid=w.pid,
+                     running_job_ids=sorted(w.jobs), lost=w.lost)

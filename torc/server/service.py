@@ -1,0 +1,389 @@
+"""The gRPC service: turns calls into events, commits them, and answers once they are durable.
+
+Every mutating call goes through :meth:`TorcService._commit`: apply the event to the store
+(which validates it first), append it to the WAL, wait for the group commit, answer. Reads wait
+for the WAL too, so nobody is shown a state that a crash could take back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any, NoReturn
+
+import grpc
+
+from torc.errors import InvalidArgument, TorcError
+from torc.proto import torc_pb2 as pb
+from torc.proto import torc_pb2_grpc as pb_grpc
+from torc.server import convert
+from torc.server import states as S
+from torc.server.claims import Offer
+from torc.server.store import Event, Store
+from torc.server.wal import Wal
+from torc.spec.validate import normalize
+
+log = logging.getLogger(__name__)
+
+MAX_CLAIM_BATCH = 10_000
+MAX_WAIT_SECONDS = 60.0
+MAX_PAGE = 100_000
+# Events after which long-polling claimers of the workflow should look again.
+_WAKING = frozenset({"init", "reinit", "reset", "cancel", "report", "action_result",
+                     "worker_lost", "delete"})
+
+
+async def _abort(context: grpc.aio.ServicerContext, e: TorcError) -> NoReturn:
+    await context.abort(getattr(grpc.StatusCode, e.code, grpc.StatusCode.UNKNOWN), e.message)
+    raise AssertionError("unreachable")
+
+
+class TorcService(pb_grpc.TorcServicer):
+    """Implements ``torc.v1.Torc`` over one Store and one Wal."""
+
+    def __init__(self, store: Store, wal: Wal, heartbeat_interval: float = 5.0,
+                 lost_after_intervals: float = 3.0,
+                 snapshot_every: int = 200_000) -> None:
+        self.store = store
+        self.wal = wal
+        self.heartbeat_interval = heartbeat_interval
+        self.lost_after = heartbeat_interval * lost_after_intervals
+        self.snapshot_every = snapshot_every
+        self._wake: dict[int, asyncio.Event] = {}
+        self._subscribers: list[tuple[int, asyncio.Queue[pb.WorkflowEvent]]] = []
+        self._published = store.feed_seq
+        self._snapshotting = False
+        self.snapshot_hook: Any = None  # set by the server: async callable taking a snapshot
+
+    # ----- commit path
+
+    async def _commit(self, event: Event, context: grpc.aio.ServicerContext) -> Any:
+        try:
+            result = self.store.apply(event)
+        except TorcError as e:
+            await _abort(context, e)
+        seq = self.wal.append(event)
+        self._after_apply(event)
+        await self.wal.sync(seq)
+        return result
+
+    def _after_apply(self, event: Event) -> None:
+        wf_id = event.get("wf")
+        if event["t"] in _WAKING:
+            if wf_id is None and "worker" in event:
+                w = self.store.workers.get(event["worker"])
+                wf_id = w.workflow_id if w else None
+            if wf_id is not None:
+                self.wake(wf_id)
+        self._publish()
+        if (self.snapshot_hook is not None and not self._snapshotting
+                and self.wal.records_since_snapshot >= self.snapshot_every):
+            self._snapshotting = True
+            asyncio.get_running_loop().create_task(self._snapshot())
+
+    async def _snapshot(self) -> None:
+        try:
+            await self.snapshot_hook()
+        except Exception:
+            log.exception("snapshot failed")
+        finally:
+            self._snapshotting = False
+
+    def wake(self, wf_id: int) -> None:
+        """Wake claimers long-polling on ``wf_id``."""
+        ev = self._wake.pop(wf_id, None)
+        if ev is not None:
+            ev.set()
+
+    def _publish(self) -> None:
+        new = self.store.feed_seq - self._published
+        if new <= 0:
+            return
+        self._published = self.store.feed_seq
+        if not self._subscribers:
+            return
+        items = list(self.store.feed)[-min(new, len(self.store.feed)):]
+        for item in items:
+            msg = pb.WorkflowEvent(workflow_id=item.workflow_id, timestamp=item.timestamp,
+                                   kind=item.kind, message=item.message)
+            for wf_filter, q in self._subscribers:
+                if wf_filter in (0, item.workflow_id) and q.qsize() < 10_000:
+                    q.put_nowait(msg)
+
+    async def _read(self, context: grpc.aio.ServicerContext, fn: Any, *args: Any) -> Any:
+        """Answer a read from state that is already durable."""
+        await self.wal.sync()
+        try:
+            return fn(*args)
+        except TorcError as e:
+            await _abort(context, e)
+
+    # ----- workflows
+
+    async def CreateWorkflow(self, request: pb.CreateWorkflowRequest,
+                             context: grpc.aio.ServicerContext) -> pb.Workflow:
+        source = request.source or "<request>"
+        try:
+            try:
+                raw = json.loads(request.spec_json)
+            except json.JSONDecodeError as e:
+                raise InvalidArgument(f"{source}: spec is not valid JSON: {e.msg} "
+                                      f"(line {e.lineno})") from None
+            spec = normalize(raw, source)
+        except TorcError as e:
+            await _abort(context, e)
+        user = _peer_user(context)
+        wf = await self._commit({"t": "create", "wf": self.store.next_workflow_id, "spec": spec,
+                                 "user": user, "ts": time.time()}, context)
+        return convert.workflow(wf)
+
+    async def GetWorkflow(self, request: pb.WorkflowRef,
+                          context: grpc.aio.ServicerContext) -> pb.Workflow:
+        wf = await self._read(context, self.store.workflow, request.workflow_id)
+        return convert.workflow(wf)
+
+    async def ListWorkflows(self, request: pb.ListWorkflowsRequest,
+                            context: grpc.aio.ServicerContext) -> pb.ListWorkflowsResponse:
+        await self.wal.sync()
+        wfs = sorted(self.store.workflows.values(), key=lambda w: w.id)
+        limit = request.limit if request.limit > 0 else len(wfs)
+        page = wfs[max(request.offset, 0):max(request.offset, 0) + limit]
+        return pb.ListWorkflowsResponse(workflows=[convert.workflow(w) for w in page])
+
+    async def DeleteWorkflow(self, request: pb.WorkflowRef,
+                             context: grpc.aio.ServicerContext) -> pb.Empty:
+        await self._commit({"t": "delete", "wf": request.workflow_id, "ts": time.time()}, context)
+        return pb.Empty()
+
+    async def _workflow_event(self, kind: str, request: Any, context: grpc.aio.ServicerContext,
+                              **extra: Any) -> pb.Workflow:
+        wf = await self._commit({"t": kind, "wf": request.workflow_id, "ts": time.time(),
+                                 **extra}, context)
+        return convert.workflow(wf)
+
+    async def CancelWorkflow(self, request: pb.WorkflowRef,
+                             context: grpc.aio.ServicerContext) -> pb.Workflow:
+        return await self._workflow_event("cancel", request, context)
+
+    async def InitializeWorkflow(self, request: pb.WorkflowRef,
+                                 context: grpc.aio.ServicerContext) -> pb.Workflow:
+        return await self._workflow_event("init", request, context)
+
+    async def ReinitializeWorkflow(self, request: pb.WorkflowRef,
+                                   context: grpc.aio.ServicerContext) -> pb.Workflow:
+        return await self._workflow_event("reinit", request, context)
+
+    async def ResetStatus(self, request: pb.ResetStatusRequest,
+                          context: grpc.aio.ServicerContext) -> pb.Workflow:
+        return await self._workflow_event("reset", request, context,
+                                          failed_only=request.failed_only,
+                                          reinit=request.reinitialize)
+
+    async def GetStatus(self, request: pb.WorkflowRef,
+                        context: grpc.aio.ServicerContext) -> pb.WorkflowStatus:
+        wf = await self._read(context, self.store.workflow, request.workflow_id)
+        return convert.status(wf)
+
+    # ----- read side
+
+    async def ListJobs(self, request: pb.ListJobsRequest,
+                       context: grpc.aio.ServicerContext) -> pb.ListJobsResponse:
+        wf = await self._read(context, self.store.workflow, request.workflow_id)
+        if request.status and request.status not in S.NAMES:
+            await _abort(context, InvalidArgument(f"unknown job status {request.status}"))
+        jobs = wf.jobs if not request.status else [j for j in wf.jobs
+                                                   if j.status == request.status]
+        offset = max(request.offset, 0)
+        limit = min(request.limit, MAX_PAGE) if request.limit > 0 else MAX_PAGE
+        page = jobs[offset:offset + limit]
+        return pb.ListJobsResponse(jobs=[convert.job(wf, j) for j in page], total=len(jobs))
+
+    async def ListResults(self, request: pb.ListResultsRequest,
+                          context: grpc.aio.ServicerContext) -> pb.ListResultsResponse:
+        wf = await self._read(context, self.store.workflow, request.workflow_id)
+        rows = wf.results
+        if request.failed_only:
+            rows = [r for r in rows if r[4] != S.COMPLETED]
+        offset = max(request.offset, 0)
+        limit = min(request.limit, MAX_PAGE) if request.limit > 0 else MAX_PAGE
+        return pb.ListResultsResponse(
+            results=[convert.result(wf, r) for r in rows[offset:offset + limit]],
+            total=len(rows))
+
+    async def ListActions(self, request: pb.WorkflowRef,
+                          context: grpc.aio.ServicerContext) -> pb.ListActionsResponse:
+        wf = await self._read(context, self.store.workflow, request.workflow_id)
+        return pb.ListActionsResponse(actions=[convert.action(wf, a)
+                                               for a in wf.actions.actions])
+
+    async def ListWorkers(self, request: pb.WorkflowRef,
+                          context: grpc.aio.ServicerContext) -> pb.ListWorkersResponse:
+        await self._read(context, self.store.workflow, request.workflow_id)
+        return pb.ListWorkersResponse(workers=[
+            convert.worker(w) for w in self.store.workers.values()
+            if w.workflow_id == request.workflow_id])
+
+    # ----- workers
+
+    async def RegisterWorker(self, request: pb.RegisterWorkerRequest,
+                             context: grpc.aio.ServicerContext) -> pb.RegisterWorkerResponse:
+        r = request.resources
+        res = {"num_cpus": r.num_cpus, "memory": r.memory_bytes, "num_gpus": r.num_gpus,
+               "num_nodes": r.num_nodes or 1, "time_left": r.time_left_seconds}
+        w = await self._commit({
+            "t": "register", "worker": self.store.next_worker_id, "wf": request.workflow_id,
+            "host": request.hostname, "slurm_job_id": request.slurm_job_id,
+            "node": request.node_name, "res": res, "pid": request.pid, "ts": time.time(),
+        }, context)
+        return pb.RegisterWorkerResponse(worker_id=w.id,
+                                         heartbeat_interval=self.heartbeat_interval)
+
+    async def UnregisterWorker(self, request: pb.UnregisterWorkerRequest,
+                               context: grpc.aio.ServicerContext) -> pb.Empty:
+        await self._commit({"t": "unregister", "worker": request.worker_id, "ts": time.time()},
+                           context)
+        return pb.Empty()
+
+    def _claim_flags(self, wf_id: int, worker_id: int) -> dict[str, Any]:
+        wf = self.store.workflows.get(wf_id)
+        if wf is None:
+            return {"workflow_done": True, "canceled": True}
+        return {
+            "workflow_done": wf.complete,
+            "canceled": wf.canceled,
+            "actions_pending": bool(wf.actions.pending_for(worker_id)),
+            "ready_jobs": wf.counts[S.READY],
+            "unfinished_jobs": len(wf.jobs) - wf.done_count,
+        }
+
+    async def ClaimJob(self, request: pb.ClaimJobRequest,
+                       context: grpc.aio.ServicerContext) -> pb.ClaimJobResponse:
+        a = request.available
+        if min(a.num_cpus, a.memory_bytes, a.num_gpus, a.num_nodes) < 0 or request.max_jobs < 0:
+            await _abort(context, InvalidArgument("available resources and max_jobs must not "
+                                                  "be negative"))
+        max_jobs = min(request.max_jobs or MAX_CLAIM_BATCH, MAX_CLAIM_BATCH)
+        deadline = time.monotonic() + min(max(request.wait_seconds, 0.0), MAX_WAIT_SECONDS)
+        while True:
+            try:
+                wf = self.store.workflow(request.workflow_id)
+                self.store.live_worker(request.worker_id, wf.id)
+            except TorcError as e:
+                await _abort(context, e)
+            offer = Offer(a.num_cpus, a.memory_bytes, a.num_gpus, a.num_nodes or 1,
+                          a.time_left_seconds)
+            ids = wf.pick(offer, max_jobs)
+            if ids:
+                jobs = await self._commit({"t": "claim", "wf": wf.id,
+                                           "worker": request.worker_id, "jobs": ids}, context)
+                return pb.ClaimJobResponse(
+                    jobs=[convert.claimed_job(wf, j) for j in jobs],
+                    **self._claim_flags(wf.id, request.worker_id))
+            flags = self._claim_flags(wf.id, request.worker_id)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or flags["workflow_done"] or flags["actions_pending"]:
+                await self.wal.sync()
+                return pb.ClaimJobResponse(**flags)
+            ev = self._wake.setdefault(wf.id, asyncio.Event())
+            try:
+                await asyncio.wait_for(ev.wait(), remaining)
+            except TimeoutError:
+                pass
+
+    async def ClaimAction(self, request: pb.ClaimActionRequest,
+                          context: grpc.aio.ServicerContext) -> pb.ClaimActionResponse:
+        try:
+            wf = self.store.workflow(request.workflow_id)
+            self.store.live_worker(request.worker_id, wf.id)
+        except TorcError as e:
+            await _abort(context, e)
+        triggers = set(request.trigger_types) or None
+        ids = [a.id for a in wf.actions.pending_for(request.worker_id, triggers)]
+        if not ids:
+            await self.wal.sync()
+            return pb.ClaimActionResponse()
+        actions = await self._commit({"t": "claim_action", "wf": wf.id,
+                                      "worker": request.worker_id, "actions": ids}, context)
+        return pb.ClaimActionResponse(actions=[convert.claimed_action(x, wf.run_id)
+                                               for x in actions])
+
+    async def ReportStatus(self, request: pb.ReportStatusRequest,
+                           context: grpc.aio.ServicerContext) -> pb.ReportStatusResponse:
+        rows = [[r.job_id, r.kind, r.return_code, r.status, r.start_time, r.end_time, r.run_id,
+                 r.attempt_id] for r in request.reports]
+        rejected = await self._commit({"t": "report", "wf": request.workflow_id,
+                                       "worker": request.worker_id, "r": rows}, context)
+        wf = self.store.workflows.get(request.workflow_id)
+        return pb.ReportStatusResponse(rejected=rejected,
+                                       workflow_done=wf is None or wf.complete)
+
+    async def ReportActionResult(self, request: pb.ReportActionResultRequest,
+                                 context: grpc.aio.ServicerContext) -> pb.Empty:
+        e = request.execution
+        execution = {"start_time": e.start_time, "end_time": e.end_time, "success": e.success,
+                     "message": e.message[:4000], "stdout_path": e.stdout_path,
+                     "stderr_path": e.stderr_path}
+        await self._commit({"t": "action_result", "wf": request.workflow_id,
+                            "worker": request.worker_id, "action": request.action_id,
+                            "exec": execution}, context)
+        return pb.Empty()
+
+    async def Heartbeat(self, request_iterator: AsyncIterator[pb.HeartbeatRequest],
+                        context: grpc.aio.ServicerContext) -> AsyncIterator[pb.HeartbeatResponse]:
+        async for hb in request_iterator:
+            w = self.store.workers.get(hb.worker_id)
+            if w is None or w.lost or not w.active:
+                yield pb.HeartbeatResponse(shutdown=True)
+                return
+            w.last_heartbeat = time.time()
+            wf = self.store.workflows.get(w.workflow_id)
+            if wf is None:
+                yield pb.HeartbeatResponse(shutdown=True)
+                return
+            cancel = [j for j in hb.running_job_ids
+                      if 1 <= j <= len(wf.jobs) and (wf.jobs[j - 1].worker_id != w.id
+                                                     or wf.jobs[j - 1].status == S.CANCELED
+                                                     or wf.canceled)]
+            yield pb.HeartbeatResponse(cancel_job_ids=cancel, shutdown=wf.canceled)
+
+    async def WatchEvents(self, request: pb.WatchEventsRequest,
+                          context: grpc.aio.ServicerContext) -> AsyncIterator[pb.WorkflowEvent]:
+        q: asyncio.Queue[pb.WorkflowEvent] = asyncio.Queue()
+        entry = (request.workflow_id, q)
+        self._subscribers.append(entry)
+        try:
+            while True:
+                yield await q.get()
+        finally:
+            self._subscribers.remove(entry)
+
+    # ----- background
+
+    async def watch_workers(self) -> None:
+        """Declare workers lost when their heartbeats stop (runs forever)."""
+        while True:
+            await asyncio.sleep(max(self.heartbeat_interval / 2, 0.05))
+            now = time.time()
+            for w in list(self.store.workers.values()):
+                if w.active and not w.lost and now - w.last_heartbeat > self.lost_after:
+                    log.warning("worker %d missed heartbeats for %.1fs: lost", w.id,
+                                now - w.last_heartbeat)
+                    event = {"t": "worker_lost", "worker": w.id, "ts": now}
+                    try:
+                        self.store.apply(event)
+                    except TorcError:
+                        continue
+                    self.wal.append(event)
+                    self._after_apply(event)
+            await self.wal.sync()
+
+
+def _peer_user(context: grpc.aio.ServicerContext) -> str:
+    for key, value in context.invocation_metadata() or ():
+        if key == "torc-user":
+            return str(value)[:64]
+    return getpass.getuser()

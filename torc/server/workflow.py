@@ -1,0 +1,330 @@
+"""One workflow in memory: its jobs, the job state machine and dependency unblocking.
+
+Pure logic, no I/O. Every status change goes through :meth:`Workflow._set`, which keeps the
+per-status counts, the ready queue and the action trigger counts in step. Finishing a job
+touches only its own out-edges (and, for cancellation, the jobs that cascade from it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torc.errors import FailedPrecondition, InvalidArgument, NotFound
+from torc.server import states as S
+from torc.server.actions import ActionBook
+from torc.server.claims import Offer, ReadyQueue
+
+
+class Job:
+    """A job: static fields from the spec plus its state in the current run."""
+
+    __slots__ = ("id", "name", "command", "invocation_script", "rr", "scheduler",
+                 "cancel_on_fail", "supports_termination", "priority", "deps", "dependents",
+                 "status", "waiting", "attempt_id", "run_id", "return_code", "worker_id")
+
+    def __init__(self, job_id: int, spec: dict[str, Any]) -> None:
+        self.id = job_id
+        self.name: str = spec["name"]
+        self.command: str = spec["command"]
+        self.invocation_script: str = spec.get("invocation_script") or ""
+        self.rr: int = spec["rr"]
+        self.scheduler: str | None = spec.get("scheduler")
+        self.cancel_on_fail: bool = spec.get("cancel_on_blocking_job_failure", True)
+        self.supports_termination: bool = spec.get("supports_termination", False)
+        self.priority: int = spec.get("priority", 0)
+        # Upstream job ids (1-based); dependents are filled in by the workflow.
+        self.deps: tuple[int, ...] = tuple(d + 1 for d in spec["deps"])
+        self.dependents: list[int] = []
+        self.status = S.UNINITIALIZED
+        self.waiting = 0  # upstream jobs not yet done
+        self.attempt_id = 0
+        self.run_id = 0
+        self.return_code: int | None = None
+        self.worker_id = 0
+
+    def to_spec(self) -> dict[str, Any]:
+        """The normalized spec entry of this job."""
+        return {"name": self.name, "command": self.command,
+                "invocation_script": self.invocation_script, "deps": [d - 1 for d in self.deps],
+                "rr": self.rr, "scheduler": self.scheduler,
+                "cancel_on_blocking_job_failure": self.cancel_on_fail,
+                "supports_termination": self.supports_termination, "priority": self.priority}
+
+
+# A result row: (job_id, run_id, attempt_id, return_code, status, start, end, worker_id).
+Result = tuple[int, int, int, int, int, float, float, int]
+
+
+class Workflow:
+    """A workflow's jobs, actions, results and run state."""
+
+    def __init__(self, wf_id: int, spec: dict[str, Any], user: str, created_at: float) -> None:
+        self.id = wf_id
+        self.user = user
+        self.created_at = created_at
+        self.name: str = spec["name"]
+        self.description: str = spec.get("description", "")
+        self.project: str = spec.get("project", "")
+        # Spec sections the coordinator only passes on (to workers, Slurm submission, display).
+        self.extra = {k: spec.get(k) for k in ("metadata", "files", "user_data",
+                                               "slurm_schedulers", "slurm_defaults",
+                                               "execution_config")}
+        self.rrs: list[dict[str, Any]] = spec["resource_requirements"]
+        self.jobs = [Job(i + 1, j) for i, j in enumerate(spec["jobs"])]
+        for job in self.jobs:
+            for d in job.deps:
+                self.jobs[d - 1].dependents.append(job.id)
+        self.actions = ActionBook(spec.get("actions", []))
+        self.counts = [0] * (max(S.NAMES) + 1)
+        self.counts[S.UNINITIALIZED] = len(self.jobs)
+        self.run_id = 0
+        self.initialized = False
+        self.canceled = False
+        self.ready = ReadyQueue()
+        self.results: list[Result] = []
+        # Set when a transition made jobs ready; the service wakes long-polling claimers.
+        self.became_ready = False
+
+    # ----- queries
+
+    def to_spec(self) -> dict[str, Any]:
+        """The normalized spec (for snapshots)."""
+        return {"name": self.name, "description": self.description, "project": self.project,
+                **self.extra, "resource_requirements": self.rrs,
+                "jobs": [j.to_spec() for j in self.jobs],
+                "actions": [a.to_spec() for a in self.actions.actions]}
+
+    def job(self, job_id: int) -> Job:
+        """Job by id, or NotFound naming it."""
+        if not 1 <= job_id <= len(self.jobs):
+            raise NotFound(f"job {job_id} does not exist in workflow {self.id}")
+        return self.jobs[job_id - 1]
+
+    @property
+    def done_count(self) -> int:
+        """Jobs that are terminal or disabled."""
+        return sum(self.counts[s] for s in S.DONE)
+
+    @property
+    def complete(self) -> bool:
+        """Every job is done, or the workflow was canceled and nothing still runs."""
+        if self.canceled:
+            return self.counts[S.RUNNING] == 0 and self.counts[S.PENDING] == 0
+        return self.initialized and self.done_count == len(self.jobs)
+
+    def status_counts(self) -> dict[str, int]:
+        """Job count per state name (states with no job included)."""
+        return {S.NAMES[s]: self.counts[s] for s in S.NAMES}
+
+    # ----- the state machine
+
+    def _set(self, job: Job, new: int) -> None:
+        old = job.status
+        if old == new:
+            return
+        self.counts[old] -= 1
+        self.counts[new] += 1
+        job.status = new
+        if new == S.READY:
+            self.ready.push(job.id, job.priority, job.rr)
+            self.became_ready = True
+        self.actions.job_changed(job.id, old, new)
+
+    def require_idle(self, what: str) -> None:
+        active = self.counts[S.PENDING] + self.counts[S.RUNNING]
+        if active:
+            raise FailedPrecondition(
+                f"cannot {what} workflow {self.id}: {active} job(s) are pending or running; "
+                "cancel the workflow or wait for them to finish")
+
+    def _has_failed_upstream(self, job: Job) -> bool:
+        return any(self.jobs[u - 1].status in S.UNSUCCESSFUL for u in job.deps)
+
+    def _propagate(self, finished: list[Job], ts: float) -> None:
+        """Dependents of jobs that just became done: unblock them, or cancel them transitively."""
+        stack = list(finished)
+        while stack:
+            job = stack.pop()
+            failed = job.status in S.UNSUCCESSFUL
+            for d_id in job.dependents:
+                d = self.jobs[d_id - 1]
+                d.waiting -= 1
+                if d.status != S.BLOCKED:
+                    continue
+                if failed and d.cancel_on_fail:
+                    self._cancel_job(d, ts)
+                    stack.append(d)
+                elif d.waiting == 0:
+                    self._set(d, S.READY)
+
+    def _cancel_job(self, job: Job, ts: float) -> None:
+        self._set(job, S.CANCELED)
+        job.return_code = None
+
+    def _init_uninitialized(self, ts: float) -> None:
+        todo = [j for j in self.jobs if j.status == S.UNINITIALIZED]
+        for j in todo:
+            j.waiting = sum(1 for u in j.deps if self.jobs[u - 1].status not in S.DONE)
+            j.run_id = self.run_id
+            j.attempt_id = 1
+            j.return_code = None
+            j.worker_id = 0
+            self._set(j, S.BLOCKED)
+        cascaded: list[Job] = []
+        for j in todo:
+            if j.status != S.BLOCKED:
+                continue
+            if j.cancel_on_fail and self._has_failed_upstream(j):
+                self._cancel_job(j, ts)
+                cascaded.append(j)
+            elif j.waiting == 0:
+                self._set(j, S.READY)
+        self._propagate(cascaded, ts)
+
+    def _after_change(self) -> None:
+        if self.initialized and self.done_count == len(self.jobs):
+            self.actions.workflow_completed()
+
+    def initialize(self, ts: float) -> None:
+        """Start the first run: every job becomes blocked or ready."""
+        if self.initialized:
+            raise FailedPrecondition(
+                f"workflow {self.id} is already initialized (run {self.run_id}); "
+                "use reinitialize, or reset-status first")
+        if self.canceled:
+            raise FailedPrecondition(f"workflow {self.id} is canceled; reset-status first")
+        self.run_id += 1
+        self.initialized = True
+        self._init_uninitialized(ts)
+        self.actions.arm([j.status for j in self.jobs], self.done_count == len(self.jobs))
+        self._after_change()
+
+    def reinitialize(self, ts: float) -> None:
+        """New run: jobs not completed or failed are initialized again; actions are re-armed."""
+        self.require_idle("reinitialize")
+        for j in self.jobs:
+            if j.status in (S.BLOCKED, S.READY, S.CANCELED, S.TERMINATED):
+                self._set(j, S.UNINITIALIZED)
+        self.ready.clear()
+        self.canceled = False
+        self.run_id += 1
+        self.initialized = True
+        self._init_uninitialized(ts)
+        self.actions.arm([j.status for j in self.jobs], self.done_count == len(self.jobs))
+        self._after_change()
+
+    def reset_status(self, failed_only: bool, ts: float) -> int:
+        """Jobs back to uninitialized: all, or failed/canceled/terminated and their downstream."""
+        if failed_only:
+            seeds = [j for j in self.jobs if j.status in S.UNSUCCESSFUL]
+            chosen: dict[int, Job] = {}
+            stack = seeds
+            while stack:
+                j = stack.pop()
+                if j.id in chosen:
+                    continue
+                chosen[j.id] = j
+                stack.extend(self.jobs[d - 1] for d in j.dependents)
+            busy = [j.name for j in chosen.values() if j.status in S.ACTIVE]
+            if busy:
+                raise FailedPrecondition(
+                    f"cannot reset workflow {self.id}: job(s) {', '.join(busy[:5])} are running")
+            targets = list(chosen.values())
+        else:
+            self.require_idle("reset")
+            targets = self.jobs
+            self.initialized = False
+            self.actions.disarm()
+        for j in targets:
+            self._set(j, S.UNINITIALIZED)
+            j.return_code = None
+            j.worker_id = 0
+        self.ready.clear()
+        for j in self.jobs:
+            if j.status == S.READY:
+                self.ready.push(j.id, j.priority, j.rr)
+        self.canceled = False
+        return len(targets)
+
+    def cancel(self, ts: float) -> list[Job]:
+        """Cancel the workflow; returns the running jobs whose workers must kill them."""
+        self.canceled = True
+        running = []
+        for j in self.jobs:
+            if j.status in (S.UNINITIALIZED, S.BLOCKED, S.READY, S.PENDING):
+                self._cancel_job(j, ts)
+            elif j.status == S.RUNNING:
+                running.append(j)
+        self.ready.clear()
+        self._after_change()
+        return running
+
+    # ----- worker transitions
+
+    def pick(self, offer: Offer, max_jobs: int) -> list[int]:
+        """Choose ready jobs for a claim (pops them from the ready queue)."""
+        if self.canceled or not self.initialized:
+            return []
+        jobs = self.jobs
+        return self.ready.pick(offer, self.rrs,
+                               lambda i: jobs[i - 1].status == S.READY, max_jobs)
+
+    def claim(self, worker_id: int, job_ids: list[int]) -> list[Job]:
+        """Hand ready jobs to a worker (pending)."""
+        chosen = [self.job(i) for i in job_ids]
+        for j in chosen:
+            if j.status != S.READY:
+                raise FailedPrecondition(
+                    f"job {j.id} ({j.name}) is {S.name(j.status)}, not ready; cannot claim")
+        for j in chosen:
+            j.worker_id = worker_id
+            self._set(j, S.PENDING)
+        return chosen
+
+    def _check_holder(self, job: Job, worker_id: int, run_id: int, attempt_id: int,
+                      allowed: tuple[int, ...], what: str) -> None:
+        if job.status not in allowed:
+            raise FailedPrecondition(
+                f"job {job.id} ({job.name}) is {S.name(job.status)}; cannot {what}")
+        if job.worker_id != worker_id:
+            raise FailedPrecondition(
+                f"job {job.id} ({job.name}) is held by worker {job.worker_id}, not {worker_id}")
+        if (run_id and run_id != job.run_id) or (attempt_id and attempt_id != job.attempt_id):
+            raise FailedPrecondition(
+                f"job {job.id} ({job.name}): report for run {run_id} attempt {attempt_id} is "
+                f"stale (current run {job.run_id} attempt {job.attempt_id})")
+
+    def start(self, worker_id: int, job_id: int, run_id: int = 0, attempt_id: int = 0) -> None:
+        """A claimed job started running."""
+        job = self.job(job_id)
+        self._check_holder(job, worker_id, run_id, attempt_id, (S.PENDING,), "start it")
+        self._set(job, S.RUNNING)
+
+    def release(self, worker_id: int, job_id: int, run_id: int = 0, attempt_id: int = 0) -> None:
+        """A claimed job the worker will not run goes back to ready."""
+        job = self.job(job_id)
+        self._check_holder(job, worker_id, run_id, attempt_id, (S.PENDING,), "release it")
+        job.worker_id = 0
+        self._set(job, S.READY)
+
+    def finish(self, worker_id: int, job_id: int, status: int, return_code: int,
+               start: float, end: float, run_id: int = 0, attempt_id: int = 0) -> None:
+        """A job ended: record its result and unblock or cancel its dependents."""
+        if status not in S.TERMINAL:
+            raise InvalidArgument(f"job {job_id}: final status must be terminal, "
+                                  f"not {S.NAMES.get(status, status)}")
+        job = self.job(job_id)
+        self._check_holder(job, worker_id, run_id, attempt_id, (S.PENDING, S.RUNNING), "finish it")
+        self.results.append((job.id, job.run_id, job.attempt_id, return_code, status, start, end,
+                             worker_id))
+        job.return_code = return_code
+        self._set(job, status)
+        self._propagate([job], end)
+        self._after_change()
+
+    def requeue(self, job_id: int) -> None:
+        """A job lost with its worker runs again as a new attempt."""
+        job = self.job(job_id)
+        job.worker_id = 0
+        job.attempt_id += 1
+        self._set(job, S.READY)

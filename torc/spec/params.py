@@ -1,0 +1,136 @@
+"""Parameter expansion: one job (or file) entry with ``parameters`` becomes many.
+
+Values are ``"1:100"`` (inclusive range), ``"0:100:10"`` (with step), ``"[a,b,c]"`` (list) or a
+YAML list; templates use ``{i}``, ``{i:03d}``, ``{lr:.4f}``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Any
+
+_PLACEHOLDER = re.compile(r"\{(\w+)(?::([^{}]*))?\}")
+
+
+def _scalar(text: str) -> Any:
+    text = text.strip()
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
+
+
+def parse_values(name: str, value: Any) -> list[Any]:
+    """Return the list of values a parameter takes; ValueError names the parameter."""
+    if isinstance(value, list):
+        if not value:
+            raise ValueError(f"parameter {name!r} has no values")
+        return list(value)
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError(f"parameter {name!r}: expected a range 'a:b[:step]' or a list '[x,y]'")
+    if isinstance(value, (int, float)):
+        return [value]
+    text = value.strip()
+    if text.startswith("[") and text.endswith("]"):
+        items = [_scalar(p) for p in text[1:-1].split(",") if p.strip()]
+        if not items:
+            raise ValueError(f"parameter {name!r} has no values")
+        return items
+    parts = text.split(":")
+    if len(parts) in (2, 3):
+        nums = [_scalar(p) for p in parts]
+        if all(isinstance(n, int) for n in nums):
+            start, stop = nums[0], nums[1]
+            step = nums[2] if len(nums) == 3 else 1
+            if step <= 0:
+                raise ValueError(f"parameter {name!r}: step must be positive in {text!r}")
+            values = list(range(start, stop + 1, step))
+        elif all(isinstance(n, (int, float)) for n in nums):
+            start, stop = float(nums[0]), float(nums[1])
+            step = float(nums[2]) if len(nums) == 3 else 1.0
+            if step <= 0:
+                raise ValueError(f"parameter {name!r}: step must be positive in {text!r}")
+            count = int((stop - start) / step + 1e-9) + 1
+            values = [round(start + k * step, 12) for k in range(max(count, 0))]
+        else:
+            raise ValueError(f"parameter {name!r}: invalid range {text!r}")
+        if not values:
+            raise ValueError(f"parameter {name!r}: range {text!r} is empty")
+        return values
+    return [_scalar(text)]
+
+
+def substitute(template: str, values: dict[str, Any]) -> str:
+    """Replace ``{name}`` / ``{name:fmt}`` for known parameter names; leave other braces alone."""
+
+    def repl(m: re.Match[str]) -> str:
+        name, fmt = m.group(1), m.group(2)
+        if name not in values:
+            return m.group(0)
+        return format(values[name], fmt or "")
+
+    return _PLACEHOLDER.sub(repl, template)
+
+
+def referenced(template: str, names: set[str]) -> set[str]:
+    """Which of ``names`` appear as placeholders in ``template``."""
+    return {m.group(1) for m in _PLACEHOLDER.finditer(template) if m.group(1) in names}
+
+
+def _apply(value: Any, values: dict[str, Any]) -> Any:
+    if isinstance(value, str):
+        return substitute(value, values)
+    if isinstance(value, list):
+        return [_apply(v, values) for v in value]
+    return value
+
+
+def combinations(params: dict[str, Any], mode: str, where: str) -> list[dict[str, Any]]:
+    """All value assignments of ``params`` under ``mode`` (``product`` or ``zip``)."""
+    names = list(params)
+    lists = []
+    for n in names:
+        try:
+            lists.append(parse_values(n, params[n]))
+        except ValueError as e:
+            raise ValueError(f"{where}: {e}") from None
+    if mode == "zip":
+        lengths = {len(v) for v in lists}
+        if len(lengths) > 1:
+            raise ValueError(f"{where}: parameter_mode 'zip' needs lists of equal length")
+        rows = zip(*lists, strict=True)
+    elif mode == "product":
+        rows = itertools.product(*lists)
+    else:
+        raise ValueError(f"{where}: parameter_mode must be 'product' or 'zip', got {mode!r}")
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def expand_entry(
+    entry: dict[str, Any], shared: dict[str, Any], where: str
+) -> list[dict[str, Any]]:
+    """Expand one job/file entry into concrete entries (without ``parameters`` keys).
+
+    ``shared`` are the workflow-level parameters; an entry uses those whose placeholder
+    appears in its name.
+    """
+    own = entry.get("parameters") or {}
+    if not isinstance(own, dict):
+        raise ValueError(f"{where}.parameters: expected a mapping of name to values")
+    name = entry.get("name")
+    used_shared = referenced(name, set(shared)) if isinstance(name, str) else set()
+    params = {k: shared[k] for k in used_shared if k not in own}
+    params.update(own)
+    base = {k: v for k, v in entry.items() if k not in ("parameters", "parameter_mode")}
+    if not params:
+        return [base]
+    mode = entry.get("parameter_mode", "product")
+    out = []
+    for values in combinations(params, mode, where):
+        out.append({k: _apply(v, values) for k, v in base.items()})
+    return out
