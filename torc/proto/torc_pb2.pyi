@@ -363,18 +363,20 @@ class UnregisterWorkerRequest(_message.Message):
     def __init__(self, worker_id: _Optional[int] = ...) -> None: ...
 
 class ClaimJobRequest(_message.Message):
-    __slots__ = ("workflow_id", "worker_id", "available", "max_jobs", "wait_seconds")
+    __slots__ = ("workflow_id", "worker_id", "available", "max_jobs", "wait_seconds", "peek")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     MAX_JOBS_FIELD_NUMBER: _ClassVar[int]
     WAIT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    PEEK_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     worker_id: int
     available: Resources
     max_jobs: int
     wait_seconds: float
-    def __init__(self, workflow_id: _Optional[int] = ..., worker_id: _Optional[int] = ..., available: _Optional[_Union[Resources, _Mapping]] = ..., max_jobs: _Optional[int] = ..., wait_seconds: _Optional[float] = ...) -> None: ...
+    peek: bool
+    def __init__(self, workflow_id: _Optional[int] = ..., worker_id: _Optional[int] = ..., available: _Optional[_Union[Resources, _Mapping]] = ..., max_jobs: _Optional[int] = ..., wait_seconds: _Optional[float] = ..., peek: _Optional[bool] = ...) -> None: ...
 
 class ClaimedJob(_message.Message):
     __slots__ = ("id", "name", "command", "invocation_script", "run_id", "attempt_id", "num_cpus", "memory_bytes", "num_gpus", "num_nodes", "runtime_seconds", "supports_termination")
@@ -405,20 +407,22 @@ class ClaimedJob(_message.Message):
     def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., command: _Optional[str] = ..., invocation_script: _Optional[str] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., num_cpus: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., num_gpus: _Optional[int] = ..., num_nodes: _Optional[int] = ..., runtime_seconds: _Optional[float] = ..., supports_termination: _Optional[bool] = ...) -> None: ...
 
 class ClaimJobResponse(_message.Message):
-    __slots__ = ("jobs", "workflow_done", "canceled", "actions_pending", "ready_jobs", "unfinished_jobs")
+    __slots__ = ("jobs", "workflow_done", "canceled", "actions_pending", "ready_jobs", "unfinished_jobs", "initialized")
     JOBS_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_DONE_FIELD_NUMBER: _ClassVar[int]
     CANCELED_FIELD_NUMBER: _ClassVar[int]
     ACTIONS_PENDING_FIELD_NUMBER: _ClassVar[int]
     READY_JOBS_FIELD_NUMBER: _ClassVar[int]
     UNFINISHED_JOBS_FIELD_NUMBER: _ClassVar[int]
+    INITIALIZED_FIELD_NUMBER: _ClassVar[int]
     jobs: _containers.RepeatedCompositeFieldContainer[ClaimedJob]
     workflow_done: bool
     canceled: bool
     actions_pending: bool
     ready_jobs: int
     unfinished_jobs: int
-    def __init__(self, jobs: _Optional[_Iterable[_Union[ClaimedJob, _Mapping]]] = ..., workflow_done: _Optional[bool] = ..., canceled: _Optional[bool] = ..., actions_pending: _Optional[bool] = ..., ready_jobs: _Optional[int] = ..., unfinished_jobs: _Optional[int] = ...) -> None: ...
+    initialized: bool
+    def __init__(self, jobs: _Optional[_Iterable[_Union[ClaimedJob, _Mapping]]] = ..., workflow_done: _Optional[bool] = ..., canceled: _Optional[bool] = ..., actions_pending: _Optional[bool] = ..., ready_jobs: _Optional[int] = ..., unfinished_jobs: _Optional[int] = ..., initialized: _Optional[bool] = ...) -> None: ...
 
 class ClaimActionRequest(_message.Message):
     __slots__ = ("workflow_id", "worker_id", "trigger_types")

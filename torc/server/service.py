@@ -33,7 +33,7 @@ MAX_CLAIM_BATCH = 10_000
 MAX_WAIT_SECONDS = 60.0
 MAX_PAGE = 100_000
 # Events after which long-polling claimers of the workflow should look again.
-_WAKING = frozenset({"init", "reinit", "reset", "cancel", "report", "action_result",
+_WAKING = frozenset({"init", "reinit", "reset", "cancel", "report", "action_result", "unregister",
                      "worker_lost", "delete"})
 
 
@@ -258,6 +258,7 @@ class TorcService(pb_grpc.TorcServicer):
             "actions_pending": bool(wf.actions.pending_for(worker_id)),
             "ready_jobs": wf.counts[S.READY],
             "unfinished_jobs": len(wf.jobs) - wf.done_count,
+            "initialized": wf.initialized,
         }
 
     async def ClaimJob(self, request: pb.ClaimJobRequest,
@@ -268,6 +269,7 @@ class TorcService(pb_grpc.TorcServicer):
                                                   "be negative"))
         max_jobs = min(request.max_jobs or MAX_CLAIM_BATCH, MAX_CLAIM_BATCH)
         deadline = time.monotonic() + min(max(request.wait_seconds, 0.0), MAX_WAIT_SECONDS)
+        woken = False
         while True:
             try:
                 wf = self.store.workflow(request.workflow_id)
@@ -276,7 +278,7 @@ class TorcService(pb_grpc.TorcServicer):
                 await _abort(context, e)
             offer = Offer(a.num_cpus, a.memory_bytes, a.num_gpus, a.num_nodes or 1,
                           a.time_left_seconds)
-            ids = wf.pick(offer, max_jobs)
+            ids = [] if request.peek else wf.pick(offer, max_jobs)
             if ids:
                 jobs = await self._commit({"t": "claim", "wf": wf.id,
                                            "worker": request.worker_id, "jobs": ids}, context)
@@ -285,12 +287,16 @@ class TorcService(pb_grpc.TorcServicer):
                     **self._claim_flags(wf.id, request.worker_id))
             flags = self._claim_flags(wf.id, request.worker_id)
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or flags["workflow_done"] or flags["actions_pending"]:
+            if (remaining <= 0 or woken or flags["workflow_done"] or flags["actions_pending"]
+                    or (request.peek and flags["initialized"])):
                 await self.wal.sync()
                 return pb.ClaimJobResponse(**flags)
+            # Any change in the workflow ends the wait: the worker then claims again with
+            # what it has free by then, which may differ from this request's offer.
             ev = self._wake.setdefault(wf.id, asyncio.Event())
             try:
                 await asyncio.wait_for(ev.wait(), remaining)
+                woken = True
             except TimeoutError:
                 pass
 

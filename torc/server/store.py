@@ -186,12 +186,11 @@ class Store:
         self.next_worker_id = max(self.next_worker_id, worker_id + 1)
         return w
 
-    def _unregister(self, ev: Event) -> None:
+    def _unregister(self, ev: Event) -> list[int]:
         w = self.worker(ev["worker"])
-        if w.jobs:
-            raise FailedPrecondition(
-                f"worker {w.id} still holds job(s) {sorted(w.jobs)[:10]}; report them first")
-        w.active = False
+        if not w.active:
+            return []  # already gone (a re-sent unregister)
+        return self._drop_worker(w, ev["ts"], lost=False)
 
     def _claim(self, ev: Event) -> list:
         wf = self.workflow(ev["wf"])
@@ -260,11 +259,14 @@ class Store:
                       "failed: " + execution.get("message", "")))
 
     def _worker_lost(self, ev: Event) -> list[int]:
-        """A worker stopped heartbeating: fail what it ran (-128), requeue what it only held."""
+        """A worker stopped heartbeating."""
         w = self.worker(ev["worker"])
         if w.lost or not w.active:
             raise FailedPrecondition(f"worker {w.id} is not active")
-        ts = ev["ts"]
+        return self._drop_worker(w, ev["ts"], lost=True)
+
+    def _drop_worker(self, w: Worker, ts: float, lost: bool) -> list[int]:
+        """The worker is gone: fail what it ran (-128), put back what it only held."""
         wf = self.workflows.get(w.workflow_id)
         affected = sorted(w.jobs)
         if wf is not None:
@@ -274,11 +276,13 @@ class Store:
                     wf.release(w.id, job_id)
                 elif job.status == S.RUNNING:
                     wf.finish(w.id, job_id, S.FAILED, S.LOST_RETURN_CODE, ts, ts)
-            self._note(wf.id, ts, "worker_lost",
-                       f"worker {w.id} on {w.node_name or w.hostname} lost; "
-                       f"{len(affected)} job(s) released or failed")
+            if lost or affected:
+                self._note(wf.id, ts, "worker_lost" if lost else "worker_left",
+                           f"worker {w.id} on {w.node_name or w.hostname} "
+                           f"{'lost' if lost else 'left'}; {len(affected)} job(s) released "
+                           "or failed")
         w.jobs.clear()
-        w.lost = True
+        w.lost = lost
         w.active = False
         return affected
 

@@ -1,0 +1,69 @@
+"""``torc-worker``: run the jobs of one workflow on this machine (or Slurm node)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from torc.client.stub import default_url
+from torc.spec.units import parse_memory
+from torc.worker.resources import detect_placement, detect_resources
+from torc.worker.runner import WorkerOptions, WorkerRunner
+
+
+def add_worker_arguments(p: argparse.ArgumentParser) -> None:
+    """Options shared by ``torc-worker`` and ``torc run``."""
+    p.add_argument("--output-dir", default="torc_output", help="job output (default: %(default)s)")
+    p.add_argument("--num-cpus", type=int, help="CPUs to use (default: allocation or machine)")
+    p.add_argument("--memory", help="memory to use, e.g. 16g (default: allocation or machine)")
+    p.add_argument("--num-gpus", type=int, help="GPUs to use (default: allocation or 0)")
+    p.add_argument("--max-parallel-jobs", type=int, default=0,
+                   help="at most this many jobs at once (default: limited by resources)")
+    p.add_argument("--idle-timeout", type=float, default=0.0,
+                   help="exit after this many seconds with nothing to run (default: never)")
+    p.add_argument("--end-buffer", type=float, default=60.0,
+                   help="stop this many seconds before the Slurm allocation ends")
+
+
+def options_from_args(args: argparse.Namespace, url: str, workflow_id: int) -> WorkerOptions:
+    """Build WorkerOptions from parsed worker arguments (SystemExit on a bad value)."""
+    resources = detect_resources()
+    if args.num_cpus is not None:
+        resources.num_cpus = args.num_cpus
+    if args.memory is not None:
+        try:
+            resources.memory = parse_memory(args.memory)
+        except ValueError as e:
+            raise SystemExit(f"error: --memory: {e}") from None
+    if args.num_gpus is not None:
+        resources.num_gpus = args.num_gpus
+    if resources.num_cpus < 1 or args.max_parallel_jobs < 0:
+        raise SystemExit("error: --num-cpus must be at least 1 and --max-parallel-jobs >= 0")
+    return WorkerOptions(
+        url=url, workflow_id=workflow_id, output_dir=Path(args.output_dir).resolve(),
+        resources=resources, placement=detect_placement(),
+        max_parallel_jobs=args.max_parallel_jobs, idle_timeout=args.idle_timeout,
+        end_buffer=args.end_buffer,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``torc-worker``."""
+    p = argparse.ArgumentParser(prog="torc-worker", description="run a torc workflow's jobs")
+    p.add_argument("--url", default=None, help="coordinator host:port (default: $TORC_URL)")
+    p.add_argument("--workflow-id", type=int, required=True)
+    p.add_argument("--log-level", default=os.environ.get("TORC_LOG_LEVEL", "INFO"))
+    add_worker_arguments(p)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    options = options_from_args(args, args.url or default_url(), args.workflow_id)
+    sys.exit(asyncio.run(WorkerRunner(options).run()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,401 @@
+"""The worker's main loop: register, run actions, claim and run jobs, report, heartbeat, exit.
+
+Everything runs on one asyncio loop. A job's exit frees its resources and wakes the loop at
+once; claims long-poll the coordinator, which answers as soon as the workflow changes, so there
+is no timer between a dependency finishing and its dependent starting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+
+from torc.proto import torc_pb2 as pb
+from torc.worker import actions as worker_actions
+from torc.worker.connection import CallFailed, Connection
+from torc.worker.process import JobProcess
+from torc.worker.resources import Placement, Resources, time_left
+
+log = logging.getLogger("torc.worker")
+
+STARTED, FINISHED = pb.STARTED, pb.FINISHED
+MAIN_LOOP_TRIGGERS = ["on_workflow_start", "on_jobs_ready", "on_jobs_complete",
+                      "on_workflow_complete"]
+
+
+@dataclass
+class WorkerOptions:
+    """How the worker runs."""
+
+    url: str
+    workflow_id: int
+    output_dir: Path
+    resources: Resources
+    placement: Placement
+    max_parallel_jobs: int = 0  # 0: limited by resources only
+    idle_timeout: float = 0.0  # 0: wait until the workflow is done
+    end_buffer: float = 60.0  # stop this long before the allocation ends
+    claim_wait: float = 20.0
+    termination_grace: float = 30.0  # SIGTERM -> SIGKILL for jobs that support termination
+    schedule_nodes: worker_actions.ScheduleNodes | None = None
+
+
+@dataclass
+class RunningJob:
+    """A claimed job and its process."""
+
+    job: pb.ClaimedJob
+    needs: Resources
+    process: JobProcess | None = None
+    final_status: int = 0  # set when the worker kills it: TERMINATED or CANCELED
+    task: asyncio.Task | None = field(default=None, repr=False)
+
+
+class WorkerRunner:
+    """One worker process's life."""
+
+    def __init__(self, options: WorkerOptions) -> None:
+        self.o = options
+        self.conn: Connection  # created in run(): an aio channel belongs to the running loop
+        self.worker_id = 0
+        self.heartbeat_interval = 5.0
+        self.used = Resources(0, 0, 0)
+        self.running: dict[int, RunningJob] = {}
+        self.stopping = False
+        self.stop_reason = ""
+        self.workflow_done = False
+        self.canceled = False
+        self.actions_pending = False
+        self._changed = asyncio.Event()
+        self._stop_event = asyncio.Event()
+        self._reports: list[pb.JobReport] = []
+        self._report_wakeup = asyncio.Event()
+        self._reports_idle = asyncio.Event()
+        self._reports_idle.set()
+        self._action_tasks: set[asyncio.Task] = set()
+        self.jobs_run = 0
+        self.stdio = options.output_dir / "job_stdio"
+
+    # ----- lifecycle
+
+    async def run(self) -> int:
+        """Run until the workflow is done, the worker is stopped, or it idles out."""
+        loop = asyncio.get_running_loop()
+        self.conn = Connection(self.o.url)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.terminate, signal.Signals(sig).name)
+        self.o.output_dir.mkdir(parents=True, exist_ok=True)
+        self.stdio.mkdir(parents=True, exist_ok=True)
+        p, r = self.o.placement, self.o.resources
+        reg = await self.conn.call("RegisterWorker", pb.RegisterWorkerRequest(
+            workflow_id=self.o.workflow_id, hostname=p.hostname, slurm_job_id=p.slurm_job_id,
+            node_name=p.node_name, pid=os.getpid(),
+            resources=pb.Resources(num_cpus=r.num_cpus, memory_bytes=r.memory,
+                                   num_gpus=r.num_gpus, num_nodes=p.num_nodes,
+                                   time_left_seconds=time_left(p.end_time, self.o.end_buffer))))
+        self.worker_id = reg.worker_id
+        self.heartbeat_interval = reg.heartbeat_interval or 5.0
+        log.info("worker %d on %s registered with workflow %d (%d CPUs, %.1f GiB, %d GPUs)",
+                 self.worker_id, p.node_name or p.hostname, self.o.workflow_id, r.num_cpus,
+                 r.memory / (1 << 30), r.num_gpus)
+        background = [loop.create_task(self._heartbeat()), loop.create_task(self._reporter())]
+        if p.end_time is not None:
+            background.append(loop.create_task(self._allocation_timer(p.end_time)))
+        try:
+            if await self._wait_initialized():
+                await self._run_actions(["on_worker_start"])
+                await self._main_loop()
+        except CallFailed as e:
+            log.error("giving up: %s", e.message)
+            self.terminate("coordinator error")
+        finally:
+            await self._stop_jobs()
+            await self._flush_reports()
+            await self._finish_actions()
+            await self._run_actions(["on_worker_complete"])
+            try:
+                await self.conn.call("UnregisterWorker",
+                                     pb.UnregisterWorkerRequest(worker_id=self.worker_id),
+                                     timeout=10)
+            except CallFailed as e:
+                log.warning("unregister: %s", e.message)
+            for t in background:
+                t.cancel()
+            await self.conn.close()
+        log.info("worker %d exits: %s (%d job(s) run)", self.worker_id,
+                 self.stop_reason or "workflow done", self.jobs_run)
+        return 0
+
+    def terminate(self, reason: str) -> None:
+        """Stop: terminate running jobs (SIGTERM if they support it, else SIGKILL)."""
+        if self.stopping:
+            return
+        log.info("terminating: %s", reason)
+        self.stopping = True
+        self.stop_reason = reason
+        self._kill_all(pb.TERMINATED)
+        self._stop_event.set()
+        self._changed.set()
+
+    def _kill_all(self, final_status: int) -> None:
+        for rj in list(self.running.values()):
+            self._kill(rj, final_status)
+
+    def _kill(self, rj: RunningJob, final_status: int) -> None:
+        if rj.final_status or rj.process is None:
+            return
+        rj.final_status = final_status
+        if rj.job.supports_termination:
+            rj.process.kill(signal.SIGTERM)
+            asyncio.get_running_loop().call_later(self.o.termination_grace, rj.process.kill,
+                                                  signal.SIGKILL)
+        else:
+            rj.process.kill(signal.SIGKILL)
+
+    async def _allocation_timer(self, end_time: float) -> None:
+        await asyncio.sleep(max(end_time - self.o.end_buffer - time.time(), 0))
+        self.terminate("allocation ends")
+
+    async def _wait_initialized(self) -> bool:
+        while not self.stopping:
+            resp = await self._claim(peek=True)
+            if resp is None:
+                continue
+            if resp.initialized:
+                return True
+            if resp.workflow_done:
+                self.workflow_done = True
+                return False
+        return False
+
+    # ----- jobs
+
+    def _free(self) -> Resources:
+        return self.o.resources - self.used
+
+    async def _claim(self, peek: bool = False) -> pb.ClaimJobResponse | None:
+        """Long-poll a claim; returns None when the worker was stopped meanwhile."""
+        free = self._free()
+        slots = (self.o.max_parallel_jobs - len(self.running)) if self.o.max_parallel_jobs else 0
+        p = self.o.placement
+        req = pb.ClaimJobRequest(
+            workflow_id=self.o.workflow_id, worker_id=self.worker_id, peek=peek,
+            max_jobs=max(slots, 0) or 10_000, wait_seconds=self.o.claim_wait,
+            available=pb.Resources(num_cpus=free.num_cpus, memory_bytes=free.memory,
+                                   num_gpus=free.num_gpus, num_nodes=p.num_nodes,
+                                   time_left_seconds=time_left(p.end_time, self.o.end_buffer)))
+        claim = asyncio.ensure_future(self.conn.call("ClaimJob", req,
+                                                     timeout=self.o.claim_wait + 30))
+        stop = asyncio.ensure_future(self._stop_event.wait())
+        await asyncio.wait({claim, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not claim.done():
+            claim.cancel()
+            return None
+        resp: pb.ClaimJobResponse = claim.result()
+        self.workflow_done = resp.workflow_done
+        self.actions_pending = resp.actions_pending
+        if resp.canceled and not self.canceled:
+            self.canceled = True
+            self._kill_all(pb.CANCELED)
+        return resp
+
+    async def _main_loop(self) -> None:
+        idle_since = time.monotonic()
+        warned = False
+        while not self.stopping:
+            if self.actions_pending:
+                self.actions_pending = False
+                self._spawn_actions()
+            full = (self.o.max_parallel_jobs and len(self.running) >= self.o.max_parallel_jobs) \
+                or self._free().num_cpus <= 0
+            if full:
+                self._changed.clear()
+                await self._changed.wait()
+                continue
+            resp = await self._claim()
+            if resp is None:
+                continue
+            for cj in resp.jobs:
+                self._start(cj)
+            if resp.jobs or self.running or self._action_tasks:
+                idle_since = time.monotonic()
+                continue
+            if self.workflow_done and not self.actions_pending:
+                return
+            if resp.ready_jobs and not warned:
+                warned = True
+                log.warning("%d ready job(s) need more resources than this worker has free",
+                            resp.ready_jobs)
+            if self.o.idle_timeout and time.monotonic() - idle_since >= self.o.idle_timeout:
+                self.stop_reason = f"idle for {self.o.idle_timeout:g}s"
+                return
+
+    def _start(self, cj: pb.ClaimedJob) -> None:
+        needs = Resources(cj.num_cpus, cj.memory_bytes, cj.num_gpus)
+        rj = RunningJob(cj, needs)
+        self.running[cj.id] = rj
+        self.used = self.used + needs
+        rj.task = asyncio.get_running_loop().create_task(self._run_job(rj))
+
+    def _job_env(self, cj: pb.ClaimedJob) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "TORC_WORKFLOW_ID": str(self.o.workflow_id), "TORC_JOB_ID": str(cj.id),
+            "TORC_JOB_NAME": cj.name, "TORC_OUTPUT_DIR": str(self.o.output_dir),
+            "TORC_ATTEMPT_ID": str(cj.attempt_id), "TORC_RUN_ID": str(cj.run_id),
+            "TORC_URL": self.o.url, "TORC_WORKER_ID": str(self.worker_id),
+        })
+        return env
+
+    async def _run_job(self, rj: RunningJob) -> None:
+        cj = rj.job
+        base = f"job_wf{self.o.workflow_id}_j{cj.id}_r{cj.run_id}_a{cj.attempt_id}"
+        command = f"{cj.invocation_script} {cj.command}" if cj.invocation_script else cj.command
+        proc = JobProcess(["bash", "-c", command], self.o.output_dir, self._job_env(cj),
+                          self.stdio / f"{base}.o", self.stdio / f"{base}.e")
+        rc = -1
+        try:
+            if self.stopping or self.canceled:
+                rj.final_status = pb.CANCELED if self.canceled else pb.TERMINATED
+                self._report(cj, FINISHED, -1, rj.final_status, time.time(), time.time())
+                return
+            try:
+                await proc.start()
+            except OSError as e:
+                log.error("job %d (%s) could not start: %s", cj.id, cj.name, e)
+                self._report(cj, FINISHED, 127, pb.FAILED, time.time(), time.time())
+                return
+            rj.process = proc
+            self._report(cj, STARTED, 0, 0, proc.start_time, 0.0)
+            rc = await proc.wait()
+            self.jobs_run += 1
+            self._report(cj, FINISHED, rc, rj.final_status, proc.start_time, proc.end_time)
+        finally:
+            del self.running[cj.id]
+            self.used = self.used - rj.needs
+            self._changed.set()
+
+    # ----- reports
+
+    def _report(self, cj: pb.ClaimedJob, kind: int, rc: int, status: int, start: float,
+                end: float) -> None:
+        self._reports.append(pb.JobReport(job_id=cj.id, kind=kind, run_id=cj.run_id,
+                                          attempt_id=cj.attempt_id, return_code=rc,
+                                          status=status, start_time=start, end_time=end))
+        self._reports_idle.clear()
+        self._report_wakeup.set()
+
+    async def _reporter(self) -> None:
+        while True:
+            await self._report_wakeup.wait()
+            self._report_wakeup.clear()
+            while self._reports:
+                batch, self._reports = self._reports, []
+                try:
+                    resp = await self.conn.call("ReportStatus", pb.ReportStatusRequest(
+                        workflow_id=self.o.workflow_id, worker_id=self.worker_id,
+                        reports=batch))
+                except CallFailed as e:
+                    log.error("reports lost: %s", e.message)
+                    continue
+                for reason in resp.rejected:
+                    log.warning("report rejected: %s", reason)
+                if resp.workflow_done:
+                    self.workflow_done = True
+                self._changed.set()
+            self._reports_idle.set()
+
+    async def _flush_reports(self) -> None:
+        await self._reports_idle.wait()
+
+    async def _stop_jobs(self) -> None:
+        if self.running:
+            if not self.stopping:
+                self.terminate("main loop ended")
+            await asyncio.gather(*(rj.task for rj in list(self.running.values()) if rj.task),
+                                 return_exceptions=True)
+
+    # ----- heartbeats
+
+    async def _heartbeat(self) -> None:
+        while True:
+            try:
+                call = self.conn.stub.Heartbeat(self._beats(), metadata=self.conn.metadata)
+                async for resp in call:
+                    for job_id in resp.cancel_job_ids:
+                        rj = self.running.get(job_id)
+                        if rj is not None:
+                            log.info("coordinator canceled job %d", job_id)
+                            self._kill(rj, pb.CANCELED)
+                    if resp.shutdown and not self.canceled:
+                        self.canceled = True
+                        self._kill_all(pb.CANCELED)
+                        self._changed.set()
+            except grpc.aio.AioRpcError as e:
+                log.debug("heartbeat stream: %s", e.code().name)
+            await asyncio.sleep(min(self.heartbeat_interval, 1.0))
+
+    async def _beats(self):  # type: ignore[no-untyped-def]
+        while True:
+            yield pb.HeartbeatRequest(worker_id=self.worker_id,
+                                      running_job_ids=sorted(self.running))
+            await asyncio.sleep(self.heartbeat_interval)
+
+    # ----- actions
+
+    def _action_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({"TORC_WORKFLOW_ID": str(self.o.workflow_id), "TORC_URL": self.o.url,
+                    "TORC_OUTPUT_DIR": str(self.o.output_dir),
+                    "TORC_WORKER_ID": str(self.worker_id)})
+        return env
+
+    async def _run_actions(self, triggers: list[str]) -> int:
+        """Claim and execute every pending action of ``triggers``; returns how many ran."""
+        try:
+            resp = await self.conn.call("ClaimAction", pb.ClaimActionRequest(
+                workflow_id=self.o.workflow_id, worker_id=self.worker_id,
+                trigger_types=triggers))
+        except CallFailed as e:
+            log.warning("cannot claim actions: %s", e.message)
+            return 0
+        for action in resp.actions:
+            log.info("running action %d (%s, %s)", action.id, action.trigger_type,
+                     action.action_type)
+            execution = await worker_actions.execute(
+                action, self.o.workflow_id, self.worker_id, self.o.output_dir,
+                self._action_env(), self.o.schedule_nodes)
+            if not execution.success:
+                log.warning("action %d failed: %s", action.id, execution.message)
+            try:
+                await self.conn.call("ReportActionResult", pb.ReportActionResultRequest(
+                    workflow_id=self.o.workflow_id, worker_id=self.worker_id,
+                    action_id=action.id, execution=execution))
+            except CallFailed as e:
+                log.warning("action %d result not recorded: %s", action.id, e.message)
+        return len(resp.actions)
+
+    def _spawn_actions(self) -> None:
+        task = asyncio.get_running_loop().create_task(self._run_actions(MAIN_LOOP_TRIGGERS))
+        self._action_tasks.add(task)
+
+        def done(t: asyncio.Task) -> None:
+            self._action_tasks.discard(t)
+            self._changed.set()
+
+        task.add_done_callback(done)
+
+    async def _finish_actions(self) -> None:
+        """Do not exit while an action this worker could run is pending."""
+        if self._action_tasks:
+            await asyncio.gather(*self._action_tasks, return_exceptions=True)
+        while await self._run_actions(MAIN_LOOP_TRIGGERS):
+            pass
