@@ -17,10 +17,10 @@ from typing import Any
 
 import grpc
 
+from torc import states as S
 from torc.errors import TorcError
 from torc.proto import torc_pb2 as pb
 from torc.proto import torc_pb2_grpc as pb_grpc
-from torc.server import states as S
 from torc.spec.load import load_file
 from torc.spec.validate import normalize
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from torc import states as S
 from torc.errors import FailedPrecondition, NotFound
-from torc.server import states as S
 
 # Statuses in which a selected job counts toward its action's trigger.
 _COUNTS: dict[str, frozenset[int]] = {

@@ -17,11 +17,11 @@ from typing import Any, NoReturn
 
 import grpc
 
+from torc import states as S
 from torc.errors import InvalidArgument, TorcError
 from torc.proto import torc_pb2 as pb
 from torc.proto import torc_pb2_grpc as pb_grpc
 from torc.server import convert
-from torc.server import states as S
 from torc.server.claims import Offer
 from torc.server.store import Event, Store
 from torc.server.wal import Wal

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from torc import states as S
 from torc.errors import FailedPrecondition, InvalidArgument, NotFound
-from torc.server import states as S
 from torc.server.actions import ActionBook
 from torc.server.claims import Offer, ReadyQueue
 

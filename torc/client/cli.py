@@ -1,0 +1,246 @@
+"""The ``torc`` command line: Torc's verbs over gRPC, as tables or ``-f json``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from torc.client import output
+from torc.client.stub import DEFAULT_URL, TorcClient
+from torc.errors import TorcError
+from torc.worker.main import add_worker_arguments
+
+Handler = Callable[[TorcClient, argparse.Namespace], Any]
+
+WORKFLOW_COLUMNS = ["id", "name", "user", "num_jobs", "run_id", "initialized", "complete",
+                    "canceled", "created_at"]
+
+
+def _workflow_out(fmt: str, w: Any) -> None:
+    d = output.workflow_dict(w)
+    if fmt == "json":
+        output.emit_json(d)
+    else:
+        output.table(f"workflow {w.id}", [d], WORKFLOW_COLUMNS)
+
+
+def cmd_create(c: TorcClient, a: argparse.Namespace) -> None:
+    wf_id = c.create_workflow(a.spec)
+    if a.initialize:
+        c.initialize(wf_id)
+    if a.format == "json":
+        output.emit_json({"id": wf_id})
+    else:
+        print(f"created workflow {wf_id}" + (" (initialized)" if a.initialize else ""))
+
+
+def cmd_list_workflows(c: TorcClient, a: argparse.Namespace) -> None:
+    rows = [output.workflow_dict(w) for w in c.list_workflows()]
+    if a.format == "json":
+        output.emit_json(rows)
+    else:
+        output.table("workflows", rows, WORKFLOW_COLUMNS)
+
+
+def cmd_get(c: TorcClient, a: argparse.Namespace) -> None:
+    _workflow_out(a.format, c.get_workflow(a.id))
+
+
+def cmd_status(c: TorcClient, a: argparse.Namespace) -> None:
+    d = output.status_dict(c.status(a.id))
+    if a.format == "json":
+        output.emit_json(d)
+        return
+    state = "canceled" if d["canceled"] else ("complete" if d["complete"] else "in progress")
+    output.table(f"workflow {a.id}: run {d['run_id']}, {d['num_jobs']} jobs, {state}",
+                 [{"status": k, "jobs": v} for k, v in d["job_counts"].items()],
+                 ["status", "jobs"])
+
+
+def _simple(method: str, **kwargs: str) -> Handler:
+    def handler(c: TorcClient, a: argparse.Namespace) -> None:
+        extra = {k: getattr(a, v) for k, v in kwargs.items()}
+        _workflow_out(a.format, getattr(c, method)(a.id, **extra))
+    return handler
+
+
+def cmd_delete(c: TorcClient, a: argparse.Namespace) -> None:
+    c.delete_workflow(a.id)
+    if a.format == "json":
+        output.emit_json({"id": a.id, "deleted": True})
+    else:
+        print(f"deleted workflow {a.id}")
+
+
+def cmd_list_actions(c: TorcClient, a: argparse.Namespace) -> None:
+    rows = [output.action_dict(x) for x in c.list_actions(a.id)]
+    if a.format == "json":
+        output.emit_json(rows)
+        return
+    for r in rows:
+        r["progress"] = f"{r['trigger_count']}/{r['required_triggers']}"
+        r["runs"] = "; ".join(
+            f"worker {e['worker_id']} {'ok' if e['success'] else 'FAILED'} {e['end_time']}"
+            for e in r["executions"]) or None
+    output.table(f"actions of workflow {a.id}", rows,
+                 ["id", "trigger_type", "action_type", "persistent", "progress", "pending",
+                  "runs"])
+
+
+def cmd_jobs(c: TorcClient, a: argparse.Namespace) -> None:
+    rows = [output.job_dict(j) for j in c.list_jobs(a.id, a.status, a.offset, a.limit)]
+    if a.format == "json":
+        output.emit_json(rows)
+    else:
+        output.table(f"jobs of workflow {a.id}", rows,
+                     ["id", "name", "status", "return_code", "run_id", "attempt_id", "command"])
+
+
+def cmd_results(c: TorcClient, a: argparse.Namespace) -> None:
+    rows = [output.result_dict(r) for r in c.list_results(a.id, a.failed)]
+    if a.format == "json":
+        output.emit_json(rows)
+    else:
+        output.table(f"results of workflow {a.id}", rows,
+                     ["job_id", "job_name", "run_id", "attempt_id", "status", "return_code",
+                      "exec_seconds", "end_time", "worker_id"])
+
+
+def cmd_workers(c: TorcClient, a: argparse.Namespace) -> None:
+    rows = [output.worker_dict(w) for w in c.list_workers(a.id)]
+    if a.format == "json":
+        output.emit_json(rows)
+    else:
+        output.table(f"workers of workflow {a.id}", rows,
+                     ["id", "node_name", "hostname", "slurm_job_id", "num_cpus", "memory",
+                      "num_gpus", "state", "last_heartbeat", "running_jobs"])
+
+
+def cmd_events(c: TorcClient, a: argparse.Namespace) -> None:
+    for ev in c.watch_events(a.id or 0):
+        d = {"workflow_id": ev.workflow_id, "time": output._ts(ev.timestamp),
+             "kind": ev.kind, "message": ev.message}
+        if a.format == "json":
+            print(__import__("json").dumps(d), flush=True)
+        else:
+            output.console.print(f"{d['time']} wf{d['workflow_id']} [bold]{d['kind']}[/] "
+                                 f"{d['message']}")
+
+
+def cmd_watch(c: TorcClient, a: argparse.Namespace) -> None:
+    while True:
+        d = output.status_dict(c.status(a.id))
+        counts = ", ".join(f"{k} {v}" for k, v in d["job_counts"].items() if v)
+        if a.format == "json":
+            print(__import__("json").dumps(d), flush=True)
+        else:
+            output.console.print(f"{time.strftime('%H:%M:%S')} workflow {a.id}: {counts}")
+        if d["complete"]:
+            return
+        time.sleep(a.interval)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole CLI."""
+    p = argparse.ArgumentParser(prog="torc", description="torc: workflows on HPC clusters")
+    p.add_argument("--url", default=None,
+                   help=f"coordinator host:port (env TORC_URL, default {DEFAULT_URL})")
+    p.add_argument("-f", "--format", choices=["table", "json"], default="table")
+    sub = p.add_subparsers(dest="group", required=True, metavar="COMMAND")
+
+    wf = sub.add_parser("workflows", help="create, inspect and control workflows")
+    wsub = wf.add_subparsers(dest="verb", required=True, metavar="VERB")
+    s = wsub.add_parser("create", help="create a workflow from a YAML/JSON spec")
+    s.add_argument("spec")
+    s.add_argument("--initialize", action="store_true", help="initialize it too")
+    s.set_defaults(func=cmd_create)
+    wsub.add_parser("list", help="list workflows").set_defaults(func=cmd_list_workflows)
+    for verb, func, text in (
+        ("get", cmd_get, "show a workflow"),
+        ("status", cmd_status, "job counts per state"),
+        ("initialize", _simple("initialize"), "start the first run"),
+        ("reinitialize", _simple("reinitialize"), "start a new run, keeping completed jobs"),
+        ("cancel", _simple("cancel"), "cancel (running jobs are killed)"),
+        ("delete", cmd_delete, "delete a workflow"),
+        ("list-actions", cmd_list_actions, "actions with progress and executions"),
+    ):
+        s = wsub.add_parser(verb, help=text)
+        s.add_argument("id", type=int)
+        s.set_defaults(func=func)
+    s = wsub.add_parser("reset-status", help="reset jobs to uninitialized")
+    s.add_argument("id", type=int)
+    s.add_argument("--failed-only", action="store_true",
+                   help="only failed, canceled and terminated jobs and their downstream")
+    s.add_argument("--reinitialize", action="store_true", help="then reinitialize")
+    s.set_defaults(func=_simple("reset_status", failed_only="failed_only",
+                                reinitialize="reinitialize"))
+
+    jobs = sub.add_parser("jobs", help="jobs of a workflow")
+    jsub = jobs.add_subparsers(dest="verb", required=True, metavar="VERB")
+    s = jsub.add_parser("list", help="list jobs")
+    s.add_argument("id", type=int)
+    s.add_argument("--status", help="only jobs in this state (e.g. failed)")
+    s.add_argument("--offset", type=int, default=0)
+    s.add_argument("--limit", type=int, default=0)
+    s.set_defaults(func=cmd_jobs)
+
+    results = sub.add_parser("results", help="job results")
+    rsub = results.add_subparsers(dest="verb", required=True, metavar="VERB")
+    s = rsub.add_parser("list", help="list results")
+    s.add_argument("id", type=int)
+    s.add_argument("--failed", action="store_true", help="only results that did not complete")
+    s.set_defaults(func=cmd_results)
+
+    for name in ("workers", "compute-nodes"):
+        w = sub.add_parser(name, help="workers (compute nodes) of a workflow")
+        wsub2 = w.add_subparsers(dest="verb", required=True, metavar="VERB")
+        s = wsub2.add_parser("list", help="list workers")
+        s.add_argument("id", type=int)
+        s.set_defaults(func=cmd_workers)
+
+    ev = sub.add_parser("events", help="workflow events")
+    esub = ev.add_subparsers(dest="verb", required=True, metavar="VERB")
+    s = esub.add_parser("monitor", help="stream events as they happen")
+    s.add_argument("id", type=int, nargs="?", default=0)
+    s.set_defaults(func=cmd_events)
+
+    s = sub.add_parser("watch", help="print status until the workflow is complete")
+    s.add_argument("id", type=int)
+    s.add_argument("--interval", type=float, default=2.0)
+    s.set_defaults(func=cmd_watch)
+
+    s = sub.add_parser("run", help="run a workflow here (embedded coordinator unless --url)")
+    s.add_argument("target", metavar="SPEC|ID")
+    add_worker_arguments(s)
+    s.set_defaults(func=None)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``torc``."""
+    args = build_parser().parse_args(argv)
+    url = args.url or os.environ.get("TORC_URL")
+    try:
+        if args.group == "run":
+            from torc.client.run import run
+            sys.exit(run(args, url, args.format))
+        with TorcClient(url) as client:
+            args.func(client, args)
+    except TorcError as e:
+        print(f"error: {e.message}", file=sys.stderr)
+        sys.exit(1)
+    except ValueError as e:  # e.g. an unknown --status name
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

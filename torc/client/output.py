@@ -1,0 +1,104 @@
+"""Rendering for the CLI: each object as a dict (``-f json``) and as a rich table."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from torc import states as S
+from torc.proto import torc_pb2 as pb
+from torc.spec.units import format_memory
+
+console = Console()
+
+
+def _ts(t: float) -> str | None:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else None
+
+
+def workflow_dict(w: pb.Workflow) -> dict[str, Any]:
+    """A workflow as users see it."""
+    return {"id": w.id, "name": w.name, "description": w.description, "project": w.project,
+            "user": w.user, "num_jobs": w.num_jobs, "run_id": w.run_id,
+            "initialized": w.initialized, "canceled": w.canceled, "complete": w.complete,
+            "created_at": _ts(w.created_at)}
+
+
+def status_dict(s: pb.WorkflowStatus) -> dict[str, Any]:
+    """Job counts per state, in state order."""
+    return {"workflow_id": s.workflow_id, "run_id": s.run_id, "num_jobs": s.num_jobs,
+            "complete": s.complete, "canceled": s.canceled,
+            "job_counts": {name: s.job_counts.get(name, 0) for name in S.NAMES.values()}}
+
+
+def job_dict(j: pb.Job) -> dict[str, Any]:
+    """A job with its state; ``return_code`` is null until it finished."""
+    return {"id": j.id, "name": j.name, "status": S.NAMES.get(j.status, "unknown"),
+            "return_code": j.return_code if j.HasField("return_code") else None,
+            "run_id": j.run_id, "attempt_id": j.attempt_id, "priority": j.priority,
+            "depends_on": list(j.depends_on), "resource_requirements": j.resource_requirements,
+            "worker_id": j.worker_id or None, "command": j.command}
+
+
+def result_dict(r: pb.JobResult) -> dict[str, Any]:
+    """One job result."""
+    return {"job_id": r.job_id, "job_name": r.job_name, "run_id": r.run_id,
+            "attempt_id": r.attempt_id, "return_code": r.return_code,
+            "status": S.NAMES.get(r.status, "unknown"), "start_time": _ts(r.start_time),
+            "end_time": _ts(r.end_time), "exec_seconds": round(r.end_time - r.start_time, 3),
+            "worker_id": r.worker_id}
+
+
+def action_dict(a: pb.Action) -> dict[str, Any]:
+    """An action with its trigger progress and executions."""
+    return {"id": a.id, "trigger_type": a.trigger_type, "action_type": a.action_type,
+            "persistent": a.persistent, "trigger_count": a.trigger_count,
+            "required_triggers": a.required_triggers, "pending": a.pending,
+            "executed": a.executed, "jobs": list(a.job_names),
+            "config": json.loads(a.config_json or "{}"),
+            "executions": [{"worker_id": e.worker_id, "run_id": e.run_id,
+                            "start_time": _ts(e.start_time), "end_time": _ts(e.end_time),
+                            "success": e.success, "message": e.message,
+                            "stdout": e.stdout_path, "stderr": e.stderr_path}
+                           for e in a.executions]}
+
+
+def worker_dict(w: pb.Worker) -> dict[str, Any]:
+    """A worker with its placement, resources and liveness."""
+    r = w.resources
+    return {"id": w.id, "hostname": w.hostname, "node_name": w.node_name,
+            "slurm_job_id": w.slurm_job_id, "pid": w.pid, "num_cpus": r.num_cpus,
+            "memory": format_memory(r.memory_bytes), "num_gpus": r.num_gpus,
+            "start_time": _ts(w.start_time), "last_heartbeat": _ts(w.last_heartbeat),
+            "state": "lost" if w.lost else ("active" if w.active else "exited"),
+            "running_jobs": list(w.running_job_ids)}
+
+
+def emit_json(data: Any) -> None:
+    """Print JSON to stdout."""
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+def table(title: str | None, rows: Sequence[dict[str, Any]], columns: Iterable[str]) -> None:
+    """Print rows as a table with the given columns."""
+    cols = list(columns)
+    t = Table(title=title, header_style="bold")
+    for c in cols:
+        t.add_column(c.replace("_", " "), overflow="fold")
+    for row in rows:
+        t.add_row(*("" if row.get(c) is None else _cell(row.get(c)) for c in cols))
+    console.print(t)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

@@ -1,0 +1,160 @@
+"""``torc run``: run a workflow here, with an embedded coordinator and one local worker.
+
+Both are real child processes (``torc-coord serve`` and ``torc-worker``), the same programs a
+cluster runs, so local runs exercise exactly what production does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from torc import states as S
+from torc.client import output
+from torc.client.stub import ClientError, TorcClient
+from torc.errors import TorcError
+
+
+class EmbeddedCoordinator:
+    """A ``torc-coord serve`` child on a free loopback port."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.proc: subprocess.Popen[str] | None = None
+        self.url = ""
+
+    def start(self, timeout: float = 30.0) -> str:
+        """Start it and return its URL once it listens."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.data_dir / "coordinator.log", "a")  # noqa: SIM115 - child keeps it
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "torc.server.main", "serve", "--host", "127.0.0.1",
+             "--port", "0", "--data-dir", str(self.data_dir)],
+            stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + timeout
+        assert self.proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            if line.startswith("torc-coord listening on "):
+                self.url = line.split()[-1]
+                return self.url
+        self.stop()
+        raise TorcError(f"the embedded coordinator did not start; see "
+                        f"{self.data_dir / 'coordinator.log'}")
+
+    def stop(self) -> None:
+        """SIGTERM (it flushes and snapshots), then wait."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _worker_argv(args: argparse.Namespace, url: str, wf_id: int, output_dir: Path) -> list[str]:
+    argv = [sys.executable, "-m", "torc.worker.main", "--url", url, "--workflow-id", str(wf_id),
+            "--output-dir", str(output_dir)]
+    for opt in ("num_cpus", "memory", "num_gpus", "max_parallel_jobs", "idle_timeout",
+                "end_buffer"):
+        value = getattr(args, opt, None)
+        if value is not None:
+            argv += ["--" + opt.replace("_", "-"), str(value)]
+    return argv
+
+
+def _prepare(client: TorcClient, target: str) -> int:
+    """Create (from a spec) and initialize, or initialize an existing workflow id."""
+    if target.isdigit():
+        wf_id = int(target)
+        if not client.get_workflow(wf_id).initialized:
+            client.initialize(wf_id)
+        return wf_id
+    wf_id = client.create_workflow(target)
+    client.initialize(wf_id)
+    return wf_id
+
+
+def _progress(client: TorcClient, wf_id: int, worker: subprocess.Popen[bytes],
+              show: bool) -> None:
+    total = client.get_workflow(wf_id).num_jobs
+    with Progress(TextColumn("[bold]{task.description:<9}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=output.console, disable=not show,
+                  transient=False) as progress:
+        bars = {name: progress.add_task(name, total=total)
+                for name in ("completed", "failed", "running")}
+        while True:
+            try:
+                counts = client.status(wf_id).job_counts
+            except ClientError:
+                counts = {}
+            for name, task in bars.items():
+                n = counts.get(name, 0)
+                if name == "failed":
+                    n += counts.get("canceled", 0) + counts.get("terminated", 0)
+                progress.update(task, completed=n)
+            if worker.poll() is not None:
+                break
+            time.sleep(0.25)
+
+
+def run(args: argparse.Namespace, url: str | None, fmt: str) -> int:
+    """Run a workflow to the end; non-zero when any job did not complete."""
+    output_dir = Path(args.output_dir).resolve()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    embedded = None
+    if url is None:
+        embedded = EmbeddedCoordinator(output_dir / "coordinator")
+        url = embedded.start()
+    worker = None
+    try:
+        with TorcClient(url) as client:
+            client.wait_ready()
+            wf_id = _prepare(client, args.target)
+            log_path = output_dir / f"worker_wf{wf_id}.log"
+            with open(log_path, "ab") as log:
+                worker = subprocess.Popen(_worker_argv(args, url, wf_id, output_dir),
+                                          stdout=log, stderr=log)
+            try:
+                _progress(client, wf_id, worker, show=fmt == "table")
+            except KeyboardInterrupt:
+                worker.send_signal(signal.SIGTERM)
+                worker.wait()
+                raise
+            status = output.status_dict(client.status(wf_id))
+            failed = [output.job_dict(j) for j in client.list_jobs(wf_id)
+                      if j.status not in (S.COMPLETED, S.DISABLED)]
+        counts = status["job_counts"]
+        ok = worker.returncode == 0 and not failed and status["complete"]
+        if fmt == "json":
+            output.emit_json({"id": wf_id, "job_counts": counts, "success": ok,
+                              "failed_jobs": failed, "output_dir": str(output_dir)})
+        else:
+            output.table(f"workflow {wf_id}", [{"status": k, "jobs": v}
+                                               for k, v in counts.items() if v],
+                         ["status", "jobs"])
+            if failed:
+                output.table("jobs that did not complete", failed,
+                             ["id", "name", "status", "return_code"])
+            output.console.print(f"output: {output_dir}  (job stdout/stderr in job_stdio/, "
+                                 f"worker log {log_path.name})")
+        if worker.returncode != 0:
+            print(f"error: the worker exited with code {worker.returncode}; see {log_path}",
+                  file=sys.stderr)
+        return 0 if ok else 1
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.kill()
+        if embedded is not None:
+            embedded.stop()
