@@ -35,9 +35,8 @@ class _LineLoader(yaml.SafeLoader):
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=deep)
             if not isinstance(key, str):
-                raise SpecError(
-                    f"line {key_node.start_mark.line + 1}: mapping keys must be strings, got {key!r}"
-                )
+                line = key_node.start_mark.line + 1
+                raise SpecError(f"line {line}: mapping keys must be strings, got {key!r}")
             if key in result:
                 raise SpecError(f"line {key_node.start_mark.line + 1}: duplicate key {key!r}")
             result[key] = self.construct_object(value_node, deep=deep)

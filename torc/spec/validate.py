@@ -365,7 +365,8 @@ def _actions(ctx: _Ctx, spec: dict, names: list[str], index: dict[str, int],
             per_node = _bool(ctx, a, "start_one_worker_per_node", where, False)
             if per_node and execution_mode == "slurm":
                 raise ctx.fail(where, "start_one_worker_per_node is not compatible with "
-                               "execution_config.mode: slurm", _line(a, "start_one_worker_per_node"))
+                               "execution_config.mode: slurm",
+                               _line(a, "start_one_worker_per_node"))
             norm.update({
                 "scheduler": scheduler,
                 "scheduler_type": stype,
@@ -387,13 +388,15 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
         raise ctx.fail("spec", "missing required key 'jobs'")
     shared = spec.get("parameters") or {}
     if not isinstance(shared, dict):
-        raise ctx.fail("parameters", "expected a mapping of name to values", _line(spec, "parameters"))
+        raise ctx.fail("parameters", "expected a mapping of name to values",
+                       _line(spec, "parameters"))
     metadata = spec.get("metadata")
     execution = spec.get("execution_config") or {}
     _check_keys(ctx, execution, EXECUTION_CONFIG_KEYS, "execution_config")
     execution_mode = execution.get("mode", "direct")
     if execution_mode not in ("direct", "slurm"):
-        raise ctx.fail("execution_config", f"mode must be 'direct' or 'slurm', got {execution_mode!r}")
+        raise ctx.fail("execution_config",
+                       f"mode must be 'direct' or 'slurm', got {execution_mode!r}")
 
     rrs, rr_index = _resource_requirements(ctx, spec)
     schedulers = _schedulers(ctx, spec)
@@ -441,7 +444,8 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
         for key, out in (("input_user_data", inputs), ("output_user_data", outputs)):
             for ud in _str_list(ctx, job, key, where):
                 if ud not in user_data:
-                    raise ctx.fail(where, f"{key}: unknown user_data {ud!r}", _line(job, key) or line)
+                    raise ctx.fail(where, f"{key}: unknown user_data {ud!r}",
+                                   _line(job, key) or line)
                 out.append(("user_data", ud))
         for ref in outputs:
             producers.setdefault(ref, []).append(i)

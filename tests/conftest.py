@@ -1,0 +1,152 @@
+"""Fixtures that start real processes: a ``torc-coord`` on loopback and ``torc-worker``s."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from torc.client import TorcClient
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Coordinator:
+    """A real ``torc-coord serve`` process on a fixed loopback port."""
+
+    def __init__(self, data_dir: Path, *extra: str) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"127.0.0.1:{self.port}"
+        self.extra = list(extra)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = data_dir.parent / f"{data_dir.name}.log"
+        self._client: TorcClient | None = None
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "torc.server.main", "serve", "--port", str(self.port),
+                 "--data-dir", str(self.data_dir), *self.extra],
+                stdout=log, stderr=log)
+        client = TorcClient(self.url)
+        client.wait_ready(timeout=30)
+        client.close()
+
+    @property
+    def client(self) -> TorcClient:
+        if self._client is None:
+            self._client = TorcClient(self.url, timeout=30)
+        return self._client
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def restart(self, kill: bool = True) -> None:
+        self.kill9() if kill else self.stop()
+        self.start()
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        self.stop()
+
+
+@pytest.fixture
+def coordinator(tmp_path: Path) -> Iterator[Coordinator]:
+    c = Coordinator(tmp_path / "coord", "--heartbeat-interval", "1")
+    c.start()
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def make_coordinator(tmp_path: Path) -> Iterator[Any]:
+    made: list[Coordinator] = []
+
+    def make(*extra: str, name: str = "coord2") -> Coordinator:
+        c = Coordinator(tmp_path / name, *extra)
+        c.start()
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        c.close()
+
+
+def write_spec(directory: Path, spec: dict[str, Any], name: str = "spec.yaml") -> Path:
+    path = directory / name
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def start_worker(url: str, wf_id: int, output_dir: Path, *extra: str,
+                 log_name: str | None = None) -> subprocess.Popen[bytes]:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    log = open(output_dir / (log_name or f"worker-{time.monotonic_ns()}.log"), "ab")  # noqa: SIM115
+    env = dict(os.environ)
+    return subprocess.Popen(
+        [sys.executable, "-m", "torc.worker.main", "--url", url, "--workflow-id", str(wf_id),
+         "--output-dir", str(output_dir), *extra], stdout=log, stderr=log, env=env)
+
+
+def run_cli(*args: str, url: str | None = None, check: bool = False,
+            cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "torc.client.cli"]
+    if url:
+        argv += ["--url", url]
+    proc = subprocess.run([*argv, *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"torc {' '.join(args)} failed ({proc.returncode}):\n"
+                             f"{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def cli_json(*args: str, url: str) -> Any:
+    return json.loads(run_cli("-f", "json", *args, url=url, check=True).stdout)
+
+
+def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {predicate}")
+        time.sleep(interval)
+
+
+def job_states(client: TorcClient, wf_id: int) -> dict[str, str]:
+    from torc import states as S
+    return {j.name: S.name(j.status) for j in client.list_jobs(wf_id)}

@@ -1,0 +1,260 @@
+"""The job state machine, unblocking, cancellation and claim packing (pure logic)."""
+
+from __future__ import annotations
+
+import pytest
+
+from torc import states as S
+from torc.errors import FailedPrecondition
+from torc.server.claims import Offer
+from torc.server.store import FINISHED, STARTED, Store
+from torc.server.workflow import Workflow
+from torc.spec.load import parse_text
+from torc.spec.validate import normalize
+
+BIG = Offer(num_cpus=1000, memory=1 << 50, num_gpus=100)
+
+
+def wf_from(text: str) -> Workflow:
+    return Workflow(1, normalize(parse_text(text)), "me", 0.0)
+
+
+def state(wf: Workflow) -> dict[str, str]:
+    return {j.name: S.name(j.status) for j in wf.jobs}
+
+
+def by_name(wf: Workflow, name: str) -> int:
+    return next(j.id for j in wf.jobs if j.name == name)
+
+
+def run(wf: Workflow, name: str, rc: int = 0, worker: int = 1) -> None:
+    job_id = by_name(wf, name)
+    wf.claim(worker, [job_id])
+    wf.start(worker, job_id)
+    wf.finish(worker, job_id, S.COMPLETED if rc == 0 else S.FAILED, rc, 0.0, 1.0)
+
+
+DIAMOND = """
+name: diamond
+jobs:
+  - {name: a, command: "true"}
+  - {name: b, command: "true", depends_on: [a]}
+  - {name: c, command: "true", depends_on: [a]}
+  - {name: d, command: "true", depends_on: [b, c]}
+"""
+
+
+def test_diamond_unblocks_in_order() -> None:
+    wf = wf_from(DIAMOND)
+    assert set(state(wf).values()) == {"uninitialized"}
+    wf.initialize(0.0)
+    assert state(wf) == {"a": "ready", "b": "blocked", "c": "blocked", "d": "blocked"}
+    run(wf, "a")
+    assert state(wf) == {"a": "completed", "b": "ready", "c": "ready", "d": "blocked"}
+    run(wf, "b")
+    assert state(wf)["d"] == "blocked"
+    run(wf, "c")
+    assert state(wf)["d"] == "ready"
+    assert not wf.complete
+    run(wf, "d")
+    assert wf.complete
+    assert wf.counts[S.COMPLETED] == 4
+
+
+def test_illegal_transitions_change_nothing() -> None:
+    wf = wf_from(DIAMOND)
+    wf.initialize(0.0)
+    with pytest.raises(FailedPrecondition, match="already initialized"):
+        wf.initialize(0.0)
+    b = by_name(wf, "b")
+    with pytest.raises(FailedPrecondition, match=r"job 2 \(b\) is blocked, not ready"):
+        wf.claim(1, [by_name(wf, "a"), b])
+    assert state(wf)["a"] == "ready"  # the legal half of the batch was not applied either
+    a = by_name(wf, "a")
+    with pytest.raises(FailedPrecondition, match="is ready; cannot start"):
+        wf.start(1, a)
+    wf.claim(1, [a])
+    with pytest.raises(FailedPrecondition, match="held by worker 1, not 2"):
+        wf.start(2, a)
+    with pytest.raises(FailedPrecondition, match="held by worker 1, not 2"):
+        wf.finish(2, a, S.COMPLETED, 0, 0, 1)
+    wf.start(1, a)
+    with pytest.raises(FailedPrecondition, match="stale"):
+        wf.finish(1, a, S.COMPLETED, 0, 0, 1, run_id=7)
+    wf.finish(1, a, S.COMPLETED, 0, 0, 1)
+    with pytest.raises(FailedPrecondition, match="completed; cannot finish"):
+        wf.finish(1, a, S.FAILED, 1, 0, 1)
+    assert state(wf)["a"] == "completed"
+    wf.claim(1, [by_name(wf, "b")])
+    with pytest.raises(FailedPrecondition, match="pending or running"):
+        wf.reset_status(False, 0)
+    assert state(wf) == {"a": "completed", "b": "pending", "c": "ready", "d": "blocked"}
+
+
+def test_failure_cancels_transitively_but_not_opted_out_jobs() -> None:
+    wf = wf_from("""
+name: f
+jobs:
+  - {name: a, command: "false"}
+  - {name: b, command: "true", depends_on: [a]}
+  - {name: c, command: "true", depends_on: [b]}
+  - {name: d, command: "true", depends_on: [a], cancel_on_blocking_job_failure: false}
+  - {name: e, command: "true", depends_on: [d]}
+  - {name: x, command: "true"}
+  - {name: y, command: "true", depends_on: [x, b]}
+""")
+    wf.initialize(0.0)
+    run(wf, "a", rc=1)
+    assert state(wf) == {"a": "failed", "b": "canceled", "c": "canceled", "d": "ready",
+                         "e": "blocked", "x": "ready", "y": "canceled"}
+    run(wf, "d")
+    assert state(wf)["e"] == "ready"
+
+
+def test_fan_in_waits_for_all() -> None:
+    jobs = "\n".join(f"  - {{name: w{i}, command: 'true'}}" for i in range(50))
+    wf = wf_from(f"name: fan\njobs:\n{jobs}\n  - name: sink\n    command: 'true'\n"
+                 f"    depends_on_regexes: ['w.*']\n")
+    wf.initialize(0.0)
+    for i in range(49):
+        run(wf, f"w{i}")
+        assert state(wf)["sink"] == "blocked"
+    run(wf, "w49")
+    assert state(wf)["sink"] == "ready"
+
+
+def test_reset_failed_only_and_reinitialize() -> None:
+    wf = wf_from("""
+name: r
+jobs:
+  - {name: job1, command: "false"}
+  - {name: job2, command: "true"}
+  - {name: post, command: "true", depends_on: [job1, job2]}
+""")
+    wf.initialize(0.0)
+    run(wf, "job1", rc=1)
+    run(wf, "job2")
+    assert state(wf) == {"job1": "failed", "job2": "completed", "post": "canceled"}
+    assert wf.complete
+    wf.reset_status(True, 0.0)
+    assert state(wf) == {"job1": "uninitialized", "job2": "completed", "post": "uninitialized"}
+    wf.reinitialize(0.0)
+    assert wf.run_id == 2
+    assert state(wf) == {"job1": "ready", "job2": "completed", "post": "blocked"}
+    run(wf, "job1")
+    assert state(wf)["post"] == "ready"
+    run(wf, "post")
+    assert wf.complete
+    runs = {(r[0], r[1]) for r in wf.results}
+    assert (by_name(wf, "job1"), 1) in runs and (by_name(wf, "job1"), 2) in runs
+
+
+def test_reset_all() -> None:
+    wf = wf_from(DIAMOND)
+    wf.initialize(0.0)
+    run(wf, "a")
+    wf.reset_status(False, 0.0)
+    assert set(state(wf).values()) == {"uninitialized"}
+    assert not wf.initialized
+    wf.initialize(0.0)
+    assert state(wf)["a"] == "ready"
+
+
+def test_cancel_workflow() -> None:
+    wf = wf_from(DIAMOND)
+    wf.initialize(0.0)
+    a = by_name(wf, "a")
+    wf.claim(1, [a])
+    wf.start(1, a)
+    running = wf.cancel(0.0)
+    assert [j.name for j in running] == ["a"]
+    assert state(wf) == {"a": "running", "b": "canceled", "c": "canceled", "d": "canceled"}
+    assert not wf.complete
+    wf.finish(1, a, S.CANCELED, -9, 0, 1)
+    assert wf.complete
+    assert wf.pick(BIG, 10) == []
+
+
+def test_claims_respect_resources_priority_and_runtime() -> None:
+    wf = wf_from("""
+name: c
+resource_requirements:
+  - {name: big, num_cpus: 4, memory: 8g, runtime: PT2H}
+  - {name: gpu, num_cpus: 1, memory: 1g, num_gpus: 1, runtime: PT10M}
+  - {name: small, num_cpus: 1, memory: 1g, runtime: PT10M}
+jobs:
+  - {name: big1, command: x, resource_requirements: big, priority: 5}
+  - {name: big2, command: x, resource_requirements: big, priority: 5}
+  - {name: gpu1, command: x, resource_requirements: gpu}
+  - {name: s_low, command: x, resource_requirements: small, priority: -1}
+  - {name: s_high, command: x, resource_requirements: small, priority: 10}
+""")
+    wf.initialize(0.0)
+    names = lambda ids: [wf.jobs[i - 1].name for i in ids]  # noqa: E731
+    # 5 CPUs, 10 GiB, no GPU: the high-priority small job, then one big job; s_low no longer fits.
+    picked = names(wf.pick(Offer(5, 10 << 30, 0), 10))
+    assert picked == ["s_high", "big1"]
+    # An hour left: big jobs (2 h) do not fit, the GPU job needs a GPU.
+    picked = names(wf.pick(Offer(8, 64 << 30, 0, time_left=3600), 10))
+    assert picked == ["s_low"]
+    picked = names(wf.pick(Offer(8, 64 << 30, 1, time_left=3600), 10))
+    assert picked == ["gpu1"]
+    assert names(wf.pick(Offer(8, 64 << 30, 0), 10)) == ["big2"]
+
+
+def test_claim_batch_limit() -> None:
+    jobs = "\n".join(f"  - {{name: j{i}, command: 'true'}}" for i in range(100))
+    wf = wf_from(f"name: many\njobs:\n{jobs}\n")
+    wf.initialize(0.0)
+    first = wf.pick(BIG, 30)
+    assert len(first) == 30
+    wf.claim(1, first)
+    second = wf.pick(BIG, 1000)
+    assert len(second) == 70 and not set(first) & set(second)
+
+
+def test_store_reports_are_idempotent_and_reject_stale() -> None:
+    store = Store()
+    spec = normalize(parse_text(DIAMOND))
+    store.apply({"t": "create", "wf": 1, "spec": spec, "ts": 0.0})
+    store.apply({"t": "init", "wf": 1, "ts": 0.0})
+    store.apply({"t": "register", "worker": 1, "wf": 1, "ts": 0.0})
+    store.apply({"t": "claim", "wf": 1, "worker": 1, "jobs": [1]})
+    report = [[1, STARTED, 0, 0, 1.0, 0.0, 1, 1], [1, FINISHED, 0, 0, 1.0, 2.0, 1, 1]]
+    assert store.apply({"t": "report", "wf": 1, "worker": 1, "r": report}) == []
+    # The same batch again (a retry after a lost answer) is accepted and changes nothing.
+    assert store.apply({"t": "report", "wf": 1, "worker": 1, "r": report}) == []
+    assert len(store.workflow(1).results) == 1
+    rejected = store.apply({"t": "report", "wf": 1, "worker": 1,
+                            "r": [[2, FINISHED, 0, 0, 1.0, 2.0, 1, 1]]})
+    assert len(rejected) == 1 and "job 2 (b) is ready" in rejected[0]
+    store.apply({"t": "worker_lost", "worker": 1, "ts": 5.0})
+    with pytest.raises(FailedPrecondition, match="declared lost"):
+        store.apply({"t": "claim", "wf": 1, "worker": 1, "jobs": [2]})
+
+
+def test_worker_loss_fails_running_and_releases_pending() -> None:
+    store = Store()
+    store.apply({"t": "create", "wf": 1, "spec": normalize(parse_text(DIAMOND)), "ts": 0.0})
+    store.apply({"t": "init", "wf": 1, "ts": 0.0})
+    store.apply({"t": "register", "worker": 1, "wf": 1, "ts": 0.0})
+    store.apply({"t": "claim", "wf": 1, "worker": 1, "jobs": [1]})
+    store.apply({"t": "report", "wf": 1, "worker": 1, "r": [[1, STARTED, 0, 0, 1, 0, 1, 1]]})
+    store.apply({"t": "worker_lost", "worker": 1, "ts": 5.0})
+    wf = store.workflow(1)
+    assert wf.jobs[0].status == S.FAILED and wf.jobs[0].return_code == S.LOST_RETURN_CODE
+    assert {wf.jobs[i].status for i in (1, 2, 3)} == {S.CANCELED}
+
+
+def test_snapshot_roundtrip_preserves_state() -> None:
+    store = Store()
+    store.apply({"t": "create", "wf": 1, "spec": normalize(parse_text(DIAMOND)), "ts": 0.0})
+    store.apply({"t": "init", "wf": 1, "ts": 0.0})
+    store.apply({"t": "register", "worker": 1, "wf": 1, "ts": 0.0})
+    store.apply({"t": "claim", "wf": 1, "worker": 1, "jobs": [1]})
+    store.apply({"t": "report", "wf": 1, "worker": 1, "r": [[1, FINISHED, 0, 0, 1, 2, 1, 1]]})
+    copy = Store.from_snapshot(store.to_snapshot())
+    assert copy.to_snapshot() == store.to_snapshot()
+    wf = copy.workflow(1)
+    assert sorted(wf.pick(BIG, 10)) == [2, 3]
+    assert wf.counts == store.workflow(1).counts
