@@ -106,8 +106,10 @@ jobs:
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("name: x\njobs: [\n", r"spec.yaml:\d+: invalid YAML"),
-    ("name: x\njobs:\n  - name: a\n    comand: b\n", r"spec.yaml:4: jobs\[0\]: unknown key 'comand'"),
-    ("name: x\nbogus: 1\njobs:\n  - {name: a, command: b}\n", r"spec.yaml:2: spec: unknown key 'bogus'"),
+    ("name: x\njobs:\n  - name: a\n    comand: b\n",
+     r"spec.yaml:4: jobs\[0\]: unknown key 'comand'"),
+    ("name: x\nbogus: 1\njobs:\n  - {name: a, command: b}\n",
+     r"spec.yaml:2: spec: unknown key 'bogus'"),
     ("jobs:\n  - {name: a, command: b}\n", r"missing required key 'name'"),
     ("name: x\njobs:\n  - {name: a}\n", r"jobs\['a'\]: missing required key 'command'"),
     ("name: x\njobs:\n  - {name: a, command: b}\n  - {name: a, command: c}\n",
@@ -130,7 +132,8 @@ jobs:
     ("name: x\njobs:\n  - {name: a, command: 'cat ${files.input.nofile}'}\n",
      r"unknown file 'nofile'"),
     ("name: x\njobs: []\n", r"at least one job"),
-    ("name: x\njobs:\n  - {name: a, command: b, priority: high}\n", r"'priority' must be an integer"),
+    ("name: x\njobs:\n  - {name: a, command: b, priority: high}\n",
+     r"'priority' must be an integer"),
 ])
 def test_bad_specs_name_the_problem(text: str, expected: str) -> None:
     with pytest.raises(SpecError, match=expected):
