@@ -110,10 +110,11 @@ def write_spec(directory: Path, spec: dict[str, Any], name: str = "spec.yaml") -
 
 
 def start_worker(url: str, wf_id: int, output_dir: Path, *extra: str,
-                 log_name: str | None = None) -> subprocess.Popen[bytes]:
+                 log_name: str | None = None,
+                 env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     output_dir.mkdir(parents=True, exist_ok=True)
     log = open(output_dir / (log_name or f"worker-{time.monotonic_ns()}.log"), "ab")  # noqa: SIM115
-    env = dict(os.environ)
+    env = {**os.environ, **(env or {})}
     return subprocess.Popen(
         [sys.executable, "-m", "torc.worker.main", "--url", url, "--workflow-id", str(wf_id),
          "--output-dir", str(output_dir), *extra], stdout=log, stderr=log, env=env)

@@ -15,7 +15,8 @@ from torc import states as S
 from torc.proto import torc_pb2 as pb
 from torc.spec.units import format_memory
 
-console = Console()
+# When piped, rich would fold tables at 80 columns; let them be as wide as their content.
+console = Console(width=None if sys.stdout.isatty() else 200)
 
 
 def _ts(t: float) -> str | None:

@@ -499,12 +499,14 @@ class ReportStatusRequest(_message.Message):
     def __init__(self, workflow_id: _Optional[int] = ..., worker_id: _Optional[int] = ..., reports: _Optional[_Iterable[_Union[JobReport, _Mapping]]] = ...) -> None: ...
 
 class ReportStatusResponse(_message.Message):
-    __slots__ = ("rejected", "workflow_done")
+    __slots__ = ("rejected", "workflow_done", "actions_pending")
     REJECTED_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_DONE_FIELD_NUMBER: _ClassVar[int]
+    ACTIONS_PENDING_FIELD_NUMBER: _ClassVar[int]
     rejected: _containers.RepeatedScalarFieldContainer[str]
     workflow_done: bool
-    def __init__(self, rejected: _Optional[_Iterable[str]] = ..., workflow_done: _Optional[bool] = ...) -> None: ...
+    actions_pending: bool
+    def __init__(self, rejected: _Optional[_Iterable[str]] = ..., workflow_done: _Optional[bool] = ..., actions_pending: _Optional[bool] = ...) -> None: ...
 
 class HeartbeatRequest(_message.Message):
     __slots__ = ("worker_id", "running_job_ids")

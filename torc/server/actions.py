@@ -6,6 +6,7 @@ counts move in the same step as the jobs that cause them: there is no sweep and 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from torc import states as S
@@ -125,7 +126,8 @@ class ActionBook:
             raise NotFound(f"action {action_id} does not exist")
         return self.actions[action_id - 1]
 
-    def pending_for(self, worker_id: int, triggers: set[str] | None = None) -> list[Action]:
+    def pending_for(self, worker_id: int, triggers: Collection[str] | None = None
+                    ) -> list[Action]:
         """Actions ``worker_id`` could claim now (optionally only of the given triggers)."""
         return [a for a in self.actions
                 if (triggers is None or a.trigger in triggers) and a.available_to(worker_id)]

@@ -25,7 +25,7 @@ from torc.server import convert
 from torc.server.claims import Offer
 from torc.server.store import Event, Store
 from torc.server.wal import Wal
-from torc.spec.validate import normalize
+from torc.spec.validate import MAIN_LOOP_TRIGGERS, normalize
 
 log = logging.getLogger(__name__)
 
@@ -255,7 +255,7 @@ class TorcService(pb_grpc.TorcServicer):
         return {
             "workflow_done": wf.complete,
             "canceled": wf.canceled,
-            "actions_pending": bool(wf.actions.pending_for(worker_id)),
+            "actions_pending": bool(wf.actions.pending_for(worker_id, MAIN_LOOP_TRIGGERS)),
             "ready_jobs": wf.counts[S.READY],
             "unfinished_jobs": len(wf.jobs) - wf.done_count,
             "initialized": wf.initialized,
@@ -324,8 +324,10 @@ class TorcService(pb_grpc.TorcServicer):
         rejected = await self._commit({"t": "report", "wf": request.workflow_id,
                                        "worker": request.worker_id, "r": rows}, context)
         wf = self.store.workflows.get(request.workflow_id)
-        return pb.ReportStatusResponse(rejected=rejected,
-                                       workflow_done=wf is None or wf.complete)
+        return pb.ReportStatusResponse(
+            rejected=rejected, workflow_done=wf is None or wf.complete,
+            actions_pending=wf is not None
+            and bool(wf.actions.pending_for(request.worker_id, MAIN_LOOP_TRIGGERS)))
 
     async def ReportActionResult(self, request: pb.ReportActionResultRequest,
                                  context: grpc.aio.ServicerContext) -> pb.Empty:

@@ -37,7 +37,9 @@ EXECUTION_CONFIG_KEYS = {"mode"}
 
 WORKER_TRIGGERS = ("on_worker_start", "on_worker_complete")
 JOB_TRIGGERS = ("on_jobs_ready", "on_jobs_complete")
-TRIGGERS = ("on_workflow_start", "on_workflow_complete", *JOB_TRIGGERS, *WORKER_TRIGGERS)
+# What a worker claims from its main loop; worker-lifecycle actions it claims at start and end.
+MAIN_LOOP_TRIGGERS = ("on_workflow_start", "on_workflow_complete", *JOB_TRIGGERS)
+TRIGGERS = (*MAIN_LOOP_TRIGGERS, *WORKER_TRIGGERS)
 ACTION_COMMON_KEYS = {"trigger_type", "action_type", "persistent", "max_retries"}
 ACTION_TYPE_KEYS = {
     "run_commands": {"commands"},

@@ -18,6 +18,7 @@ from pathlib import Path
 import grpc
 
 from torc.proto import torc_pb2 as pb
+from torc.spec.validate import MAIN_LOOP_TRIGGERS
 from torc.worker import actions as worker_actions
 from torc.worker.connection import CallFailed, Connection
 from torc.worker.process import JobProcess
@@ -26,8 +27,6 @@ from torc.worker.resources import Placement, Resources, time_left
 log = logging.getLogger("torc.worker")
 
 STARTED, FINISHED = pb.STARTED, pb.FINISHED
-MAIN_LOOP_TRIGGERS = ["on_workflow_start", "on_jobs_ready", "on_jobs_complete",
-                      "on_workflow_complete"]
 
 
 @dataclass
@@ -79,7 +78,6 @@ class WorkerRunner:
         self._report_wakeup = asyncio.Event()
         self._reports_idle = asyncio.Event()
         self._reports_idle.set()
-        self._action_tasks: set[asyncio.Task] = set()
         self.jobs_run = 0
         self.stdio = options.output_dir / "job_stdio"
 
@@ -212,8 +210,10 @@ class WorkerRunner:
         warned = False
         while not self.stopping:
             if self.actions_pending:
+                # Run before claiming more jobs, as Torc's job runner does: setup actions
+                # (on_workflow_start, on_jobs_ready) precede the jobs that follow them.
                 self.actions_pending = False
-                self._spawn_actions()
+                await self._run_actions(list(MAIN_LOOP_TRIGGERS))
             full = (self.o.max_parallel_jobs and len(self.running) >= self.o.max_parallel_jobs) \
                 or self._free().num_cpus <= 0
             if full:
@@ -225,7 +225,7 @@ class WorkerRunner:
                 continue
             for cj in resp.jobs:
                 self._start(cj)
-            if resp.jobs or self.running or self._action_tasks:
+            if resp.jobs or self.running:
                 idle_since = time.monotonic()
                 continue
             if self.workflow_done and not self.actions_pending:
@@ -310,6 +310,8 @@ class WorkerRunner:
                     log.warning("report rejected: %s", reason)
                 if resp.workflow_done:
                     self.workflow_done = True
+                if resp.actions_pending:
+                    self.actions_pending = True
                 self._changed.set()
             self._reports_idle.set()
 
@@ -383,19 +385,7 @@ class WorkerRunner:
                 log.warning("action %d result not recorded: %s", action.id, e.message)
         return len(resp.actions)
 
-    def _spawn_actions(self) -> None:
-        task = asyncio.get_running_loop().create_task(self._run_actions(MAIN_LOOP_TRIGGERS))
-        self._action_tasks.add(task)
-
-        def done(t: asyncio.Task) -> None:
-            self._action_tasks.discard(t)
-            self._changed.set()
-
-        task.add_done_callback(done)
-
     async def _finish_actions(self) -> None:
         """Do not exit while an action this worker could run is pending."""
-        if self._action_tasks:
-            await asyncio.gather(*self._action_tasks, return_exceptions=True)
-        while await self._run_actions(MAIN_LOOP_TRIGGERS):
+        while await self._run_actions(list(MAIN_LOOP_TRIGGERS)):
             pass
