@@ -207,3 +207,58 @@ def test_generated_stubs_match_the_proto(tmp_path: Path) -> None:
         committed = (root / "torc" / "proto" / name).read_text()
         fresh = (tmp_path / "torc" / "proto" / name).read_text()
         assert committed == fresh, f"torc/proto/{name} is stale: run scripts/gen-proto"
+
+
+def test_claims_over_rpc_respect_resources_and_priority(coordinator: Coordinator) -> None:
+    c = coordinator.client
+    wf_id = c.create_workflow({
+        "name": "fit",
+        "resource_requirements": [
+            {"name": "gpu", "num_cpus": 2, "memory": "4g", "num_gpus": 1, "runtime": "PT10M"},
+            {"name": "fat", "num_cpus": 8, "memory": "64g", "runtime": "PT10M"},
+            {"name": "long", "num_cpus": 1, "memory": "1g", "runtime": "PT10H"},
+            {"name": "tiny", "num_cpus": 1, "memory": "1g", "runtime": "PT1M"}],
+        "jobs": [
+            {"name": "gpu_job", "command": "x", "resource_requirements": "gpu"},
+            {"name": "fat_job", "command": "x", "resource_requirements": "fat"},
+            {"name": "long_job", "command": "x", "resource_requirements": "long"},
+            {"name": "tiny_low", "command": "x", "resource_requirements": "tiny"},
+            {"name": "tiny_high", "command": "x", "resource_requirements": "tiny",
+             "priority": 9}]})
+    c.initialize(wf_id)
+    stub = raw_stub(coordinator)
+    w = stub.RegisterWorker(pb.RegisterWorkerRequest(workflow_id=wf_id)).worker_id
+
+    def claim(cpus: int, mem_gb: int, gpus: int = 0, hours: float = 0, n: int = 0) -> list:
+        resp = stub.ClaimJob(pb.ClaimJobRequest(
+            workflow_id=wf_id, worker_id=w, max_jobs=n, available=pb.Resources(
+                num_cpus=cpus, memory_bytes=mem_gb << 30, num_gpus=gpus,
+                time_left_seconds=hours * 3600)))
+        return [j.name for j in resp.jobs]
+
+    assert claim(4, 16, hours=1, n=1) == ["tiny_high"]
+    assert claim(4, 16, hours=1) == ["tiny_low"]  # no GPU, too little memory, too little time
+    assert claim(4, 16, gpus=1, hours=1) == ["gpu_job"]
+    assert claim(8, 63) == ["long_job"]
+    assert claim(8, 64) == ["fat_job"]
+    assert claim(64, 1024, gpus=8) == []
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("name: x\njobs:\n  - name: a\n    command: [unclosed\n", "invalid YAML"),
+    ("name: x\njobs:\n  - {name: a, command: b, depends_on: [c]}\n"
+     "  - {name: c, command: d, depends_on: [a]}\n", "dependency cycle"),
+    ("name: x\njobs:\n  - {name: a, command: b}\n  - {name: a, command: b}\n",
+     "duplicate job name"),
+    ("name: x\njobs:\n  - {name: a, command: b, depends_on: [ghost]}\n", "unknown job 'ghost'"),
+    ("name: x\njobs:\n  - {name: a, command: b, depends_on_regexes: ['q.*']}\n",
+     "matches no job"),
+])
+def test_malformed_specs_create_nothing(coordinator: Coordinator, tmp_path: Path, text: str,
+                                        message: str) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(text)
+    r = run_cli("workflows", "create", str(spec), url=coordinator.url)
+    assert r.returncode == 1 and message in r.stderr and str(spec) in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert coordinator.client.list_workflows() == []

@@ -237,3 +237,23 @@ def test_torc_run_against_an_existing_coordinator(coordinator: Coordinator,
     jobs = cli_json("jobs", "list", str(wf_id), url=coordinator.url)
     assert {j["status"] for j in jobs} == {"completed"}
     assert (tmp_path / "out" / "job_stdio" / f"job_wf{wf_id}_j4_r1_a1.o").read_text() == "9\n"
+
+
+def test_allocation_end_limits_claims_and_terminates_jobs(coordinator: Coordinator,
+                                                          tmp_path: Path) -> None:
+    c = coordinator.client
+    wf_id = c.create_workflow({
+        "name": "walltime",
+        "resource_requirements": [{"name": "quick", "runtime": "PT1S"},
+                                  {"name": "hour", "runtime": "PT1H"}],
+        "jobs": [{"name": "overruns", "command": "sleep 300", "resource_requirements": "quick"},
+                 {"name": "too_long", "command": "true", "resource_requirements": "hour"}]})
+    c.initialize(wf_id)
+    end = time.time() + 5
+    t0 = time.monotonic()
+    worker = start_worker(coordinator.url, wf_id, tmp_path / "out", "--end-buffer", "2",
+                          env={"SLURM_JOB_END_TIME": str(int(end))})
+    assert worker.wait(timeout=60) == 0
+    assert time.monotonic() - t0 < 30
+    # The one-hour job does not fit in the allocation; the other was stopped before its end.
+    assert job_states(c, wf_id) == {"overruns": "terminated", "too_long": "ready"}
