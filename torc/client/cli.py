@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -116,16 +117,26 @@ def cmd_workers(c: TorcClient, a: argparse.Namespace) -> None:
         output.emit_json(rows)
     else:
         output.table(f"workers of workflow {a.id}", rows,
-                     ["id", "node_name", "hostname", "slurm_job_id", "num_cpus", "memory",
+                     ["id", "role", "node_name", "hostname", "slurm_job_id", "num_cpus", "memory",
                       "num_gpus", "state", "last_heartbeat", "running_jobs"])
 
 
+def cmd_allocations(c: TorcClient, a: argparse.Namespace) -> None:
+    rows = [output.allocation_dict(x) for x in c.list_allocations(a.id)]
+    if a.format == "json":
+        output.emit_json(rows)
+    else:
+        output.table(f"Slurm allocations of workflow {a.id}", rows,
+                     ["slurm_job_id", "scheduler", "num_nodes", "state", "submitted_at",
+                      "updated_at"])
+
+
 def cmd_events(c: TorcClient, a: argparse.Namespace) -> None:
-    for ev in c.watch_events(a.id or 0):
-        d = {"workflow_id": ev.workflow_id, "time": output._ts(ev.timestamp),
+    for ev in c.watch_events(a.id or 0, history=a.history):
+        d = {"workflow_id": ev.workflow_id, "time": output.ts(ev.timestamp),
              "kind": ev.kind, "message": ev.message}
         if a.format == "json":
-            print(__import__("json").dumps(d), flush=True)
+            print(json.dumps(d), flush=True)
         else:
             output.console.print(f"{d['time']} wf{d['workflow_id']} [bold]{d['kind']}[/] "
                                  f"{d['message']}")
@@ -136,7 +147,7 @@ def cmd_watch(c: TorcClient, a: argparse.Namespace) -> None:
         d = output.status_dict(c.status(a.id))
         counts = ", ".join(f"{k} {v}" for k, v in d["job_counts"].items() if v)
         if a.format == "json":
-            print(__import__("json").dumps(d), flush=True)
+            print(json.dumps(d), flush=True)
         else:
             output.console.print(f"{time.strftime('%H:%M:%S')} workflow {a.id}: {counts}")
         if d["complete"]:
@@ -202,10 +213,18 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("id", type=int)
         s.set_defaults(func=cmd_workers)
 
+    al = sub.add_parser("allocations", help="Slurm allocations of a workflow")
+    asub = al.add_subparsers(dest="verb", required=True, metavar="VERB")
+    s = asub.add_parser("list", help="list allocations with their Slurm state")
+    s.add_argument("id", type=int)
+    s.set_defaults(func=cmd_allocations)
+
     ev = sub.add_parser("events", help="workflow events")
     esub = ev.add_subparsers(dest="verb", required=True, metavar="VERB")
     s = esub.add_parser("monitor", help="stream events as they happen")
     s.add_argument("id", type=int, nargs="?", default=0)
+    s.add_argument("--history", action="store_true",
+                   help="first show the recent events the coordinator holds")
     s.set_defaults(func=cmd_events)
 
     s = sub.add_parser("watch", help="print status until the workflow is complete")
@@ -216,6 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("run", help="run a workflow here (embedded coordinator unless --url)")
     s.add_argument("target", metavar="SPEC|ID")
     add_worker_arguments(s)
+    s.set_defaults(func=None)
+
+    s = sub.add_parser("submit", help="create/initialize and submit Slurm allocations "
+                                      "(runs the pending schedule_nodes actions)")
+    s.add_argument("target", metavar="SPEC|ID")
+    s.add_argument("--output-dir", default="torc_output",
+                   help="where the allocations' workers write (default: %(default)s)")
     s.set_defaults(func=None)
     return p
 
@@ -228,6 +254,9 @@ def main(argv: list[str] | None = None) -> None:
         if args.group == "run":
             from torc.client.run import run
             sys.exit(run(args, url, args.format))
+        if args.group == "submit":
+            from torc.client.submit import submit
+            sys.exit(submit(args, url or DEFAULT_URL, args.format))
         with TorcClient(url) as client:
             args.func(client, args)
     except TorcError as e:

@@ -19,7 +19,7 @@ from torc.spec.units import format_memory
 console = Console(width=None if sys.stdout.isatty() else 200)
 
 
-def _ts(t: float) -> str | None:
+def ts(t: float) -> str | None:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else None
 
 
@@ -28,7 +28,7 @@ def workflow_dict(w: pb.Workflow) -> dict[str, Any]:
     return {"id": w.id, "name": w.name, "description": w.description, "project": w.project,
             "user": w.user, "num_jobs": w.num_jobs, "run_id": w.run_id,
             "initialized": w.initialized, "canceled": w.canceled, "complete": w.complete,
-            "created_at": _ts(w.created_at)}
+            "created_at": ts(w.created_at)}
 
 
 def status_dict(s: pb.WorkflowStatus) -> dict[str, Any]:
@@ -51,8 +51,8 @@ def result_dict(r: pb.JobResult) -> dict[str, Any]:
     """One job result."""
     return {"job_id": r.job_id, "job_name": r.job_name, "run_id": r.run_id,
             "attempt_id": r.attempt_id, "return_code": r.return_code,
-            "status": S.NAMES.get(r.status, "unknown"), "start_time": _ts(r.start_time),
-            "end_time": _ts(r.end_time), "exec_seconds": round(r.end_time - r.start_time, 3),
+            "status": S.NAMES.get(r.status, "unknown"), "start_time": ts(r.start_time),
+            "end_time": ts(r.end_time), "exec_seconds": round(r.end_time - r.start_time, 3),
             "worker_id": r.worker_id}
 
 
@@ -64,7 +64,7 @@ def action_dict(a: pb.Action) -> dict[str, Any]:
             "executed": a.executed, "jobs": list(a.job_names),
             "config": json.loads(a.config_json or "{}"),
             "executions": [{"worker_id": e.worker_id, "run_id": e.run_id,
-                            "start_time": _ts(e.start_time), "end_time": _ts(e.end_time),
+                            "start_time": ts(e.start_time), "end_time": ts(e.end_time),
                             "success": e.success, "message": e.message,
                             "stdout": e.stdout_path, "stderr": e.stderr_path}
                            for e in a.executions]}
@@ -76,9 +76,17 @@ def worker_dict(w: pb.Worker) -> dict[str, Any]:
     return {"id": w.id, "hostname": w.hostname, "node_name": w.node_name,
             "slurm_job_id": w.slurm_job_id, "pid": w.pid, "num_cpus": r.num_cpus,
             "memory": format_memory(r.memory_bytes), "num_gpus": r.num_gpus,
-            "start_time": _ts(w.start_time), "last_heartbeat": _ts(w.last_heartbeat),
+            "start_time": ts(w.start_time), "last_heartbeat": ts(w.last_heartbeat),
+            "role": w.role or "worker",
             "state": "lost" if w.lost else ("active" if w.active else "exited"),
             "running_jobs": list(w.running_job_ids)}
+
+
+def allocation_dict(a: pb.Allocation) -> dict[str, Any]:
+    """A Slurm allocation of a workflow."""
+    return {"slurm_job_id": a.slurm_job_id, "scheduler": a.scheduler, "action_id": a.action_id,
+            "num_nodes": a.num_nodes, "state": a.state, "submitted_at": ts(a.submitted_at),
+            "updated_at": ts(a.updated_at)}
 
 
 def emit_json(data: Any) -> None:

@@ -74,7 +74,7 @@ def _worker_argv(args: argparse.Namespace, url: str, wf_id: int, output_dir: Pat
     return argv
 
 
-def _prepare(client: TorcClient, target: str) -> int:
+def prepare(client: TorcClient, target: str) -> int:
     """Create (from a spec) and initialize, or initialize an existing workflow id."""
     if target.isdigit():
         wf_id = int(target)
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace, url: str | None, fmt: str) -> int:
     try:
         with TorcClient(url) as client:
             client.wait_ready()
-            wf_id = _prepare(client, args.target)
+            wf_id = prepare(client, args.target)
             log_path = output_dir / f"worker_wf{wf_id}.log"
             with open(log_path, "ab") as log:
                 worker = subprocess.Popen(_worker_argv(args, url, wf_id, output_dir),

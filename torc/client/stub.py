@@ -111,9 +111,18 @@ class TorcClient:
         """Delete a workflow and everything recorded about it."""
         self.call("DeleteWorkflow", pb.WorkflowRef(workflow_id=wf_id))
 
-    def cancel(self, wf_id: int) -> pb.Workflow:
-        """Cancel: nothing more starts; workers kill running jobs."""
-        return self.call("CancelWorkflow", pb.WorkflowRef(workflow_id=wf_id))
+    def cancel(self, wf_id: int, scancel: bool = True) -> pb.Workflow:
+        """Cancel: nothing more starts; workers kill running jobs; with ``scancel``, the
+        workflow's Slurm allocations that may still run are canceled too."""
+        wf = self.call("CancelWorkflow", pb.WorkflowRef(workflow_id=wf_id))
+        if scancel:
+            from torc.worker import slurm
+
+            live = [a.slurm_job_id for a in self.list_allocations(wf_id)
+                    if a.state not in slurm.FINAL_STATES]
+            if live:
+                slurm.scancel(live)
+        return wf
 
     def initialize(self, wf_id: int) -> pb.Workflow:
         """Start the first run."""
@@ -156,7 +165,12 @@ class TorcClient:
         """Workers that registered with the workflow."""
         return list(self.call("ListWorkers", pb.WorkflowRef(workflow_id=wf_id)).workers)
 
-    def watch_events(self, wf_id: int = 0) -> Any:
-        """Iterator over the workflow event feed (0: all workflows)."""
-        return self.stub.WatchEvents(pb.WatchEventsRequest(workflow_id=wf_id),
+    def list_allocations(self, wf_id: int) -> list[pb.Allocation]:
+        """Slurm allocations submitted for the workflow, with their last known state."""
+        return list(self.call("ListAllocations", pb.WorkflowRef(workflow_id=wf_id)).allocations)
+
+    def watch_events(self, wf_id: int = 0, history: bool = False) -> Any:
+        """Iterator over the workflow event feed (0: all workflows); with ``history``, the
+        recent events the coordinator holds come first."""
+        return self.stub.WatchEvents(pb.WatchEventsRequest(workflow_id=wf_id, history=history),
                                      metadata=self._metadata)

@@ -299,7 +299,7 @@ class Resources(_message.Message):
     def __init__(self, num_cpus: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., num_gpus: _Optional[int] = ..., num_nodes: _Optional[int] = ..., time_left_seconds: _Optional[float] = ...) -> None: ...
 
 class Worker(_message.Message):
-    __slots__ = ("id", "workflow_id", "hostname", "slurm_job_id", "node_name", "resources", "start_time", "last_heartbeat", "active", "pid", "running_job_ids", "lost")
+    __slots__ = ("id", "workflow_id", "hostname", "slurm_job_id", "node_name", "resources", "start_time", "last_heartbeat", "active", "pid", "running_job_ids", "lost", "role")
     ID_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     HOSTNAME_FIELD_NUMBER: _ClassVar[int]
@@ -312,6 +312,7 @@ class Worker(_message.Message):
     PID_FIELD_NUMBER: _ClassVar[int]
     RUNNING_JOB_IDS_FIELD_NUMBER: _ClassVar[int]
     LOST_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
     id: int
     workflow_id: int
     hostname: str
@@ -324,7 +325,8 @@ class Worker(_message.Message):
     pid: int
     running_job_ids: _containers.RepeatedScalarFieldContainer[int]
     lost: bool
-    def __init__(self, id: _Optional[int] = ..., workflow_id: _Optional[int] = ..., hostname: _Optional[str] = ..., slurm_job_id: _Optional[str] = ..., node_name: _Optional[str] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., start_time: _Optional[float] = ..., last_heartbeat: _Optional[float] = ..., active: _Optional[bool] = ..., pid: _Optional[int] = ..., running_job_ids: _Optional[_Iterable[int]] = ..., lost: _Optional[bool] = ...) -> None: ...
+    role: str
+    def __init__(self, id: _Optional[int] = ..., workflow_id: _Optional[int] = ..., hostname: _Optional[str] = ..., slurm_job_id: _Optional[str] = ..., node_name: _Optional[str] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., start_time: _Optional[float] = ..., last_heartbeat: _Optional[float] = ..., active: _Optional[bool] = ..., pid: _Optional[int] = ..., running_job_ids: _Optional[_Iterable[int]] = ..., lost: _Optional[bool] = ..., role: _Optional[str] = ...) -> None: ...
 
 class ListWorkersResponse(_message.Message):
     __slots__ = ("workers",)
@@ -333,20 +335,22 @@ class ListWorkersResponse(_message.Message):
     def __init__(self, workers: _Optional[_Iterable[_Union[Worker, _Mapping]]] = ...) -> None: ...
 
 class RegisterWorkerRequest(_message.Message):
-    __slots__ = ("workflow_id", "hostname", "slurm_job_id", "node_name", "resources", "pid")
+    __slots__ = ("workflow_id", "hostname", "slurm_job_id", "node_name", "resources", "pid", "role")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     HOSTNAME_FIELD_NUMBER: _ClassVar[int]
     SLURM_JOB_ID_FIELD_NUMBER: _ClassVar[int]
     NODE_NAME_FIELD_NUMBER: _ClassVar[int]
     RESOURCES_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     hostname: str
     slurm_job_id: str
     node_name: str
     resources: Resources
     pid: int
-    def __init__(self, workflow_id: _Optional[int] = ..., hostname: _Optional[str] = ..., slurm_job_id: _Optional[str] = ..., node_name: _Optional[str] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., pid: _Optional[int] = ...) -> None: ...
+    role: str
+    def __init__(self, workflow_id: _Optional[int] = ..., hostname: _Optional[str] = ..., slurm_job_id: _Optional[str] = ..., node_name: _Optional[str] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., pid: _Optional[int] = ..., role: _Optional[str] = ...) -> None: ...
 
 class RegisterWorkerResponse(_message.Message):
     __slots__ = ("worker_id", "heartbeat_interval")
@@ -425,14 +429,16 @@ class ClaimJobResponse(_message.Message):
     def __init__(self, jobs: _Optional[_Iterable[_Union[ClaimedJob, _Mapping]]] = ..., workflow_done: _Optional[bool] = ..., canceled: _Optional[bool] = ..., actions_pending: _Optional[bool] = ..., ready_jobs: _Optional[int] = ..., unfinished_jobs: _Optional[int] = ..., initialized: _Optional[bool] = ...) -> None: ...
 
 class ClaimActionRequest(_message.Message):
-    __slots__ = ("workflow_id", "worker_id", "trigger_types")
+    __slots__ = ("workflow_id", "worker_id", "trigger_types", "action_types")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     TRIGGER_TYPES_FIELD_NUMBER: _ClassVar[int]
+    ACTION_TYPES_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     worker_id: int
     trigger_types: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, workflow_id: _Optional[int] = ..., worker_id: _Optional[int] = ..., trigger_types: _Optional[_Iterable[str]] = ...) -> None: ...
+    action_types: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, workflow_id: _Optional[int] = ..., worker_id: _Optional[int] = ..., trigger_types: _Optional[_Iterable[str]] = ..., action_types: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ClaimedAction(_message.Message):
     __slots__ = ("id", "trigger_type", "action_type", "commands", "config_json", "run_id")
@@ -526,11 +532,55 @@ class HeartbeatResponse(_message.Message):
     wake: bool
     def __init__(self, cancel_job_ids: _Optional[_Iterable[int]] = ..., shutdown: _Optional[bool] = ..., wake: _Optional[bool] = ...) -> None: ...
 
-class WatchEventsRequest(_message.Message):
-    __slots__ = ("workflow_id",)
+class Allocation(_message.Message):
+    __slots__ = ("workflow_id", "slurm_job_id", "scheduler", "action_id", "num_nodes", "state", "submitted_at", "updated_at")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    SLURM_JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULER_FIELD_NUMBER: _ClassVar[int]
+    ACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    NUM_NODES_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    SUBMITTED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
-    def __init__(self, workflow_id: _Optional[int] = ...) -> None: ...
+    slurm_job_id: str
+    scheduler: str
+    action_id: int
+    num_nodes: int
+    state: str
+    submitted_at: float
+    updated_at: float
+    def __init__(self, workflow_id: _Optional[int] = ..., slurm_job_id: _Optional[str] = ..., scheduler: _Optional[str] = ..., action_id: _Optional[int] = ..., num_nodes: _Optional[int] = ..., state: _Optional[str] = ..., submitted_at: _Optional[float] = ..., updated_at: _Optional[float] = ...) -> None: ...
+
+class RecordAllocationRequest(_message.Message):
+    __slots__ = ("workflow_id", "worker_id", "action_id", "slurm_job_id", "scheduler", "num_nodes")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    SLURM_JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULER_FIELD_NUMBER: _ClassVar[int]
+    NUM_NODES_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    worker_id: int
+    action_id: int
+    slurm_job_id: str
+    scheduler: str
+    num_nodes: int
+    def __init__(self, workflow_id: _Optional[int] = ..., worker_id: _Optional[int] = ..., action_id: _Optional[int] = ..., slurm_job_id: _Optional[str] = ..., scheduler: _Optional[str] = ..., num_nodes: _Optional[int] = ...) -> None: ...
+
+class ListAllocationsResponse(_message.Message):
+    __slots__ = ("allocations",)
+    ALLOCATIONS_FIELD_NUMBER: _ClassVar[int]
+    allocations: _containers.RepeatedCompositeFieldContainer[Allocation]
+    def __init__(self, allocations: _Optional[_Iterable[_Union[Allocation, _Mapping]]] = ...) -> None: ...
+
+class WatchEventsRequest(_message.Message):
+    __slots__ = ("workflow_id", "history")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    history: bool
+    def __init__(self, workflow_id: _Optional[int] = ..., history: _Optional[bool] = ...) -> None: ...
 
 class WorkflowEvent(_message.Message):
     __slots__ = ("workflow_id", "timestamp", "kind", "message")

@@ -99,6 +99,11 @@ class TorcStub:
                 request_serializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
                 response_deserializer=torc_dot_proto_dot_torc__pb2.ListWorkersResponse.FromString,
                 _registered_method=True)
+        self.ListAllocations = channel.unary_unary(
+                '/torc.v1.Torc/ListAllocations',
+                request_serializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.ListAllocationsResponse.FromString,
+                _registered_method=True)
         self.RegisterWorker = channel.unary_unary(
                 '/torc.v1.Torc/RegisterWorker',
                 request_serializer=torc_dot_proto_dot_torc__pb2.RegisterWorkerRequest.SerializeToString,
@@ -128,6 +133,11 @@ class TorcStub:
                 '/torc.v1.Torc/ReportActionResult',
                 request_serializer=torc_dot_proto_dot_torc__pb2.ReportActionResultRequest.SerializeToString,
                 response_deserializer=torc_dot_proto_dot_torc__pb2.Empty.FromString,
+                _registered_method=True)
+        self.RecordAllocation = channel.unary_unary(
+                '/torc.v1.Torc/RecordAllocation',
+                request_serializer=torc_dot_proto_dot_torc__pb2.RecordAllocationRequest.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.Allocation.FromString,
                 _registered_method=True)
         self.Heartbeat = channel.stream_stream(
                 '/torc.v1.Torc/Heartbeat',
@@ -224,6 +234,12 @@ class TorcServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAllocations(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RegisterWorker(self, request, context):
         """Workers.
         """
@@ -260,6 +276,13 @@ class TorcServicer:
 
     def ReportActionResult(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordAllocation(self, request, context):
+        """A schedule_nodes action submitted a Slurm allocation for the workflow.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -346,6 +369,11 @@ def add_TorcServicer_to_server(servicer, server):
                     request_deserializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.FromString,
                     response_serializer=torc_dot_proto_dot_torc__pb2.ListWorkersResponse.SerializeToString,
             ),
+            'ListAllocations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAllocations,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.ListAllocationsResponse.SerializeToString,
+            ),
             'RegisterWorker': grpc.unary_unary_rpc_method_handler(
                     servicer.RegisterWorker,
                     request_deserializer=torc_dot_proto_dot_torc__pb2.RegisterWorkerRequest.FromString,
@@ -375,6 +403,11 @@ def add_TorcServicer_to_server(servicer, server):
                     servicer.ReportActionResult,
                     request_deserializer=torc_dot_proto_dot_torc__pb2.ReportActionResultRequest.FromString,
                     response_serializer=torc_dot_proto_dot_torc__pb2.Empty.SerializeToString,
+            ),
+            'RecordAllocation': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordAllocation,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.RecordAllocationRequest.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.Allocation.SerializeToString,
             ),
             'Heartbeat': grpc.stream_stream_rpc_method_handler(
                     servicer.Heartbeat,
@@ -749,6 +782,33 @@ class Torc:
             _registered_method=True)
 
     @staticmethod
+    def ListAllocations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/ListAllocations',
+            torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.ListAllocationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def RegisterWorker(request,
             target,
             options=(),
@@ -900,6 +960,33 @@ class Torc:
             '/torc.v1.Torc/ReportActionResult',
             torc_dot_proto_dot_torc__pb2.ReportActionResultRequest.SerializeToString,
             torc_dot_proto_dot_torc__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordAllocation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/RecordAllocation',
+            torc_dot_proto_dot_torc__pb2.RecordAllocationRequest.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.Allocation.FromString,
             options,
             channel_credentials,
             insecure,

@@ -74,11 +74,23 @@ def action(wf: Workflow, a: Action) -> pb.Action:
     )
 
 
-def claimed_action(a: Action, run_id: int) -> pb.ClaimedAction:
-    """What a worker needs to execute an action."""
+def claimed_action(wf: Workflow, a: Action) -> pb.ClaimedAction:
+    """What a worker needs to execute an action (schedule_nodes: with the scheduler's
+    settings resolved, so the executor needs nothing else from the workflow)."""
+    config = dict(a.config)
+    if a.kind == "schedule_nodes":
+        config["scheduler_config"] = wf.scheduler_config(a.config["scheduler"])
     return pb.ClaimedAction(id=a.id, trigger_type=a.trigger, action_type=a.kind,
                             commands=a.config.get("commands", []),
-                            config_json=json.dumps(a.config), run_id=run_id)
+                            config_json=json.dumps(config), run_id=wf.run_id)
+
+
+def allocation(wf_id: int, d: dict) -> pb.Allocation:
+    """A Slurm allocation of a workflow."""
+    return pb.Allocation(workflow_id=wf_id, slurm_job_id=d["slurm_job_id"],
+                         scheduler=d["scheduler"], action_id=d["action_id"],
+                         num_nodes=d["num_nodes"], state=d["state"],
+                         submitted_at=d["submitted_at"], updated_at=d["updated_at"])
 
 
 def resources(d: dict) -> pb.Resources:
@@ -94,4 +106,4 @@ def worker(w: Worker) -> pb.Worker:
                      slurm_job_id=w.slurm_job_id, node_name=w.node_name,
                      resources=resources(w.resources), start_time=w.start_time,
                      last_heartbeat=w.last_heartbeat, active=w.active, pid=w.pid,
-                     running_job_ids=sorted(w.jobs), lost=w.lost)
+                     running_job_ids=sorted(w.jobs), lost=w.lost, role=w.role)

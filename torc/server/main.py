@@ -19,7 +19,7 @@ from grpc_reflection.v1alpha import reflection
 from torc.proto import torc_pb2 as pb
 from torc.proto import torc_pb2_grpc as pb_grpc
 from torc.server.recovery import encode_snapshot, recover, write_snapshot
-from torc.server.service import TorcService
+from torc.server.service import TorcService, watch_allocations
 from torc.server.wal import CorruptWal, Wal
 
 log = logging.getLogger("torc.coord")
@@ -97,10 +97,12 @@ class Coordinator:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        watcher = loop.create_task(self.service.watch_workers())
+        watchers = [loop.create_task(self.service.watch_workers()),
+                    loop.create_task(watch_allocations(self.service, a.slurm_poll_interval))]
         await stop.wait()
         log.info("shutting down")
-        watcher.cancel()
+        for w in watchers:
+            w.cancel()
         await health_servicer.enter_graceful_shutdown()
         await server.stop(grace=1.0)
         await self.wal.sync()
@@ -125,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--heartbeat-interval", type=float, default=5.0,
                    help="seconds between worker heartbeats; a worker silent for 3 intervals "
                         "is declared lost")
+    s.add_argument("--slurm-poll-interval", type=float, default=10.0,
+                   help="seconds between squeue checks of the workflows' Slurm allocations")
     s.add_argument("--snapshot-every", type=int, default=200_000,
                    help="WAL records between snapshots")
     s.add_argument("--max-message-mb", type=int, default=MAX_MESSAGE_BYTES >> 20,
@@ -140,6 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("sh").setLevel(logging.WARNING)  # sh logs every command it starts
     Path(args.data_dir).mkdir(parents=True, exist_ok=True)
     sys.exit(asyncio.run(Coordinator(args).run()))
 

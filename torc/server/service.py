@@ -238,6 +238,7 @@ class TorcService(pb_grpc.TorcServicer):
             "t": "register", "worker": self.store.next_worker_id, "wf": request.workflow_id,
             "host": request.hostname, "slurm_job_id": request.slurm_job_id,
             "node": request.node_name, "res": res, "pid": request.pid, "ts": time.time(),
+            "role": request.role or "worker",
         }, context)
         return pb.RegisterWorkerResponse(worker_id=w.id,
                                          heartbeat_interval=self.heartbeat_interval)
@@ -278,7 +279,10 @@ class TorcService(pb_grpc.TorcServicer):
                 await _abort(context, e)
             offer = Offer(a.num_cpus, a.memory_bytes, a.num_gpus, a.num_nodes or 1,
                           a.time_left_seconds)
-            ids = [] if request.peek else wf.pick(offer, max_jobs)
+            # Pending actions come first (as in Torc's job runner): the worker runs them,
+            # then claims again.
+            pending_actions = bool(wf.actions.pending_for(request.worker_id, MAIN_LOOP_TRIGGERS))
+            ids = [] if request.peek or pending_actions else wf.pick(offer, max_jobs)
             if ids:
                 jobs = await self._commit({"t": "claim", "wf": wf.id,
                                            "worker": request.worker_id, "jobs": ids}, context)
@@ -308,14 +312,15 @@ class TorcService(pb_grpc.TorcServicer):
         except TorcError as e:
             await _abort(context, e)
         triggers = set(request.trigger_types) or None
-        ids = [a.id for a in wf.actions.pending_for(request.worker_id, triggers)]
+        kinds = set(request.action_types)
+        ids = [a.id for a in wf.actions.pending_for(request.worker_id, triggers)
+               if not kinds or a.kind in kinds]
         if not ids:
             await self.wal.sync()
             return pb.ClaimActionResponse()
         actions = await self._commit({"t": "claim_action", "wf": wf.id,
                                       "worker": request.worker_id, "actions": ids}, context)
-        return pb.ClaimActionResponse(actions=[convert.claimed_action(x, wf.run_id)
-                                               for x in actions])
+        return pb.ClaimActionResponse(actions=[convert.claimed_action(wf, x) for x in actions])
 
     async def ReportStatus(self, request: pb.ReportStatusRequest,
                            context: grpc.aio.ServicerContext) -> pb.ReportStatusResponse:
@@ -340,6 +345,21 @@ class TorcService(pb_grpc.TorcServicer):
                             "exec": execution}, context)
         return pb.Empty()
 
+    async def RecordAllocation(self, request: pb.RecordAllocationRequest,
+                               context: grpc.aio.ServicerContext) -> pb.Allocation:
+        alloc = await self._commit({
+            "t": "allocation", "wf": request.workflow_id, "worker": request.worker_id,
+            "action": request.action_id, "slurm_job_id": request.slurm_job_id,
+            "scheduler": request.scheduler, "nodes": request.num_nodes or 1, "ts": time.time(),
+        }, context)
+        return convert.allocation(request.workflow_id, alloc)
+
+    async def ListAllocations(self, request: pb.WorkflowRef,
+                              context: grpc.aio.ServicerContext) -> pb.ListAllocationsResponse:
+        wf = await self._read(context, self.store.workflow, request.workflow_id)
+        return pb.ListAllocationsResponse(allocations=[convert.allocation(wf.id, a)
+                                                       for a in wf.allocations])
+
     async def Heartbeat(self, request_iterator: AsyncIterator[pb.HeartbeatRequest],
                         context: grpc.aio.ServicerContext) -> AsyncIterator[pb.HeartbeatResponse]:
         async for hb in request_iterator:
@@ -362,6 +382,12 @@ class TorcService(pb_grpc.TorcServicer):
                           context: grpc.aio.ServicerContext) -> AsyncIterator[pb.WorkflowEvent]:
         q: asyncio.Queue[pb.WorkflowEvent] = asyncio.Queue()
         entry = (request.workflow_id, q)
+        if request.history:
+            for item in self.store.feed:
+                if request.workflow_id in (0, item.workflow_id):
+                    q.put_nowait(pb.WorkflowEvent(workflow_id=item.workflow_id,
+                                                  timestamp=item.timestamp, kind=item.kind,
+                                                  message=item.message))
         self._subscribers.append(entry)
         try:
             while True:
@@ -380,14 +406,71 @@ class TorcService(pb_grpc.TorcServicer):
                 if w.active and not w.lost and now - w.last_heartbeat > self.lost_after:
                     log.warning("worker %d missed heartbeats for %.1fs: lost", w.id,
                                 now - w.last_heartbeat)
-                    event = {"t": "worker_lost", "worker": w.id, "ts": now}
-                    try:
-                        self.store.apply(event)
-                    except TorcError:
-                        continue
-                    self.wal.append(event)
-                    self._after_apply(event)
+                    self.commit_internal({"t": "worker_lost", "worker": w.id, "ts": now})
             await self.wal.sync()
+
+    def commit_internal(self, event: Event) -> bool:
+        """Apply and log an event the coordinator itself decided (no caller waits on it)."""
+        try:
+            self.store.apply(event)
+        except TorcError as e:
+            log.debug("internal event %s not applied: %s", event["t"], e.message)
+            return False
+        self.wal.append(event)
+        self._after_apply(event)
+        return True
+
+
+async def watch_allocations(service: TorcService, interval: float) -> None:
+    """Follow the workflows' Slurm allocations with squeue (runs forever).
+
+    Records state changes, and when an allocation has ended while its workers are still
+    registered and silent (node failure, scancel, walltime), declares them lost at once
+    instead of waiting for three missed heartbeats.
+    """
+    from torc.worker import slurm  # Slurm stays at the edge: only this task touches it
+
+    loop = asyncio.get_running_loop()
+    warned = False
+    while True:
+        await asyncio.sleep(interval)
+        store = service.store
+        active = {(w.workflow_id, w.slurm_job_id) for w in store.workers.values()
+                  if w.active and not w.lost and w.slurm_job_id}
+        unsettled = [(wf.id, a) for wf in store.workflows.values() for a in wf.allocations
+                     if a["state"] not in slurm.FINAL_STATES]
+        if unsettled:
+            try:
+                info = await loop.run_in_executor(None, slurm.squeue,
+                                                  [a["slurm_job_id"] for _, a in unsettled])
+            except slurm.SlurmError as e:
+                if not warned:
+                    log.warning("cannot follow Slurm allocations: %s", e.message)
+                    warned = True
+                continue
+            warned = False
+            now = time.time()
+            for wf_id, alloc in unsettled:
+                state = info[alloc["slurm_job_id"]].state
+                if state != alloc["state"] and wf_id in store.workflows:
+                    service.commit_internal({"t": "allocation_state", "wf": wf_id,
+                                             "slurm_job_id": alloc["slurm_job_id"],
+                                             "state": state, "ts": now})
+        now = time.time()
+        for wf in list(store.workflows.values()):
+            for alloc in wf.allocations:
+                if (alloc["state"] not in slurm.FINAL_STATES
+                        or (wf.id, alloc["slurm_job_id"]) not in active):
+                    continue
+                for w in list(store.workers.values()):
+                    if (w.active and not w.lost and w.workflow_id == wf.id
+                            and w.slurm_job_id == alloc["slurm_job_id"]
+                            and now - w.last_heartbeat > service.heartbeat_interval):
+                        log.warning("Slurm job %s is %s; worker %d lost",
+                                    alloc["slurm_job_id"], alloc["state"], w.id)
+                        service.commit_internal({"t": "worker_lost", "worker": w.id,
+                                                 "ts": now})
+        await service.wal.sync()
 
 
 def _peer_user(context: grpc.aio.ServicerContext) -> str:

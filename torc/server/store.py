@@ -42,6 +42,7 @@ class Worker:
     active: bool = True
     lost: bool = False
     jobs: set[int] = field(default_factory=set)
+    role: str = "worker"
 
 
 @dataclass(slots=True)
@@ -78,6 +79,8 @@ class Store:
             "claim_action": self._claim_action,
             "action_result": self._action_result,
             "worker_lost": self._worker_lost,
+            "allocation": self._allocation,
+            "allocation_state": self._allocation_state,
         }
 
     # ----- lookups
@@ -181,7 +184,8 @@ class Store:
         if worker_id in self.workers:
             raise FailedPrecondition(f"worker {worker_id} already exists")
         w = Worker(worker_id, wf.id, ev.get("host", ""), ev.get("slurm_job_id", ""),
-                   ev.get("node", ""), ev.get("res", {}), ev.get("pid", 0), ev["ts"], ev["ts"])
+                   ev.get("node", ""), ev.get("res", {}), ev.get("pid", 0), ev["ts"], ev["ts"],
+                   role=ev.get("role", "worker"))
         self.workers[worker_id] = w
         self.next_worker_id = max(self.next_worker_id, worker_id + 1)
         return w
@@ -286,6 +290,34 @@ class Store:
         w.active = False
         return affected
 
+    def _allocation(self, ev: Event) -> dict[str, Any]:
+        """A schedule_nodes action submitted a Slurm job for the workflow."""
+        wf = self.workflow(ev["wf"])
+        self.live_worker(ev["worker"], wf.id)
+        wf.actions.get(ev["action"])
+        if not ev["slurm_job_id"]:
+            raise InvalidArgument("slurm_job_id must not be empty")
+        if any(a["slurm_job_id"] == ev["slurm_job_id"] for a in wf.allocations):
+            raise FailedPrecondition(f"Slurm job {ev['slurm_job_id']} is already recorded")
+        alloc = {"slurm_job_id": ev["slurm_job_id"], "scheduler": ev.get("scheduler", ""),
+                 "action_id": ev["action"], "num_nodes": ev.get("nodes", 1),
+                 "state": "SUBMITTED", "submitted_at": ev["ts"], "updated_at": ev["ts"]}
+        wf.allocations.append(alloc)
+        self._note(wf.id, ev["ts"], "allocation", f"Slurm job {alloc['slurm_job_id']} submitted "
+                   f"({alloc['scheduler']}, {alloc['num_nodes']} node(s))")
+        return alloc
+
+    def _allocation_state(self, ev: Event) -> None:
+        wf = self.workflow(ev["wf"])
+        for alloc in wf.allocations:
+            if alloc["slurm_job_id"] == ev["slurm_job_id"]:
+                alloc["state"] = ev["state"]
+                alloc["updated_at"] = ev["ts"]
+                self._note(wf.id, ev["ts"], "allocation",
+                           f"Slurm job {alloc['slurm_job_id']} is {ev['state']}")
+                return
+        raise NotFound(f"Slurm job {ev['slurm_job_id']} is not an allocation of workflow {wf.id}")
+
     # ----- snapshots
 
     def to_snapshot(self) -> dict[str, Any]:
@@ -319,7 +351,7 @@ def _dump_workflow(wf: Workflow) -> dict[str, Any]:
     return {
         "id": wf.id, "user": wf.user, "created_at": wf.created_at, "spec": wf.to_spec(),
         "run_id": wf.run_id, "initialized": wf.initialized, "canceled": wf.canceled,
-        "results": wf.results,
+        "results": wf.results, "allocations": wf.allocations,
         "jobs": {f: [getattr(j, f) for j in wf.jobs] for f in _JOB_FIELDS},
         "actions": [{"count": a.count, "triggered": a.triggered, "claimed": a.claimed,
                      "claimed_by": sorted(a.claimed_by), "failures": a.failures,
@@ -331,6 +363,7 @@ def _load_workflow(d: dict[str, Any]) -> Workflow:
     wf = Workflow(d["id"], d["spec"], d["user"], d["created_at"])
     wf.run_id, wf.initialized, wf.canceled = d["run_id"], d["initialized"], d["canceled"]
     wf.results = [tuple(r) for r in d["results"]]  # type: ignore[misc]
+    wf.allocations = d.get("allocations", [])
     columns = d["jobs"]
     for f in _JOB_FIELDS:
         for job, value in zip(wf.jobs, columns[f], strict=True):
@@ -351,4 +384,4 @@ def _dump_worker(w: Worker) -> dict[str, Any]:
     return {"id": w.id, "workflow_id": w.workflow_id, "hostname": w.hostname,
             "slurm_job_id": w.slurm_job_id, "node_name": w.node_name, "resources": w.resources,
             "pid": w.pid, "start_time": w.start_time, "last_heartbeat": w.last_heartbeat,
-            "active": w.active, "lost": w.lost, "jobs": sorted(w.jobs)}
+            "active": w.active, "lost": w.lost, "jobs": sorted(w.jobs), "role": w.role}

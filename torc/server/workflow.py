@@ -82,6 +82,8 @@ class Workflow:
         self.canceled = False
         self.ready = ReadyQueue()
         self.results: list[Result] = []
+        # Slurm allocations submitted for this workflow (schedule_nodes actions).
+        self.allocations: list[dict[str, Any]] = []
         # Set when a transition made jobs ready; the service wakes long-polling claimers.
         self.became_ready = False
 
@@ -111,6 +113,14 @@ class Workflow:
         if self.canceled:
             return self.counts[S.RUNNING] == 0 and self.counts[S.PENDING] == 0
         return self.initialized and self.done_count == len(self.jobs)
+
+    def scheduler_config(self, name: str) -> dict[str, Any]:
+        """A Slurm scheduler's settings over the workflow's ``slurm_defaults``."""
+        defaults = self.extra.get("slurm_defaults") or {}
+        for s in self.extra.get("slurm_schedulers") or []:
+            if s["name"] == name:
+                return {**defaults, **s}
+        return dict(defaults)
 
     def status_counts(self) -> dict[str, int]:
         """Job count per state name (states with no job included)."""

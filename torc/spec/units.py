@@ -58,4 +58,7 @@ def format_memory(num_bytes: int) -> str:
         f = _FACTORS[unit]
         if num_bytes >= f and num_bytes % f == 0:
             return f"{num_bytes // f}{unit}"
+    for unit in ("t", "g", "m", "k"):
+        if num_bytes >= _FACTORS[unit]:
+            return f"{num_bytes / _FACTORS[unit]:.1f}{unit}"
     return str(num_bytes)

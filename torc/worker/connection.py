@@ -45,14 +45,15 @@ class Connection:
 
     async def call(self, method: str, request: Any, timeout: float = 30.0) -> Any:
         """Invoke ``method``; retry transient failures for up to ``give_up_after`` seconds."""
-        deadline = time.monotonic() + self.give_up_after
+        start = time.monotonic()
         delay = 0.05
         while True:
             try:
                 return await getattr(self.stub, method)(request, timeout=timeout,
                                                         metadata=self.metadata)
             except grpc.aio.AioRpcError as e:
-                if e.code() not in _RETRYABLE or time.monotonic() > deadline:
+                # give_up_after is read on every retry: a worker that is stopping shortens it.
+                if e.code() not in _RETRYABLE or time.monotonic() - start > self.give_up_after:
                     raise CallFailed(f"{method}: {e.details()}", e.code().name) from None
                 log.info("%s: %s; retrying in %.2fs", method, e.code().name, delay)
             await asyncio.sleep(delay * (0.5 + random.random()))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from torc.client.stub import default_url
 from torc.spec.units import parse_memory
+from torc.worker import slurm
 from torc.worker.resources import detect_placement, detect_resources
 from torc.worker.runner import WorkerOptions, WorkerRunner
 
@@ -43,9 +44,14 @@ def options_from_args(args: argparse.Namespace, url: str, workflow_id: int) -> W
         resources.num_gpus = args.num_gpus
     if resources.num_cpus < 1 or args.max_parallel_jobs < 0:
         raise SystemExit("error: --num-cpus must be at least 1 and --max-parallel-jobs >= 0")
+    placement = detect_placement()
+    if placement.slurm_job_id and placement.end_time is None:
+        # Slurm 22.05 sets no SLURM_JOB_END_TIME; ask squeue (before any gRPC channel exists,
+        # so the fork is harmless).
+        placement.end_time = slurm.job_end_time(placement.slurm_job_id)
     return WorkerOptions(
         url=url, workflow_id=workflow_id, output_dir=Path(args.output_dir).resolve(),
-        resources=resources, placement=detect_placement(),
+        resources=resources, placement=placement,
         max_parallel_jobs=args.max_parallel_jobs, idle_timeout=args.idle_timeout,
         end_buffer=args.end_buffer,
     )
@@ -61,6 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("sh").setLevel(logging.WARNING)  # sh logs every command it starts
     options = options_from_args(args, args.url or default_url(), args.workflow_id)
     sys.exit(asyncio.run(WorkerRunner(options).run()))
 

@@ -20,6 +20,7 @@ import grpc
 from torc.proto import torc_pb2 as pb
 from torc.spec.validate import MAIN_LOOP_TRIGGERS
 from torc.worker import actions as worker_actions
+from torc.worker.allocations import schedule_nodes
 from torc.worker.connection import CallFailed, Connection
 from torc.worker.process import JobProcess
 from torc.worker.resources import Placement, Resources, time_left
@@ -132,11 +133,19 @@ class WorkerRunner:
         return 0
 
     def terminate(self, reason: str) -> None:
-        """Stop: terminate running jobs (SIGTERM if they support it, else SIGKILL)."""
+        """Stop: terminate running jobs (SIGTERM if they support it, else SIGKILL).
+
+        A second signal while stopping exits at once.
+        """
         if self.stopping:
+            if reason in ("SIGTERM", "SIGINT"):
+                log.warning("second %s: exiting now", reason)
+                os._exit(1)
             return
         log.info("terminating: %s", reason)
         self.stopping = True
+        # Slurm gives a terminated allocation seconds, not minutes: stop retrying soon.
+        self.conn.give_up_after = min(self.conn.give_up_after, 15.0)
         self.stop_reason = reason
         self._kill_all(pb.TERMINATED)
         self._stop_event.set()
@@ -276,6 +285,15 @@ class WorkerRunner:
             rj.process = proc
             self._report(cj, STARTED, 0, 0, proc.start_time, 0.0)
             rc = await proc.wait()
+            if rc == -signal.SIGTERM and not rj.final_status:
+                # Slurm signals the whole allocation at once (scancel, walltime, node failure):
+                # if the worker's own SIGTERM follows, the job was terminated, not failed.
+                try:
+                    await asyncio.wait_for(self._stop_event.wait(), 0.5)
+                except TimeoutError:
+                    pass
+                if self.stopping:
+                    rj.final_status = pb.TERMINATED
             self.jobs_run += 1
             self._report(cj, FINISHED, rc, rj.final_status, proc.start_time, proc.end_time)
         finally:
@@ -374,7 +392,7 @@ class WorkerRunner:
                      action.action_type)
             execution = await worker_actions.execute(
                 action, self.o.workflow_id, self.worker_id, self.o.output_dir,
-                self._action_env(), self.o.schedule_nodes)
+                self._action_env(), self.o.schedule_nodes or self._schedule_nodes)
             if not execution.success:
                 log.warning("action %d failed: %s", action.id, execution.message)
             try:
@@ -384,6 +402,21 @@ class WorkerRunner:
             except CallFailed as e:
                 log.warning("action %d result not recorded: %s", action.id, e.message)
         return len(resp.actions)
+
+    async def _schedule_nodes(self, action: pb.ClaimedAction, config: dict) -> str:
+        """Submit a schedule_nodes action's allocations (sbatch runs on a thread)."""
+        loop = asyncio.get_running_loop()
+
+        def record(job_id: str, scheduler: dict) -> None:
+            request = pb.RecordAllocationRequest(
+                workflow_id=self.o.workflow_id, worker_id=self.worker_id, action_id=action.id,
+                slurm_job_id=job_id, scheduler=scheduler.get("name", ""),
+                num_nodes=int(scheduler.get("nodes", 1)))
+            asyncio.run_coroutine_threadsafe(self.conn.call("RecordAllocation", request),
+                                             loop).result(timeout=300)
+
+        return await loop.run_in_executor(None, schedule_nodes, self.o.workflow_id, action.id,
+                                          config, self.o.url, self.o.output_dir, record)
 
     async def _finish_actions(self) -> None:
         """Do not exit while an action this worker could run is pending."""

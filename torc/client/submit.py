@@ -1,0 +1,78 @@
+"""``torc submit``: create and initialize a workflow, then run its pending ``schedule_nodes``
+actions from the login node, so that Slurm allocations start the workers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from torc.client import output
+from torc.client.run import prepare
+from torc.client.stub import TorcClient
+from torc.errors import FailedPrecondition, TorcError
+from torc.proto import torc_pb2 as pb
+from torc.worker.allocations import schedule_nodes
+
+
+def submit(args: argparse.Namespace, url: str, fmt: str) -> int:
+    """Returns 0 when every pending schedule_nodes action submitted its allocations."""
+    output_dir = Path(args.output_dir).resolve()
+    with TorcClient(url) as client:
+        wf_id = prepare(client, args.target)
+        reg = client.call("RegisterWorker", pb.RegisterWorkerRequest(
+            workflow_id=wf_id, hostname=socket.gethostname(), pid=os.getpid(),
+            role="submitter"))
+        worker_id = reg.worker_id
+        failures = []
+        try:
+            claimed = client.call("ClaimAction", pb.ClaimActionRequest(
+                workflow_id=wf_id, worker_id=worker_id, action_types=["schedule_nodes"]))
+            if not claimed.actions:
+                raise FailedPrecondition(
+                    f"workflow {wf_id} has no pending schedule_nodes action; add an "
+                    "on_workflow_start schedule_nodes action, or use `torc run` or "
+                    "`torc-worker` to run it")
+            for action in claimed.actions:
+                ok, message = _execute(client, wf_id, worker_id, action, url, output_dir)
+                if not ok:
+                    failures.append(f"action {action.id}: {message}")
+        finally:
+            client.call("UnregisterWorker", pb.UnregisterWorkerRequest(worker_id=worker_id))
+        allocations = [output.allocation_dict(a) for a in client.list_allocations(wf_id)]
+    if fmt == "json":
+        output.emit_json({"id": wf_id, "allocations": allocations, "errors": failures})
+    else:
+        output.table(f"workflow {wf_id}: Slurm allocations", allocations,
+                     ["slurm_job_id", "scheduler", "num_nodes", "state", "submitted_at"])
+    for f in failures:
+        print(f"error: {f}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _execute(client: TorcClient, wf_id: int, worker_id: int, action: pb.ClaimedAction,
+             url: str, output_dir: Path) -> tuple[bool, str]:
+    config = json.loads(action.config_json or "{}")
+
+    def record(job_id: str, scheduler: dict[str, Any]) -> None:
+        client.call("RecordAllocation", pb.RecordAllocationRequest(
+            workflow_id=wf_id, worker_id=worker_id, action_id=action.id, slurm_job_id=job_id,
+            scheduler=scheduler.get("name", ""), num_nodes=int(scheduler.get("nodes", 1))))
+
+    start = time.time()
+    try:
+        message = schedule_nodes(wf_id, action.id, config, url, output_dir, record)
+        ok = True
+    except TorcError as e:
+        ok, message = False, e.message
+    client.call("ReportActionResult", pb.ReportActionResultRequest(
+        workflow_id=wf_id, worker_id=worker_id, action_id=action.id,
+        execution=pb.ActionExecution(worker_id=worker_id, start_time=start,
+                                     end_time=time.time(), success=ok, message=message,
+                                     run_id=action.run_id)))
+    return ok, message

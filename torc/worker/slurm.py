@@ -1,0 +1,160 @@
+"""Slurm, isolated: ``sbatch``, ``squeue``, ``scancel``, ``sinfo`` through the ``sh`` package,
+and the batch script a ``schedule_nodes`` action submits.
+
+Every failure becomes a SlurmError that includes what Slurm printed; a hung command times out.
+``sh`` forks the calling process; the child execs the Slurm command at once, so gRPC's
+fork handlers ("skipping fork() handlers") have nothing to protect. Callers on an event loop run
+these in a thread.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sh
+
+from torc.errors import TorcError
+
+TIMEOUT = 60.0
+# States after which a Slurm job will never run again.
+FINAL_STATES = frozenset({"COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL",
+                          "PREEMPTED", "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE", "GONE"})
+
+
+class SlurmError(TorcError):
+    """A Slurm command failed or timed out; the message includes its output."""
+
+    code = "FAILED_PRECONDITION"
+
+
+def _run(command: str, *args: str, timeout: float = TIMEOUT) -> str:
+    try:
+        cmd = sh.Command(command)
+    except sh.CommandNotFound:
+        raise SlurmError(f"{command}: not found (is Slurm installed on this host?)") from None
+    try:
+        return str(cmd(*args, _timeout=timeout, _tty_out=False))
+    except sh.ErrorReturnCode as e:
+        said = (e.stderr or e.stdout or b"").decode(errors="replace").strip()
+        raise SlurmError(f"{command} failed (exit {e.exit_code}): {said}") from None
+    except sh.TimeoutException:
+        raise SlurmError(f"{command} timed out after {timeout:g}s") from None
+
+
+def sbatch(script: Path, timeout: float = TIMEOUT) -> str:
+    """Submit a batch script; returns the Slurm job id."""
+    out = _run("sbatch", "--parsable", str(script), timeout=timeout).strip()
+    job_id = out.split(";")[0].strip()
+    if not job_id.isdigit():
+        raise SlurmError(f"sbatch printed no job id: {out!r}")
+    return job_id
+
+
+@dataclass(slots=True)
+class JobInfo:
+    """What squeue says of one job."""
+
+    job_id: str
+    state: str
+    end_time: float | None
+    nodes: str
+
+
+def _parse_time(text: str) -> float | None:
+    text = text.strip()
+    if not text or text in ("N/A", "Unknown", "NONE"):
+        return None
+    try:
+        return time.mktime(time.strptime(text, "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return None
+
+
+def squeue(job_ids: Iterable[str], timeout: float = TIMEOUT) -> dict[str, JobInfo]:
+    """State of the given jobs; a job Slurm no longer knows is reported as ``GONE``."""
+    ids = [j for j in job_ids if j]
+    if not ids:
+        return {}
+    try:
+        out = _run("squeue", "-h", "--states=all", "-j", ",".join(ids), "-o", "%i|%T|%e|%N",
+                   timeout=timeout)
+    except SlurmError as e:
+        if "Invalid job id" not in e.message:
+            raise
+        out = ""  # every id is unknown (with one id, squeue fails instead of printing nothing)
+    found: dict[str, JobInfo] = {}
+    for line in out.splitlines():
+        parts = line.strip().split("|")
+        if len(parts) == 4:
+            found[parts[0]] = JobInfo(parts[0], parts[1], _parse_time(parts[2]), parts[3])
+    for j in ids:
+        found.setdefault(j, JobInfo(j, "GONE", None, ""))
+    return found
+
+
+def scancel(job_ids: Iterable[str], timeout: float = TIMEOUT) -> None:
+    """Cancel jobs (already finished ones are ignored by Slurm)."""
+    ids = [j for j in job_ids if j]
+    if ids:
+        _run("scancel", *ids, timeout=timeout)
+
+
+def sinfo(timeout: float = TIMEOUT) -> dict[str, str]:
+    """Node name to state."""
+    out = _run("sinfo", "-h", "-N", "-o", "%N|%T", timeout=timeout)
+    nodes = {}
+    for line in out.splitlines():
+        name, _, state = line.strip().partition("|")
+        if name:
+            nodes[name] = state
+    return nodes
+
+
+def job_end_time(job_id: str) -> float | None:
+    """When a running allocation ends (``squeue -o %e``), or None if unknown."""
+    try:
+        return squeue([job_id]).get(job_id, JobInfo(job_id, "GONE", None, "")).end_time
+    except SlurmError:
+        return None
+
+
+_SBATCH_KEYS = {"account": "account", "partition": "partition", "nodes": "nodes",
+                "walltime": "time", "mem": "mem", "gres": "gres", "qos": "qos",
+                "ntasks_per_node": "ntasks-per-node", "tmp": "tmp"}
+
+
+def batch_script(workflow_id: int, scheduler: dict[str, Any], url: str, output_dir: Path,
+                 python: str, one_worker_per_node: bool,
+                 worker_args: Iterable[str] = ()) -> str:
+    """The script a schedule_nodes action submits (torc-compat.md, "Slurm submission")."""
+    name = scheduler.get("name", "slurm")
+    lines = ["#!/bin/bash",
+             f"#SBATCH --job-name=torc_wf{workflow_id}_{name}",
+             f"#SBATCH --output={output_dir}/slurm_output_wf{workflow_id}_sl%j.o",
+             f"#SBATCH --error={output_dir}/slurm_output_wf{workflow_id}_sl%j.e"]
+    for key, value in scheduler.items():
+        if key in ("name", "extra") or value in (None, ""):
+            continue
+        option = _SBATCH_KEYS.get(key, key.replace("_", "-"))
+        lines.append(f"#SBATCH --{option}={value}")
+    extra = scheduler.get("extra")
+    if extra:
+        lines.append(f"#SBATCH {extra}")
+    if "--requeue" not in (extra or ""):
+        # A lost allocation's jobs are failed or retried by the coordinator; a requeued batch
+        # job would only start a late, surprising worker.
+        lines.append("#SBATCH --no-requeue")
+    worker = [python, "-m", "torc.worker.main", "--url", url, "--workflow-id",
+              str(workflow_id), "--output-dir", str(output_dir), *worker_args]
+    command = " ".join(shlex.quote(a) for a in worker)
+    lines += ["", f"export TORC_URL={shlex.quote(url)}", f"cd {shlex.quote(str(output_dir))}"]
+    if one_worker_per_node:
+        lines.append(f"exec srun --ntasks-per-node=1 --kill-on-bad-exit=0 {command}")
+    else:
+        lines.append(f"exec {command}")
+    return "\n".join(lines) + "\n"
