@@ -20,8 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import grpc
-
+from torc import auth
 from torc.client import TorcClient
 from torc.proto import torc_pb2 as pb
 from torc.proto import torc_pb2_grpc as pb_grpc
@@ -94,18 +93,19 @@ def independent_spec(n: int) -> dict:
 
 async def synthetic_workers(url: str, wf_id: int, workers: int, batch: int) -> int:
     """Workers that claim batches and report them finished at once; returns jobs done."""
-    channel = grpc.aio.insecure_channel(url, options=[
-        ("grpc.max_receive_message_length", 256 << 20)])
+    channel = auth.aio_channel(url, [("grpc.max_receive_message_length", 256 << 20)])
     stub = pb_grpc.TorcStub(channel)
+    md = auth.metadata(auth.client_token())
     done = 0
 
     async def one() -> None:
         nonlocal done
-        w = (await stub.RegisterWorker(pb.RegisterWorkerRequest(workflow_id=wf_id))).worker_id
+        w = (await stub.RegisterWorker(pb.RegisterWorkerRequest(workflow_id=wf_id),
+                                 metadata=md)).worker_id
         while True:
             resp = await stub.ClaimJob(pb.ClaimJobRequest(
                 workflow_id=wf_id, worker_id=w, max_jobs=batch, wait_seconds=2,
-                available=pb.Resources(num_cpus=batch, memory_bytes=1 << 50)))
+                available=pb.Resources(num_cpus=batch, memory_bytes=1 << 50)), metadata=md)
             if resp.jobs:
                 reports = []
                 for j in resp.jobs:
@@ -115,7 +115,7 @@ async def synthetic_workers(url: str, wf_id: int, workers: int, batch: int) -> i
                                                 attempt_id=j.attempt_id, start_time=1,
                                                 end_time=2))
                 r = await stub.ReportStatus(pb.ReportStatusRequest(
-                    workflow_id=wf_id, worker_id=w, reports=reports))
+                    workflow_id=wf_id, worker_id=w, reports=reports), metadata=md)
                 done += len(resp.jobs)
                 if r.workflow_done:
                     return

@@ -20,6 +20,10 @@ from torc.client import TorcClient
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Tests use their own token file (inherited by every process they start), not ~/.torc/token.
+os.environ.setdefault("TORC_TOKEN_FILE",
+                      str(Path(os.environ.get("TMPDIR", "/tmp")) / f"torc-test-token-{os.getpid()}"))
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -12,6 +12,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from tests.conftest import Coordinator, cli_json, job_states, run_cli, write_spec
 from torc.client import ClientError
+from torc.client.stub import raw_stub as stub_for
 from torc.proto import torc_pb2 as pb
 from torc.proto import torc_pb2_grpc as pb_grpc
 
@@ -27,7 +28,7 @@ DIAMOND = {
 
 
 def raw_stub(c: Coordinator) -> pb_grpc.TorcStub:
-    return pb_grpc.TorcStub(grpc.insecure_channel(c.url))
+    return stub_for(c.url)
 
 
 def test_cli_create_initialize_status_and_jobs_json(coordinator: Coordinator,

@@ -14,8 +14,8 @@ import pytest
 
 from tests.conftest import Coordinator
 from torc import states as S
+from torc.client.stub import raw_stub
 from torc.proto import torc_pb2 as pb
-from torc.proto import torc_pb2_grpc as pb_grpc
 from torc.server.wal import list_segments
 
 N_JOBS = 3000
@@ -25,7 +25,7 @@ class Load:
     """A client hammering the coordinator, remembering what was acknowledged."""
 
     def __init__(self, url: str, wf_id: int) -> None:
-        self.stub = pb_grpc.TorcStub(grpc.insecure_channel(url))
+        self.stub = raw_stub(url)
         self.wf_id = wf_id
         self.finished: list[int] = []
         self.started: list[int] = []

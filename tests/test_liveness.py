@@ -13,8 +13,8 @@ from pathlib import Path
 import grpc
 
 from tests.conftest import Coordinator, cli_json, job_states, start_worker, wait_for
+from torc.client.stub import raw_stub
 from torc.proto import torc_pb2 as pb
-from torc.proto import torc_pb2_grpc as pb_grpc
 
 
 def test_killed_worker_is_detected_and_its_jobs_fail_with_minus_128(coordinator: Coordinator,
@@ -44,7 +44,7 @@ def test_killed_worker_is_detected_and_its_jobs_fail_with_minus_128(coordinator:
         workers = cli_json("workers", "list", str(wf_id), url=coordinator.url)
         assert workers[0]["state"] == "lost" and workers[0]["pid"] == w.pid
         # A report that arrives later from the dead worker is rejected, not applied.
-        stub = pb_grpc.TorcStub(grpc.insecure_channel(coordinator.url))
+        stub = raw_stub(coordinator.url)
         try:
             stub.ReportStatus(pb.ReportStatusRequest(workflow_id=wf_id, worker_id=w.id, reports=[
                 pb.JobReport(job_id=1, kind=pb.FINISHED, run_id=1, attempt_id=1,

@@ -17,6 +17,7 @@ from typing import Any
 
 import grpc
 
+from torc import auth
 from torc import states as S
 from torc.errors import TorcError
 from torc.proto import torc_pb2 as pb
@@ -47,13 +48,21 @@ def load_spec(spec: str | Path | dict[str, Any]) -> tuple[dict[str, Any], str]:
     return raw, source
 
 
+def raw_stub(url: str) -> pb_grpc.TorcStub:
+    """The generated stub over an authenticated channel (for tools and tests that speak the
+    protocol directly)."""
+    return pb_grpc.TorcStub(auth.sync_channel(url, [
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]))
+
+
 class TorcClient:
     """Synchronous client for one coordinator."""
 
     def __init__(self, url: str | None = None, timeout: float = 60.0) -> None:
         self.url = url or default_url()
         self.timeout = timeout
-        self.channel = grpc.insecure_channel(self.url, options=[
+        self.channel = auth.sync_channel(self.url, [
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
         ])

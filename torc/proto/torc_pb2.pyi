@@ -367,20 +367,22 @@ class UnregisterWorkerRequest(_message.Message):
     def __init__(self, worker_id: _Optional[int] = ...) -> None: ...
 
 class ClaimJobRequest(_message.Message):
-    __slots__ = ("workflow_id", "worker_id", "available", "max_jobs", "wait_seconds", "peek")
+    __slots__ = ("workflow_id", "worker_id", "available", "max_jobs", "wait_seconds", "peek", "claim_id")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     MAX_JOBS_FIELD_NUMBER: _ClassVar[int]
     WAIT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     PEEK_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_ID_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     worker_id: int
     available: Resources
     max_jobs: int
     wait_seconds: float
     peek: bool
-    def __init__(self, workflow_id: _Optional[int] = ..., worker_id: _Optional[int] = ..., available: _Optional[_Union[Resources, _Mapping]] = ..., max_jobs: _Optional[int] = ..., wait_seconds: _Optional[float] = ..., peek: _Optional[bool] = ...) -> None: ...
+    claim_id: int
+    def __init__(self, workflow_id: _Optional[int] = ..., worker_id: _Optional[int] = ..., available: _Optional[_Union[Resources, _Mapping]] = ..., max_jobs: _Optional[int] = ..., wait_seconds: _Optional[float] = ..., peek: _Optional[bool] = ..., claim_id: _Optional[int] = ...) -> None: ...
 
 class ClaimedJob(_message.Message):
     __slots__ = ("id", "name", "command", "invocation_script", "run_id", "attempt_id", "num_cpus", "memory_bytes", "num_gpus", "num_nodes", "runtime_seconds", "supports_termination")
@@ -429,16 +431,18 @@ class ClaimJobResponse(_message.Message):
     def __init__(self, jobs: _Optional[_Iterable[_Union[ClaimedJob, _Mapping]]] = ..., workflow_done: _Optional[bool] = ..., canceled: _Optional[bool] = ..., actions_pending: _Optional[bool] = ..., ready_jobs: _Optional[int] = ..., unfinished_jobs: _Optional[int] = ..., initialized: _Optional[bool] = ...) -> None: ...
 
 class ClaimActionRequest(_message.Message):
-    __slots__ = ("workflow_id", "worker_id", "trigger_types", "action_types")
+    __slots__ = ("workflow_id", "worker_id", "trigger_types", "action_types", "claim_id")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     TRIGGER_TYPES_FIELD_NUMBER: _ClassVar[int]
     ACTION_TYPES_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_ID_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     worker_id: int
     trigger_types: _containers.RepeatedScalarFieldContainer[str]
     action_types: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, workflow_id: _Optional[int] = ..., worker_id: _Optional[int] = ..., trigger_types: _Optional[_Iterable[str]] = ..., action_types: _Optional[_Iterable[str]] = ...) -> None: ...
+    claim_id: int
+    def __init__(self, workflow_id: _Optional[int] = ..., worker_id: _Optional[int] = ..., trigger_types: _Optional[_Iterable[str]] = ..., action_types: _Optional[_Iterable[str]] = ..., claim_id: _Optional[int] = ...) -> None: ...
 
 class ClaimedAction(_message.Message):
     __slots__ = ("id", "trigger_type", "action_type", "commands", "config_json", "run_id")

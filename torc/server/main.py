@@ -16,6 +16,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from torc.auth import AuthInterceptor, default_token_file, ensure_token
 from torc.proto import torc_pb2 as pb
 from torc.proto import torc_pb2_grpc as pb_grpc
 from torc.server.recovery import encode_snapshot, recover, write_snapshot
@@ -72,7 +73,8 @@ class Coordinator:
             ("grpc.max_send_message_length", a.max_message_mb << 20),
             ("grpc.so_reuseport", 0),
         ]
-        server = grpc.aio.server(options=options)
+        token = ensure_token(Path(a.token_file) if a.token_file else default_token_file())
+        server = grpc.aio.server(options=options, interceptors=[AuthInterceptor(token)])
         pb_grpc.add_TorcServicer_to_server(self.service, server)
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -80,7 +82,12 @@ class Coordinator:
                  health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                  reflection.SERVICE_NAME)
         reflection.enable_server_reflection(names, server)
-        port = server.add_insecure_port(f"{a.host}:{a.port}")
+        if a.tls_cert:
+            creds = grpc.ssl_server_credentials([(Path(a.tls_key).read_bytes(),
+                                                  Path(a.tls_cert).read_bytes())])
+            port = server.add_secure_port(f"{a.host}:{a.port}", creds)
+        else:
+            port = server.add_insecure_port(f"{a.host}:{a.port}")
         if port == 0:
             log.error("cannot listen on %s:%s", a.host, a.port)
             return 2
@@ -135,13 +142,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="largest request accepted, in MiB")
     s.add_argument("--no-fsync", action="store_true",
                    help="do not fsync the WAL (faster; a machine crash can lose acked changes)")
+    s.add_argument("--token-file", default=None,
+                   help="the auth token (created on first start; default $TORC_TOKEN_FILE or "
+                        "~/.torc/token)")
+    s.add_argument("--tls-cert", help="serve TLS with this certificate (PEM); clients set "
+                                      "TORC_TLS_CA to a CA that signed it")
+    s.add_argument("--tls-key", help="the certificate's private key (PEM)")
     s.add_argument("--log-level", default="INFO")
     return p
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``torc-coord``."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("--tls-cert and --tls-key go together")
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("sh").setLevel(logging.WARNING)  # sh logs every command it starts

@@ -274,9 +274,16 @@ class TorcService(pb_grpc.TorcServicer):
         while True:
             try:
                 wf = self.store.workflow(request.workflow_id)
-                self.store.live_worker(request.worker_id, wf.id)
+                w = self.store.live_worker(request.worker_id, wf.id)
             except TorcError as e:
                 await _abort(context, e)
+            if request.claim_id and w.last_claim[0] == request.claim_id:
+                # A retry whose first answer was lost: the same jobs, if still unstarted.
+                again = [wf.jobs[i - 1] for i in w.last_claim[1]
+                         if wf.jobs[i - 1].status == S.PENDING and wf.jobs[i - 1].worker_id == w.id]
+                await self.wal.sync()
+                return pb.ClaimJobResponse(jobs=[convert.claimed_job(wf, j) for j in again],
+                                           **self._claim_flags(wf.id, w.id))
             offer = Offer(a.num_cpus, a.memory_bytes, a.num_gpus, a.num_nodes or 1,
                           a.time_left_seconds)
             # Pending actions come first (as in Torc's job runner): the worker runs them,
@@ -285,7 +292,8 @@ class TorcService(pb_grpc.TorcServicer):
             ids = [] if request.peek or pending_actions else wf.pick(offer, max_jobs)
             if ids:
                 jobs = await self._commit({"t": "claim", "wf": wf.id,
-                                           "worker": request.worker_id, "jobs": ids}, context)
+                                           "worker": request.worker_id, "jobs": ids,
+                                           "cid": request.claim_id}, context)
                 return pb.ClaimJobResponse(
                     jobs=[convert.claimed_job(wf, j) for j in jobs],
                     **self._claim_flags(wf.id, request.worker_id))
@@ -308,9 +316,13 @@ class TorcService(pb_grpc.TorcServicer):
                           context: grpc.aio.ServicerContext) -> pb.ClaimActionResponse:
         try:
             wf = self.store.workflow(request.workflow_id)
-            self.store.live_worker(request.worker_id, wf.id)
+            w = self.store.live_worker(request.worker_id, wf.id)
         except TorcError as e:
             await _abort(context, e)
+        if request.claim_id and w.last_action_claim[0] == request.claim_id:
+            await self.wal.sync()
+            again = [wf.actions.get(i) for i in w.last_action_claim[1]]
+            return pb.ClaimActionResponse(actions=[convert.claimed_action(wf, x) for x in again])
         triggers = set(request.trigger_types) or None
         kinds = set(request.action_types)
         ids = [a.id for a in wf.actions.pending_for(request.worker_id, triggers)
@@ -319,7 +331,8 @@ class TorcService(pb_grpc.TorcServicer):
             await self.wal.sync()
             return pb.ClaimActionResponse()
         actions = await self._commit({"t": "claim_action", "wf": wf.id,
-                                      "worker": request.worker_id, "actions": ids}, context)
+                                      "worker": request.worker_id, "actions": ids,
+                                      "cid": request.claim_id}, context)
         return pb.ClaimActionResponse(actions=[convert.claimed_action(wf, x) for x in actions])
 
     async def ReportStatus(self, request: pb.ReportStatusRequest,

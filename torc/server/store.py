@@ -43,6 +43,9 @@ class Worker:
     lost: bool = False
     jobs: set[int] = field(default_factory=set)
     role: str = "worker"
+    # The worker's last claim of jobs and of actions, so that a retried claim gets the same.
+    last_claim: list = field(default_factory=lambda: [0, []])
+    last_action_claim: list = field(default_factory=lambda: [0, []])
 
 
 @dataclass(slots=True)
@@ -201,6 +204,7 @@ class Store:
         w = self.live_worker(ev["worker"], wf.id)
         jobs = wf.claim(w.id, ev["jobs"])
         w.jobs.update(ev["jobs"])
+        w.last_claim = [ev.get("cid", 0), list(ev["jobs"])]
         return jobs
 
     def _report(self, ev: Event) -> list[str]:
@@ -249,6 +253,7 @@ class Store:
         wf = self.workflow(ev["wf"])
         w = self.live_worker(ev["worker"], wf.id)
         wf.actions.claim(w.id, ev["actions"])
+        w.last_action_claim = [ev.get("cid", 0), list(ev["actions"])]
         return [wf.actions.get(i) for i in ev["actions"]]
 
     def _action_result(self, ev: Event) -> None:
@@ -384,4 +389,5 @@ def _dump_worker(w: Worker) -> dict[str, Any]:
     return {"id": w.id, "workflow_id": w.workflow_id, "hostname": w.hostname,
             "slurm_job_id": w.slurm_job_id, "node_name": w.node_name, "resources": w.resources,
             "pid": w.pid, "start_time": w.start_time, "last_heartbeat": w.last_heartbeat,
-            "active": w.active, "lost": w.lost, "jobs": sorted(w.jobs), "role": w.role}
+            "active": w.active, "lost": w.lost, "jobs": sorted(w.jobs), "role": w.role,
+            "last_claim": w.last_claim, "last_action_claim": w.last_action_claim}

@@ -15,6 +15,7 @@ from typing import Any
 
 import grpc
 
+from torc import auth
 from torc.errors import TorcError
 from torc.proto import torc_pb2_grpc as pb_grpc
 
@@ -34,14 +35,14 @@ class Connection:
     def __init__(self, url: str, give_up_after: float = 600.0) -> None:
         self.url = url
         self.give_up_after = give_up_after
-        self.channel = grpc.aio.insecure_channel(url, options=[
+        self.channel = auth.aio_channel(url, [
             ("grpc.max_receive_message_length", 512 << 20),
             ("grpc.max_send_message_length", 512 << 20),
             ("grpc.initial_reconnect_backoff_ms", 100),
             ("grpc.max_reconnect_backoff_ms", 2000),
         ])
         self.stub = pb_grpc.TorcStub(self.channel)
-        self.metadata = (("torc-user", getpass.getuser()),)
+        self.metadata = (("torc-user", getpass.getuser()), *auth.metadata(auth.client_token()))
 
     async def call(self, method: str, request: Any, timeout: float = 30.0) -> Any:
         """Invoke ``method``; retry transient failures for up to ``give_up_after`` seconds."""

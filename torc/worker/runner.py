@@ -80,6 +80,7 @@ class WorkerRunner:
         self._reports_idle = asyncio.Event()
         self._reports_idle.set()
         self.jobs_run = 0
+        self._claim_seq = 0
         self.stdio = options.output_dir / "job_stdio"
 
     # ----- lifecycle
@@ -192,8 +193,10 @@ class WorkerRunner:
         free = self._free()
         slots = (self.o.max_parallel_jobs - len(self.running)) if self.o.max_parallel_jobs else 0
         p = self.o.placement
+        self._claim_seq += 1
         req = pb.ClaimJobRequest(
             workflow_id=self.o.workflow_id, worker_id=self.worker_id, peek=peek,
+            claim_id=self._claim_seq,
             max_jobs=max(slots, 0) or 10_000, wait_seconds=self.o.claim_wait,
             available=pb.Resources(num_cpus=free.num_cpus, memory_bytes=free.memory,
                                    num_gpus=free.num_gpus, num_nodes=p.num_nodes,
@@ -381,9 +384,10 @@ class WorkerRunner:
     async def _run_actions(self, triggers: list[str]) -> int:
         """Claim and execute every pending action of ``triggers``; returns how many ran."""
         try:
+            self._claim_seq += 1
             resp = await self.conn.call("ClaimAction", pb.ClaimActionRequest(
                 workflow_id=self.o.workflow_id, worker_id=self.worker_id,
-                trigger_types=triggers))
+                trigger_types=triggers, claim_id=self._claim_seq))
         except CallFailed as e:
             log.warning("cannot claim actions: %s", e.message)
             return 0

@@ -1,0 +1,173 @@
+"""Token authentication: the coordinator's secret, where clients find it, and the interceptors.
+
+The coordinator creates a random token on first start in ``~/.torc/token`` (mode 0600, in a 0700
+directory). Home directories are shared across a cluster's nodes, so the same user's CLI and
+workers read it from there with no set-up; ``TORC_TOKEN`` overrides, ``TORC_TOKEN_FILE`` moves the
+file. Every call but the health check and reflection must carry ``authorization: Bearer <token>``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+HEADER = "authorization"
+PROTECTED_PREFIX = "/torc.v1.Torc/"
+
+
+def default_token_file() -> Path:
+    """``$TORC_TOKEN_FILE`` or ``~/.torc/token``."""
+    return Path(os.environ.get("TORC_TOKEN_FILE") or Path.home() / ".torc" / "token")
+
+
+def ensure_token(path: Path) -> str:
+    """Read the token at ``path``, creating it (owner-only) when absent."""
+    try:
+        token = path.read_text().strip()
+        if token:
+            return token
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    try:
+        os.link(tmp, path)  # never replace a token another coordinator just wrote
+    except FileExistsError:
+        token = path.read_text().strip()
+    finally:
+        tmp.unlink()
+    return token
+
+
+def client_token() -> str | None:
+    """The token a client sends: ``$TORC_TOKEN``, else the token file if readable."""
+    token = os.environ.get("TORC_TOKEN")
+    if token:
+        return token.strip()
+    try:
+        return default_token_file().read_text().strip() or None
+    except OSError:
+        return None
+
+
+def metadata(token: str | None) -> tuple[tuple[str, str], ...]:
+    """Call metadata carrying ``token``."""
+    return ((HEADER, f"Bearer {token}"),) if token else ()
+
+
+class AuthInterceptor(grpc.aio.ServerInterceptor):
+    """Rejects Torc calls without the right token with UNAUTHENTICATED (nothing runs)."""
+
+    def __init__(self, token: str) -> None:
+        self._expected = f"Bearer {token}".encode()
+
+        async def deny(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                                "missing or wrong torc token (see ~/.torc/token or TORC_TOKEN)")
+
+        async def deny_stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                                "missing or wrong torc token (see ~/.torc/token or TORC_TOKEN)")
+            yield  # pragma: no cover - makes this an async generator
+
+        self._deny = {
+            (False, False): grpc.unary_unary_rpc_method_handler(deny),
+            (False, True): grpc.unary_stream_rpc_method_handler(deny_stream),
+            (True, False): grpc.stream_unary_rpc_method_handler(deny),
+            (True, True): grpc.stream_stream_rpc_method_handler(deny_stream),
+        }
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        if not details.method.startswith(PROTECTED_PREFIX):
+            return await continuation(details)  # health and reflection stay open
+        for key, value in details.invocation_metadata or ():
+            if key == HEADER:
+                got = value.encode() if isinstance(value, str) else value
+                if hmac.compare_digest(got, self._expected):
+                    return await continuation(details)
+                break
+        handler = await continuation(details)
+        if handler is None:
+            return None
+        return self._deny[(handler.request_streaming, handler.response_streaming)]
+
+
+class _ClientMetadata(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
+                      grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):
+    """Adds the token to every call of a synchronous channel."""
+
+    def __init__(self, extra: tuple[tuple[str, str], ...]) -> None:
+        self._extra = extra
+
+    def _details(self, d: Any) -> Any:
+        md = list(d.metadata or ()) + list(self._extra)
+        return _Details(d.method, d.timeout, md, d.credentials, d.wait_for_ready,
+                        d.compression)
+
+    def intercept_unary_unary(self, continuation: Any, d: Any, request: Any) -> Any:
+        return continuation(self._details(d), request)
+
+    def intercept_unary_stream(self, continuation: Any, d: Any, request: Any) -> Any:
+        return continuation(self._details(d), request)
+
+    def intercept_stream_unary(self, continuation: Any, d: Any, requests: Any) -> Any:
+        return continuation(self._details(d), requests)
+
+    def intercept_stream_stream(self, continuation: Any, d: Any, requests: Any) -> Any:
+        return continuation(self._details(d), requests)
+
+
+class _Details(grpc.ClientCallDetails):
+    def __init__(self, method: str, timeout: Any, metadata: Any, credentials: Any,
+                 wait_for_ready: Any, compression: Any) -> None:
+        self.method = method
+        self.timeout = timeout
+        self.metadata = metadata
+        self.credentials = credentials
+        self.wait_for_ready = wait_for_ready
+        self.compression = compression
+
+
+def with_token(channel: grpc.Channel, token: str | None) -> grpc.Channel:
+    """A synchronous channel whose calls all carry ``token``."""
+    if not token:
+        return channel
+    return grpc.intercept_channel(channel, _ClientMetadata(metadata(token)))
+
+
+def tls_ca() -> bytes | None:
+    """PEM of the CA (or self-signed certificate) clients trust, from ``$TORC_TLS_CA``."""
+    path = os.environ.get("TORC_TLS_CA")
+    return Path(path).read_bytes() if path else None
+
+
+def sync_channel(url: str, options: list[tuple[str, Any]]) -> grpc.Channel:
+    """A synchronous channel to ``url``: TLS when ``TORC_TLS_CA`` is set, with the token."""
+    ca = tls_ca()
+    if ca is not None:
+        channel = grpc.secure_channel(url, grpc.ssl_channel_credentials(ca), options=options)
+    else:
+        channel = grpc.insecure_channel(url, options=options)
+    return with_token(channel, client_token())
+
+
+def aio_channel(url: str, options: list[tuple[str, Any]]) -> grpc.aio.Channel:
+    """An asyncio channel to ``url`` (TLS as for sync_channel); callers add metadata()."""
+    ca = tls_ca()
+    if ca is not None:
+        return grpc.aio.secure_channel(url, grpc.ssl_channel_credentials(ca), options=options)
+    return grpc.aio.insecure_channel(url, options=options)
