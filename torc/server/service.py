@@ -11,6 +11,7 @@ import asyncio
 import getpass
 import json
 import logging
+import math
 import time
 from collections.abc import AsyncIterator
 from typing import Any, NoReturn
@@ -133,6 +134,8 @@ class TorcService(pb_grpc.TorcServicer):
             except json.JSONDecodeError as e:
                 raise InvalidArgument(f"{source}: spec is not valid JSON: {e.msg} "
                                       f"(line {e.lineno})") from None
+            except RecursionError:
+                raise InvalidArgument(f"{source}: spec is nested too deeply") from None
             spec = normalize(raw, source)
         except TorcError as e:
             await _abort(context, e)
@@ -269,7 +272,8 @@ class TorcService(pb_grpc.TorcServicer):
             await _abort(context, InvalidArgument("available resources and max_jobs must not "
                                                   "be negative"))
         max_jobs = min(request.max_jobs or MAX_CLAIM_BATCH, MAX_CLAIM_BATCH)
-        deadline = time.monotonic() + min(max(request.wait_seconds, 0.0), MAX_WAIT_SECONDS)
+        wait = request.wait_seconds if math.isfinite(request.wait_seconds) else 0.0
+        deadline = time.monotonic() + min(max(wait, 0.0), MAX_WAIT_SECONDS)
         woken = False
         while True:
             try:

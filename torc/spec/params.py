@@ -25,7 +25,7 @@ def _scalar(text: str) -> Any:
     return text
 
 
-def parse_values(name: str, value: Any) -> list[Any]:
+def _parse_values(name: str, value: Any) -> list[Any]:
     """Return the list of values a parameter takes; ValueError names the parameter."""
     if isinstance(value, list):
         if not value:
@@ -90,6 +90,26 @@ def _apply(value: Any, values: dict[str, Any]) -> Any:
     return value
 
 
+# A spec may expand to at most this many entries (a typo like "1:1000000000" must fail fast).
+MAX_EXPANSION = 10_000_000
+
+
+def parse_values(name: str, value: Any) -> list[Any]:
+    """Values of one parameter, refusing ranges longer than MAX_EXPANSION."""
+    if isinstance(value, str) and value.count(":") in (1, 2) and not value.strip().startswith("["):
+        parts = value.split(":")
+        try:
+            nums = [float(p) for p in parts]
+        except ValueError:
+            nums = []
+        if len(nums) >= 2:
+            step = nums[2] if len(nums) == 3 else 1.0
+            if step > 0 and (nums[1] - nums[0]) / step > MAX_EXPANSION:
+                raise ValueError(f"parameter {name!r}: range {value!r} has more than "
+                                 f"{MAX_EXPANSION:,} values")
+    return _parse_values(name, value)
+
+
 def combinations(params: dict[str, Any], mode: str, where: str) -> list[dict[str, Any]]:
     """All value assignments of ``params`` under ``mode`` (``product`` or ``zip``)."""
     names = list(params)
@@ -99,6 +119,12 @@ def combinations(params: dict[str, Any], mode: str, where: str) -> list[dict[str
             lists.append(parse_values(n, params[n]))
         except ValueError as e:
             raise ValueError(f"{where}: {e}") from None
+    total = 1
+    for values in lists:
+        total *= len(values) if mode != "zip" else 1
+    if total > MAX_EXPANSION:
+        raise ValueError(f"{where}: parameters expand to {total:,} entries; at most "
+                         f"{MAX_EXPANSION:,} are allowed")
     if mode == "zip":
         lengths = {len(v) for v in lists}
         if len(lengths) > 1:

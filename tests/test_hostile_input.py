@@ -1,0 +1,169 @@
+"""Hostile input against a live coordinator: random specs, random protobuf messages, garbage
+bytes, oversized requests. Every one gets a gRPC error or a valid answer; the coordinator stays
+up and consistent, and restarts into the same state."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import grpc
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import Coordinator
+from torc import auth
+from torc.client.stub import raw_stub
+from torc.proto import torc_pb2 as pb
+
+CLIENT_ERRORS = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND,
+                 grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.RESOURCE_EXHAUSTED}
+
+KEYS = ["name", "jobs", "command", "depends_on", "depends_on_regexes", "files", "input_files",
+        "output_files", "parameters", "parameter_mode", "resource_requirements", "num_cpus",
+        "memory", "runtime", "actions", "trigger_type", "action_type", "commands", "jobs",
+        "job_name_regexes", "scheduler", "slurm_schedulers", "priority", "user_data",
+        "cancel_on_blocking_job_failure", "bogus"]
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70),
+                    st.floats(allow_nan=True), st.text(max_size=12),
+                    st.sampled_from(["a", "b", "1:3", "[x,y]", "PT1M", "4g", "on_jobs_ready",
+                                     "run_commands", "(", ".*", "${files.input.f}", "{i}"]))
+values = st.recursive(scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4),
+    st.dictionaries(st.sampled_from(KEYS), inner, max_size=5)), max_leaves=25)
+specs = st.one_of(
+    values,
+    st.fixed_dictionaries({"name": st.text(max_size=8),
+                           "jobs": st.lists(st.dictionaries(st.sampled_from(KEYS), values,
+                                                            max_size=5), max_size=5)},
+                          optional={"actions": st.lists(st.dictionaries(
+                              st.sampled_from(KEYS), values, max_size=5), max_size=3),
+                              "files": values, "resource_requirements": values}),
+)
+
+
+@pytest.fixture(scope="module")
+def coord(tmp_path_factory: pytest.TempPathFactory) -> Coordinator:
+    c = Coordinator(tmp_path_factory.mktemp("fuzz") / "coord", "--max-message-mb", "4",
+                    "--heartbeat-interval", "600")
+    c.start()
+    yield c
+    c.close()
+
+
+def state_of(c: Coordinator) -> list:
+    out = []
+    for w in c.client.list_workflows():
+        jobs = [(j.id, j.status, j.return_code if j.HasField("return_code") else None,
+                 j.worker_id) for j in c.client.list_jobs(w.id)]
+        counts = dict(c.client.status(w.id).job_counts)
+        assert sum(counts.values()) == len(jobs) == w.num_jobs
+        out.append((w.id, w.run_id, w.canceled, jobs))
+    return out
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(spec=specs)
+def test_random_specs(coord: Coordinator, spec: object) -> None:
+    stub = raw_stub(coord.url)
+    try:
+        text = json.dumps(spec)
+    except ValueError:
+        return
+    try:
+        wf = stub.CreateWorkflow(pb.CreateWorkflowRequest(spec_json=text, source="fuzz"),
+                                 timeout=30)
+        assert wf.id > 0 and wf.num_jobs > 0
+    except grpc.RpcError as e:
+        assert e.code() in CLIENT_ERRORS, (e.code(), e.details(), text)
+        assert e.details()
+
+
+ids = st.one_of(st.integers(-5, 12), st.integers(-2**63, 2**63 - 1))
+doubles = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.just(0.0))
+reports = st.builds(pb.JobReport, job_id=ids, kind=st.integers(-3, 5), run_id=ids,
+                    attempt_id=ids, return_code=ids, status=st.integers(-2, 14),
+                    start_time=doubles, end_time=doubles)
+resources = st.builds(pb.Resources, num_cpus=ids, memory_bytes=ids, num_gpus=ids,
+                      num_nodes=ids, time_left_seconds=doubles)
+messages = st.one_of(
+    st.tuples(st.just("ClaimJob"), st.builds(
+        pb.ClaimJobRequest, workflow_id=ids, worker_id=ids, available=resources,
+        max_jobs=ids, wait_seconds=st.one_of(st.just(0.0), st.floats(-1, 0.05),
+                                             st.just(float("nan"))),
+        peek=st.booleans(), claim_id=ids)),
+    st.tuples(st.just("ReportStatus"), st.builds(
+        pb.ReportStatusRequest, workflow_id=ids, worker_id=ids,
+        reports=st.lists(reports, max_size=5))),
+    st.tuples(st.just("RegisterWorker"), st.builds(
+        pb.RegisterWorkerRequest, workflow_id=ids, hostname=st.text(max_size=20),
+        resources=resources, pid=ids, role=st.text(max_size=10))),
+    st.tuples(st.just("ClaimAction"), st.builds(
+        pb.ClaimActionRequest, workflow_id=ids, worker_id=ids,
+        trigger_types=st.lists(st.text(max_size=20), max_size=3), claim_id=ids)),
+    st.tuples(st.just("ReportActionResult"), st.builds(
+        pb.ReportActionResultRequest, workflow_id=ids, worker_id=ids, action_id=ids,
+        execution=st.builds(pb.ActionExecution, success=st.booleans(),
+                            message=st.text(max_size=50), start_time=doubles))),
+    st.tuples(st.just("RecordAllocation"), st.builds(
+        pb.RecordAllocationRequest, workflow_id=ids, worker_id=ids, action_id=ids,
+        slurm_job_id=st.text(max_size=10), num_nodes=ids)),
+    st.tuples(st.sampled_from(["InitializeWorkflow", "ReinitializeWorkflow", "CancelWorkflow",
+                               "GetStatus", "ListActions", "ListWorkers", "GetWorkflow"]),
+              st.builds(pb.WorkflowRef, workflow_id=ids)),
+    st.tuples(st.just("ResetStatus"), st.builds(
+        pb.ResetStatusRequest, workflow_id=ids, failed_only=st.booleans(),
+        reinitialize=st.booleans())),
+    st.tuples(st.just("ListJobs"), st.builds(pb.ListJobsRequest, workflow_id=ids,
+                                             status=st.integers(-3, 15), offset=ids,
+                                             limit=ids)),
+    st.tuples(st.just("UnregisterWorker"), st.builds(pb.UnregisterWorkerRequest,
+                                                     worker_id=ids)),
+)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+@given(calls=st.lists(messages, min_size=1, max_size=8))
+def test_random_protobuf_messages(coord: Coordinator, calls: list) -> None:
+    stub = raw_stub(coord.url)
+    if not coord.client.list_workflows():
+        wf = coord.client.create_workflow({"name": "target", "jobs": [
+            {"name": f"j{i}", "command": "true", **({"depends_on": [f"j{i - 1}"]} if i else {})}
+            for i in range(10)], "actions": [
+            {"trigger_type": "on_jobs_ready", "action_type": "run_commands",
+             "jobs": ["j3"], "commands": ["true"]}]})
+        coord.client.initialize(wf)
+    for method, request in calls:
+        try:
+            getattr(stub, method)(request, timeout=30)
+        except grpc.RpcError as e:
+            assert e.code() in CLIENT_ERRORS, (method, e.code(), e.details())
+
+
+def test_garbage_bytes_and_oversized_requests(coord: Coordinator) -> None:
+    channel = auth.sync_channel(coord.url, [("grpc.max_send_message_length", 64 << 20)])
+    for method in ("CreateWorkflow", "ReportStatus", "ClaimJob", "ListJobs"):
+        call = channel.unary_unary(f"/torc.v1.Torc/{method}")
+        for junk in (b"\xff" * 7, b"\x0a\xff\xff\xff\xff\x0f", bytes(range(256))):
+            with pytest.raises(grpc.RpcError) as e:
+                call(junk, timeout=10)
+            assert e.value.code() in (grpc.StatusCode.INTERNAL, grpc.StatusCode.INVALID_ARGUMENT,
+                                      grpc.StatusCode.UNKNOWN)
+    big = pb.CreateWorkflowRequest(spec_json="x" * (8 << 20))
+    with pytest.raises(grpc.RpcError) as e:
+        raw_stub(coord.url).CreateWorkflow(big, timeout=30)
+    assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    huge = {"name": "huge", "jobs": [{"name": "j{i}", "command": "true",
+                                      "parameters": {"i": "1:1000000000"}}]}
+    with pytest.raises(grpc.RpcError) as e:
+        raw_stub(coord.url).CreateWorkflow(pb.CreateWorkflowRequest(spec_json=json.dumps(huge)))
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "more than" in e.value.details()
+
+
+def test_state_is_consistent_and_survives_a_restart(coord: Coordinator, tmp_path: Path) -> None:
+    """Runs last in this module: after all the abuse, the state replays identically."""
+    before = state_of(coord)
+    coord.restart(kill=True)
+    assert state_of(coord) == before
+    assert coord.proc is not None and coord.proc.poll() is None
