@@ -21,8 +21,8 @@ from torc.client import TorcClient
 ROOT = Path(__file__).resolve().parent.parent
 
 # Tests use their own token file (inherited by every process they start), not ~/.torc/token.
-os.environ.setdefault("TORC_TOKEN_FILE",
-                      str(Path(os.environ.get("TMPDIR", "/tmp")) / f"torc-test-token-{os.getpid()}"))
+_TMP = Path(os.environ.get("TMPDIR", "/tmp"))
+os.environ.setdefault("TORC_TOKEN_FILE", str(_TMP / f"torc-test-token-{os.getpid()}"))
 
 
 def free_port() -> int:
