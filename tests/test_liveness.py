@@ -97,3 +97,33 @@ def test_events_monitor_streams_workflow_events(coordinator: Coordinator,
     finally:
         monitor.kill()
         monitor.wait()
+
+
+def test_retry_on_worker_loss_requeues_the_job(coordinator: Coordinator, tmp_path: Path) -> None:
+    c = coordinator.client
+    marker = tmp_path / "second_attempt_may_finish"
+    wf_id = c.create_workflow({"name": "retry", "jobs": [
+        {"name": "fragile", "retry_on_worker_loss": 1,
+         "command": f"echo $$ >> fragile.pids; test -f {marker} || exec sleep 300"},
+        {"name": "after", "command": "true", "depends_on": ["fragile"]}]})
+    c.initialize(wf_id)
+    out = tmp_path / "out"
+    first = start_worker(coordinator.url, wf_id, out)
+    wait_for(lambda: c.status(wf_id).job_counts["running"] == 1)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    wait_for(lambda: job_states(c, wf_id)["fragile"] == "ready", timeout=15)
+    job = next(j for j in c.list_jobs(wf_id) if j.name == "fragile")
+    assert job.attempt_id == 2 and job_states(c, wf_id)["after"] == "blocked"
+    marker.touch()
+    assert start_worker(coordinator.url, wf_id, out).wait(timeout=60) == 0
+    assert job_states(c, wf_id) == {"fragile": "completed", "after": "completed"}
+    attempts = [(r.attempt_id, r.return_code) for r in c.list_results(wf_id)
+                if r.job_name == "fragile"]
+    assert attempts == [(1, -128), (2, 0)]
+    assert (out / "job_stdio" / f"job_wf{wf_id}_j1_r1_a2.o").exists()
+    for pid in (out / "fragile.pids").read_text().split()[:1]:
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except ProcessLookupError:
+            pass

@@ -284,7 +284,7 @@ class Store:
                 if job.status == S.PENDING:
                     wf.release(w.id, job_id)
                 elif job.status == S.RUNNING:
-                    wf.finish(w.id, job_id, S.FAILED, S.LOST_RETURN_CODE, ts, ts)
+                    wf.lose(w.id, job_id, ts)
             if lost or affected:
                 self._note(wf.id, ts, "worker_lost" if lost else "worker_left",
                            f"worker {w.id} on {w.node_name or w.hostname} "

@@ -20,7 +20,8 @@ class Job:
 
     __slots__ = ("id", "name", "command", "invocation_script", "rr", "scheduler",
                  "cancel_on_fail", "supports_termination", "priority", "deps", "dependents",
-                 "status", "waiting", "attempt_id", "run_id", "return_code", "worker_id")
+                 "status", "waiting", "attempt_id", "run_id", "return_code", "worker_id",
+                 "retry_on_loss")
 
     def __init__(self, job_id: int, spec: dict[str, Any]) -> None:
         self.id = job_id
@@ -32,6 +33,8 @@ class Job:
         self.cancel_on_fail: bool = spec.get("cancel_on_blocking_job_failure", True)
         self.supports_termination: bool = spec.get("supports_termination", False)
         self.priority: int = spec.get("priority", 0)
+        # How many times a job lost with its worker runs again before it fails with -128.
+        self.retry_on_loss: int = spec.get("retry_on_worker_loss", 0)
         # Upstream job ids (1-based); dependents are filled in by the workflow.
         self.deps: tuple[int, ...] = tuple(d + 1 for d in spec["deps"])
         self.dependents: list[int] = []
@@ -48,7 +51,8 @@ class Job:
                 "invocation_script": self.invocation_script, "deps": [d - 1 for d in self.deps],
                 "rr": self.rr, "scheduler": self.scheduler,
                 "cancel_on_blocking_job_failure": self.cancel_on_fail,
-                "supports_termination": self.supports_termination, "priority": self.priority}
+                "supports_termination": self.supports_termination, "priority": self.priority,
+                "retry_on_worker_loss": self.retry_on_loss}
 
 
 # A result row: (job_id, run_id, attempt_id, return_code, status, start, end, worker_id).
@@ -332,9 +336,17 @@ class Workflow:
         self._propagate([job], end)
         self._after_change()
 
-    def requeue(self, job_id: int) -> None:
-        """A job lost with its worker runs again as a new attempt."""
+    def lose(self, worker_id: int, job_id: int, ts: float) -> bool:
+        """A running job was lost with its worker: run it again as a new attempt while
+        ``retry_on_worker_loss`` allows (the lost attempt is recorded with -128), else fail it
+        with -128. Returns True when requeued."""
         job = self.job(job_id)
+        if job.attempt_id > job.retry_on_loss:
+            self.finish(worker_id, job_id, S.FAILED, S.LOST_RETURN_CODE, ts, ts)
+            return False
+        self.results.append((job.id, job.run_id, job.attempt_id, S.LOST_RETURN_CODE, S.FAILED,
+                             ts, ts, worker_id))
         job.worker_id = 0
         job.attempt_id += 1
         self._set(job, S.READY)
+        return True

@@ -24,7 +24,7 @@ JOB_KEYS = {
     "name", "command", "invocation_script", "depends_on", "depends_on_regexes", "input_files",
     "output_files", "input_user_data", "output_user_data", "resource_requirements", "scheduler",
     "cancel_on_blocking_job_failure", "supports_termination", "priority", "parameters",
-    "parameter_mode",
+    "parameter_mode", "retry_on_worker_loss",
 }
 FILE_KEYS = {"name", "path", "parameters", "parameter_mode"}
 USER_DATA_KEYS = {"name", "data", "is_ephemeral"}
@@ -499,6 +499,7 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
                 _bool(ctx, job, "cancel_on_blocking_job_failure", where, True),
             "supports_termination": _bool(ctx, job, "supports_termination", where, False),
             "priority": priority,
+            "retry_on_worker_loss": _int(ctx, job, "retry_on_worker_loss", where, 0),
         })
 
     for i, inputs in enumerate(consumers):
