@@ -499,24 +499,28 @@ class JobReport(_message.Message):
     def __init__(self, job_id: _Optional[int] = ..., kind: _Optional[_Union[ReportKind, str]] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., return_code: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., start_time: _Optional[float] = ..., end_time: _Optional[float] = ...) -> None: ...
 
 class ReportStatusRequest(_message.Message):
-    __slots__ = ("workflow_id", "worker_id", "reports")
+    __slots__ = ("workflow_id", "worker_id", "reports", "claim")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     REPORTS_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     worker_id: int
     reports: _containers.RepeatedCompositeFieldContainer[JobReport]
-    def __init__(self, workflow_id: _Optional[int] = ..., worker_id: _Optional[int] = ..., reports: _Optional[_Iterable[_Union[JobReport, _Mapping]]] = ...) -> None: ...
+    claim: ClaimJobRequest
+    def __init__(self, workflow_id: _Optional[int] = ..., worker_id: _Optional[int] = ..., reports: _Optional[_Iterable[_Union[JobReport, _Mapping]]] = ..., claim: _Optional[_Union[ClaimJobRequest, _Mapping]] = ...) -> None: ...
 
 class ReportStatusResponse(_message.Message):
-    __slots__ = ("rejected", "workflow_done", "actions_pending")
+    __slots__ = ("rejected", "workflow_done", "actions_pending", "jobs")
     REJECTED_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_DONE_FIELD_NUMBER: _ClassVar[int]
     ACTIONS_PENDING_FIELD_NUMBER: _ClassVar[int]
+    JOBS_FIELD_NUMBER: _ClassVar[int]
     rejected: _containers.RepeatedScalarFieldContainer[str]
     workflow_done: bool
     actions_pending: bool
-    def __init__(self, rejected: _Optional[_Iterable[str]] = ..., workflow_done: _Optional[bool] = ..., actions_pending: _Optional[bool] = ...) -> None: ...
+    jobs: _containers.RepeatedCompositeFieldContainer[ClaimedJob]
+    def __init__(self, rejected: _Optional[_Iterable[str]] = ..., workflow_done: _Optional[bool] = ..., actions_pending: _Optional[bool] = ..., jobs: _Optional[_Iterable[_Union[ClaimedJob, _Mapping]]] = ...) -> None: ...
 
 class HeartbeatRequest(_message.Message):
     __slots__ = ("worker_id", "running_job_ids")

@@ -43,6 +43,17 @@ async def _abort(context: grpc.aio.ServicerContext, e: TorcError) -> NoReturn:
     raise AssertionError("unreachable")
 
 
+async def _offer(request: pb.ClaimJobRequest,
+                 context: grpc.aio.ServicerContext) -> tuple[Offer, int]:
+    """What a claim offers, checked: the resources free on the worker and how many jobs."""
+    a = request.available
+    if min(a.num_cpus, a.memory_bytes, a.num_gpus, a.num_nodes, request.max_jobs) < 0:
+        await _abort(context, InvalidArgument("available resources and max_jobs must not "
+                                              "be negative"))
+    offer = Offer(a.num_cpus, a.memory_bytes, a.num_gpus, a.num_nodes or 1, a.time_left_seconds)
+    return offer, min(request.max_jobs or MAX_CLAIM_BATCH, MAX_CLAIM_BATCH)
+
+
 class TorcService(pb_grpc.TorcServicer):
     """Implements ``torc.v1.Torc`` over one Store and one Wal."""
 
@@ -267,11 +278,7 @@ class TorcService(pb_grpc.TorcServicer):
 
     async def ClaimJob(self, request: pb.ClaimJobRequest,
                        context: grpc.aio.ServicerContext) -> pb.ClaimJobResponse:
-        a = request.available
-        if min(a.num_cpus, a.memory_bytes, a.num_gpus, a.num_nodes) < 0 or request.max_jobs < 0:
-            await _abort(context, InvalidArgument("available resources and max_jobs must not "
-                                                  "be negative"))
-        max_jobs = min(request.max_jobs or MAX_CLAIM_BATCH, MAX_CLAIM_BATCH)
+        offer, max_jobs = await _offer(request, context)
         wait = request.wait_seconds if math.isfinite(request.wait_seconds) else 0.0
         deadline = time.monotonic() + min(max(wait, 0.0), MAX_WAIT_SECONDS)
         woken = False
@@ -281,26 +288,13 @@ class TorcService(pb_grpc.TorcServicer):
                 w = self.store.live_worker(request.worker_id, wf.id)
             except TorcError as e:
                 await _abort(context, e)
-            if request.claim_id and w.last_claim[0] == request.claim_id:
-                # A retry whose first answer was lost: the same jobs, if still unstarted.
-                again = [wf.jobs[i - 1] for i in w.last_claim[1]
-                         if wf.jobs[i - 1].status == S.PENDING and wf.jobs[i - 1].worker_id == w.id]
-                await self.wal.sync()
-                return pb.ClaimJobResponse(jobs=[convert.claimed_job(wf, j) for j in again],
-                                           **self._claim_flags(wf.id, w.id))
-            offer = Offer(a.num_cpus, a.memory_bytes, a.num_gpus, a.num_nodes or 1,
-                          a.time_left_seconds)
             # Pending actions come first (as in Torc's job runner): the worker runs them,
             # then claims again.
             pending_actions = bool(wf.actions.pending_for(request.worker_id, MAIN_LOOP_TRIGGERS))
-            ids = [] if request.peek or pending_actions else wf.pick(offer, max_jobs)
-            if ids:
-                jobs = await self._commit({"t": "claim", "wf": wf.id,
-                                           "worker": request.worker_id, "jobs": ids,
-                                           "cid": request.claim_id}, context)
-                return pb.ClaimJobResponse(
-                    jobs=[convert.claimed_job(wf, j) for j in jobs],
-                    **self._claim_flags(wf.id, request.worker_id))
+            jobs = await self._claim_now(wf, w, request, offer, max_jobs, context,
+                                         pick=not (request.peek or pending_actions))
+            if jobs is not None:
+                return pb.ClaimJobResponse(jobs=jobs, **self._claim_flags(wf.id, w.id))
             flags = self._claim_flags(wf.id, request.worker_id)
             remaining = deadline - time.monotonic()
             if (remaining <= 0 or woken or flags["workflow_done"] or flags["actions_pending"]
@@ -315,6 +309,26 @@ class TorcService(pb_grpc.TorcServicer):
                 woken = True
             except TimeoutError:
                 pass
+
+    async def _claim_now(self, wf: Any, w: Any, request: pb.ClaimJobRequest, offer: Offer,
+                         max_jobs: int, context: grpc.aio.ServicerContext,
+                         pick: bool = True) -> list[pb.ClaimedJob] | None:
+        """Claim what fits ``offer`` at once; None when nothing was claimed.
+
+        A request whose claim_id repeats the worker's last claim is a retry whose first answer
+        was lost: it gets the same jobs again (those still unstarted), never new ones.
+        """
+        if request.claim_id and w.last_claim[0] == request.claim_id:
+            again = [wf.jobs[i - 1] for i in w.last_claim[1]
+                     if wf.jobs[i - 1].status == S.PENDING and wf.jobs[i - 1].worker_id == w.id]
+            await self.wal.sync()
+            return [convert.claimed_job(wf, j) for j in again]
+        ids = wf.pick(offer, max_jobs) if pick else []
+        if not ids:
+            return None
+        jobs = await self._commit({"t": "claim", "wf": wf.id, "worker": w.id, "jobs": ids,
+                                   "cid": request.claim_id}, context)
+        return [convert.claimed_job(wf, j) for j in jobs]
 
     async def ClaimAction(self, request: pb.ClaimActionRequest,
                           context: grpc.aio.ServicerContext) -> pb.ClaimActionResponse:
@@ -346,10 +360,18 @@ class TorcService(pb_grpc.TorcServicer):
         rejected = await self._commit({"t": "report", "wf": request.workflow_id,
                                        "worker": request.worker_id, "r": rows}, context)
         wf = self.store.workflows.get(request.workflow_id)
-        return pb.ReportStatusResponse(
-            rejected=rejected, workflow_done=wf is None or wf.complete,
-            actions_pending=wf is not None
-            and bool(wf.actions.pending_for(request.worker_id, MAIN_LOOP_TRIGGERS)))
+        pending = wf is not None and bool(wf.actions.pending_for(request.worker_id,
+                                                                  MAIN_LOOP_TRIGGERS))
+        jobs: list[pb.ClaimedJob] | None = None
+        if request.HasField("claim") and wf is not None and not pending:
+            offer, max_jobs = await _offer(request.claim, context)
+            try:
+                w = self.store.live_worker(request.worker_id, wf.id)
+            except TorcError as e:
+                await _abort(context, e)
+            jobs = await self._claim_now(wf, w, request.claim, offer, max_jobs, context)
+        return pb.ReportStatusResponse(rejected=rejected, workflow_done=wf is None or wf.complete,
+                                       actions_pending=pending, jobs=jobs or [])
 
     async def ReportActionResult(self, request: pb.ReportActionResultRequest,
                                  context: grpc.aio.ServicerContext) -> pb.Empty:

@@ -32,12 +32,22 @@ class JobProcess:
 
     async def start(self) -> None:
         """Spawn the process."""
-        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.start_time = time.time()
-            self.proc = subprocess.Popen(
-                self.argv, cwd=self.cwd, env=dict(self.env), stdin=subprocess.DEVNULL,
-                stdout=out, stderr=err, start_new_session=True,
-            )
+        self.proc = self._spawn()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+        out = os.open(self.stdout_path, flags, 0o644)
+        try:
+            err = os.open(self.stderr_path, flags, 0o644)
+            try:
+                self.start_time = time.time()
+                return subprocess.Popen(
+                    self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
+                    stdout=out, stderr=err, start_new_session=True)
+            finally:
+                os.close(err)
+        finally:
+            os.close(out)
 
     async def wait(self) -> int:
         """Wait for exit; returns the return code (-N when killed by signal N)."""

@@ -28,6 +28,7 @@ from torc.worker.resources import Placement, Resources, time_left
 log = logging.getLogger("torc.worker")
 
 STARTED, FINISHED = pb.STARTED, pb.FINISHED
+START_REPORT_DELAY = 0.05  # seconds a start report may wait to share a round trip
 
 
 @dataclass
@@ -81,6 +82,8 @@ class WorkerRunner:
         self._reports_idle.set()
         self.jobs_run = 0
         self._claim_seq = 0
+        self._claiming = False  # a claim (long poll or piggybacked on a report) is in flight
+        self._start_flush: asyncio.TimerHandle | None = None
         self.stdio = options.output_dir / "job_stdio"
 
     # ----- lifecycle
@@ -188,27 +191,42 @@ class WorkerRunner:
     def _free(self) -> Resources:
         return self.o.resources - self.used
 
-    async def _claim(self, peek: bool = False) -> pb.ClaimJobResponse | None:
-        """Long-poll a claim; returns None when the worker was stopped meanwhile."""
+    def _full(self) -> bool:
+        if self.o.max_parallel_jobs and len(self.running) >= self.o.max_parallel_jobs:
+            return True
+        return self._free().num_cpus <= 0
+
+    def _can_claim(self) -> bool:
+        return (not self.stopping and not self.canceled and not self.workflow_done
+                and not self.actions_pending and not self._full())
+
+    def _claim_request(self, peek: bool, wait: float) -> pb.ClaimJobRequest:
         free = self._free()
         slots = (self.o.max_parallel_jobs - len(self.running)) if self.o.max_parallel_jobs else 0
         p = self.o.placement
         self._claim_seq += 1
-        req = pb.ClaimJobRequest(
+        return pb.ClaimJobRequest(
             workflow_id=self.o.workflow_id, worker_id=self.worker_id, peek=peek,
-            claim_id=self._claim_seq,
-            max_jobs=max(slots, 0) or 10_000, wait_seconds=self.o.claim_wait,
+            claim_id=self._claim_seq, max_jobs=max(slots, 0) or 10_000, wait_seconds=wait,
             available=pb.Resources(num_cpus=free.num_cpus, memory_bytes=free.memory,
                                    num_gpus=free.num_gpus, num_nodes=p.num_nodes,
                                    time_left_seconds=time_left(p.end_time, self.o.end_buffer)))
-        claim = asyncio.ensure_future(self.conn.call("ClaimJob", req,
-                                                     timeout=self.o.claim_wait + 30))
-        stop = asyncio.ensure_future(self._stop_event.wait())
-        await asyncio.wait({claim, stop}, return_when=asyncio.FIRST_COMPLETED)
-        stop.cancel()
-        if not claim.done():
-            claim.cancel()
-            return None
+
+    async def _claim(self, peek: bool = False) -> pb.ClaimJobResponse | None:
+        """Long-poll a claim; returns None when the worker was stopped meanwhile."""
+        req = self._claim_request(peek, self.o.claim_wait)
+        self._claiming = True
+        try:
+            claim = asyncio.ensure_future(self.conn.call("ClaimJob", req,
+                                                         timeout=self.o.claim_wait + 30))
+            stop = asyncio.ensure_future(self._stop_event.wait())
+            await asyncio.wait({claim, stop}, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            if not claim.done():
+                claim.cancel()
+                return None
+        finally:
+            self._claiming = False
         resp: pb.ClaimJobResponse = claim.result()
         self.workflow_done = resp.workflow_done
         self.actions_pending = resp.actions_pending
@@ -226,9 +244,7 @@ class WorkerRunner:
                 # (on_workflow_start, on_jobs_ready) precede the jobs that follow them.
                 self.actions_pending = False
                 await self._run_actions(list(MAIN_LOOP_TRIGGERS))
-            full = (self.o.max_parallel_jobs and len(self.running) >= self.o.max_parallel_jobs) \
-                or self._free().num_cpus <= 0
-            if full:
+            if self._full() or self._claiming:
                 self._changed.clear()
                 await self._changed.wait()
                 continue
@@ -312,21 +328,42 @@ class WorkerRunner:
                                           attempt_id=cj.attempt_id, return_code=rc,
                                           status=status, start_time=start, end_time=end))
         self._reports_idle.clear()
-        self._report_wakeup.set()
+        if kind == STARTED:
+            # A start only updates what users see: let it ride with the next end (short jobs)
+            # or go after a moment, instead of costing a round trip of its own.
+            if self._start_flush is None:
+                self._start_flush = asyncio.get_running_loop().call_later(
+                    START_REPORT_DELAY, self._report_wakeup.set)
+        else:
+            self._report_wakeup.set()
 
     async def _reporter(self) -> None:
         while True:
             await self._report_wakeup.wait()
             self._report_wakeup.clear()
+            if self._start_flush is not None:
+                self._start_flush.cancel()
+                self._start_flush = None
             while self._reports:
                 batch, self._reports = self._reports, []
+                # Claim for the freed resources in the same round trip, unless the main loop
+                # is claiming already (one claimer at a time keeps the offers honest).
+                claim = None
+                if not self._claiming and self._can_claim():
+                    claim = self._claim_request(peek=False, wait=0.0)
+                    self._claiming = True
                 try:
                     resp = await self.conn.call("ReportStatus", pb.ReportStatusRequest(
                         workflow_id=self.o.workflow_id, worker_id=self.worker_id,
-                        reports=batch))
+                        reports=batch, claim=claim))
                 except CallFailed as e:
                     log.error("reports lost: %s", e.message)
                     continue
+                finally:
+                    if claim is not None:
+                        self._claiming = False
+                for cj in resp.jobs:
+                    self._start(cj)
                 for reason in resp.rejected:
                     log.warning("report rejected: %s", reason)
                 if resp.workflow_done:
