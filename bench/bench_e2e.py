@@ -1,31 +1,34 @@
-"""End-to-end throughput: no-op jobs through a real coordinator and real workers, beside the
-machine's raw spawn rate measured in the same run.
+"""End-to-end figures: real coordinator, real workers, real ``bash -c true`` jobs.
 
     python bench/bench_e2e.py [--jobs 10000] [--fsync-off]
 
-Reference: 10,000 ``bash -c true`` spawned from a thread pool of 8 (what a perfect scheduler
-could reach here). Figures are printed, never asserted.
+No-op throughput is printed beside the machine's raw spawn rate measured in the same run
+(the same number of ``bash -c true`` spawned from a thread pool: what a perfect scheduler could
+reach here); DAG figures give jobs/s and the delay from a job's end to its dependent's start,
+taken from the start/end times the workers recorded. Figures are printed, never asserted.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_coordinator import Coord, independent_spec  # noqa: E402
+from common import Coord, chain_spec, fan_spec, independent_spec, pct, start_workers  # noqa: E402
 
 from torc.client import TorcClient  # noqa: E402
 
 
 def raw_spawn_rate(n: int, threads: int) -> float:
+    """``bash -c true`` per second, spawned from ``threads`` threads."""
     def one(_: int) -> int:
         return subprocess.run(["bash", "-c", "true"], stdin=subprocess.DEVNULL).returncode
 
@@ -36,57 +39,102 @@ def raw_spawn_rate(n: int, threads: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def torc_rate(n: int, workers: int, cpus: int, tmp: Path, *coord_args: str) -> float:
-    coord = Coord(tmp / f"coord-{workers}-{cpus}-{len(coord_args)}", *coord_args)
-    coord.start()
-    try:
-        with TorcClient(coord.url, timeout=600) as c:
-            wf_id = c.create_workflow(independent_spec(n))
-            procs = [subprocess.Popen(
-                [sys.executable, "-m", "torc.worker.main", "--url", coord.url,
-                 "--workflow-id", str(wf_id), "--output-dir", str(tmp / f"out{k}"),
-                 "--num-cpus", str(cpus), "--log-level", "WARNING"]) for k in range(workers)]
-            time.sleep(1.0)  # workers register and wait for initialize
-            t0 = time.perf_counter()
-            c.initialize(wf_id)
-            for p in procs:
-                p.wait()
-            elapsed = time.perf_counter() - t0
-            counts = c.status(wf_id).job_counts
-            assert counts["completed"] == n, dict(counts)
-        return n / elapsed
-    finally:
-        coord.stop()
+@dataclass
+class Run:
+    """One workflow run: its size, how long initialize -> complete took, its results."""
+
+    jobs: int
+    seconds: float
+    start: dict[str, float]
+    end: dict[str, float]
+
+    @property
+    def rate(self) -> float:
+        return self.jobs / self.seconds
+
+
+def run_workflow(spec: dict[str, Any], workers: int, cpus: int, tmp: Path,
+                 *coord_args: str) -> Run:
+    """Create ``spec`` on a fresh coordinator, start the workers, time initialize -> done."""
+    n = len(spec["jobs"])
+    tag = f"{spec['name']}-{workers}x{cpus}-{len(coord_args)}"
+    with Coord(tmp / f"coord-{tag}", *coord_args) as coord, \
+            TorcClient(coord.url, timeout=600) as c:
+        wf_id = c.create_workflow(spec)
+        procs = start_workers(coord.url, wf_id, workers, cpus, tmp / f"out-{tag}")
+        c.wait_ready()
+        time.sleep(1.0)  # the workers register and wait for initialize
+        t0 = time.perf_counter()
+        c.initialize(wf_id)
+        for p in procs:
+            p.wait()
+        elapsed = time.perf_counter() - t0
+        counts = c.status(wf_id).job_counts
+        assert counts["completed"] == n, dict(counts)
+        results = c.list_results(wf_id)
+    return Run(n, elapsed, {r.job_name: r.start_time for r in results},
+               {r.job_name: r.end_time for r in results})
+
+
+def chain_delays(run: Run) -> list[float]:
+    """End of c(i-1) -> start of c(i), seconds."""
+    return [run.start[f"c{i}"] - run.end[f"c{i - 1}"] for i in range(1, run.jobs)]
+
+
+def fan_delays(run: Run, width: int) -> tuple[float, float]:
+    """(end of start -> first work job starts, end of the last work job -> end starts)."""
+    first = min(run.start[f"work_{i}"] for i in range(width))
+    last = max(run.end[f"work_{i}"] for i in range(width))
+    return first - run.end["start"], run.start["end"] - last
+
+
+def figures(jobs: int, fan_width: int, chain: int, fsync_off: bool,
+            tmp: Path) -> list[tuple[str, float, str, float, str]]:
+    """(figure, value, reference name, reference value, unit) rows; the ratio is value/ref."""
+    rows = []
+    raw8 = raw_spawn_rate(jobs, 8)
+    rows.append(("raw spawn rate, 8 threads (reference)", raw8, "", 0.0, "jobs/s"))
+    for workers, cpus in ((1, 8), (4, 2)):
+        r = run_workflow(independent_spec(jobs), workers, cpus, tmp)
+        rows.append((f"no-op {jobs:,} jobs, {workers} worker(s) x {cpus} slots", r.rate,
+                     "raw spawn rate, 8 threads", raw8, "jobs/s"))
+    if fsync_off:
+        r_off = run_workflow(independent_spec(jobs), 1, 8, tmp, "--no-fsync")
+        on = rows[1][1]
+        rows.append((f"no-op {jobs:,} jobs, 1 x 8, WAL fsync off", r_off.rate,
+                     "same with fsync on", on, "jobs/s"))
+    r = run_workflow(fan_spec(fan_width), 1, 8, tmp)
+    # The work jobs queue for 8 slots: only the first fan-out and the fan-in are unblocks.
+    out_delay, in_delay = fan_delays(r, fan_width)
+    rows.append((f"fan-out/fan-in 1 -> {fan_width:,} -> 1, 1 x 8", r.rate,
+                 "raw spawn rate, 8 threads", raw8, "jobs/s"))
+    rows.append(("  fan-out delay (start ends -> first work job starts)", out_delay * 1e3,
+                 "", 0.0, "ms"))
+    rows.append(("  fan-in delay (last work job ends -> end starts)", in_delay * 1e3,
+                 "", 0.0, "ms"))
+    raw1 = raw_spawn_rate(chain, 1)
+    r = run_workflow(chain_spec(chain), 1, 8, tmp)
+    d = chain_delays(r)
+    rows.append((f"chain of {chain:,}, 1 x 8", r.rate, "raw spawn rate, 1 thread", raw1,
+                 "jobs/s"))
+    rows.append(("  chain unblock delay p50 (end -> dependent starts)", pct(d, 0.5) * 1e3,
+                 "", 0.0, "ms"))
+    rows.append(("  chain unblock delay p99", pct(d, 0.99) * 1e3, "", 0.0, "ms"))
+    return rows
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--jobs", type=int, default=10_000)
+    p.add_argument("--fan-width", type=int, default=5_000)
+    p.add_argument("--chain", type=int, default=1_000)
     p.add_argument("--fsync-off", action="store_true", help="also measure with --no-fsync")
-    p.add_argument("--json", action="store_true")
     a = p.parse_args()
-    figures = []
-    with tempfile.TemporaryDirectory(prefix="torc-e2e-") as tmp_s:
-        tmp = Path(tmp_s)
-        raw = raw_spawn_rate(a.jobs, 8)
-        figures.append(("raw spawn rate, bash -c true, 8 threads", raw, 1.0))
-        for workers, cpus in ((1, 8), (4, 2)):
-            rate = torc_rate(a.jobs, workers, cpus, tmp)
-            figures.append((f"torc, {workers} worker(s) x {cpus} slots", rate, rate / raw))
-        if a.fsync_off:
-            rate = torc_rate(a.jobs, 1, 8, tmp, "--no-fsync")
-            figures.append(("torc, 1 worker x 8 slots, WAL fsync off", rate, rate / raw))
-    if a.json:
-        print(json.dumps([{"figure": f, "jobs_per_s": r, "ratio": q} for f, r, q in figures]))
-        return
-    from rich.console import Console
-    from rich.table import Table
-    t = Table(title=f"end-to-end no-op throughput, {a.jobs:,} jobs")
-    for col in ("figure", "jobs/s", "of raw"):
-        t.add_column(col)
-    for f, r, q in figures:
-        t.add_row(f, f"{r:,.0f}", f"{q:.0%}")
-    Console().print(t)
+    with tempfile.TemporaryDirectory(prefix="torc-e2e-") as tmp:
+        rows = figures(a.jobs, a.fan_width, a.chain, a.fsync_off, Path(tmp))
+    for name, value, ref_name, ref, unit in rows:
+        ratio = f"  ({value / ref:.0%} of {ref_name})" if ref else ""
+        print(f"{name}: {value:,.1f} {unit}{ratio}")
 
 
 if __name__ == "__main__":

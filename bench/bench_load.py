@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_coordinator import Coord, independent_spec, rss_bytes  # noqa: E402
+from common import Coord, independent_spec, pct, rss_bytes  # noqa: E402
 
 from torc import auth  # noqa: E402
 from torc.client import TorcClient  # noqa: E402
@@ -73,13 +73,6 @@ async def simulated_worker(stub: pb_grpc.TorcStub, md: tuple, wf_id: int, interv
         counters["jobs"] += len(resp.jobs)
         running.clear()
     hb.cancel()
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, int(q * len(s)))]
 
 
 async def run(url: str, pid: int, wf_id: int, a: argparse.Namespace) -> list[tuple]:

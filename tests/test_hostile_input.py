@@ -87,15 +87,16 @@ reports = st.builds(pb.JobReport, job_id=ids, kind=st.integers(-3, 5), run_id=id
                     start_time=doubles, end_time=doubles)
 resources = st.builds(pb.Resources, num_cpus=ids, memory_bytes=ids, num_gpus=ids,
                       num_nodes=ids, time_left_seconds=doubles)
+claims = st.builds(
+    pb.ClaimJobRequest, workflow_id=ids, worker_id=ids, available=st.none() | resources,
+    max_jobs=ids, wait_seconds=st.one_of(st.just(0.0), st.floats(-1, 0.05),
+                                         st.just(float("nan"))),
+    peek=st.booleans(), claim_id=ids, ahead=st.none() | resources, max_ahead=ids)
 messages = st.one_of(
-    st.tuples(st.just("ClaimJob"), st.builds(
-        pb.ClaimJobRequest, workflow_id=ids, worker_id=ids, available=resources,
-        max_jobs=ids, wait_seconds=st.one_of(st.just(0.0), st.floats(-1, 0.05),
-                                             st.just(float("nan"))),
-        peek=st.booleans(), claim_id=ids)),
+    st.tuples(st.just("ClaimJob"), claims),
     st.tuples(st.just("ReportStatus"), st.builds(
         pb.ReportStatusRequest, workflow_id=ids, worker_id=ids,
-        reports=st.lists(reports, max_size=5))),
+        reports=st.lists(reports, max_size=5), claim=st.none() | claims)),
     st.tuples(st.just("RegisterWorker"), st.builds(
         pb.RegisterWorkerRequest, workflow_id=ids, hostname=st.text(max_size=20),
         resources=resources, pid=ids, role=st.text(max_size=10))),

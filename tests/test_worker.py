@@ -164,6 +164,28 @@ def test_sigterm_terminates_jobs_and_reports_terminated(coordinator: Coordinator
     assert jobs["stubborn"].return_code == -9
 
 
+def test_short_jobs_are_claimed_one_load_ahead_and_given_back_on_sigterm(
+        coordinator: Coordinator, tmp_path: Path) -> None:
+    """After short jobs, a worker queues up to one load of jobs (pending); a stopped worker
+    gives the queued ones back (ready again), terminating only what runs."""
+    c = coordinator.client
+    wf_id = c.create_workflow({"name": "ahead", "jobs": [
+        *({"name": f"quick{i}", "command": "true"} for i in range(20)),
+        *({"name": f"slow{i}", "command": "sleep 300"} for i in range(6))]})
+    c.initialize(wf_id)
+    worker = start_worker(coordinator.url, wf_id, tmp_path / "out", "--num-cpus", "2")
+    wait_for(lambda: c.status(wf_id).job_counts["running"] == 2
+             and c.status(wf_id).job_counts["pending"] == 2)
+    time.sleep(0.5)
+    counts = c.status(wf_id).job_counts
+    assert (counts["running"], counts["pending"], counts["ready"]) == (2, 2, 2), dict(counts)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=30) == 0
+    counts = c.status(wf_id).job_counts
+    assert (counts["completed"], counts["terminated"], counts["ready"]) == (20, 2, 4), \
+        dict(counts)
+
+
 def test_canceling_a_workflow_kills_running_jobs(coordinator: Coordinator,
                                                  tmp_path: Path) -> None:
     c = coordinator.client

@@ -367,7 +367,7 @@ class UnregisterWorkerRequest(_message.Message):
     def __init__(self, worker_id: _Optional[int] = ...) -> None: ...
 
 class ClaimJobRequest(_message.Message):
-    __slots__ = ("workflow_id", "worker_id", "available", "max_jobs", "wait_seconds", "peek", "claim_id")
+    __slots__ = ("workflow_id", "worker_id", "available", "max_jobs", "wait_seconds", "peek", "claim_id", "ahead", "max_ahead")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
@@ -375,6 +375,8 @@ class ClaimJobRequest(_message.Message):
     WAIT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     PEEK_FIELD_NUMBER: _ClassVar[int]
     CLAIM_ID_FIELD_NUMBER: _ClassVar[int]
+    AHEAD_FIELD_NUMBER: _ClassVar[int]
+    MAX_AHEAD_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     worker_id: int
     available: Resources
@@ -382,7 +384,9 @@ class ClaimJobRequest(_message.Message):
     wait_seconds: float
     peek: bool
     claim_id: int
-    def __init__(self, workflow_id: _Optional[int] = ..., worker_id: _Optional[int] = ..., available: _Optional[_Union[Resources, _Mapping]] = ..., max_jobs: _Optional[int] = ..., wait_seconds: _Optional[float] = ..., peek: _Optional[bool] = ..., claim_id: _Optional[int] = ...) -> None: ...
+    ahead: Resources
+    max_ahead: int
+    def __init__(self, workflow_id: _Optional[int] = ..., worker_id: _Optional[int] = ..., available: _Optional[_Union[Resources, _Mapping]] = ..., max_jobs: _Optional[int] = ..., wait_seconds: _Optional[float] = ..., peek: _Optional[bool] = ..., claim_id: _Optional[int] = ..., ahead: _Optional[_Union[Resources, _Mapping]] = ..., max_ahead: _Optional[int] = ...) -> None: ...
 
 class ClaimedJob(_message.Message):
     __slots__ = ("id", "name", "command", "invocation_script", "run_id", "attempt_id", "num_cpus", "memory_bytes", "num_gpus", "num_nodes", "runtime_seconds", "supports_termination")

@@ -14,6 +14,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import grpc
@@ -43,15 +44,28 @@ async def _abort(context: grpc.aio.ServicerContext, e: TorcError) -> NoReturn:
     raise AssertionError("unreachable")
 
 
-async def _offer(request: pb.ClaimJobRequest,
-                 context: grpc.aio.ServicerContext) -> tuple[Offer, int]:
-    """What a claim offers, checked: the resources free on the worker and how many jobs."""
-    a = request.available
-    if min(a.num_cpus, a.memory_bytes, a.num_gpus, a.num_nodes, request.max_jobs) < 0:
-        await _abort(context, InvalidArgument("available resources and max_jobs must not "
-                                              "be negative"))
-    offer = Offer(a.num_cpus, a.memory_bytes, a.num_gpus, a.num_nodes or 1, a.time_left_seconds)
-    return offer, min(request.max_jobs or MAX_CLAIM_BATCH, MAX_CLAIM_BATCH)
+@dataclass
+class Ask:
+    """A claim's offers, checked: what may start now and what may queue on the worker."""
+
+    now: Offer | None
+    max_now: int
+    ahead: Offer | None
+    max_ahead: int
+
+
+async def _ask(request: pb.ClaimJobRequest, context: grpc.aio.ServicerContext) -> Ask:
+    offers: list[Offer | None] = []
+    for field in ("available", "ahead"):
+        a = getattr(request, field)
+        if min(a.num_cpus, a.memory_bytes, a.num_gpus, a.num_nodes) < 0:
+            await _abort(context, InvalidArgument(f"{field}: resources must not be negative"))
+        offers.append(Offer(a.num_cpus, a.memory_bytes, a.num_gpus, a.num_nodes or 1,
+                            a.time_left_seconds) if request.HasField(field) else None)
+    if request.max_jobs < 0 or request.max_ahead < 0:
+        await _abort(context, InvalidArgument("max_jobs and max_ahead must not be negative"))
+    return Ask(offers[0], min(request.max_jobs or MAX_CLAIM_BATCH, MAX_CLAIM_BATCH),
+               offers[1], min(request.max_ahead or MAX_CLAIM_BATCH, MAX_CLAIM_BATCH))
 
 
 class TorcService(pb_grpc.TorcServicer):
@@ -278,7 +292,7 @@ class TorcService(pb_grpc.TorcServicer):
 
     async def ClaimJob(self, request: pb.ClaimJobRequest,
                        context: grpc.aio.ServicerContext) -> pb.ClaimJobResponse:
-        offer, max_jobs = await _offer(request, context)
+        ask = await _ask(request, context)
         wait = request.wait_seconds if math.isfinite(request.wait_seconds) else 0.0
         deadline = time.monotonic() + min(max(wait, 0.0), MAX_WAIT_SECONDS)
         woken = False
@@ -291,7 +305,7 @@ class TorcService(pb_grpc.TorcServicer):
             # Pending actions come first (as in Torc's job runner): the worker runs them,
             # then claims again.
             pending_actions = bool(wf.actions.pending_for(request.worker_id, MAIN_LOOP_TRIGGERS))
-            jobs = await self._claim_now(wf, w, request, offer, max_jobs, context,
+            jobs = await self._claim_now(wf, w, request, ask, context,
                                          pick=not (request.peek or pending_actions))
             if jobs is not None:
                 return pb.ClaimJobResponse(jobs=jobs, **self._claim_flags(wf.id, w.id))
@@ -310,8 +324,8 @@ class TorcService(pb_grpc.TorcServicer):
             except TimeoutError:
                 pass
 
-    async def _claim_now(self, wf: Any, w: Any, request: pb.ClaimJobRequest, offer: Offer,
-                         max_jobs: int, context: grpc.aio.ServicerContext,
+    async def _claim_now(self, wf: Any, w: Any, request: pb.ClaimJobRequest, ask: Ask,
+                         context: grpc.aio.ServicerContext,
                          pick: bool = True) -> list[pb.ClaimedJob] | None:
         """Claim what fits ``offer`` at once; None when nothing was claimed.
 
@@ -323,7 +337,11 @@ class TorcService(pb_grpc.TorcServicer):
                      if wf.jobs[i - 1].status == S.PENDING and wf.jobs[i - 1].worker_id == w.id]
             await self.wal.sync()
             return [convert.claimed_job(wf, j) for j in again]
-        ids = wf.pick(offer, max_jobs) if pick else []
+        ids = []
+        if pick and ask.now is not None:
+            ids = wf.pick(ask.now, ask.max_now)
+        if pick and ask.ahead is not None:
+            ids += wf.pick(ask.ahead, ask.max_ahead)
         if not ids:
             return None
         jobs = await self._commit({"t": "claim", "wf": wf.id, "worker": w.id, "jobs": ids,
@@ -364,12 +382,12 @@ class TorcService(pb_grpc.TorcServicer):
                                                                   MAIN_LOOP_TRIGGERS))
         jobs: list[pb.ClaimedJob] | None = None
         if request.HasField("claim") and wf is not None and not pending:
-            offer, max_jobs = await _offer(request.claim, context)
+            ask = await _ask(request.claim, context)
             try:
                 w = self.store.live_worker(request.worker_id, wf.id)
             except TorcError as e:
                 await _abort(context, e)
-            jobs = await self._claim_now(wf, w, request.claim, offer, max_jobs, context)
+            jobs = await self._claim_now(wf, w, request.claim, ask, context)
         return pb.ReportStatusResponse(rejected=rejected, workflow_done=wf is None or wf.complete,
                                        actions_pending=pending, jobs=jobs or [])
 

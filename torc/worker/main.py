@@ -69,6 +69,10 @@ def main(argv: list[str] | None = None) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("sh").setLevel(logging.WARNING)  # sh logs every command it starts
     options = options_from_args(args, args.url or default_url(), args.workflow_id)
+    # Jobs run in the output directory; a worker already there spawns them the cheap way
+    # (posix_spawn cannot change directory).
+    options.output_dir.mkdir(parents=True, exist_ok=True)
+    os.chdir(options.output_dir)
     sys.exit(asyncio.run(WorkerRunner(options).run()))
 
 

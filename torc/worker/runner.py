@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,13 @@ log = logging.getLogger("torc.worker")
 
 STARTED, FINISHED = pb.STARTED, pb.FINISHED
 START_REPORT_DELAY = 0.05  # seconds a start report may wait to share a round trip
+# Seconds an end report may wait for others while the worker has queued jobs to go on with:
+# fewer, larger reports cost both processes less, and nobody is waiting on this one's slot.
+END_REPORT_DELAY = 0.005
+# Jobs shorter than this (on average, recently) are worth claiming ahead: a worker then holds
+# up to one load of them queued (status pending), so a finished job's slot refills at once
+# instead of after a round trip. Longer jobs are never held back from other workers.
+PREFETCH_BELOW_SECONDS = 1.0
 
 
 @dataclass
@@ -83,7 +91,9 @@ class WorkerRunner:
         self.jobs_run = 0
         self._claim_seq = 0
         self._claiming = False  # a claim (long poll or piggybacked on a report) is in flight
-        self._start_flush: asyncio.TimerHandle | None = None
+        self.queue: deque[pb.ClaimedJob] = deque()  # claimed ahead, not started (pending)
+        self._mean_seconds: float | None = None  # recent job duration (moving average)
+        self._flush_timer: asyncio.TimerHandle | None = None
         self.stdio = options.output_dir / "job_stdio"
 
     # ----- lifecycle
@@ -152,10 +162,13 @@ class WorkerRunner:
         self.conn.give_up_after = min(self.conn.give_up_after, 15.0)
         self.stop_reason = reason
         self._kill_all(pb.TERMINATED)
+        self._release_queue()
         self._stop_event.set()
         self._changed.set()
 
     def _kill_all(self, final_status: int) -> None:
+        if final_status == pb.CANCELED:
+            self.queue.clear()  # the coordinator canceled them with the workflow
         for rj in list(self.running.values()):
             self._kill(rj, final_status)
 
@@ -196,25 +209,68 @@ class WorkerRunner:
             return True
         return self._free().num_cpus <= 0
 
-    def _can_claim(self) -> bool:
-        return (not self.stopping and not self.canceled and not self.workflow_done
-                and not self.actions_pending and not self._full())
+    def _prefetching(self) -> bool:
+        return self._mean_seconds is not None and self._mean_seconds < PREFETCH_BELOW_SECONDS
 
-    def _claim_request(self, peek: bool, wait: float) -> pb.ClaimJobRequest:
-        free = self._free()
-        slots = (self.o.max_parallel_jobs - len(self.running)) if self.o.max_parallel_jobs else 0
+    def _offer(self) -> tuple[Resources | None, int, Resources | None, int] | None:
+        """What to claim now: (free resources, max jobs, resources ahead, max ahead), where a
+        None part is not asked for and 0 jobs means no limit; None when nothing is to claim.
+
+        Free resources first (unless jobs already wait in the queue, which take them next);
+        when jobs are short, also up to one worker-load ahead, so that the queued jobs
+        together always fit the worker.
+        """
+        if self.stopping or self.actions_pending:
+            return None
+        if self.workflow_done or self.canceled:
+            # One last claim, once nothing runs, fetches the final flags (actions to run).
+            return None if self.running or self.queue else (self._free(), 0, None, 0)
+        slots = self.o.max_parallel_jobs
+        now: Resources | None = None
+        max_now = 0
+        if not self.queue and not self._full():
+            now, max_now = self._free(), max(slots - len(self.running), 0) if slots else 0
+        ahead: Resources | None = None
+        max_ahead = 0
+        if self._prefetching():
+            queued = Resources(0, 0, 0)
+            for cj in self.queue:
+                queued = queued + Resources(cj.num_cpus, cj.memory_bytes, cj.num_gpus)
+            room = self.o.resources - queued
+            max_ahead = (slots or self.o.resources.num_cpus) - len(self.queue)
+            if max_ahead > 0 and room.num_cpus > 0:
+                ahead = room
+        if now is None and ahead is None:
+            return None
+        return now, max_now, ahead, max_ahead
+
+    def _claim_request(self, peek: bool, wait: float,
+                       offer: tuple[Resources | None, int, Resources | None, int] | None = None,
+                       ) -> pb.ClaimJobRequest:
+        now, max_now, ahead, max_ahead = offer or (self._free(), 0, None, 0)
         p = self.o.placement
+        left = time_left(p.end_time, self.o.end_buffer)
+
+        def resources(r: Resources | None) -> pb.Resources | None:
+            if r is None:
+                return None
+            return pb.Resources(num_cpus=max(r.num_cpus, 0), memory_bytes=max(r.memory, 0),
+                                num_gpus=max(r.num_gpus, 0), num_nodes=p.num_nodes,
+                                time_left_seconds=left)
+
         self._claim_seq += 1
         return pb.ClaimJobRequest(
             workflow_id=self.o.workflow_id, worker_id=self.worker_id, peek=peek,
-            claim_id=self._claim_seq, max_jobs=max(slots, 0) or 10_000, wait_seconds=wait,
-            available=pb.Resources(num_cpus=free.num_cpus, memory_bytes=free.memory,
-                                   num_gpus=free.num_gpus, num_nodes=p.num_nodes,
-                                   time_left_seconds=time_left(p.end_time, self.o.end_buffer)))
+            claim_id=self._claim_seq, max_jobs=max_now or 10_000, wait_seconds=wait,
+            available=resources(now), ahead=resources(ahead), max_ahead=max_ahead)
 
-    async def _claim(self, peek: bool = False) -> pb.ClaimJobResponse | None:
+    async def _claim(self, peek: bool = False,
+                     offer: tuple[Resources | None, int, Resources | None, int] | None = None,
+                     ) -> pb.ClaimJobResponse | None:
         """Long-poll a claim; returns None when the worker was stopped meanwhile."""
-        req = self._claim_request(peek, self.o.claim_wait)
+        # A worker with jobs queued must not sit in a long poll: it claims ahead only.
+        wait = 0.0 if self.queue else self.o.claim_wait
+        req = self._claim_request(peek, wait, offer)
         self._claiming = True
         try:
             claim = asyncio.ensure_future(self.conn.call("ClaimJob", req,
@@ -244,17 +300,21 @@ class WorkerRunner:
                 # (on_workflow_start, on_jobs_ready) precede the jobs that follow them.
                 self.actions_pending = False
                 await self._run_actions(list(MAIN_LOOP_TRIGGERS))
-            if self._full() or self._claiming:
+            offer = self._offer()
+            if offer is None or self._claiming:
                 self._changed.clear()
                 await self._changed.wait()
                 continue
-            resp = await self._claim()
+            resp = await self._claim(offer=offer)
             if resp is None:
                 continue
-            for cj in resp.jobs:
-                self._start(cj)
-            if resp.jobs or self.running:
+            self._admit(resp.jobs)
+            if resp.jobs or self.running or self.queue:
                 idle_since = time.monotonic()
+                if not resp.jobs and self.queue:
+                    # Nothing to claim ahead: wait for a job to end rather than spin.
+                    self._changed.clear()
+                    await self._changed.wait()
                 continue
             if self.workflow_done and not self.actions_pending:
                 return
@@ -265,6 +325,32 @@ class WorkerRunner:
             if self.o.idle_timeout and time.monotonic() - idle_since >= self.o.idle_timeout:
                 self.stop_reason = f"idle for {self.o.idle_timeout:g}s"
                 return
+
+    def _admit(self, jobs: list[pb.ClaimedJob]) -> None:
+        """Queue claimed jobs (in the coordinator's priority order) and start what fits."""
+        self.queue.extend(jobs)
+        if self.canceled:
+            self.queue.clear()
+        elif self.stopping:
+            self._release_queue()  # a claim that was in flight when the worker was stopped
+        else:
+            self._drain()
+
+    def _drain(self) -> None:
+        """Start queued jobs from the head while they fit; the head waits for room."""
+        slots = self.o.max_parallel_jobs
+        while self.queue and not self.stopping and not self.canceled:
+            cj = self.queue[0]
+            if (slots and len(self.running) >= slots) or not self._free().fits(
+                    Resources(cj.num_cpus, cj.memory_bytes, cj.num_gpus)):
+                return
+            self._start(self.queue.popleft())
+
+    def _release_queue(self) -> None:
+        """Give back what was claimed ahead and will not run here: it becomes ready again."""
+        while self.queue:
+            cj = self.queue.popleft()
+            self._report(cj, pb.RELEASED, 0, 0, 0.0, 0.0)
 
     def _start(self, cj: pb.ClaimedJob) -> None:
         needs = Resources(cj.num_cpus, cj.memory_bytes, cj.num_gpus)
@@ -314,10 +400,14 @@ class WorkerRunner:
                 if self.stopping:
                     rj.final_status = pb.TERMINATED
             self.jobs_run += 1
+            took = proc.end_time - proc.start_time
+            self._mean_seconds = took if self._mean_seconds is None else \
+                0.8 * self._mean_seconds + 0.2 * took
             self._report(cj, FINISHED, rc, rj.final_status, proc.start_time, proc.end_time)
         finally:
             del self.running[cj.id]
             self.used = self.used - rj.needs
+            self._drain()
             self._changed.set()
 
     # ----- reports
@@ -331,26 +421,36 @@ class WorkerRunner:
         if kind == STARTED:
             # A start only updates what users see: let it ride with the next end (short jobs)
             # or go after a moment, instead of costing a round trip of its own.
-            if self._start_flush is None:
-                self._start_flush = asyncio.get_running_loop().call_later(
-                    START_REPORT_DELAY, self._report_wakeup.set)
+            self._flush_within(START_REPORT_DELAY)
+        elif kind == FINISHED and self.queue and not self.stopping:
+            self._flush_within(END_REPORT_DELAY)
         else:
             self._report_wakeup.set()
+
+    def _flush_within(self, delay: float) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time() + delay
+        if self._flush_timer is not None:
+            if self._flush_timer.when() <= due:
+                return
+            self._flush_timer.cancel()
+        self._flush_timer = loop.call_at(due, self._report_wakeup.set)
 
     async def _reporter(self) -> None:
         while True:
             await self._report_wakeup.wait()
             self._report_wakeup.clear()
-            if self._start_flush is not None:
-                self._start_flush.cancel()
-                self._start_flush = None
+            if self._flush_timer is not None:
+                self._flush_timer.cancel()
+                self._flush_timer = None
             while self._reports:
                 batch, self._reports = self._reports, []
                 # Claim for the freed resources in the same round trip, unless the main loop
                 # is claiming already (one claimer at a time keeps the offers honest).
                 claim = None
-                if not self._claiming and self._can_claim():
-                    claim = self._claim_request(peek=False, wait=0.0)
+                offer = None if self._claiming else self._offer()
+                if offer is not None:
+                    claim = self._claim_request(peek=False, wait=0.0, offer=offer)
                     self._claiming = True
                 try:
                     resp = await self.conn.call("ReportStatus", pb.ReportStatusRequest(
@@ -362,8 +462,7 @@ class WorkerRunner:
                 finally:
                     if claim is not None:
                         self._claiming = False
-                for cj in resp.jobs:
-                    self._start(cj)
+                self._admit(list(resp.jobs))
                 for reason in resp.rejected:
                     log.warning("report rejected: %s", reason)
                 if resp.workflow_done:
@@ -377,6 +476,7 @@ class WorkerRunner:
         await self._reports_idle.wait()
 
     async def _stop_jobs(self) -> None:
+        self._release_queue()
         if self.running:
             if not self.stopping:
                 self.terminate("main loop ended")
@@ -390,6 +490,9 @@ class WorkerRunner:
             try:
                 call = self.conn.stub.Heartbeat(self._beats(), metadata=self.conn.metadata)
                 async for resp in call:
+                    if resp.cancel_job_ids:
+                        gone = set(resp.cancel_job_ids)
+                        self.queue = deque(cj for cj in self.queue if cj.id not in gone)
                     for job_id in resp.cancel_job_ids:
                         rj = self.running.get(job_id)
                         if rj is not None:

@@ -1,0 +1,111 @@
+"""The performance benchmark: every figure of the performance issue in one table.
+
+    python bench/run.py [--quick] [--json]
+
+Each figure is printed beside its reference measured in the same run (the machine's raw
+``bash -c true`` spawn rate; WAL fsync on vs off) as a ratio, and beside its target. Not a test:
+machines here are shared and noisy, so the figures are for reading, never asserted. A full run
+takes about four minutes on 2 cores; ``--quick`` shrinks every size about tenfold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_coordinator  # noqa: E402
+import bench_e2e  # noqa: E402
+
+
+@dataclass
+class Figure:
+    """One measured figure, its same-run reference (if any) and its target."""
+
+    name: str
+    value: float
+    unit: str
+    reference: str = ""
+    reference_value: float = 0.0
+    target: str = ""
+    met: bool | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        return self.value / self.reference_value if self.reference_value else None
+
+
+def _e2e(jobs: int, fan: int, chain: int, tmp: Path, say: Callable[[Figure], None]) -> None:
+    rows = bench_e2e.figures(jobs, fan, chain, True, tmp)
+    for name, value, ref_name, ref, unit in rows:
+        f = Figure(name, value, unit, ref_name, ref)
+        if name.startswith("no-op") and "fsync off" not in name:
+            f.target, f.met = ">= 50% of raw (stretch 70%)", value / ref >= 0.5
+        elif "chain unblock delay p99" in name:
+            f.target, f.met = "< 20 ms", value < 20
+        say(f)
+
+
+def _coordinator(m: int, tmp: Path, say: Callable[[Figure], None]) -> None:
+    for count, rate, cpu in bench_coordinator.synthetic(m, [1, 16], 500, tmp):
+        say(Figure(f"coordinator alone, {count} synthetic worker(s), batches of 500", rate,
+                   "jobs/s", target="> 20,000 jobs/s", met=rate > 20_000))
+        say(Figure("  coordinator CPU per job", cpu, "µs"))
+
+
+def _scale(n: int, tmp: Path, say: Callable[[Figure], None]) -> None:
+    targets = {"create + initialize": (60.0, "< 60 s"), "coordinator memory per job":
+               (1536.0, "< 1.5 KB"), "status query": (200.0, "< 200 ms"),
+               "restart after SIGKILL (snapshot + WAL replay)": (15.0, "< 15 s"),
+               "restart after clean stop (snapshot)": (15.0, "< 15 s")}
+    for name, value, unit in bench_coordinator.scale(n, tmp):
+        limit, text = targets.get(name, (0.0, ""))
+        say(Figure(name, value, unit, target=text, met=value < limit if limit else None))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="every size about tenfold smaller")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    a = p.parse_args()
+    q = 10 if a.quick else 1
+    figures: list[Figure] = []
+
+    def say(f: Figure) -> None:
+        figures.append(f)
+        ratio = f" ({f.ratio:.0%} of {f.reference})" if f.ratio is not None else ""
+        print(f"  {f.name}: {f.value:,.1f} {f.unit}{ratio}", file=sys.stderr, flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="torc-bench-") as tmp_s:
+        tmp = Path(tmp_s)
+        print("end to end (real workers, bash -c true) ...", file=sys.stderr, flush=True)
+        _e2e(10_000 // q, 5_000 // q, 1_000 // q, tmp, say)
+        print("coordinator alone ...", file=sys.stderr, flush=True)
+        _coordinator(50_000 // q, tmp, say)
+        print(f"scale ({1_000_000 // q:,} jobs) ...", file=sys.stderr, flush=True)
+        _scale(1_000_000 // q, tmp, say)
+    if a.json:
+        print(json.dumps([{**asdict(f), "ratio": f.ratio} for f in figures], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+    t = Table(title="torc-py performance (this machine, this run)")
+    for col, just in (("figure", "left"), ("measured", "right"), ("reference, same run",
+                      "left"), ("ratio", "right"), ("target", "left"), ("met", "center")):
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    for f in figures:
+        ref = f"{f.reference_value:,.1f} {f.unit}, {f.reference}" if f.ratio is not None else ""
+        t.add_row(f.name, f"{f.value:,.1f} {f.unit}", ref,
+                  f"{f.ratio:.0%}" if f.ratio is not None else "", f.target,
+                  {True: "yes", False: "NO", None: ""}[f.met])
+    Console(width=160).print(t)
+
+
+if __name__ == "__main__":
+    main()
