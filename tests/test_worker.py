@@ -164,10 +164,11 @@ def test_sigterm_terminates_jobs_and_reports_terminated(coordinator: Coordinator
     assert jobs["stubborn"].return_code == -9
 
 
-def test_short_jobs_are_claimed_one_load_ahead_and_given_back_on_sigterm(
+def test_short_jobs_are_claimed_ahead_and_given_back_when_the_running_ones_are_long(
         coordinator: Coordinator, tmp_path: Path) -> None:
-    """After short jobs, a worker queues up to one load of jobs (pending); a stopped worker
-    gives the queued ones back (ready again), terminating only what runs."""
+    """After short jobs, a worker queues jobs ahead (pending); when what runs turns out long it
+    gives them back (ready again, for other workers); a stopped worker terminates only what
+    runs."""
     c = coordinator.client
     wf_id = c.create_workflow({"name": "ahead", "jobs": [
         *({"name": f"quick{i}", "command": "true"} for i in range(20)),
@@ -175,10 +176,14 @@ def test_short_jobs_are_claimed_one_load_ahead_and_given_back_on_sigterm(
     c.initialize(wf_id)
     worker = start_worker(coordinator.url, wf_id, tmp_path / "out", "--num-cpus", "2")
     wait_for(lambda: c.status(wf_id).job_counts["running"] == 2
-             and c.status(wf_id).job_counts["pending"] == 2)
-    time.sleep(0.5)
+             and c.status(wf_id).job_counts["pending"] > 0, timeout=20)
+    t0 = time.monotonic()
+    wait_for(lambda: c.status(wf_id).job_counts["pending"] == 0, timeout=20)
+    assert time.monotonic() - t0 < 6, "queued jobs are given back within a few seconds"
     counts = c.status(wf_id).job_counts
-    assert (counts["running"], counts["pending"], counts["ready"]) == (2, 2, 2), dict(counts)
+    assert (counts["completed"], counts["running"], counts["ready"]) == (20, 2, 4), dict(counts)
+    time.sleep(1.0)
+    assert c.status(wf_id).job_counts["pending"] == 0, "no claiming ahead behind long jobs"
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=30) == 0
     counts = c.status(wf_id).job_counts

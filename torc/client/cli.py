@@ -41,10 +41,7 @@ def cmd_create(c: TorcClient, a: argparse.Namespace) -> None:
 
 def cmd_list_workflows(c: TorcClient, a: argparse.Namespace) -> None:
     rows = [output.workflow_dict(w) for w in c.list_workflows()]
-    if a.format == "json":
-        output.emit_json(rows)
-    else:
-        output.table("workflows", rows, WORKFLOW_COLUMNS)
+    output.rows(a.format, "workflows", rows, WORKFLOW_COLUMNS)
 
 
 def cmd_get(c: TorcClient, a: argparse.Namespace) -> None:
@@ -94,41 +91,29 @@ def cmd_list_actions(c: TorcClient, a: argparse.Namespace) -> None:
 
 def cmd_jobs(c: TorcClient, a: argparse.Namespace) -> None:
     rows = [output.job_dict(j) for j in c.list_jobs(a.id, a.status, a.offset, a.limit)]
-    if a.format == "json":
-        output.emit_json(rows)
-    else:
-        output.table(f"jobs of workflow {a.id}", rows,
-                     ["id", "name", "status", "return_code", "run_id", "attempt_id", "command"])
+    output.rows(a.format, f"jobs of workflow {a.id}", rows,
+                ["id", "name", "status", "return_code", "run_id", "attempt_id", "command"])
 
 
 def cmd_results(c: TorcClient, a: argparse.Namespace) -> None:
     rows = [output.result_dict(r) for r in c.list_results(a.id, a.failed)]
-    if a.format == "json":
-        output.emit_json(rows)
-    else:
-        output.table(f"results of workflow {a.id}", rows,
-                     ["job_id", "job_name", "run_id", "attempt_id", "status", "return_code",
-                      "exec_seconds", "end_time", "worker_id"])
+    output.rows(a.format, f"results of workflow {a.id}", rows,
+                ["job_id", "job_name", "run_id", "attempt_id", "status", "return_code",
+                 "exec_seconds", "end_time", "worker_id"])
 
 
 def cmd_workers(c: TorcClient, a: argparse.Namespace) -> None:
     rows = [output.worker_dict(w) for w in c.list_workers(a.id)]
-    if a.format == "json":
-        output.emit_json(rows)
-    else:
-        output.table(f"workers of workflow {a.id}", rows,
-                     ["id", "role", "node_name", "hostname", "slurm_job_id", "num_cpus", "memory",
-                      "num_gpus", "state", "last_heartbeat", "running_jobs"])
+    output.rows(a.format, f"workers of workflow {a.id}", rows,
+                ["id", "role", "node_name", "hostname", "slurm_job_id", "num_cpus", "memory",
+                 "num_gpus", "state", "last_heartbeat", "running_jobs"])
 
 
 def cmd_allocations(c: TorcClient, a: argparse.Namespace) -> None:
     rows = [output.allocation_dict(x) for x in c.list_allocations(a.id)]
-    if a.format == "json":
-        output.emit_json(rows)
-    else:
-        output.table(f"Slurm allocations of workflow {a.id}", rows,
-                     ["slurm_job_id", "scheduler", "num_nodes", "state", "submitted_at",
-                      "updated_at"])
+    output.rows(a.format, f"Slurm allocations of workflow {a.id}", rows,
+                ["slurm_job_id", "scheduler", "num_nodes", "state", "submitted_at",
+                 "updated_at"])
 
 
 def cmd_events(c: TorcClient, a: argparse.Namespace) -> None:

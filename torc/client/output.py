@@ -94,6 +94,14 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
 
 
+def rows(fmt: str, title: str, data: Sequence[dict[str, Any]], columns: Iterable[str]) -> None:
+    """Print rows as JSON (``-f json``: every field) or as a table of ``columns``."""
+    if fmt == "json":
+        emit_json(list(data))
+    else:
+        table(title, data, columns)
+
+
 def table(title: str | None, rows: Sequence[dict[str, Any]], columns: Iterable[str]) -> None:
     """Print rows as a table with the given columns."""
     cols = list(columns)

@@ -14,7 +14,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
 import grpc
@@ -339,9 +339,15 @@ class TorcService(pb_grpc.TorcServicer):
             return [convert.claimed_job(wf, j) for j in again]
         ids = []
         if pick and ask.now is not None:
-            ids = wf.pick(ask.now, ask.max_now)
+            ids = wf.pick(replace(ask.now), ask.max_now)
         if pick and ask.ahead is not None:
-            ids += wf.pick(ask.ahead, ask.max_ahead)
+            # Queued jobs run one after another: each must fit the worker, not all together.
+            start = len(ids)
+            while len(ids) - start < ask.max_ahead:
+                got = wf.pick(replace(ask.ahead), ask.max_ahead - (len(ids) - start))
+                if not got:
+                    break
+                ids += got
         if not ids:
             return None
         jobs = await self._commit({"t": "claim", "wf": wf.id, "worker": w.id, "jobs": ids,

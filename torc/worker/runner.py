@@ -32,11 +32,16 @@ STARTED, FINISHED = pb.STARTED, pb.FINISHED
 START_REPORT_DELAY = 0.05  # seconds a start report may wait to share a round trip
 # Seconds an end report may wait for others while the worker has queued jobs to go on with:
 # fewer, larger reports cost both processes less, and nobody is waiting on this one's slot.
-END_REPORT_DELAY = 0.005
+END_REPORT_DELAY = 0.02
 # Jobs shorter than this (on average, recently) are worth claiming ahead: a worker then holds
-# up to one load of them queued (status pending), so a finished job's slot refills at once
+# a few of them queued (status pending), so a finished job's slot refills at once
 # instead of after a round trip. Longer jobs are never held back from other workers.
 PREFETCH_BELOW_SECONDS = 1.0
+AHEAD_SECONDS = 0.05  # a report interval and a round trip, with room to spare
+# When nothing has left the queue for this long, what runs turned out long: the queued jobs
+# go back to ready for other workers, and claiming ahead stops until jobs are short again.
+QUEUE_PATIENCE_SECONDS = 2 * PREFETCH_BELOW_SECONDS
+MAX_AHEAD = 1000
 
 
 @dataclass
@@ -93,6 +98,7 @@ class WorkerRunner:
         self._claiming = False  # a claim (long poll or piggybacked on a report) is in flight
         self.queue: deque[pb.ClaimedJob] = deque()  # claimed ahead, not started (pending)
         self._mean_seconds: float | None = None  # recent job duration (moving average)
+        self._dequeued_at = 0.0  # when a job last left the queue (or the queue filled)
         self._flush_timer: asyncio.TimerHandle | None = None
         self.stdio = options.output_dir / "job_stdio"
 
@@ -118,7 +124,8 @@ class WorkerRunner:
         log.info("worker %d on %s registered with workflow %d (%d CPUs, %.1f GiB, %d GPUs)",
                  self.worker_id, p.node_name or p.hostname, self.o.workflow_id, r.num_cpus,
                  r.memory / (1 << 30), r.num_gpus)
-        background = [loop.create_task(self._heartbeat()), loop.create_task(self._reporter())]
+        background = [loop.create_task(self._heartbeat()), loop.create_task(self._reporter()),
+                      loop.create_task(self._queue_patience())]
         if p.end_time is not None:
             background.append(loop.create_task(self._allocation_timer(p.end_time)))
         try:
@@ -217,8 +224,8 @@ class WorkerRunner:
         None part is not asked for and 0 jobs means no limit; None when nothing is to claim.
 
         Free resources first (unless jobs already wait in the queue, which take them next);
-        when jobs are short, also up to one worker-load ahead, so that the queued jobs
-        together always fit the worker.
+        when jobs are short, also jobs ahead: one load, or as many as the slots finish in
+        AHEAD_SECONDS when that is more, so a queued job never waits long.
         """
         if self.stopping or self.actions_pending:
             return None
@@ -233,13 +240,13 @@ class WorkerRunner:
         ahead: Resources | None = None
         max_ahead = 0
         if self._prefetching():
-            queued = Resources(0, 0, 0)
-            for cj in self.queue:
-                queued = queued + Resources(cj.num_cpus, cj.memory_bytes, cj.num_gpus)
-            room = self.o.resources - queued
-            max_ahead = (slots or self.o.resources.num_cpus) - len(self.queue)
-            if max_ahead > 0 and room.num_cpus > 0:
-                ahead = room
+            assert self._mean_seconds is not None
+            # One load of jobs, or what the slots finish in AHEAD_SECONDS if that is more.
+            load = slots or max(self.o.resources.num_cpus, 1)
+            want = max(load, int(load * AHEAD_SECONDS / max(self._mean_seconds, 1e-4)))
+            max_ahead = min(want, MAX_AHEAD) - len(self.queue)
+            if max_ahead > 0:
+                ahead = self.o.resources
         if now is None and ahead is None:
             return None
         return now, max_now, ahead, max_ahead
@@ -300,7 +307,8 @@ class WorkerRunner:
                 # (on_workflow_start, on_jobs_ready) precede the jobs that follow them.
                 self.actions_pending = False
                 await self._run_actions(list(MAIN_LOOP_TRIGGERS))
-            offer = self._offer()
+            # With jobs queued there is no hurry: topping the queue up rides on the next report.
+            offer = None if self.queue else self._offer()
             if offer is None or self._claiming:
                 self._changed.clear()
                 await self._changed.wait()
@@ -328,6 +336,8 @@ class WorkerRunner:
 
     def _admit(self, jobs: list[pb.ClaimedJob]) -> None:
         """Queue claimed jobs (in the coordinator's priority order) and start what fits."""
+        if jobs and not self.queue:
+            self._dequeued_at = time.monotonic()
         self.queue.extend(jobs)
         if self.canceled:
             self.queue.clear()
@@ -345,6 +355,16 @@ class WorkerRunner:
                     Resources(cj.num_cpus, cj.memory_bytes, cj.num_gpus)):
                 return
             self._start(self.queue.popleft())
+            self._dequeued_at = time.monotonic()
+
+    async def _queue_patience(self) -> None:
+        while True:
+            await asyncio.sleep(QUEUE_PATIENCE_SECONDS / 4)
+            if self.queue and time.monotonic() - self._dequeued_at > QUEUE_PATIENCE_SECONDS:
+                log.info("giving back %d queued job(s): the running ones are long",
+                         len(self.queue))
+                self._mean_seconds = None
+                self._release_queue()
 
     def _release_queue(self) -> None:
         """Give back what was claimed ahead and will not run here: it becomes ready again."""
