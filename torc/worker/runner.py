@@ -29,6 +29,9 @@ from torc.worker.resources import Placement, Resources, time_left
 log = logging.getLogger("torc.worker")
 
 STARTED, FINISHED = pb.STARTED, pb.FINISHED
+# What a claim asks for: (free resources, max jobs, resources ahead, max ahead); a None part is
+# not asked for, 0 jobs means no limit.
+Ask = tuple[Resources | None, int, Resources | None, int]
 START_REPORT_DELAY = 0.05  # seconds a start report may wait to share a round trip
 # Seconds an end report may wait for others while the worker has queued jobs to go on with:
 # fewer, larger reports cost both processes less, and nobody is waiting on this one's slot.
@@ -219,9 +222,8 @@ class WorkerRunner:
     def _prefetching(self) -> bool:
         return self._mean_seconds is not None and self._mean_seconds < PREFETCH_BELOW_SECONDS
 
-    def _offer(self) -> tuple[Resources | None, int, Resources | None, int] | None:
-        """What to claim now: (free resources, max jobs, resources ahead, max ahead), where a
-        None part is not asked for and 0 jobs means no limit; None when nothing is to claim.
+    def _offer(self) -> Ask | None:
+        """What to claim now, or None when nothing is to claim.
 
         Free resources first (unless jobs already wait in the queue, which take them next);
         when jobs are short, also jobs ahead: one load, or as many as the slots finish in
@@ -252,8 +254,7 @@ class WorkerRunner:
         return now, max_now, ahead, max_ahead
 
     def _claim_request(self, peek: bool, wait: float,
-                       offer: tuple[Resources | None, int, Resources | None, int] | None = None,
-                       ) -> pb.ClaimJobRequest:
+                       offer: Ask | None = None) -> pb.ClaimJobRequest:
         now, max_now, ahead, max_ahead = offer or (self._free(), 0, None, 0)
         p = self.o.placement
         left = time_left(p.end_time, self.o.end_buffer)
@@ -272,8 +273,7 @@ class WorkerRunner:
             available=resources(now), ahead=resources(ahead), max_ahead=max_ahead)
 
     async def _claim(self, peek: bool = False,
-                     offer: tuple[Resources | None, int, Resources | None, int] | None = None,
-                     ) -> pb.ClaimJobResponse | None:
+                     offer: Ask | None = None) -> pb.ClaimJobResponse | None:
         """Long-poll a claim; returns None when the worker was stopped meanwhile."""
         # A worker with jobs queued must not sit in a long poll: it claims ahead only.
         wait = 0.0 if self.queue else self.o.claim_wait
