@@ -93,10 +93,10 @@ async def run(url: str, pid: int, wf_id: int, a: argparse.Namespace) -> list[tup
         await asyncio.sleep(period)
         rows.append((k + 1, pct(latencies, 0.5) * 1000, pct(latencies, 0.99) * 1000,
                      (counters["jobs"] - jobs0) / period, (counters["beats"] - beats0) / period,
-                     rss_bytes(pid) / 1e6))
+                     rss_bytes(pid) / 1e6, max(latencies, default=0.0) * 1000))
         print(f"  period {k + 1}: p50 {rows[-1][1]:.1f} ms, p99 {rows[-1][2]:.1f} ms, "
-              f"{rows[-1][3]:.0f} jobs/s, {rows[-1][4]:.0f} beats/s, RSS {rows[-1][5]:.0f} MB",
-              file=sys.stderr, flush=True)
+              f"max {rows[-1][6]:.0f} ms, {rows[-1][3]:.0f} jobs/s, {rows[-1][4]:.0f} beats/s, "
+              f"RSS {rows[-1][5]:.0f} MB", file=sys.stderr, flush=True)
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     await channel.close()
@@ -110,9 +110,12 @@ def main() -> None:
     p.add_argument("--periods", type=int, default=6)
     p.add_argument("--interval", type=float, default=1.0, help="heartbeat interval (s)")
     p.add_argument("--job-seconds", type=float, default=0.5)
+    p.add_argument("--snapshot-every", type=int, default=50_000,
+                   help="WAL records between snapshots (small, so that the run takes several)")
     a = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="torc-load-") as tmp:
-        coord = Coord(Path(tmp) / "coord", "--heartbeat-interval", str(a.interval))
+        coord = Coord(Path(tmp) / "coord", "--heartbeat-interval", str(a.interval),
+                      "--snapshot-every", str(a.snapshot_every))
         coord.start()
         try:
             with TorcClient(coord.url, timeout=600) as c:
@@ -127,13 +130,14 @@ def main() -> None:
     from rich.table import Table
     t = Table(title=f"{a.workers} simulated workers, heartbeat every {a.interval:g}s, "
                     f"{a.minutes:g} min")
-    for col in ("period", "claim p50 ms", "claim p99 ms", "jobs/s", "beats/s", "RSS MB"):
+    for col in ("period", "claim p50 ms", "claim p99 ms", "claim max ms", "jobs/s", "beats/s",
+                "RSS MB"):
         t.add_column(col)
     for r in rows:
-        t.add_row(str(r[0]), f"{r[1]:.1f}", f"{r[2]:.1f}", f"{r[3]:.0f}", f"{r[4]:.0f}",
-                  f"{r[5]:.0f}")
+        t.add_row(str(r[0]), f"{r[1]:.1f}", f"{r[2]:.1f}", f"{r[6]:.0f}", f"{r[3]:.0f}",
+                  f"{r[4]:.0f}", f"{r[5]:.0f}")
     first, last = rows[0], rows[-1]
-    t.add_row("last/first", f"{last[1] / first[1]:.2f}", f"{last[2] / first[2]:.2f}",
+    t.add_row("last/first", f"{last[1] / first[1]:.2f}", f"{last[2] / first[2]:.2f}", "",
               f"{last[3] / first[3]:.2f}", "", f"{last[5] / first[5]:.2f}")
     Console().print(t)
     print(f"workers declared lost: {lost}")

@@ -19,7 +19,7 @@ from grpc_reflection.v1alpha import reflection
 from torc.auth import AuthInterceptor, default_token_file, ensure_token
 from torc.proto import torc_pb2 as pb
 from torc.proto import torc_pb2_grpc as pb_grpc
-from torc.server.recovery import encode_snapshot, recover, write_snapshot
+from torc.server.recovery import fork_snapshot, recover
 from torc.server.service import TorcService, watch_allocations
 from torc.server.wal import CorruptWal, Wal
 
@@ -40,14 +40,18 @@ class Coordinator:
         wal, store = self.wal, self.service.store
         t0 = time.perf_counter()
         seq = wal.last_seq
-        data = encode_snapshot(store, seq)
         wal.request_rotation()
         wal.records_since_snapshot = 0
         wal.bytes_since_snapshot = 0
-        await wal.run_in_file_thread(write_snapshot, self.data_dir, seq, data)
+        pid = fork_snapshot(self.data_dir, store, seq)
+        _, status = await asyncio.get_running_loop().run_in_executor(None, os.waitpid, pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            log.error("snapshot at seq %d failed (child exit %d); the WAL is kept", seq,
+                      os.waitstatus_to_exitcode(status))
+            return
         removed = await wal.run_in_file_thread(wal.remove_segments_upto, seq)
-        log.info("snapshot at seq %d: %.1f MB in %.2fs, %d WAL segment(s) removed", seq,
-                 len(data) / 1e6, time.perf_counter() - t0, removed)
+        log.info("snapshot at seq %d in %.2fs, %d WAL segment(s) removed", seq,
+                 time.perf_counter() - t0, removed)
 
     async def run(self) -> int:
         """Serve until a signal; returns the exit code."""

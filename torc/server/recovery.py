@@ -7,9 +7,11 @@ renamed, so a crash leaves either the old or the new one. Replay goes through th
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,8 @@ from torc.server.store import Store
 from torc.server.wal import fsync_dir, read_records
 
 log = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def snapshot_path(directory: Path, seq: int) -> Path:
@@ -51,6 +55,38 @@ def write_snapshot(directory: Path, seq: int, data: bytes) -> Path:
         if old_seq < seq:
             path.unlink()
     return final
+
+
+def fork_snapshot(directory: Path, store: Store, seq: int) -> int:
+    """Write a snapshot of ``store`` at ``seq`` from a forked child; returns the child's pid.
+
+    Encoding millions of jobs takes seconds of CPU that would stall the event loop; the child
+    gets a copy-on-write image of the store as it is now and encodes it while the parent goes on
+    serving (and changing its own copy). The child dies with the coordinator (PDEATHSIG), so a
+    snapshot can never land after a new coordinator has started on the same directory.
+    """
+    parent = os.getpid()
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        _die_with_parent()
+        if os.getppid() == parent:
+            write_snapshot(directory, seq, encode_snapshot(store, seq))
+            code = 0
+    except BaseException as e:  # noqa: BLE001 - the child reports and exits, whatever happened
+        os.write(2, f"snapshot at seq {seq} failed: {e!r}\n".encode())
+    finally:
+        os._exit(code)
+
+
+def _die_with_parent() -> None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
 
 
 def encode_snapshot(store: Store, seq: int) -> bytes:
