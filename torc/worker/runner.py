@@ -397,9 +397,10 @@ class WorkerRunner:
                           self.stdio / f"{base}.o", self.stdio / f"{base}.e")
         rc = -1
         try:
-            if self.stopping or self.canceled:
-                rj.final_status = pb.CANCELED if self.canceled else pb.TERMINATED
-                self._report(cj, FINISHED, -1, rj.final_status, time.time(), time.time())
+            if self.canceled:
+                return  # the coordinator canceled it with the workflow
+            if self.stopping:
+                self._report(cj, pb.RELEASED, 0, 0, 0.0, 0.0)  # never started: ready again
                 return
             try:
                 await proc.start()
