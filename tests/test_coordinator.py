@@ -263,3 +263,31 @@ def test_malformed_specs_create_nothing(coordinator: Coordinator, tmp_path: Path
     assert r.returncode == 1 and message in r.stderr and str(spec) in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
     assert coordinator.client.list_workflows() == []
+
+
+def test_report_with_a_malformed_claim_is_refused_and_changes_nothing(
+        coordinator: Coordinator) -> None:
+    c = coordinator.client
+    wf_id = c.create_workflow({"name": "piggyback", "jobs": [
+        {"name": "a", "command": "x"}, {"name": "b", "command": "x", "depends_on": ["a"]}]})
+    c.initialize(wf_id)
+    stub = raw_stub(coordinator)
+    w = stub.RegisterWorker(pb.RegisterWorkerRequest(workflow_id=wf_id)).worker_id
+    [a] = stub.ClaimJob(pb.ClaimJobRequest(workflow_id=wf_id, worker_id=w, available=pb.Resources(
+        num_cpus=1, memory_bytes=1 << 30))).jobs
+    end = pb.JobReport(job_id=a.id, kind=pb.FINISHED, run_id=a.run_id, attempt_id=a.attempt_id,
+                       status=pb.COMPLETED, start_time=1, end_time=2)
+    bad = pb.ClaimJobRequest(available=pb.Resources(num_cpus=-1))
+    with pytest.raises(grpc.RpcError) as e:
+        stub.ReportStatus(pb.ReportStatusRequest(workflow_id=wf_id, worker_id=w, reports=[end],
+                                                 claim=bad))
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "available" in e.value.details()
+    assert job_states(c, wf_id) == {"a": "pending", "b": "blocked"}
+    # The same report with a good claim ends a and hands out b in one round trip.
+    good = pb.ClaimJobRequest(claim_id=7, available=pb.Resources(num_cpus=1,
+                                                                 memory_bytes=1 << 30))
+    resp = stub.ReportStatus(pb.ReportStatusRequest(workflow_id=wf_id, worker_id=w,
+                                                    reports=[end], claim=good))
+    assert [j.name for j in resp.jobs] == ["b"]
+    assert job_states(c, wf_id) == {"a": "completed", "b": "pending"}

@@ -379,6 +379,8 @@ class TorcService(pb_grpc.TorcServicer):
 
     async def ReportStatus(self, request: pb.ReportStatusRequest,
                            context: grpc.aio.ServicerContext) -> pb.ReportStatusResponse:
+        # A malformed claim is refused before the reports are applied: bad input changes nothing.
+        ask = await _ask(request.claim, context) if request.HasField("claim") else None
         rows = [[r.job_id, r.kind, r.return_code, r.status, r.start_time, r.end_time, r.run_id,
                  r.attempt_id] for r in request.reports]
         rejected = await self._commit({"t": "report", "wf": request.workflow_id,
@@ -387,8 +389,7 @@ class TorcService(pb_grpc.TorcServicer):
         pending = wf is not None and bool(wf.actions.pending_for(request.worker_id,
                                                                   MAIN_LOOP_TRIGGERS))
         jobs: list[pb.ClaimedJob] | None = None
-        if request.HasField("claim") and wf is not None and not pending:
-            ask = await _ask(request.claim, context)
+        if ask is not None and wf is not None and not pending:
             try:
                 w = self.store.live_worker(request.worker_id, wf.id)
             except TorcError as e:
