@@ -341,13 +341,14 @@ class TorcService(pb_grpc.TorcServicer):
         if pick and ask.now is not None:
             ids = wf.pick(replace(ask.now), ask.max_now)
         if pick and ask.ahead is not None:
-            # Queued jobs run one after another: each must fit the worker, not all together.
-            start = len(ids)
-            while len(ids) - start < ask.max_ahead:
-                got = wf.pick(replace(ask.ahead), ask.max_ahead - (len(ids) - start))
-                if not got:
+            # Queued jobs run one after another: each must fit the worker, not all together,
+            # so the offer is renewed for every load.
+            ahead: list[int] = []
+            while got := wf.pick(replace(ask.ahead), ask.max_ahead - len(ahead)):
+                ahead += got
+                if len(ahead) >= ask.max_ahead:
                     break
-                ids += got
+            ids += ahead
         if not ids:
             return None
         jobs = await self._commit({"t": "claim", "wf": wf.id, "worker": w.id, "jobs": ids,

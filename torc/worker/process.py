@@ -2,8 +2,8 @@
 
 ``posix_spawn`` (a vfork in glibc) costs the worker a fraction of what ``subprocess.Popen``
 does, and the job's stdout/stderr files are created by the child, off the event loop. It cannot
-change directory, so a job whose directory is not the worker's own goes through ``Popen``; the
-worker moves into its output directory at start, which makes that the rare path.
+change directory, so a job given a directory other than the worker's own goes through
+``Popen``; the worker moves into its output directory at start, which makes that the rare path.
 
 A pidfd becomes readable when the child exits, so waiting costs no thread and no polling. Each
 job gets its own session (process group), so killing it kills what it started too.
@@ -25,8 +25,9 @@ _CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
 class JobProcess:
     """One running command."""
 
-    def __init__(self, argv: list[str], cwd: Path, env: Mapping[str, str], stdout: Path,
-                 stderr: Path) -> None:
+    def __init__(self, argv: list[str], cwd: Path | None, env: Mapping[str, str],
+                 stdout: Path, stderr: Path) -> None:
+        """``cwd`` None runs the job in this process's own directory (the cheap path)."""
         self.argv = argv
         self.cwd = cwd
         self.env = env
@@ -42,7 +43,7 @@ class JobProcess:
     async def start(self) -> None:
         """Spawn the process; raises OSError when it cannot start (e.g. unwritable stdio)."""
         self.start_time = time.time()
-        if os.path.realpath(self.cwd) == os.getcwd():
+        if self.cwd is None:
             self.pid = os.posix_spawnp(self.argv[0], self.argv, self.env, setsid=True,
                                        file_actions=[
                 (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),

@@ -104,6 +104,7 @@ class WorkerRunner:
         self._dequeued_at = 0.0  # when a job last left the queue (or the queue filled)
         self._flush_timer: asyncio.TimerHandle | None = None
         self.stdio = options.output_dir / "job_stdio"
+        self._job_cwd: Path | None = options.output_dir
 
     # ----- lifecycle
 
@@ -115,6 +116,10 @@ class WorkerRunner:
             loop.add_signal_handler(sig, self.terminate, signal.Signals(sig).name)
         self.o.output_dir.mkdir(parents=True, exist_ok=True)
         self.stdio.mkdir(parents=True, exist_ok=True)
+        # Jobs run in the output directory: when the worker is already there (torc-worker
+        # moves there at start), they need no directory change and spawn the cheap way.
+        self._job_cwd = None if Path.cwd().resolve() == self.o.output_dir.resolve() \
+            else self.o.output_dir
         p, r = self.o.placement, self.o.resources
         reg = await self.conn.call("RegisterWorker", pb.RegisterWorkerRequest(
             workflow_id=self.o.workflow_id, hostname=p.hostname, slurm_job_id=p.slurm_job_id,
@@ -393,7 +398,7 @@ class WorkerRunner:
         cj = rj.job
         base = f"job_wf{self.o.workflow_id}_j{cj.id}_r{cj.run_id}_a{cj.attempt_id}"
         command = f"{cj.invocation_script} {cj.command}" if cj.invocation_script else cj.command
-        proc = JobProcess(["bash", "-c", command], self.o.output_dir, self._job_env(cj),
+        proc = JobProcess(["bash", "-c", command], self._job_cwd, self._job_env(cj),
                           self.stdio / f"{base}.o", self.stdio / f"{base}.e")
         rc = -1
         try:
