@@ -17,6 +17,8 @@ from typing import Any
 
 import grpc
 
+from torc.errors import TorcError
+
 HEADER = "authorization"
 PROTECTED_PREFIX = "/torc.v1.Torc/"
 
@@ -26,12 +28,26 @@ def default_token_file() -> Path:
     return Path(os.environ.get("TORC_TOKEN_FILE") or Path.home() / ".torc" / "token")
 
 
+def _read_token_file(path: Path) -> str:
+    """The token in an existing file; TorcError when it is empty or others can read it."""
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise TorcError(f"token file {path} can be read by others (mode {mode:04o}); run "
+                        f"`chmod 600 {path}`")
+    token = path.read_text().strip()
+    if not token:
+        raise TorcError(f"token file {path} is empty; delete it to have a new token made")
+    return token
+
+
 def ensure_token(path: Path) -> str:
-    """Read the token at ``path``, creating it (owner-only) when absent."""
+    """Read the token at ``path``, creating it (owner-only) when absent.
+
+    An empty token file would let every caller in, and one others can read gives the
+    coordinator away: both refuse the start (TorcError) instead.
+    """
     try:
-        token = path.read_text().strip()
-        if token:
-            return token
+        return _read_token_file(path)
     except FileNotFoundError:
         pass
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -43,7 +59,7 @@ def ensure_token(path: Path) -> str:
     try:
         os.link(tmp, path)  # never replace a token another coordinator just wrote
     except FileExistsError:
-        token = path.read_text().strip()
+        token = _read_token_file(path)
     finally:
         tmp.unlink()
     return token

@@ -48,8 +48,11 @@ class EmbeddedCoordinator:
                 self.url = line.split()[-1]
                 return self.url
         self.stop()
-        raise TorcError(f"the embedded coordinator did not start; see "
-                        f"{self.data_dir / 'coordinator.log'}")
+        log_path = self.data_dir / "coordinator.log"
+        reasons = [line.split("cannot start: ", 1)[1] for line in
+                   log_path.read_text(errors="replace").splitlines() if "cannot start: " in line]
+        why = f": {reasons[-1]}" if reasons else ""
+        raise TorcError(f"the embedded coordinator did not start{why} (see {log_path})")
 
     def stop(self) -> None:
         """SIGTERM (it flushes and snapshots), then wait."""

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import signal
+import ssl
 import sys
 import time
 from pathlib import Path
@@ -17,8 +18,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from torc.auth import AuthInterceptor, default_token_file, ensure_token
+from torc.errors import TorcError
 from torc.proto import torc_pb2 as pb
 from torc.proto import torc_pb2_grpc as pb_grpc
+from torc.server.lock import DataDirLock
 from torc.server.recovery import fork_snapshot, recover
 from torc.server.service import TorcService, watch_allocations
 from torc.server.wal import CorruptWal, Wal
@@ -26,14 +29,24 @@ from torc.server.wal import CorruptWal, Wal
 log = logging.getLogger("torc.coord")
 
 MAX_MESSAGE_BYTES = 512 << 20
+TORC_SERVICE = pb.DESCRIPTOR.services_by_name["Torc"].full_name
 
 
 class Coordinator:
-    """One running coordinator: store + WAL + gRPC server."""
+    """One running coordinator: store + WAL + gRPC server, in three phases.
+
+    ``startup`` (lock the data directory, recover, open the WAL, listen), ``main_loop`` (serve
+    until a signal or a WAL failure), ``shutdown`` (stop serving; flush and snapshot only when
+    the log is intact: after a WAL failure the memory is ahead of the log and must not be
+    written anywhere).
+    """
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.data_dir = Path(args.data_dir)
+        self.lock = DataDirLock(self.data_dir)
+        self.stop = asyncio.Event()
+        self.exit_code = 0
 
     async def snapshot(self) -> None:
         """Write a snapshot of the current state and drop the WAL segments it covers."""
@@ -42,7 +55,6 @@ class Coordinator:
         seq = wal.last_seq
         wal.request_rotation()
         wal.records_since_snapshot = 0
-        wal.bytes_since_snapshot = 0
         pid = fork_snapshot(self.data_dir, store, seq)
         _, status = await asyncio.get_running_loop().run_in_executor(None, os.waitpid, pid, 0)
         if os.waitstatus_to_exitcode(status) != 0:
@@ -53,12 +65,26 @@ class Coordinator:
         log.info("snapshot at seq %d in %.2fs, %d WAL segment(s) removed", seq,
                  time.perf_counter() - t0, removed)
 
-    async def run(self) -> int:
-        """Serve until a signal; returns the exit code."""
+    def _wal_failed(self, error: BaseException) -> None:
+        log.critical("stopping: the write-ahead log failed (%s); nothing more can be "
+                     "acknowledged, and the state in memory is not written anywhere", error)
+        self.exit_code = 1
+        asyncio.get_running_loop().create_task(self._not_serving())
+        self.stop.set()
+
+    async def _not_serving(self) -> None:
+        for name in ("", TORC_SERVICE):
+            await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+
+    async def startup(self) -> int:
+        """Lock, recover and listen; returns 0, or the exit code of a failed start."""
         a = self.args
         try:
+            self.lock.acquire()
             store, next_seq, figures = recover(self.data_dir)
-        except CorruptWal as e:
+            token = ensure_token(Path(a.token_file) if a.token_file else default_token_file())
+            creds = load_tls(a.tls_cert, a.tls_key) if a.tls_cert else None
+        except (CorruptWal, TorcError) as e:
             log.error("cannot start: %s", e)
             return 2
         log.info("recovered %d workflow(s) in %.2fs (%d WAL records replayed)",
@@ -66,64 +92,87 @@ class Coordinator:
         now = time.time()
         for w in store.workers.values():
             w.last_heartbeat = now  # grace: workers reconnect after a coordinator restart
-        self.wal = Wal(self.data_dir, next_seq, fsync=not a.no_fsync)
+        self.wal = Wal(self.data_dir, next_seq, fsync=not a.no_fsync,
+                       on_failure=self._wal_failed)
         self.wal.start()
         self.service = TorcService(store, self.wal, heartbeat_interval=a.heartbeat_interval,
                                    snapshot_every=a.snapshot_every)
         self.service.snapshot_hook = self.snapshot
-
-        options = [
+        self.server = grpc.aio.server(options=[
             ("grpc.max_receive_message_length", a.max_message_mb << 20),
             ("grpc.max_send_message_length", a.max_message_mb << 20),
             ("grpc.so_reuseport", 0),
-        ]
-        token = ensure_token(Path(a.token_file) if a.token_file else default_token_file())
-        server = grpc.aio.server(options=options, interceptors=[AuthInterceptor(token)])
-        pb_grpc.add_TorcServicer_to_server(self.service, server)
-        health_servicer = health.aio.HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-        names = (pb.DESCRIPTOR.services_by_name["Torc"].full_name,
-                 health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                 reflection.SERVICE_NAME)
-        reflection.enable_server_reflection(names, server)
-        if a.tls_cert:
-            creds = grpc.ssl_server_credentials([(Path(a.tls_key).read_bytes(),
-                                                  Path(a.tls_cert).read_bytes())])
-            port = server.add_secure_port(f"{a.host}:{a.port}", creds)
-        else:
-            port = server.add_insecure_port(f"{a.host}:{a.port}")
+        ], interceptors=[AuthInterceptor(token)])
+        pb_grpc.add_TorcServicer_to_server(self.service, self.server)
+        self.health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection(
+            (TORC_SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+             reflection.SERVICE_NAME), self.server)
+        address = f"{a.host}:{a.port}"
+        port = (self.server.add_secure_port(address, creds) if creds is not None
+                else self.server.add_insecure_port(address))
         if port == 0:
-            log.error("cannot listen on %s:%s", a.host, a.port)
+            log.error("cannot start: cannot listen on %s", address)
             return 2
-        await server.start()
-        await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-        await health_servicer.set(names[0], health_pb2.HealthCheckResponse.SERVING)
-        url = f"{a.host}:{port}"
-        info = {"url": url, "pid": os.getpid()}
-        (self.data_dir / "coordinator.json").write_text(json.dumps(info))
-        print(f"torc-coord listening on {url}", flush=True)
-        log.info("listening on %s, data in %s", url, self.data_dir)
+        await self.server.start()
+        for name in ("", TORC_SERVICE):
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self.url = f"{a.host}:{port}"
+        info = self.data_dir / "coordinator.json"
+        info.write_text(json.dumps({"url": self.url, "pid": os.getpid()}))
+        info.chmod(0o600)
+        print(f"torc-coord listening on {self.url}", flush=True)
+        log.info("listening on %s, data in %s", self.url, self.data_dir)
+        return 0
 
-        stop = asyncio.Event()
+    async def main_loop(self) -> None:
+        """Serve until SIGTERM/SIGINT or a WAL failure."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        watchers = [loop.create_task(self.service.watch_workers()),
-                    loop.create_task(watch_allocations(self.service, a.slurm_poll_interval))]
-        await stop.wait()
+            loop.add_signal_handler(sig, self.stop.set)
+        self.watchers = [
+            loop.create_task(self.service.watch_workers()),
+            loop.create_task(watch_allocations(self.service, self.args.slurm_poll_interval))]
+        await self.stop.wait()
+
+    async def shutdown(self) -> None:
+        """Stop serving; flush and snapshot when the log is intact."""
         log.info("shutting down")
-        for w in watchers:
+        for w in self.watchers:
             w.cancel()
-        await health_servicer.enter_graceful_shutdown()
-        await server.stop(grace=1.0)
-        await self.wal.sync()
-        await self.snapshot()
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace=1.0)
+        if self.wal.failed is None:
+            await self.wal.sync()
+            await self.snapshot()
         await self.wal.close()
         try:
             (self.data_dir / "coordinator.json").unlink()
         except OSError:
             pass
-        return 0
+        self.lock.release()
+
+    async def run(self) -> int:
+        """All three phases; returns the exit code."""
+        code = await self.startup()
+        if code:
+            return code
+        await self.main_loop()
+        await self.shutdown()
+        return self.exit_code
+
+
+def load_tls(cert: str, key: str) -> grpc.ServerCredentials:
+    """Server credentials; a missing file or a key that does not match the certificate is a
+    TorcError naming both files (gRPC itself would only say it cannot bind)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(cert, key)
+        return grpc.ssl_server_credentials([(Path(key).read_bytes(), Path(cert).read_bytes())])
+    except (OSError, ssl.SSLError) as e:
+        raise TorcError(f"TLS: cannot use certificate {cert} with key {key}: "
+                        f"{getattr(e, 'reason', None) or e}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -165,7 +214,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("sh").setLevel(logging.WARNING)  # sh logs every command it starts
-    Path(args.data_dir).mkdir(parents=True, exist_ok=True)
+    # Owner-only: the WAL holds every command and its environment-bearing metadata.
+    Path(args.data_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
     sys.exit(asyncio.run(Coordinator(args).run()))
 
 

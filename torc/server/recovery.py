@@ -18,7 +18,7 @@ from typing import Any
 
 from torc.errors import TorcError
 from torc.server.store import Store
-from torc.server.wal import fsync_dir, read_records
+from torc.server.wal import CorruptWal, WalReader, fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def write_snapshot(directory: Path, seq: int, data: bytes) -> Path:
     """Atomically write a snapshot and remove older ones."""
     final = snapshot_path(directory, seq)
     tmp = final.with_suffix(".tmp")
-    with open(tmp, "wb") as f:
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
@@ -95,8 +95,28 @@ def encode_snapshot(store: Store, seq: int) -> bytes:
                       separators=(",", ":")).encode()
 
 
+class CorruptSnapshot(CorruptWal):
+    """The latest snapshot cannot be read (it is written atomically, so this is damage)."""
+
+
+def load_snapshot(path: Path) -> tuple[int, Store]:
+    """Read one snapshot file; CorruptSnapshot names the file when it cannot."""
+    try:
+        data = json.loads(path.read_bytes())
+        return data["seq"], Store.from_snapshot(data["store"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise CorruptSnapshot(f"{path}: snapshot is damaged ({type(e).__name__}: {e}); move "
+                              "it away to start from the WAL alone only if the WAL still "
+                              "holds every record since the first") from None
+
+
 def recover(directory: Path) -> tuple[Store, int, dict[str, Any]]:
-    """Rebuild the store from ``directory``; returns (store, next seq, figures)."""
+    """Rebuild the store from ``directory``; returns (store, next seq, figures).
+
+    Raises CorruptWal (or CorruptSnapshot) when the files are damaged or a logged event no
+    longer applies: serving state that does not match the log would be worse than not serving.
+    A torn tail is cut only after everything before it replayed.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     for stale in directory.glob("snapshot-*.tmp"):
         stale.unlink()
@@ -105,19 +125,19 @@ def recover(directory: Path) -> tuple[Store, int, dict[str, Any]]:
     store = Store()
     snapshots = list_snapshots(directory)
     if snapshots:
-        seq, path = snapshots[-1]
-        data = json.loads(path.read_bytes())
-        store = Store.from_snapshot(data["store"])
+        seq, store = load_snapshot(snapshots[-1][1])
     t_snap = time.perf_counter() - t0
     replayed = 0
-    for rec_seq, event in read_records(directory, after_seq=seq):
+    reader = WalReader(directory, after_seq=seq)
+    for rec_seq, event in reader.records():
         try:
             store.apply(event)
-        except TorcError as e:  # was legal when logged; a mismatch is a bug worth shouting about
-            log.error("replay of record %d (%s) failed: %s", rec_seq, event.get("t"), e.message)
+        except TorcError as e:  # it was legal when it was logged
+            raise CorruptWal(f"{directory}: record {rec_seq} ({event.get('t')}) does not "
+                             f"replay: {e.message}") from None
         seq = rec_seq
         replayed += 1
-    store.feed.clear()
+    reader.cut_torn_tail()
     figures = {"snapshot_seconds": t_snap, "replayed": replayed,
                "seconds": time.perf_counter() - t0, "seq": seq}
     return store, seq + 1, figures

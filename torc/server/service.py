@@ -26,7 +26,7 @@ from torc.proto import torc_pb2_grpc as pb_grpc
 from torc.server import convert
 from torc.server.claims import Offer
 from torc.server.store import Event, Store
-from torc.server.wal import Wal
+from torc.server.wal import Wal, encode_payload
 from torc.spec.validate import MAIN_LOOP_TRIGGERS, normalize
 
 log = logging.getLogger(__name__)
@@ -87,14 +87,22 @@ class TorcService(pb_grpc.TorcServicer):
 
     # ----- commit path
 
+    def _apply_and_log(self, event: Event) -> tuple[Any, int]:
+        """Encode, apply, append: in that order, so that an event that cannot be logged (too
+        large, too deep) or arrives after the log failed changes nothing."""
+        payload = encode_payload(event)
+        self.wal.check_writable()
+        result = self.store.apply(event)
+        seq = self.wal.append(payload)
+        self._after_apply(event)
+        return result, seq
+
     async def _commit(self, event: Event, context: grpc.aio.ServicerContext) -> Any:
         try:
-            result = self.store.apply(event)
+            result, seq = self._apply_and_log(event)
+            await self.wal.sync(seq)
         except TorcError as e:
             await _abort(context, e)
-        seq = self.wal.append(event)
-        self._after_apply(event)
-        await self.wal.sync(seq)
         return result
 
     def _after_apply(self, event: Event) -> None:
@@ -140,9 +148,16 @@ class TorcService(pb_grpc.TorcServicer):
                 if wf_filter in (0, item.workflow_id) and q.qsize() < 10_000:
                     q.put_nowait(msg)
 
+    async def _durable(self, context: grpc.aio.ServicerContext) -> None:
+        """Wait until everything applied so far is on disk (a failed log aborts the call)."""
+        try:
+            await self.wal.sync()
+        except TorcError as e:
+            await _abort(context, e)
+
     async def _read(self, context: grpc.aio.ServicerContext, fn: Any, *args: Any) -> Any:
         """Answer a read from state that is already durable."""
-        await self.wal.sync()
+        await self._durable(context)
         try:
             return fn(*args)
         except TorcError as e:
@@ -176,7 +191,7 @@ class TorcService(pb_grpc.TorcServicer):
 
     async def ListWorkflows(self, request: pb.ListWorkflowsRequest,
                             context: grpc.aio.ServicerContext) -> pb.ListWorkflowsResponse:
-        await self.wal.sync()
+        await self._durable(context)
         wfs = sorted(self.store.workflows.values(), key=lambda w: w.id)
         limit = request.limit if request.limit > 0 else len(wfs)
         page = wfs[max(request.offset, 0):max(request.offset, 0) + limit]
@@ -313,7 +328,7 @@ class TorcService(pb_grpc.TorcServicer):
             remaining = deadline - time.monotonic()
             if (remaining <= 0 or woken or flags["workflow_done"] or flags["actions_pending"]
                     or (request.peek and flags["initialized"])):
-                await self.wal.sync()
+                await self._durable(context)
                 return pb.ClaimJobResponse(**flags)
             # Any change in the workflow ends the wait: the worker then claims again with
             # what it has free by then, which may differ from this request's offer.
@@ -335,7 +350,7 @@ class TorcService(pb_grpc.TorcServicer):
         if request.claim_id and w.last_claim[0] == request.claim_id:
             again = [wf.jobs[i - 1] for i in w.last_claim[1]
                      if wf.jobs[i - 1].status == S.PENDING and wf.jobs[i - 1].worker_id == w.id]
-            await self.wal.sync()
+            await self._durable(context)
             return [convert.claimed_job(wf, j) for j in again]
         ids = []
         if pick and ask.now is not None:
@@ -363,7 +378,7 @@ class TorcService(pb_grpc.TorcServicer):
         except TorcError as e:
             await _abort(context, e)
         if request.claim_id and w.last_action_claim[0] == request.claim_id:
-            await self.wal.sync()
+            await self._durable(context)
             again = [wf.actions.get(i) for i in w.last_action_claim[1]]
             return pb.ClaimActionResponse(actions=[convert.claimed_action(wf, x) for x in again])
         triggers = set(request.trigger_types) or None
@@ -371,7 +386,7 @@ class TorcService(pb_grpc.TorcServicer):
         ids = [a.id for a in wf.actions.pending_for(request.worker_id, triggers)
                if not kinds or a.kind in kinds]
         if not ids:
-            await self.wal.sync()
+            await self._durable(context)
             return pb.ClaimActionResponse()
         actions = await self._commit({"t": "claim_action", "wf": wf.id,
                                       "worker": request.worker_id, "actions": ids,
@@ -472,17 +487,17 @@ class TorcService(pb_grpc.TorcServicer):
                     log.warning("worker %d missed heartbeats for %.1fs: lost", w.id,
                                 now - w.last_heartbeat)
                     self.commit_internal({"t": "worker_lost", "worker": w.id, "ts": now})
+            if self.wal.failed is not None:
+                return  # the coordinator is stopping
             await self.wal.sync()
 
     def commit_internal(self, event: Event) -> bool:
         """Apply and log an event the coordinator itself decided (no caller waits on it)."""
         try:
-            self.store.apply(event)
+            self._apply_and_log(event)
         except TorcError as e:
             log.debug("internal event %s not applied: %s", event["t"], e.message)
             return False
-        self.wal.append(event)
-        self._after_apply(event)
         return True
 
 
@@ -535,6 +550,8 @@ async def watch_allocations(service: TorcService, interval: float) -> None:
                                     alloc["slurm_job_id"], alloc["state"], w.id)
                         service.commit_internal({"t": "worker_lost", "worker": w.id,
                                                  "ts": now})
+        if service.wal.failed is not None:
+            return  # the coordinator is stopping
         await service.wal.sync()
 
 

@@ -332,6 +332,8 @@ class Store:
             "next_worker_id": self.next_worker_id,
             "workflows": [_dump_workflow(wf) for wf in self.workflows.values()],
             "workers": [_dump_worker(w) for w in self.workers.values()],
+            # The feed is history users read (events monitor --history): it survives restarts.
+            "feed": [[f.workflow_id, f.timestamp, f.kind, f.message] for f in self.feed],
         }
 
     @classmethod
@@ -346,6 +348,8 @@ class Store:
         for d in data["workers"]:
             w = Worker(**{**d, "jobs": set(d["jobs"])})
             store.workers[w.id] = w
+        for item in data.get("feed", ()):
+            store.feed.append(FeedItem(*item))
         return store
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterator
 from typing import Any
 
 _PLACEHOLDER = re.compile(r"\{(\w+)(?::([^{}]*))?\}")
@@ -65,14 +66,33 @@ def _parse_values(name: str, value: Any) -> list[Any]:
     return [_scalar(text)]
 
 
+# A format width or precision above this is a typo or an attack ({i:>1000000000} would
+# allocate a gigabyte per job), never a useful job name.
+MAX_FORMAT_WIDTH = 1000
+_WIDTHS = re.compile(r"\d+")
+
+
+def _format(value: Any, fmt: str, name: str) -> str:
+    if any(int(w) > MAX_FORMAT_WIDTH for w in _WIDTHS.findall(fmt)):
+        raise ValueError(f"placeholder {{{name}:{fmt}}}: width or precision above "
+                         f"{MAX_FORMAT_WIDTH}")
+    try:
+        return format(value, fmt)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"placeholder {{{name}:{fmt}}} cannot format {value!r}: {e}") from None
+
+
 def substitute(template: str, values: dict[str, Any]) -> str:
-    """Replace ``{name}`` / ``{name:fmt}`` for known parameter names; leave other braces alone."""
+    """Replace ``{name}`` / ``{name:fmt}`` for known parameter names; leave other braces alone.
+
+    ValueError names the placeholder when a value cannot be formatted as asked.
+    """
 
     def repl(m: re.Match[str]) -> str:
         name, fmt = m.group(1), m.group(2)
         if name not in values:
             return m.group(0)
-        return format(values[name], fmt or "")
+        return _format(values[name], fmt or "", name)
 
     return _PLACEHOLDER.sub(repl, template)
 
@@ -110,8 +130,8 @@ def parse_values(name: str, value: Any) -> list[Any]:
     return _parse_values(name, value)
 
 
-def combinations(params: dict[str, Any], mode: str, where: str) -> list[dict[str, Any]]:
-    """All value assignments of ``params`` under ``mode`` (``product`` or ``zip``)."""
+def combinations(params: dict[str, Any], mode: str, where: str) -> Iterator[dict[str, Any]]:
+    """All value assignments of ``params`` under ``mode`` (``product`` or ``zip``), lazily."""
     names = list(params)
     lists = []
     for n in names:
@@ -134,13 +154,13 @@ def combinations(params: dict[str, Any], mode: str, where: str) -> list[dict[str
         rows = itertools.product(*lists)
     else:
         raise ValueError(f"{where}: parameter_mode must be 'product' or 'zip', got {mode!r}")
-    return [dict(zip(names, row, strict=True)) for row in rows]
+    return (dict(zip(names, row, strict=True)) for row in rows)
 
 
 def expand_entry(
     entry: dict[str, Any], shared: dict[str, Any], where: str
-) -> list[dict[str, Any]]:
-    """Expand one job/file entry into concrete entries (without ``parameters`` keys).
+) -> Iterator[dict[str, Any]]:
+    """Expand one job/file entry into concrete entries (without ``parameters`` keys), lazily.
 
     ``shared`` are the workflow-level parameters; an entry uses those whose placeholder
     appears in its name.
@@ -154,9 +174,7 @@ def expand_entry(
     params.update(own)
     base = {k: v for k, v in entry.items() if k not in ("parameters", "parameter_mode")}
     if not params:
-        return [base]
+        return iter([base])
     mode = entry.get("parameter_mode", "product")
-    out = []
-    for values in combinations(params, mode, where):
-        out.append({k: _apply(v, values) for k, v in base.items()})
-    return out
+    return ({k: _apply(v, values) for k, v in base.items()}
+            for values in combinations(params, mode, where))

@@ -11,8 +11,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+import re2
+
 from torc.errors import SpecError
-from torc.spec.params import expand_entry
+from torc.spec.params import MAX_EXPANSION, expand_entry
 from torc.spec.units import parse_duration, parse_memory, parse_walltime
 
 TOP_KEYS = {
@@ -51,6 +53,20 @@ DEFAULT_RR = {"name": "default", "num_cpus": 1, "memory": 1 << 20, "num_gpus": 0
               "num_nodes": 1, "runtime": 60.0}
 
 _FILE_REF = re.compile(r"\$\{files\.(input|output)\.([^}]+)\}")
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # errors are raised, not printed to stderr by the library
+
+# Characters a name may not hold: C0 controls (NUL, newline...) and DEL. Names end up in file
+# names, batch scripts, tables and environment variables.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Text fields (commands, paths, descriptions) may hold newlines and tabs, but never NUL: no
+# process can be given an argument or environment value that contains one.
+_NUL = "\x00"
+MAX_METADATA_DEPTH = 64
+# All text that parameter expansion may produce, summed over entries: a small spec must not
+# make the coordinator build gigabytes.
+MAX_EXPANDED_BYTES = 512 << 20
+INT64 = (-(2**63), 2**63 - 1)
 
 
 class _Ctx:
@@ -62,6 +78,38 @@ class _Ctx:
     def fail(self, where: str, message: str, line: int | None = None) -> SpecError:
         loc = f"{self.source}:{line}" if line else self.source
         return SpecError(f"{loc}: {where}: {message}")
+
+
+def _text(ctx: _Ctx, value: str, where: str, line: int | None, name: bool = False) -> str:
+    """Refuse text no process or protobuf can carry: lone surrogates (not UTF-8), NUL, and
+    in names any control character."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ctx.fail(where, f"{value!r} is not valid UTF-8 text", line) from None
+    if name and _CONTROL.search(value):
+        raise ctx.fail(where, f"name {value!r} must not contain control characters", line)
+    if _NUL in value:
+        raise ctx.fail(where, f"{value!r} must not contain a NUL character", line)
+    return value
+
+
+def _check_data(ctx: _Ctx, value: Any, where: str, line: int | None, depth: int = 0) -> None:
+    """Free-form data (metadata, user_data): bounded nesting, valid text."""
+    if depth > MAX_METADATA_DEPTH:
+        raise ctx.fail(where, f"nested more than {MAX_METADATA_DEPTH} levels deep", line)
+    if isinstance(value, str):
+        _text(ctx, value, where, line)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _text(ctx, str(k), where, line)
+            _check_data(ctx, v, where, line, depth + 1)
+    elif isinstance(value, list):
+        for v in value:
+            _check_data(ctx, v, where, line, depth + 1)
+    elif isinstance(value, int) and not isinstance(value, bool) and not (
+            INT64[0] <= value <= INT64[1]):
+        raise ctx.fail(where, f"integer {value} is out of range", line)
 
 
 def _line(obj: Any, key: str | None = None) -> int | None:
@@ -91,7 +139,7 @@ def _str(ctx: _Ctx, obj: dict, key: str, where: str, required: bool = False,
         raise ctx.fail(where, f"{key!r} must be a string, got {value!r}", _line(obj, key))
     if required and not value.strip():
         raise ctx.fail(where, f"{key!r} must not be empty", _line(obj, key))
-    return value
+    return _text(ctx, value, f"{where}.{key}", _line(obj, key), name=key == "name")
 
 
 def _int(ctx: _Ctx, obj: dict, key: str, where: str, default: int, minimum: int = 0) -> int:
@@ -122,6 +170,8 @@ def _str_list(ctx: _Ctx, obj: dict, key: str, where: str) -> list[str]:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ctx.fail(where, f"{key!r} must be a list of strings", _line(obj, key))
+    for v in value:
+        _text(ctx, v, f"{where}.{key}", _line(obj, key))
     return value
 
 
@@ -134,29 +184,44 @@ def _list(ctx: _Ctx, spec: dict, key: str) -> list:
     return value
 
 
-def _compile(ctx: _Ctx, pattern: Any, where: str, line: int | None) -> re.Pattern[str]:
+def _compile(ctx: _Ctx, pattern: Any, where: str, line: int | None) -> Any:
+    """A linear-time RE2 regex (the syntax of the Rust regex crate Torc uses): no pattern,
+    however hostile, can make matching job names take exponential time."""
     if not isinstance(pattern, str):
         raise ctx.fail(where, f"regex must be a string, got {pattern!r}", line)
+    _text(ctx, pattern, where, line)
     try:
-        return re.compile(pattern)
-    except re.error as e:
-        raise ctx.fail(where, f"invalid regex {pattern!r}: {e}", line) from None
+        return re2.compile(pattern, options=_RE2_OPTIONS)
+    except re2.error as e:
+        detail = e.args[0].decode(errors="replace") if e.args and isinstance(
+            e.args[0], bytes) else str(e)
+        raise ctx.fail(where, f"invalid regex {pattern!r}: {detail}", line) from None
 
 
-def _expand(ctx: _Ctx, entries: list, shared: dict, section: str, allowed: set[str]
-            ) -> list[tuple[dict, int | None]]:
-    """Expand parameterized entries; each result keeps the line of its source entry."""
+def _expand(ctx: _Ctx, entries: list, shared: dict, section: str, allowed: set[str],
+            budget: list[int]) -> list[tuple[dict, int | None]]:
+    """Expand parameterized entries; each result keeps the line of its source entry.
+
+    ``budget`` is [entries left, text bytes left], shared by every section of the spec, so the
+    limits hold for the whole spec rather than for each entry.
+    """
     out: list[tuple[dict, int | None]] = []
     for i, entry in enumerate(entries):
         where = f"{section}[{i}]"
         _check_keys(ctx, entry, allowed, where)
         line = _line(entry)
         try:
-            expanded = expand_entry(entry, shared, where)
+            for e in expand_entry(entry, shared, where):
+                budget[0] -= 1
+                budget[1] -= sum(len(v) for v in e.values() if isinstance(v, str))
+                if budget[0] < 0:
+                    raise ValueError(f"the spec expands to more than {MAX_EXPANSION:,} entries")
+                if budget[1] < 0:
+                    raise ValueError(f"the spec expands to more than {MAX_EXPANDED_BYTES >> 20}"
+                                     " MiB of text")
+                out.append((e, line))
         except ValueError as e:
             raise ctx.fail(where, str(e).removeprefix(where + ": "), line) from None
-        for e in expanded:
-            out.append((e, line))
     return out
 
 
@@ -213,15 +278,23 @@ def _schedulers(ctx: _Ctx, spec: dict) -> list[dict]:
             elif value is not None:
                 if not isinstance(value, (str, int)) or isinstance(value, bool):
                     raise ctx.fail(where, f"{key!r} must be a string", _line(s, key))
-                clean[key] = str(value) if key != "name" else value
+                clean[key] = _sbatch_value(ctx, str(value), f"{where}.{key}", _line(s, key))
         out.append(clean)
     return out
 
 
-def _named_entries(ctx: _Ctx, spec: dict, key: str, allowed: set[str], shared: dict
-                   ) -> dict[str, dict]:
+def _sbatch_value(ctx: _Ctx, value: str, where: str, line: int | None) -> str:
+    """A value written into an ``#SBATCH`` line: one line, no control characters (a newline
+    would end the directive and run the rest as a shell command on the node)."""
+    if _CONTROL.search(value):
+        raise ctx.fail(where, f"{value!r} must be one line without control characters", line)
+    return _text(ctx, value, where, line)
+
+
+def _named_entries(ctx: _Ctx, spec: dict, key: str, allowed: set[str], shared: dict,
+                   budget: list[int]) -> dict[str, dict]:
     out: dict[str, dict] = {}
-    for entry, line in _expand(ctx, _list(ctx, spec, key), shared, key, allowed):
+    for entry, line in _expand(ctx, _list(ctx, spec, key), shared, key, allowed, budget):
         name = _str(ctx, entry, "name", f"{key} entry", required=True)
         if name in out:
             raise ctx.fail(f"{key}[{name!r}]", "duplicate name", line)
@@ -229,8 +302,9 @@ def _named_entries(ctx: _Ctx, spec: dict, key: str, allowed: set[str], shared: d
             path = entry.get("path", name)
             if not isinstance(path, str):
                 raise ctx.fail(f"files[{name!r}]", "'path' must be a string", line)
-            out[name] = {"name": name, "path": path}
+            out[name] = {"name": name, "path": _text(ctx, path, f"files[{name!r}].path", line)}
         else:
+            _check_data(ctx, entry.get("data"), f"{key}[{name!r}].data", line)
             out[name] = dict(entry)
     return out
 
@@ -393,6 +467,7 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
         raise ctx.fail("parameters", "expected a mapping of name to values",
                        _line(spec, "parameters"))
     metadata = spec.get("metadata")
+    _check_data(ctx, metadata, "metadata", _line(spec, "metadata"))
     execution = spec.get("execution_config") or {}
     _check_keys(ctx, execution, EXECUTION_CONFIG_KEYS, "execution_config")
     execution_mode = execution.get("mode", "direct")
@@ -406,10 +481,16 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
     defaults = spec.get("slurm_defaults") or {}
     if not isinstance(defaults, dict):
         raise ctx.fail("slurm_defaults", "expected a mapping", _line(spec, "slurm_defaults"))
-    files = _named_entries(ctx, spec, "files", FILE_KEYS, shared)
-    user_data = _named_entries(ctx, spec, "user_data", USER_DATA_KEYS, shared)
+    for key, value in defaults.items():
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            raise ctx.fail("slurm_defaults", f"{key!r} must be a string",
+                           _line(defaults, key))
+        _sbatch_value(ctx, str(key) + str(value), f"slurm_defaults.{key}", _line(defaults, key))
+    budget = [MAX_EXPANSION, MAX_EXPANDED_BYTES]
+    files = _named_entries(ctx, spec, "files", FILE_KEYS, shared, budget)
+    user_data = _named_entries(ctx, spec, "user_data", USER_DATA_KEYS, shared, budget)
 
-    entries = _expand(ctx, _list(ctx, spec, "jobs"), shared, "jobs", JOB_KEYS)
+    entries = _expand(ctx, _list(ctx, spec, "jobs"), shared, "jobs", JOB_KEYS, budget)
     if not entries:
         raise ctx.fail("jobs", "a workflow needs at least one job", _line(spec, "jobs"))
     names: list[str] = []
@@ -488,6 +569,9 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
         priority = job.get("priority", 0)
         if isinstance(priority, bool) or not isinstance(priority, int):
             raise ctx.fail(where, f"'priority' must be an integer, got {priority!r}", line)
+        if not INT64[0] <= priority <= INT64[1]:
+            raise ctx.fail(where, f"'priority' must fit in 64 bits, got {priority}",
+                           _line(job, "priority") or line)
         jobs.append({
             "name": names[i],
             "command": command,
