@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -160,8 +161,8 @@ def test_two_torc_runs_in_one_output_directory(tmp_path: Path) -> None:
         assert second.returncode != 0
         assert "in use" in second.stderr, second.stderr
     finally:
-        first.kill()
-        first.wait()
+        first.send_signal(signal.SIGINT)  # torc run stops its worker and coordinator
+        first.wait(timeout=60)
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from rich.markup import escape
+
 from torc.client import output
 from torc.client.stub import DEFAULT_URL, TorcClient
 from torc.errors import TorcError
@@ -123,8 +125,8 @@ def cmd_events(c: TorcClient, a: argparse.Namespace) -> None:
         if a.format == "json":
             print(json.dumps(d), flush=True)
         else:
-            output.console.print(f"{d['time']} wf{d['workflow_id']} [bold]{d['kind']}[/] "
-                                 f"{d['message']}")
+            output.console.print(f"{d['time']} wf{d['workflow_id']} [bold]{escape(d['kind'])}[/] "
+                                 f"{escape(d['message'])}")
 
 
 def cmd_watch(c: TorcClient, a: argparse.Namespace) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from torc import states as S
@@ -105,7 +106,7 @@ def rows(fmt: str, title: str, data: Sequence[dict[str, Any]], columns: Iterable
 def table(title: str | None, rows: Sequence[dict[str, Any]], columns: Iterable[str]) -> None:
     """Print rows as a table with the given columns."""
     cols = list(columns)
-    t = Table(title=title, header_style="bold")
+    t = Table(title=escape(title) if title else None, header_style="bold")
     for c in cols:
         t.add_column(c.replace("_", " "), overflow="fold")
     for row in rows:
@@ -114,8 +115,9 @@ def table(title: str | None, rows: Sequence[dict[str, Any]], columns: Iterable[s
 
 
 def _cell(value: Any) -> str:
+    """A value as cell text, with rich markup escaped: names like ``boom[/x]`` are data."""
     if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
+        return escape(", ".join(str(v) for v in value))
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return str(value)
+    return escape(str(value))

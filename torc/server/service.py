@@ -176,6 +176,8 @@ class TorcService(pb_grpc.TorcServicer):
                                       f"(line {e.lineno})") from None
             except RecursionError:
                 raise InvalidArgument(f"{source}: spec is nested too deeply") from None
+            except ValueError as e:  # e.g. an integer of thousands of digits
+                raise InvalidArgument(f"{source}: spec is not valid: {e}") from None
             spec = normalize(raw, source)
         except TorcError as e:
             await _abort(context, e)

@@ -59,6 +59,8 @@ def parse_text(text: str, source: str = "<spec>", fmt: str | None = None) -> Any
             return json.loads(text)
         except json.JSONDecodeError as e:
             raise SpecError(f"{source}:{e.lineno}: invalid JSON: {e.msg}") from None
+        except (ValueError, RecursionError) as e:
+            raise SpecError(f"{source}: invalid JSON: {e}") from None
     try:
         return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
     except SpecError as e:
@@ -68,6 +70,8 @@ def parse_text(text: str, source: str = "<spec>", fmt: str | None = None) -> Any
         line = f":{mark.line + 1}" if mark else ""
         raise SpecError(f"{source}{line}: invalid YAML: {e.problem or e.context}") from None
     except yaml.YAMLError as e:
+        raise SpecError(f"{source}: invalid YAML: {e}") from None
+    except (ValueError, RecursionError) as e:  # e.g. an integer of thousands of digits
         raise SpecError(f"{source}: invalid YAML: {e}") from None
 
 

@@ -130,7 +130,8 @@ def parse_values(name: str, value: Any) -> list[Any]:
     return _parse_values(name, value)
 
 
-def combinations(params: dict[str, Any], mode: str, where: str) -> Iterator[dict[str, Any]]:
+def combinations(params: dict[str, Any], mode: str, where: str,
+                 limit: int = MAX_EXPANSION) -> Iterator[dict[str, Any]]:
     """All value assignments of ``params`` under ``mode`` (``product`` or ``zip``), lazily."""
     names = list(params)
     lists = []
@@ -141,10 +142,12 @@ def combinations(params: dict[str, Any], mode: str, where: str) -> Iterator[dict
             raise ValueError(f"{where}: {e}") from None
     total = 1
     for values in lists:
-        total *= len(values) if mode != "zip" else 1
-    if total > MAX_EXPANSION:
+        total *= len(values)
+    if mode == "zip":
+        total = min((len(v) for v in lists), default=1)
+    if total > limit:
         raise ValueError(f"{where}: parameters expand to {total:,} entries; at most "
-                         f"{MAX_EXPANSION:,} are allowed")
+                         f"{MAX_EXPANSION:,} are allowed in a whole spec")
     if mode == "zip":
         lengths = {len(v) for v in lists}
         if len(lengths) > 1:
@@ -158,7 +161,7 @@ def combinations(params: dict[str, Any], mode: str, where: str) -> Iterator[dict
 
 
 def expand_entry(
-    entry: dict[str, Any], shared: dict[str, Any], where: str
+    entry: dict[str, Any], shared: dict[str, Any], where: str, limit: int = MAX_EXPANSION
 ) -> Iterator[dict[str, Any]]:
     """Expand one job/file entry into concrete entries (without ``parameters`` keys), lazily.
 
@@ -177,4 +180,4 @@ def expand_entry(
         return iter([base])
     mode = entry.get("parameter_mode", "product")
     return ({k: _apply(v, values) for k, v in base.items()}
-            for values in combinations(params, mode, where))
+            for values in combinations(params, mode, where, limit))

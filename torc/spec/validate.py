@@ -211,7 +211,7 @@ def _expand(ctx: _Ctx, entries: list, shared: dict, section: str, allowed: set[s
         _check_keys(ctx, entry, allowed, where)
         line = _line(entry)
         try:
-            for e in expand_entry(entry, shared, where):
+            for e in expand_entry(entry, shared, where, max(budget[0], 0)):
                 budget[0] -= 1
                 budget[1] -= sum(len(v) for v in e.values() if isinstance(v, str))
                 if budget[0] < 0:

@@ -9,6 +9,7 @@ these in a thread.
 
 from __future__ import annotations
 
+import re
 import shlex
 import time
 from collections.abc import Iterable
@@ -128,22 +129,41 @@ _SBATCH_KEYS = {"account": "account", "partition": "partition", "nodes": "nodes"
                 "ntasks_per_node": "ntasks-per-node", "tmp": "tmp"}
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _directive(option: str, value: object) -> str:
+    """One ``#SBATCH --option=value`` line; SlurmError for a value that cannot be one.
+
+    A newline would end the directive and run the rest as a shell command on the node; sbatch
+    reads double-quoted values, so values with spaces (paths) are quoted.
+    """
+    text = str(value)
+    if _CONTROL.search(text) or '"' in text:
+        raise SlurmError(f"{option}: {text!r} cannot go into a batch script (control "
+                         "characters or double quotes)")
+    if not re.fullmatch(r"[-\w.,:=/%@+\[\]]*", text):
+        text = f'"{text}"'
+    return f"#SBATCH --{option}={text}"
+
+
 def batch_script(workflow_id: int, scheduler: dict[str, Any], url: str, output_dir: Path,
                  python: str, one_worker_per_node: bool,
                  worker_args: Iterable[str] = ()) -> str:
     """The script a schedule_nodes action submits (torc-compat.md, "Slurm submission")."""
     name = scheduler.get("name", "slurm")
     lines = ["#!/bin/bash",
-             f"#SBATCH --job-name=torc_wf{workflow_id}_{name}",
-             f"#SBATCH --output={output_dir}/slurm_output_wf{workflow_id}_sl%j.o",
-             f"#SBATCH --error={output_dir}/slurm_output_wf{workflow_id}_sl%j.e"]
+             _directive("job-name", f"torc_wf{workflow_id}_{name}"),
+             _directive("output", f"{output_dir}/slurm_output_wf{workflow_id}_sl%j.o"),
+             _directive("error", f"{output_dir}/slurm_output_wf{workflow_id}_sl%j.e")]
     for key, value in scheduler.items():
         if key in ("name", "extra") or value in (None, ""):
             continue
-        option = _SBATCH_KEYS.get(key, key.replace("_", "-"))
-        lines.append(f"#SBATCH --{option}={value}")
+        lines.append(_directive(_SBATCH_KEYS.get(key, key.replace("_", "-")), value))
     extra = scheduler.get("extra")
     if extra:
+        if _CONTROL.search(str(extra)):
+            raise SlurmError(f"extra: {extra!r} must be one line without control characters")
         lines.append(f"#SBATCH {extra}")
     if "--requeue" not in (extra or ""):
         # A lost allocation's jobs are failed or retried by the coordinator; a requeued batch
