@@ -21,6 +21,7 @@ from torc.errors import TorcError
 
 HEADER = "authorization"
 PROTECTED_PREFIX = "/torc.v1.Torc/"
+DENIED = "missing or wrong torc token (see ~/.torc/token or TORC_TOKEN)"
 
 
 def default_token_file() -> Path:
@@ -82,25 +83,27 @@ def metadata(token: str | None) -> tuple[tuple[str, str], ...]:
 
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):
-    """Rejects Torc calls without the right token with UNAUTHENTICATED (nothing runs)."""
+    """Rejects Torc calls without the right token with UNAUTHENTICATED (nothing runs).
+
+    The decision is made on the call's metadata, before any request message is read: a denied
+    call is answered by a handler that takes a request *stream* and never reads from it, so
+    the body of an unauthenticated request (up to the message limit, hundreds of MiB) is
+    never buffered or decoded.
+    """
 
     def __init__(self, token: str) -> None:
         self._expected = f"Bearer {token}".encode()
 
-        async def deny(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED,
-                                "missing or wrong torc token (see ~/.torc/token or TORC_TOKEN)")
+        async def deny(requests: Any, context: grpc.aio.ServicerContext) -> Any:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, DENIED)
 
-        async def deny_stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED,
-                                "missing or wrong torc token (see ~/.torc/token or TORC_TOKEN)")
+        async def deny_stream(requests: Any, context: grpc.aio.ServicerContext) -> Any:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, DENIED)
             yield  # pragma: no cover - makes this an async generator
 
         self._deny = {
-            (False, False): grpc.unary_unary_rpc_method_handler(deny),
-            (False, True): grpc.unary_stream_rpc_method_handler(deny_stream),
-            (True, False): grpc.stream_unary_rpc_method_handler(deny),
-            (True, True): grpc.stream_stream_rpc_method_handler(deny_stream),
+            False: grpc.stream_unary_rpc_method_handler(deny),
+            True: grpc.stream_stream_rpc_method_handler(deny_stream),
         }
 
     async def intercept_service(
@@ -119,7 +122,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(details)
         if handler is None:
             return None
-        return self._deny[(handler.request_streaming, handler.response_streaming)]
+        return self._deny[handler.response_streaming]
 
 
 class _ClientMetadata(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,

@@ -80,6 +80,8 @@ class Coordinator:
         """Lock, recover and listen; returns 0, or the exit code of a failed start."""
         a = self.args
         try:
+            # Owner-only, also when the directory existed: the WAL holds every command.
+            self.data_dir.chmod(0o700)
             self.lock.acquire()
             store, next_seq, figures = recover(self.data_dir)
             token = ensure_token(Path(a.token_file) if a.token_file else default_token_file())

@@ -5,8 +5,12 @@ does, and the job's stdout/stderr files are created by the child, off the event 
 change directory, so a job given a directory other than the worker's own goes through
 ``Popen``; the worker moves into its output directory at start, which makes that the rare path.
 
-A pidfd becomes readable when the child exits, so waiting costs no thread and no polling. Each
-job gets its own session (process group), so killing it kills what it started too.
+A job never outlives itself: each job leads its own session (process group), and when the
+leader exits, whatever it left in its group (``cmd &``, a child that ignored SIGTERM) is
+SIGKILLed *before* the leader is reaped, while its pid (and so the group id) cannot have been
+reused. Processes that left the group (``setsid``, daemons) carry the worker's marker in their
+environment; the watchdog (``torc.worker.watchdog``) kills those when the worker ends, however
+it ends.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+STDIO_MODE = 0o600  # job output is the user's alone
 
 
 class JobProcess:
@@ -37,39 +42,42 @@ class JobProcess:
         self.returncode: int | None = None
         self.start_time = 0.0
         self.end_time = 0.0
-        self.signaled: int | None = None
         self._popen: subprocess.Popen[bytes] | None = None
 
     async def start(self) -> None:
-        """Spawn the process; raises OSError when it cannot start (e.g. unwritable stdio)."""
+        """Spawn the process; raises OSError (or ValueError for an argument no process can
+        take) when it cannot start."""
         self.start_time = time.time()
         if self.cwd is None:
             self.pid = os.posix_spawnp(self.argv[0], self.argv, self.env, setsid=True,
                                        file_actions=[
                 (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                (os.POSIX_SPAWN_OPEN, 1, str(self.stdout_path), _CREATE, 0o644),
-                (os.POSIX_SPAWN_OPEN, 2, str(self.stderr_path), _CREATE, 0o644)])
+                (os.POSIX_SPAWN_OPEN, 1, str(self.stdout_path), _CREATE, STDIO_MODE),
+                (os.POSIX_SPAWN_OPEN, 2, str(self.stderr_path), _CREATE, STDIO_MODE)])
         else:
-            with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            out = os.open(self.stdout_path, _CREATE, STDIO_MODE)
+            err = os.open(self.stderr_path, _CREATE, STDIO_MODE)
+            try:
                 self._popen = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env,
                                                stdin=subprocess.DEVNULL, stdout=out,
                                                stderr=err, start_new_session=True)
+            finally:
+                os.close(out)
+                os.close(err)
             self.pid = self._popen.pid
 
     async def wait(self) -> int:
-        """Wait for exit; returns the return code (-N when killed by signal N)."""
+        """Wait for exit; returns the return code (-N when killed by signal N).
+
+        What the job left in its process group is killed before the leader is reaped.
+        """
         assert self.pid
         loop = asyncio.get_running_loop()
-        if self._popen is not None:
-            # Popen keeps its own bookkeeping of the child: let it reap.
-            self.returncode = await loop.run_in_executor(None, self._popen.wait)
-            self.end_time = time.time()
-            return self.returncode
         try:
             fd = os.pidfd_open(self.pid)
         except (OSError, AttributeError):
-            _, status = await loop.run_in_executor(None, os.waitpid, self.pid, 0)
-        else:
+            fd = None
+        if fd is not None:
             done: asyncio.Future[None] = loop.create_future()
             loop.add_reader(fd, lambda: done.done() or done.set_result(None))
             try:
@@ -77,18 +85,28 @@ class JobProcess:
             finally:
                 loop.remove_reader(fd)
                 os.close(fd)
-            _, status = os.waitpid(self.pid, 0)
-        self.returncode = os.waitstatus_to_exitcode(status)
+            # The leader is a zombie now: its pid, and the group id, are still reserved.
+            self._kill_group(signal.SIGKILL)
+        if self._popen is not None:
+            # Popen keeps its own bookkeeping of the child: let it reap.
+            self.returncode = await loop.run_in_executor(None, self._popen.wait)
+        elif fd is None:
+            _, status = await loop.run_in_executor(None, os.waitpid, self.pid, 0)
+            self.returncode = os.waitstatus_to_exitcode(status)
+        else:
+            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
         self.end_time = time.time()
         return self.returncode
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Signal the job's whole process group."""
-        # Until waitpid reaps it, the pid cannot be reused: signalling it is safe.
+        # Until waitpid reaps the leader, the group id cannot be reused: signalling is safe.
         if not self.pid or self.returncode is not None:
             return
-        self.signaled = sig
+        self._kill_group(sig)
+
+    def _kill_group(self, sig: int) -> None:
         try:
             os.killpg(self.pid, sig)
-        except ProcessLookupError:
+        except (ProcessLookupError, PermissionError):
             pass

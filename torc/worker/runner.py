@@ -21,6 +21,7 @@ import grpc
 from torc.proto import torc_pb2 as pb
 from torc.spec.validate import MAIN_LOOP_TRIGGERS
 from torc.worker import actions as worker_actions
+from torc.worker import watchdog
 from torc.worker.allocations import schedule_nodes
 from torc.worker.connection import CallFailed, Connection
 from torc.worker.process import JobProcess
@@ -105,12 +106,16 @@ class WorkerRunner:
         self._flush_timer: asyncio.TimerHandle | None = None
         self.stdio = options.output_dir / "job_stdio"
         self._job_cwd: Path | None = options.output_dir
+        # Why the worker could not finish its work (exit code 1), empty when it could.
+        self.failure = ""
+        self.marker = watchdog.new_marker()
 
     # ----- lifecycle
 
     async def run(self) -> int:
         """Run until the workflow is done, the worker is stopped, or it idles out."""
         loop = asyncio.get_running_loop()
+        watchdog_fd = watchdog.start(self.marker)  # closed only by this process's exit
         self.conn = Connection(self.o.url)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.terminate, signal.Signals(sig).name)
@@ -142,6 +147,7 @@ class WorkerRunner:
                 await self._main_loop()
         except CallFailed as e:
             log.error("giving up: %s", e.message)
+            self.failure = self.failure or e.message
             self.terminate("coordinator error")
         finally:
             await self._stop_jobs()
@@ -157,8 +163,16 @@ class WorkerRunner:
             for t in background:
                 t.cancel()
             await self.conn.close()
+        if self._reports:
+            self.failure = self.failure or "reports could not be delivered"
+            log.error("%d report(s) could not be delivered to the coordinator",
+                      len(self._reports))
         log.info("worker %d exits: %s (%d job(s) run)", self.worker_id,
                  self.stop_reason or "workflow done", self.jobs_run)
+        del watchdog_fd  # kept open until exit: its end tells the watchdog we are gone
+        if self.failure:
+            log.error("worker %d could not finish its work: %s", self.worker_id, self.failure)
+            return 1
         return 0
 
     def terminate(self, reason: str) -> None:
@@ -391,6 +405,7 @@ class WorkerRunner:
             "TORC_JOB_NAME": cj.name, "TORC_OUTPUT_DIR": str(self.o.output_dir),
             "TORC_ATTEMPT_ID": str(cj.attempt_id), "TORC_RUN_ID": str(cj.run_id),
             "TORC_URL": self.o.url, "TORC_WORKER_ID": str(self.worker_id),
+            watchdog.MARKER: self.marker,
         })
         return env
 
@@ -409,7 +424,7 @@ class WorkerRunner:
                 return
             try:
                 await proc.start()
-            except OSError as e:
+            except (OSError, ValueError) as e:
                 log.error("job %d (%s) could not start: %s", cj.id, cj.name, e)
                 self._report(cj, FINISHED, 127, pb.FAILED, time.time(), time.time())
                 return
@@ -483,8 +498,14 @@ class WorkerRunner:
                         workflow_id=self.o.workflow_id, worker_id=self.worker_id,
                         reports=batch, claim=claim))
                 except CallFailed as e:
-                    log.error("reports lost: %s", e.message)
-                    continue
+                    # Never dropped: kept for the next attempt (each new report retries), and
+                    # the worker stops, exiting non-zero, since it cannot account for its work.
+                    self._reports = batch + self._reports
+                    log.error("reports not delivered (%d kept): %s", len(self._reports),
+                              e.message)
+                    self.failure = self.failure or f"reports not delivered: {e.message}"
+                    self.terminate("coordinator error")
+                    break
                 finally:
                     if claim is not None:
                         self._claiming = False

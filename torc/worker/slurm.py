@@ -9,6 +9,7 @@ these in a thread.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import time
@@ -20,6 +21,7 @@ from typing import Any
 import sh
 
 from torc.errors import TorcError
+from torc.worker.watchdog import MARKER
 
 TIMEOUT = 60.0
 # States after which a Slurm job will never run again.
@@ -38,8 +40,11 @@ def _run(command: str, *args: str, timeout: float = TIMEOUT) -> str:
         cmd = sh.Command(command)
     except sh.CommandNotFound:
         raise SlurmError(f"{command}: not found (is Slurm installed on this host?)") from None
+    # A Slurm job inherits the submitter's environment: it must not carry a worker's job
+    # marker, or that worker's watchdog would kill the new allocation when the worker ends.
+    env = {k: v for k, v in os.environ.items() if k != MARKER}
     try:
-        return str(cmd(*args, _timeout=timeout, _tty_out=False))
+        return str(cmd(*args, _timeout=timeout, _tty_out=False, _env=env))
     except sh.ErrorReturnCode as e:
         said = (e.stderr or e.stdout or b"").decode(errors="replace").strip()
         raise SlurmError(f"{command} failed (exit {e.exit_code}): {said}") from None
