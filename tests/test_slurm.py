@@ -279,3 +279,38 @@ def test_walltime_from_squeue_inside_an_allocation(coord: Coordinator, tmp_path:
     (worker,) = [w for w in c.list_workers(wf_id) if w.role == "worker"]
     assert 0 < worker.resources.time_left_seconds <= 180
     run_cli("workflows", "cancel", str(wf_id), url=coord.url, check=True)
+
+
+def test_a_slow_sbatch_and_an_output_dir_with_a_space(cluster: None, tmp_path: Path) -> None:
+    # A busy controller: each sbatch takes 3 s, longer than the coordinator waits for a
+    # silent worker (3 × 0.5 s). The submitter heartbeats, so it is not declared lost, and
+    # every allocation sbatch accepted is recorded.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    real = subprocess.run(["which", "sbatch"], capture_output=True, text=True).stdout.strip()
+    slow = bin_dir / "sbatch"
+    slow.write_text(f'#!/bin/bash\nsleep 3\nexec {real} "$@"\n')
+    slow.chmod(0o755)
+    c = Coordinator(tmp_path / "coord", "--heartbeat-interval", "0.5",
+                    "--slurm-poll-interval", "0.5")
+    c.start()
+    try:
+        spec = {"name": "slow", "slurm_schedulers": [scheduler()],
+                "jobs": [{"name": f"j{i}", "command": "echo hi"} for i in range(4)],
+                "actions": [schedule(num_allocations=2)]}
+        out = tmp_path / "out dir"
+        env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+        r = subprocess.run(["python", "-m", "torc.client.cli", "--url", c.url, "-f", "json",
+                            "submit", str(write_spec(tmp_path, spec)), "--output-dir",
+                            str(out)], env=env, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        wf_id = json.loads(r.stdout)["id"]
+        assert len(c.client.list_allocations(wf_id)) == 2
+        submitters = [w for w in c.client.list_workers(wf_id) if w.role == "submitter"]
+        assert len(submitters) == 1 and not submitters[0].lost
+        wait_for(lambda: c.client.get_workflow(wf_id).complete, timeout=120)
+        assert set(job_states(c.client, wf_id).values()) == {"completed"}
+        assert list(out.glob("slurm_output_wf*_sl*.o"))
+    finally:
+        subprocess.run(["scancel", "--user", "root"], check=False)
+        c.close()

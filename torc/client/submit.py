@@ -8,9 +8,14 @@ import json
 import os
 import socket
 import sys
+import threading
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import grpc
 
 from torc.client import output
 from torc.client.run import prepare
@@ -27,9 +32,10 @@ def submit(args: argparse.Namespace, url: str, fmt: str) -> int:
         wf_id = prepare(client, args.target)
         reg = client.call("RegisterWorker", pb.RegisterWorkerRequest(
             workflow_id=wf_id, hostname=socket.gethostname(), pid=os.getpid(),
-            role="submitter"))
+            role="submitter", instance_id=uuid.uuid4().hex))
         worker_id = reg.worker_id
         failures = []
+        beating = Heartbeat(client, worker_id, reg.heartbeat_interval or 5.0)
         try:
             claimed = client.call("ClaimAction", pb.ClaimActionRequest(
                 workflow_id=wf_id, worker_id=worker_id, action_types=["schedule_nodes"]))
@@ -43,6 +49,7 @@ def submit(args: argparse.Namespace, url: str, fmt: str) -> int:
                 if not ok:
                     failures.append(f"action {action.id}: {message}")
         finally:
+            beating.stop()
             client.call("UnregisterWorker", pb.UnregisterWorkerRequest(worker_id=worker_id))
         allocations = [output.allocation_dict(a) for a in client.list_allocations(wf_id)]
     if fmt == "json":
@@ -53,6 +60,38 @@ def submit(args: argparse.Namespace, url: str, fmt: str) -> int:
     for f in failures:
         print(f"error: {f}", file=sys.stderr)
     return 1 if failures else 0
+
+
+class Heartbeat:
+    """Heartbeats for the submitter while it runs (sbatch may take minutes on a busy
+    controller): a submitter that stopped beating is declared lost like any worker, and the
+    actions it claimed are offered again."""
+
+    def __init__(self, client: TorcClient, worker_id: int, interval: float) -> None:
+        self._stop = threading.Event()
+        self._interval = interval
+        self._worker_id = worker_id
+        self._call = client.stub.Heartbeat(self._beats(), metadata=client._metadata)
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._thread.start()
+
+    def _beats(self) -> Iterator[pb.HeartbeatRequest]:
+        while True:
+            yield pb.HeartbeatRequest(worker_id=self._worker_id)
+            if self._stop.wait(self._interval):
+                return
+
+    def _drain(self) -> None:
+        try:
+            for _ in self._call:
+                pass
+        except grpc.RpcError:
+            pass  # the coordinator went away; the submitter's own calls will say so
+
+    def stop(self) -> None:
+        """End the stream."""
+        self._stop.set()
+        self._thread.join(timeout=10)
 
 
 def _execute(client: TorcClient, wf_id: int, worker_id: int, action: pb.ClaimedAction,

@@ -335,7 +335,7 @@ class ListWorkersResponse(_message.Message):
     def __init__(self, workers: _Optional[_Iterable[_Union[Worker, _Mapping]]] = ...) -> None: ...
 
 class RegisterWorkerRequest(_message.Message):
-    __slots__ = ("workflow_id", "hostname", "slurm_job_id", "node_name", "resources", "pid", "role")
+    __slots__ = ("workflow_id", "hostname", "slurm_job_id", "node_name", "resources", "pid", "role", "instance_id")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     HOSTNAME_FIELD_NUMBER: _ClassVar[int]
     SLURM_JOB_ID_FIELD_NUMBER: _ClassVar[int]
@@ -343,6 +343,7 @@ class RegisterWorkerRequest(_message.Message):
     RESOURCES_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     hostname: str
     slurm_job_id: str
@@ -350,7 +351,8 @@ class RegisterWorkerRequest(_message.Message):
     resources: Resources
     pid: int
     role: str
-    def __init__(self, workflow_id: _Optional[int] = ..., hostname: _Optional[str] = ..., slurm_job_id: _Optional[str] = ..., node_name: _Optional[str] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., pid: _Optional[int] = ..., role: _Optional[str] = ...) -> None: ...
+    instance_id: str
+    def __init__(self, workflow_id: _Optional[int] = ..., hostname: _Optional[str] = ..., slurm_job_id: _Optional[str] = ..., node_name: _Optional[str] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., pid: _Optional[int] = ..., role: _Optional[str] = ..., instance_id: _Optional[str] = ...) -> None: ...
 
 class RegisterWorkerResponse(_message.Message):
     __slots__ = ("worker_id", "heartbeat_interval")

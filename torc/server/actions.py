@@ -27,7 +27,8 @@ class Action:
     """One action of a workflow and its progress in the current run."""
 
     __slots__ = ("id", "trigger", "kind", "persistent", "max_retries", "job_ids", "config",
-                 "count", "triggered", "claimed", "claimed_by", "failures", "executions")
+                 "count", "triggered", "claimed", "claimed_by", "failures", "executions",
+                 "running")
 
     def __init__(self, action_id: int, spec: dict[str, Any]) -> None:
         self.id = action_id
@@ -46,6 +47,8 @@ class Action:
         self.claimed_by: set[int] = set()
         self.failures = 0
         self.executions: list[dict[str, Any]] = []
+        # Workers that claimed the action and have not reported its result yet.
+        self.running: set[int] = set()
 
     @property
     def required(self) -> int:
@@ -98,6 +101,7 @@ class ActionBook:
         for a in self.actions:
             a.claimed = False
             a.claimed_by.clear()
+            a.running.clear()
             a.failures = 0
             if a.trigger in _COUNTS:
                 counted = _COUNTS[a.trigger]
@@ -143,13 +147,40 @@ class ActionBook:
                 a.claimed_by.add(worker_id)
             else:
                 a.claimed = True
+            a.running.add(worker_id)
 
-    def record(self, worker_id: int, action_id: int, execution: dict[str, Any]) -> None:
-        """Store one execution; a failed one is offered again while retries remain."""
+    def release(self, worker_id: int) -> list[Action]:
+        """The worker is gone: what it claimed and never reported is offered again (a
+        persistent action runs once per worker, so only non-persistent ones matter)."""
+        released = []
+        for a in self.actions:
+            if worker_id in a.running:
+                a.running.discard(worker_id)
+                if not a.persistent:
+                    a.claimed = False
+                    released.append(a)
+        return released
+
+    def setup_running(self) -> bool:
+        """True while an ``on_workflow_start`` action is claimed and not yet done: jobs wait
+        for it, since such actions prepare what the jobs use (directories, inputs)."""
+        return any(a.running and a.trigger == "on_workflow_start" and not a.persistent
+                   for a in self.actions)
+
+    def record(self, worker_id: int, action_id: int, execution: dict[str, Any]) -> bool:
+        """Store one execution; a failed one is offered again while retries remain.
+
+        Returns False for a re-sent result that is already recorded (nothing changes).
+        """
         a = self.get(action_id)
-        if worker_id not in a.claimed_by and not (a.claimed and not a.persistent):
+        if worker_id not in a.running:
+            if any(e.get("worker_id") == worker_id and e.get("start_time") ==
+                   execution.get("start_time") and e.get("run_id") == execution.get("run_id")
+                   for e in a.executions):
+                return False  # a re-sent result that was recorded already
             raise FailedPrecondition(
                 f"worker {worker_id} did not claim action {action_id}; result rejected")
+        a.running.discard(worker_id)
         a.executions.append(execution)
         if not execution.get("success"):
             a.failures += 1
@@ -158,3 +189,4 @@ class ActionBook:
                     a.claimed_by.discard(worker_id)
                 else:
                     a.claimed = False
+        return True

@@ -276,6 +276,13 @@ class TorcService(pb_grpc.TorcServicer):
 
     async def RegisterWorker(self, request: pb.RegisterWorkerRequest,
                              context: grpc.aio.ServicerContext) -> pb.RegisterWorkerResponse:
+        if request.instance_id:
+            for w in self.store.workers.values():
+                if (w.instance == request.instance_id and w.workflow_id == request.workflow_id
+                        and w.active):
+                    await self._durable(context)
+                    return pb.RegisterWorkerResponse(
+                        worker_id=w.id, heartbeat_interval=self.heartbeat_interval)
         r = request.resources
         res = {"num_cpus": r.num_cpus, "memory": r.memory_bytes, "num_gpus": r.num_gpus,
                "num_nodes": r.num_nodes or 1, "time_left": r.time_left_seconds}
@@ -283,7 +290,7 @@ class TorcService(pb_grpc.TorcServicer):
             "t": "register", "worker": self.store.next_worker_id, "wf": request.workflow_id,
             "host": request.hostname, "slurm_job_id": request.slurm_job_id,
             "node": request.node_name, "res": res, "pid": request.pid, "ts": time.time(),
-            "role": request.role or "worker",
+            "role": request.role or "worker", "instance": request.instance_id,
         }, context)
         return pb.RegisterWorkerResponse(worker_id=w.id,
                                          heartbeat_interval=self.heartbeat_interval)
@@ -323,7 +330,8 @@ class TorcService(pb_grpc.TorcServicer):
             # then claims again.
             pending_actions = bool(wf.actions.pending_for(request.worker_id, MAIN_LOOP_TRIGGERS))
             jobs = await self._claim_now(wf, w, request, ask, context,
-                                         pick=not (request.peek or pending_actions))
+                                         pick=not (request.peek or pending_actions
+                                                   or wf.actions.setup_running()))
             if jobs is not None:
                 return pb.ClaimJobResponse(jobs=jobs, **self._claim_flags(wf.id, w.id))
             flags = self._claim_flags(wf.id, request.worker_id)
@@ -407,7 +415,7 @@ class TorcService(pb_grpc.TorcServicer):
         pending = wf is not None and bool(wf.actions.pending_for(request.worker_id,
                                                                   MAIN_LOOP_TRIGGERS))
         jobs: list[pb.ClaimedJob] | None = None
-        if ask is not None and wf is not None and not pending:
+        if ask is not None and wf is not None and not pending and not wf.actions.setup_running():
             try:
                 w = self.store.live_worker(request.worker_id, wf.id)
             except TorcError as e:

@@ -43,6 +43,7 @@ class Worker:
     lost: bool = False
     jobs: set[int] = field(default_factory=set)
     role: str = "worker"
+    instance: str = ""  # random per worker process: a retried registration finds it
     # The worker's last claim of jobs and of actions, so that a retried claim gets the same.
     last_claim: list = field(default_factory=lambda: [0, []])
     last_action_claim: list = field(default_factory=lambda: [0, []])
@@ -188,7 +189,7 @@ class Store:
             raise FailedPrecondition(f"worker {worker_id} already exists")
         w = Worker(worker_id, wf.id, ev.get("host", ""), ev.get("slurm_job_id", ""),
                    ev.get("node", ""), ev.get("res", {}), ev.get("pid", 0), ev["ts"], ev["ts"],
-                   role=ev.get("role", "worker"))
+                   role=ev.get("role", "worker"), instance=ev.get("instance", ""))
         self.workers[worker_id] = w
         self.next_worker_id = max(self.next_worker_id, worker_id + 1)
         return w
@@ -258,9 +259,11 @@ class Store:
 
     def _action_result(self, ev: Event) -> None:
         wf = self.workflow(ev["wf"])
-        w = self.worker(ev["worker"])
+        # A lost worker's claims were released to others: its late results are refused.
+        w = self.live_worker(ev["worker"], wf.id)
         execution = dict(ev["exec"], worker_id=w.id, run_id=wf.run_id)
-        wf.actions.record(w.id, ev["action"], execution)
+        if not wf.actions.record(w.id, ev["action"], execution):
+            return  # re-sent, recorded already
         a = wf.actions.get(ev["action"])
         self._note(wf.id, execution.get("end_time", 0.0), "action",
                    f"action {a.id} ({a.trigger}/{a.kind}) on worker {w.id}: "
@@ -279,6 +282,9 @@ class Store:
         wf = self.workflows.get(w.workflow_id)
         affected = sorted(w.jobs)
         if wf is not None:
+            for a in wf.actions.release(w.id):
+                self._note(wf.id, ts, "action", f"action {a.id} ({a.trigger}/{a.kind}) "
+                           f"claimed by worker {w.id} is offered again")
             for job_id in affected:
                 job = wf.jobs[job_id - 1]
                 if job.status == S.PENDING:
@@ -298,12 +304,18 @@ class Store:
     def _allocation(self, ev: Event) -> dict[str, Any]:
         """A schedule_nodes action submitted a Slurm job for the workflow."""
         wf = self.workflow(ev["wf"])
-        self.live_worker(ev["worker"], wf.id)
+        # A fact, not a claim: sbatch accepted the job, so it is recorded (and will be
+        # scancelled with the workflow) even when its submitter was declared lost meanwhile.
+        w = self.worker(ev["worker"])
+        if w.workflow_id != wf.id:
+            raise InvalidArgument(f"worker {w.id} belongs to workflow {w.workflow_id}, "
+                                  f"not {wf.id}")
         wf.actions.get(ev["action"])
         if not ev["slurm_job_id"]:
             raise InvalidArgument("slurm_job_id must not be empty")
-        if any(a["slurm_job_id"] == ev["slurm_job_id"] for a in wf.allocations):
-            raise FailedPrecondition(f"Slurm job {ev['slurm_job_id']} is already recorded")
+        for a in wf.allocations:
+            if a["slurm_job_id"] == ev["slurm_job_id"]:
+                return a  # a retried record
         alloc = {"slurm_job_id": ev["slurm_job_id"], "scheduler": ev.get("scheduler", ""),
                  "action_id": ev["action"], "num_nodes": ev.get("nodes", 1),
                  "state": "SUBMITTED", "submitted_at": ev["ts"], "updated_at": ev["ts"]}
@@ -364,7 +376,8 @@ def _dump_workflow(wf: Workflow) -> dict[str, Any]:
         "jobs": {f: [getattr(j, f) for j in wf.jobs] for f in _JOB_FIELDS},
         "actions": [{"count": a.count, "triggered": a.triggered, "claimed": a.claimed,
                      "claimed_by": sorted(a.claimed_by), "failures": a.failures,
-                     "executions": a.executions} for a in wf.actions.actions],
+                     "executions": a.executions, "running": sorted(a.running)}
+                    for a in wf.actions.actions],
     }
 
 
@@ -386,6 +399,7 @@ def _load_workflow(d: dict[str, Any]) -> Workflow:
         a.count, a.triggered, a.claimed = ad["count"], ad["triggered"], ad["claimed"]
         a.claimed_by = set(ad["claimed_by"])
         a.failures, a.executions = ad["failures"], ad["executions"]
+        a.running = set(ad.get("running", ()))
     return wf
 
 
@@ -394,4 +408,5 @@ def _dump_worker(w: Worker) -> dict[str, Any]:
             "slurm_job_id": w.slurm_job_id, "node_name": w.node_name, "resources": w.resources,
             "pid": w.pid, "start_time": w.start_time, "last_heartbeat": w.last_heartbeat,
             "active": w.active, "lost": w.lost, "jobs": sorted(w.jobs), "role": w.role,
+            "instance": w.instance,
             "last_claim": w.last_claim, "last_action_claim": w.last_action_claim}

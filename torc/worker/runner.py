@@ -128,7 +128,7 @@ class WorkerRunner:
         p, r = self.o.placement, self.o.resources
         reg = await self.conn.call("RegisterWorker", pb.RegisterWorkerRequest(
             workflow_id=self.o.workflow_id, hostname=p.hostname, slurm_job_id=p.slurm_job_id,
-            node_name=p.node_name, pid=os.getpid(),
+            node_name=p.node_name, pid=os.getpid(), instance_id=self.marker,
             resources=pb.Resources(num_cpus=r.num_cpus, memory_bytes=r.memory,
                                    num_gpus=r.num_gpus, num_nodes=p.num_nodes,
                                    time_left_seconds=time_left(p.end_time, self.o.end_buffer))))
