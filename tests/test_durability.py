@@ -64,7 +64,7 @@ class Load:
                 self.finished.extend(ids[:3])
         except grpc.RpcError as e:
             if e.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED,
-                                grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNKNOWN):
+                                grpc.StatusCode.DEADLINE_EXCEEDED):
                 self.error = e
         except BaseException as e:  # noqa: BLE001 - reported by the test
             self.error = e

@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from torc.client import output
+from torc.client import cli_groups, output
 from torc.client.stub import DEFAULT_URL, TorcClient
 from torc.errors import TorcError
 from torc.worker.main import add_worker_arguments
@@ -205,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = asub.add_parser("list", help="list allocations with their Slurm state")
     s.add_argument("id", type=int)
     s.set_defaults(func=cmd_allocations)
+
+    cli_groups.add_commands(sub)
 
     ev = sub.add_parser("events", help="workflow events")
     esub = ev.add_subparsers(dest="verb", required=True, metavar="VERB")

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 from pathlib import Path
@@ -67,7 +66,7 @@ class TorcClient:
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
         ])
         self.stub = pb_grpc.TorcStub(self.channel)
-        self._metadata = (("torc-user", getpass.getuser()),)
+        self._metadata: tuple[tuple[str, str], ...] = ()  # who we are comes from the token
 
     def close(self) -> None:
         """Close the channel."""

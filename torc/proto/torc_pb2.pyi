@@ -43,6 +43,86 @@ STARTED: ReportKind
 FINISHED: ReportKind
 RELEASED: ReportKind
 
+class Identity(_message.Message):
+    __slots__ = ("user", "admin", "multi_user")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    ADMIN_FIELD_NUMBER: _ClassVar[int]
+    MULTI_USER_FIELD_NUMBER: _ClassVar[int]
+    user: str
+    admin: bool
+    multi_user: bool
+    def __init__(self, user: _Optional[str] = ..., admin: _Optional[bool] = ..., multi_user: _Optional[bool] = ...) -> None: ...
+
+class GroupMember(_message.Message):
+    __slots__ = ("user", "role")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    user: str
+    role: str
+    def __init__(self, user: _Optional[str] = ..., role: _Optional[str] = ...) -> None: ...
+
+class AccessGroup(_message.Message):
+    __slots__ = ("id", "name", "description", "created_at", "members", "workflow_ids")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_IDS_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    name: str
+    description: str
+    created_at: float
+    members: _containers.RepeatedCompositeFieldContainer[GroupMember]
+    workflow_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., created_at: _Optional[float] = ..., members: _Optional[_Iterable[_Union[GroupMember, _Mapping]]] = ..., workflow_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class CreateAccessGroupRequest(_message.Message):
+    __slots__ = ("name", "description")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class AccessGroupRef(_message.Message):
+    __slots__ = ("group_id",)
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    group_id: int
+    def __init__(self, group_id: _Optional[int] = ...) -> None: ...
+
+class ListAccessGroupsRequest(_message.Message):
+    __slots__ = ("user", "workflow_id")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    user: str
+    workflow_id: int
+    def __init__(self, user: _Optional[str] = ..., workflow_id: _Optional[int] = ...) -> None: ...
+
+class ListAccessGroupsResponse(_message.Message):
+    __slots__ = ("groups",)
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    groups: _containers.RepeatedCompositeFieldContainer[AccessGroup]
+    def __init__(self, groups: _Optional[_Iterable[_Union[AccessGroup, _Mapping]]] = ...) -> None: ...
+
+class GroupMembershipRequest(_message.Message):
+    __slots__ = ("group_id", "user", "role")
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    group_id: int
+    user: str
+    role: str
+    def __init__(self, group_id: _Optional[int] = ..., user: _Optional[str] = ..., role: _Optional[str] = ...) -> None: ...
+
+class GroupWorkflowRequest(_message.Message):
+    __slots__ = ("group_id", "workflow_id")
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    group_id: int
+    workflow_id: int
+    def __init__(self, group_id: _Optional[int] = ..., workflow_id: _Optional[int] = ...) -> None: ...
+
 class Empty(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

@@ -149,6 +149,51 @@ class TorcStub:
                 request_serializer=torc_dot_proto_dot_torc__pb2.WatchEventsRequest.SerializeToString,
                 response_deserializer=torc_dot_proto_dot_torc__pb2.WorkflowEvent.FromString,
                 _registered_method=True)
+        self.WhoAmI = channel.unary_unary(
+                '/torc.v1.Torc/WhoAmI',
+                request_serializer=torc_dot_proto_dot_torc__pb2.Empty.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.Identity.FromString,
+                _registered_method=True)
+        self.CreateAccessGroup = channel.unary_unary(
+                '/torc.v1.Torc/CreateAccessGroup',
+                request_serializer=torc_dot_proto_dot_torc__pb2.CreateAccessGroupRequest.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.AccessGroup.FromString,
+                _registered_method=True)
+        self.DeleteAccessGroup = channel.unary_unary(
+                '/torc.v1.Torc/DeleteAccessGroup',
+                request_serializer=torc_dot_proto_dot_torc__pb2.AccessGroupRef.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.Empty.FromString,
+                _registered_method=True)
+        self.GetAccessGroup = channel.unary_unary(
+                '/torc.v1.Torc/GetAccessGroup',
+                request_serializer=torc_dot_proto_dot_torc__pb2.AccessGroupRef.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.AccessGroup.FromString,
+                _registered_method=True)
+        self.ListAccessGroups = channel.unary_unary(
+                '/torc.v1.Torc/ListAccessGroups',
+                request_serializer=torc_dot_proto_dot_torc__pb2.ListAccessGroupsRequest.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.ListAccessGroupsResponse.FromString,
+                _registered_method=True)
+        self.AddUserToGroup = channel.unary_unary(
+                '/torc.v1.Torc/AddUserToGroup',
+                request_serializer=torc_dot_proto_dot_torc__pb2.GroupMembershipRequest.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.AccessGroup.FromString,
+                _registered_method=True)
+        self.RemoveUserFromGroup = channel.unary_unary(
+                '/torc.v1.Torc/RemoveUserFromGroup',
+                request_serializer=torc_dot_proto_dot_torc__pb2.GroupMembershipRequest.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.AccessGroup.FromString,
+                _registered_method=True)
+        self.AddWorkflowToGroup = channel.unary_unary(
+                '/torc.v1.Torc/AddWorkflowToGroup',
+                request_serializer=torc_dot_proto_dot_torc__pb2.GroupWorkflowRequest.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.AccessGroup.FromString,
+                _registered_method=True)
+        self.RemoveWorkflowFromGroup = channel.unary_unary(
+                '/torc.v1.Torc/RemoveWorkflowFromGroup',
+                request_serializer=torc_dot_proto_dot_torc__pb2.GroupWorkflowRequest.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.AccessGroup.FromString,
+                _registered_method=True)
 
 
 class TorcServicer:
@@ -301,6 +346,63 @@ class TorcServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WhoAmI(self, request, context):
+        """Who the caller is (from its token).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateAccessGroup(self, request, context):
+        """Access groups (Torc's): who besides a workflow's owner may read it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteAccessGroup(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAccessGroup(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAccessGroups(self, request, context):
+        """Every group, or those of one user or one workflow.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddUserToGroup(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveUserFromGroup(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddWorkflowToGroup(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveWorkflowFromGroup(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TorcServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -418,6 +520,51 @@ def add_TorcServicer_to_server(servicer, server):
                     servicer.WatchEvents,
                     request_deserializer=torc_dot_proto_dot_torc__pb2.WatchEventsRequest.FromString,
                     response_serializer=torc_dot_proto_dot_torc__pb2.WorkflowEvent.SerializeToString,
+            ),
+            'WhoAmI': grpc.unary_unary_rpc_method_handler(
+                    servicer.WhoAmI,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.Empty.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.Identity.SerializeToString,
+            ),
+            'CreateAccessGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateAccessGroup,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.CreateAccessGroupRequest.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.AccessGroup.SerializeToString,
+            ),
+            'DeleteAccessGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteAccessGroup,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.AccessGroupRef.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.Empty.SerializeToString,
+            ),
+            'GetAccessGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAccessGroup,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.AccessGroupRef.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.AccessGroup.SerializeToString,
+            ),
+            'ListAccessGroups': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAccessGroups,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.ListAccessGroupsRequest.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.ListAccessGroupsResponse.SerializeToString,
+            ),
+            'AddUserToGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddUserToGroup,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.GroupMembershipRequest.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.AccessGroup.SerializeToString,
+            ),
+            'RemoveUserFromGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveUserFromGroup,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.GroupMembershipRequest.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.AccessGroup.SerializeToString,
+            ),
+            'AddWorkflowToGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddWorkflowToGroup,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.GroupWorkflowRequest.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.AccessGroup.SerializeToString,
+            ),
+            'RemoveWorkflowFromGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveWorkflowFromGroup,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.GroupWorkflowRequest.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.AccessGroup.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1041,6 +1188,249 @@ class Torc:
             '/torc.v1.Torc/WatchEvents',
             torc_dot_proto_dot_torc__pb2.WatchEventsRequest.SerializeToString,
             torc_dot_proto_dot_torc__pb2.WorkflowEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WhoAmI(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/WhoAmI',
+            torc_dot_proto_dot_torc__pb2.Empty.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.Identity.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateAccessGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/CreateAccessGroup',
+            torc_dot_proto_dot_torc__pb2.CreateAccessGroupRequest.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.AccessGroup.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteAccessGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/DeleteAccessGroup',
+            torc_dot_proto_dot_torc__pb2.AccessGroupRef.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAccessGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/GetAccessGroup',
+            torc_dot_proto_dot_torc__pb2.AccessGroupRef.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.AccessGroup.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAccessGroups(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/ListAccessGroups',
+            torc_dot_proto_dot_torc__pb2.ListAccessGroupsRequest.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.ListAccessGroupsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddUserToGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/AddUserToGroup',
+            torc_dot_proto_dot_torc__pb2.GroupMembershipRequest.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.AccessGroup.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveUserFromGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/RemoveUserFromGroup',
+            torc_dot_proto_dot_torc__pb2.GroupMembershipRequest.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.AccessGroup.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddWorkflowToGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/AddWorkflowToGroup',
+            torc_dot_proto_dot_torc__pb2.GroupWorkflowRequest.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.AccessGroup.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveWorkflowFromGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/RemoveWorkflowFromGroup',
+            torc_dot_proto_dot_torc__pb2.GroupWorkflowRequest.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.AccessGroup.FromString,
             options,
             channel_credentials,
             insecure,

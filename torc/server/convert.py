@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from torc.proto import torc_pb2 as pb
+from torc.server.access import Group
 from torc.server.actions import Action
 from torc.server.store import Worker
 from torc.server.workflow import Job, Result, Workflow
@@ -107,3 +108,12 @@ def worker(w: Worker) -> pb.Worker:
                      resources=resources(w.resources), start_time=w.start_time,
                      last_heartbeat=w.last_heartbeat, active=w.active, pid=w.pid,
                      running_job_ids=sorted(w.jobs), lost=w.lost, role=w.role)
+
+
+def access_group(g: Group) -> pb.AccessGroup:
+    """An access group with its members and workflows."""
+    return pb.AccessGroup(id=g.id, name=g.name, description=g.description,
+                          created_at=g.created_at,
+                          members=[pb.GroupMember(user=u, role=r)
+                                   for u, r in sorted(g.members.items())],
+                          workflow_ids=sorted(g.workflows))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
 import os
@@ -21,14 +22,17 @@ from torc.auth import AuthInterceptor, default_token_file, ensure_token
 from torc.errors import TorcError
 from torc.proto import torc_pb2 as pb
 from torc.proto import torc_pb2_grpc as pb_grpc
+from torc.server.identity import USERS_FILE, Identities, add_user, read_users, remove_user
 from torc.server.lock import DataDirLock
 from torc.server.recovery import fork_snapshot, recover
-from torc.server.service import TorcService, watch_allocations
+from torc.server.service import TorcService
 from torc.server.wal import CorruptWal, Wal
+from torc.server.watchers import watch_allocations, watch_workers
 
 log = logging.getLogger("torc.coord")
 
 MAX_MESSAGE_BYTES = 512 << 20
+DEFAULT_DATA_DIR = os.path.expanduser("~/.local/share/torc/coord")
 TORC_SERVICE = pb.DESCRIPTOR.services_by_name["Torc"].full_name
 
 
@@ -97,14 +101,16 @@ class Coordinator:
         self.wal = Wal(self.data_dir, next_seq, fsync=not a.no_fsync,
                        on_failure=self._wal_failed)
         self.wal.start()
-        self.service = TorcService(store, self.wal, heartbeat_interval=a.heartbeat_interval,
+        self.identities = Identities(token, getpass.getuser(), self.data_dir)
+        self.service = TorcService(store, self.wal, self.identities,
+                                   heartbeat_interval=a.heartbeat_interval,
                                    snapshot_every=a.snapshot_every)
         self.service.snapshot_hook = self.snapshot
         self.server = grpc.aio.server(options=[
             ("grpc.max_receive_message_length", a.max_message_mb << 20),
             ("grpc.max_send_message_length", a.max_message_mb << 20),
             ("grpc.so_reuseport", 0),
-        ], interceptors=[AuthInterceptor(token)])
+        ], interceptors=[AuthInterceptor(self.identities.lookup)])
         pb_grpc.add_TorcServicer_to_server(self.service, self.server)
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
@@ -134,7 +140,7 @@ class Coordinator:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
         self.watchers = [
-            loop.create_task(self.service.watch_workers()),
+            loop.create_task(watch_workers(self.service)),
             loop.create_task(watch_allocations(self.service, self.args.slurm_poll_interval))]
         await self.stop.wait()
 
@@ -184,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="serve the torc gRPC API")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=50051, help="0 picks a free port")
-    s.add_argument("--data-dir", default=os.path.expanduser("~/.local/share/torc/coord"),
+    s.add_argument("--data-dir", default=DEFAULT_DATA_DIR,
                    help="WAL and snapshots (default: %(default)s)")
     s.add_argument("--heartbeat-interval", type=float, default=5.0,
                    help="seconds between worker heartbeats; a worker silent for 3 intervals "
@@ -204,13 +210,54 @@ def build_parser() -> argparse.ArgumentParser:
                                       "TORC_TLS_CA to a CA that signed it")
     s.add_argument("--tls-key", help="the certificate's private key (PEM)")
     s.add_argument("--log-level", default="INFO")
+
+    u = sub.add_parser("users", help="users of a shared coordinator and their tokens")
+    usub = u.add_subparsers(dest="verb", required=True, metavar="VERB")
+    for verb, text in (("add", "add a user (or give one a new token); prints the token"),
+                       ("remove", "remove a user (its token stops working)"),
+                       ("list", "list users")):
+        s = usub.add_parser(verb, help=text)
+        s.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+        if verb != "list":
+            s.add_argument("name")
+        if verb == "add":
+            s.add_argument("--admin", action="store_true",
+                           help="may manage access groups and every workflow")
+            s.add_argument("--output", help="write the token to this file (mode 0600) "
+                                            "instead of printing it")
     return p
+
+
+def users_command(args: argparse.Namespace) -> int:
+    """``torc-coord users add|remove|list``; the coordinator picks changes up as they land."""
+    data_dir = Path(args.data_dir)
+    try:
+        if args.verb == "add":
+            token = add_user(data_dir, args.name, admin=args.admin)
+            if args.output:
+                fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w") as f:
+                    f.write(token + "\n")
+                print(f"user {args.name}: token written to {args.output}")
+            else:
+                print(token)
+        elif args.verb == "remove":
+            remove_user(data_dir, args.name)
+        else:
+            for name, u in sorted(read_users(data_dir / USERS_FILE).items()):
+                print(f"{name}\t{'admin' if u.get('admin') else 'user'}")
+    except TorcError as e:
+        print(f"error: {e.message}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``torc-coord``."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "users":
+        sys.exit(users_command(args))
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,

@@ -8,7 +8,6 @@ for the WAL too, so nobody is shown a state that a crash could take back.
 from __future__ import annotations
 
 import asyncio
-import getpass
 import json
 import logging
 import math
@@ -19,14 +18,19 @@ from typing import Any, NoReturn
 
 import grpc
 
+from torc import auth
 from torc import states as S
 from torc.errors import InvalidArgument, TorcError
 from torc.proto import torc_pb2 as pb
 from torc.proto import torc_pb2_grpc as pb_grpc
-from torc.server import convert
+from torc.server import access, convert
+from torc.server.access import PermissionDenied
 from torc.server.claims import Offer
-from torc.server.store import Event, Store
+from torc.server.identity import Identities, Identity
+from torc.server.service_groups import AccessGroupRpcs
+from torc.server.store import Event, FeedItem, Store
 from torc.server.wal import Wal, encode_payload
+from torc.server.workflow import Workflow
 from torc.spec.validate import MAIN_LOOP_TRIGGERS, normalize
 
 log = logging.getLogger(__name__)
@@ -68,19 +72,20 @@ async def _ask(request: pb.ClaimJobRequest, context: grpc.aio.ServicerContext) -
                offers[1], min(request.max_ahead or MAX_CLAIM_BATCH, MAX_CLAIM_BATCH))
 
 
-class TorcService(pb_grpc.TorcServicer):
+class TorcService(AccessGroupRpcs, pb_grpc.TorcServicer):
     """Implements ``torc.v1.Torc`` over one Store and one Wal."""
 
-    def __init__(self, store: Store, wal: Wal, heartbeat_interval: float = 5.0,
-                 lost_after_intervals: float = 3.0,
+    def __init__(self, store: Store, wal: Wal, identities: Identities,
+                 heartbeat_interval: float = 5.0, lost_after_intervals: float = 3.0,
                  snapshot_every: int = 200_000) -> None:
         self.store = store
         self.wal = wal
+        self.identities = identities
         self.heartbeat_interval = heartbeat_interval
         self.lost_after = heartbeat_interval * lost_after_intervals
         self.snapshot_every = snapshot_every
         self._wake: dict[int, asyncio.Event] = {}
-        self._subscribers: list[tuple[int, asyncio.Queue[pb.WorkflowEvent]]] = []
+        self._subscribers: list[tuple[int, asyncio.Queue[pb.WorkflowEvent], Identity]] = []
         self._published = store.feed_seq
         self._snapshotting = False
         self.snapshot_hook: Any = None  # set by the server: async callable taking a snapshot
@@ -99,6 +104,8 @@ class TorcService(pb_grpc.TorcServicer):
 
     async def _commit(self, event: Event, context: grpc.aio.ServicerContext) -> Any:
         try:
+            if "wf" in event and event["t"] != "create":
+                self._writable(context, event["wf"])  # only its owner or an admin changes it
             result, seq = self._apply_and_log(event)
             await self.wal.sync(seq)
         except TorcError as e:
@@ -144,8 +151,9 @@ class TorcService(pb_grpc.TorcServicer):
         for item in items:
             msg = pb.WorkflowEvent(workflow_id=item.workflow_id, timestamp=item.timestamp,
                                    kind=item.kind, message=item.message)
-            for wf_filter, q in self._subscribers:
-                if wf_filter in (0, item.workflow_id) and q.qsize() < 10_000:
+            for wf_filter, q, who in self._subscribers:
+                if (wf_filter in (0, item.workflow_id) and q.qsize() < 10_000
+                        and self._may_see(who, item)):
                     q.put_nowait(msg)
 
     async def _durable(self, context: grpc.aio.ServicerContext) -> None:
@@ -155,11 +163,43 @@ class TorcService(pb_grpc.TorcServicer):
         except TorcError as e:
             await _abort(context, e)
 
-    async def _read(self, context: grpc.aio.ServicerContext, fn: Any, *args: Any) -> Any:
-        """Answer a read from state that is already durable."""
+    # ----- who may do what
+
+    def who(self, context: grpc.aio.ServicerContext) -> Identity:
+        """The caller, from its token (the interceptor let only known tokens in)."""
+        for key, value in context.invocation_metadata() or ():
+            if key == auth.HEADER:
+                found = self.identities.lookup(str(value).removeprefix("Bearer "))
+                if found is not None:
+                    return found
+        raise PermissionDenied("no identity for this call")
+
+    def _readable(self, context: grpc.aio.ServicerContext, wf_id: int) -> Workflow:
+        wf = self.store.workflow(wf_id)
+        if not access.can_read(self.who(context), wf.user, wf.id,
+                               self.identities.multi_user, self.store.groups):
+            raise PermissionDenied(f"workflow {wf_id} belongs to {wf.user!r}, who has not "
+                                   "shared it with you (torc access-groups)")
+        return wf
+
+    def _writable(self, context: grpc.aio.ServicerContext, wf_id: int) -> Workflow:
+        wf = self._readable(context, wf_id)
+        access.check_write(self.who(context), wf.user, wf.id, self.identities.multi_user)
+        return wf
+
+    def _may_see(self, who: Identity, item: FeedItem) -> bool:
+        if not self.identities.multi_user:
+            return True
+        wf = self.store.workflows.get(item.workflow_id)
+        if wf is None:  # deleted: only admins saw who had it
+            return who.admin
+        return access.can_read(who, wf.user, wf.id, True, self.store.groups)
+
+    async def _read(self, context: grpc.aio.ServicerContext, wf_id: int) -> Workflow:
+        """The workflow, if the caller may read it, once what was applied is durable."""
         await self._durable(context)
         try:
-            return fn(*args)
+            return self._readable(context, wf_id)
         except TorcError as e:
             await _abort(context, e)
 
@@ -181,20 +221,28 @@ class TorcService(pb_grpc.TorcServicer):
             spec = normalize(raw, source)
         except TorcError as e:
             await _abort(context, e)
-        user = _peer_user(context)
+        who = self.who(context)
+        user = spec.get("user") or who.name
+        if self.identities.multi_user and user != who.name and not who.admin:
+            await _abort(context, PermissionDenied(
+                f"{source}: user {user!r}: only an admin may create a workflow for someone "
+                f"else (you are {who.name!r})"))
         wf = await self._commit({"t": "create", "wf": self.store.next_workflow_id, "spec": spec,
                                  "user": user, "ts": time.time()}, context)
         return convert.workflow(wf)
 
     async def GetWorkflow(self, request: pb.WorkflowRef,
                           context: grpc.aio.ServicerContext) -> pb.Workflow:
-        wf = await self._read(context, self.store.workflow, request.workflow_id)
+        wf = await self._read(context, request.workflow_id)
         return convert.workflow(wf)
 
     async def ListWorkflows(self, request: pb.ListWorkflowsRequest,
                             context: grpc.aio.ServicerContext) -> pb.ListWorkflowsResponse:
         await self._durable(context)
-        wfs = sorted(self.store.workflows.values(), key=lambda w: w.id)
+        who, multi = self.who(context), self.identities.multi_user
+        wfs = sorted((w for w in self.store.workflows.values()
+                      if access.can_read(who, w.user, w.id, multi, self.store.groups)),
+                     key=lambda w: w.id)
         limit = request.limit if request.limit > 0 else len(wfs)
         page = wfs[max(request.offset, 0):max(request.offset, 0) + limit]
         return pb.ListWorkflowsResponse(workflows=[convert.workflow(w) for w in page])
@@ -230,14 +278,14 @@ class TorcService(pb_grpc.TorcServicer):
 
     async def GetStatus(self, request: pb.WorkflowRef,
                         context: grpc.aio.ServicerContext) -> pb.WorkflowStatus:
-        wf = await self._read(context, self.store.workflow, request.workflow_id)
+        wf = await self._read(context, request.workflow_id)
         return convert.status(wf)
 
     # ----- read side
 
     async def ListJobs(self, request: pb.ListJobsRequest,
                        context: grpc.aio.ServicerContext) -> pb.ListJobsResponse:
-        wf = await self._read(context, self.store.workflow, request.workflow_id)
+        wf = await self._read(context, request.workflow_id)
         if request.status and request.status not in S.NAMES:
             await _abort(context, InvalidArgument(f"unknown job status {request.status}"))
         jobs = wf.jobs if not request.status else [j for j in wf.jobs
@@ -249,7 +297,7 @@ class TorcService(pb_grpc.TorcServicer):
 
     async def ListResults(self, request: pb.ListResultsRequest,
                           context: grpc.aio.ServicerContext) -> pb.ListResultsResponse:
-        wf = await self._read(context, self.store.workflow, request.workflow_id)
+        wf = await self._read(context, request.workflow_id)
         rows = wf.results
         if request.failed_only:
             rows = [r for r in rows if r[4] != S.COMPLETED]
@@ -261,13 +309,13 @@ class TorcService(pb_grpc.TorcServicer):
 
     async def ListActions(self, request: pb.WorkflowRef,
                           context: grpc.aio.ServicerContext) -> pb.ListActionsResponse:
-        wf = await self._read(context, self.store.workflow, request.workflow_id)
+        wf = await self._read(context, request.workflow_id)
         return pb.ListActionsResponse(actions=[convert.action(wf, a)
                                                for a in wf.actions.actions])
 
     async def ListWorkers(self, request: pb.WorkflowRef,
                           context: grpc.aio.ServicerContext) -> pb.ListWorkersResponse:
-        await self._read(context, self.store.workflow, request.workflow_id)
+        await self._read(context, request.workflow_id)
         return pb.ListWorkersResponse(workers=[
             convert.worker(w) for w in self.store.workers.values()
             if w.workflow_id == request.workflow_id])
@@ -297,6 +345,12 @@ class TorcService(pb_grpc.TorcServicer):
 
     async def UnregisterWorker(self, request: pb.UnregisterWorkerRequest,
                                context: grpc.aio.ServicerContext) -> pb.Empty:
+        w = self.store.workers.get(request.worker_id)
+        if w is not None and w.workflow_id in self.store.workflows:
+            try:
+                self._writable(context, w.workflow_id)
+            except TorcError as e:
+                await _abort(context, e)
         await self._commit({"t": "unregister", "worker": request.worker_id, "ts": time.time()},
                            context)
         return pb.Empty()
@@ -322,7 +376,7 @@ class TorcService(pb_grpc.TorcServicer):
         woken = False
         while True:
             try:
-                wf = self.store.workflow(request.workflow_id)
+                wf = self._writable(context, request.workflow_id)
                 w = self.store.live_worker(request.worker_id, wf.id)
             except TorcError as e:
                 await _abort(context, e)
@@ -383,7 +437,7 @@ class TorcService(pb_grpc.TorcServicer):
     async def ClaimAction(self, request: pb.ClaimActionRequest,
                           context: grpc.aio.ServicerContext) -> pb.ClaimActionResponse:
         try:
-            wf = self.store.workflow(request.workflow_id)
+            wf = self._writable(context, request.workflow_id)
             w = self.store.live_worker(request.worker_id, wf.id)
         except TorcError as e:
             await _abort(context, e)
@@ -446,7 +500,7 @@ class TorcService(pb_grpc.TorcServicer):
 
     async def ListAllocations(self, request: pb.WorkflowRef,
                               context: grpc.aio.ServicerContext) -> pb.ListAllocationsResponse:
-        wf = await self._read(context, self.store.workflow, request.workflow_id)
+        wf = await self._read(context, request.workflow_id)
         return pb.ListAllocationsResponse(allocations=[convert.allocation(wf.id, a)
                                                        for a in wf.allocations])
 
@@ -457,6 +511,11 @@ class TorcService(pb_grpc.TorcServicer):
             if w is None or w.lost or not w.active:
                 yield pb.HeartbeatResponse(shutdown=True)
                 return
+            if w.workflow_id in self.store.workflows:
+                try:
+                    self._writable(context, w.workflow_id)
+                except TorcError as e:
+                    await _abort(context, e)
             w.last_heartbeat = time.time()
             wf = self.store.workflows.get(w.workflow_id)
             if wf is None:
@@ -471,10 +530,13 @@ class TorcService(pb_grpc.TorcServicer):
     async def WatchEvents(self, request: pb.WatchEventsRequest,
                           context: grpc.aio.ServicerContext) -> AsyncIterator[pb.WorkflowEvent]:
         q: asyncio.Queue[pb.WorkflowEvent] = asyncio.Queue()
-        entry = (request.workflow_id, q)
+        if request.workflow_id:
+            await self._read(context, request.workflow_id)
+        who = self.who(context)
+        entry = (request.workflow_id, q, who)
         if request.history:
             for item in self.store.feed:
-                if request.workflow_id in (0, item.workflow_id):
+                if request.workflow_id in (0, item.workflow_id) and self._may_see(who, item):
                     q.put_nowait(pb.WorkflowEvent(workflow_id=item.workflow_id,
                                                   timestamp=item.timestamp, kind=item.kind,
                                                   message=item.message))
@@ -485,21 +547,7 @@ class TorcService(pb_grpc.TorcServicer):
         finally:
             self._subscribers.remove(entry)
 
-    # ----- background
-
-    async def watch_workers(self) -> None:
-        """Declare workers lost when their heartbeats stop (runs forever)."""
-        while True:
-            await asyncio.sleep(max(self.heartbeat_interval / 2, 0.05))
-            now = time.time()
-            for w in list(self.store.workers.values()):
-                if w.active and not w.lost and now - w.last_heartbeat > self.lost_after:
-                    log.warning("worker %d missed heartbeats for %.1fs: lost", w.id,
-                                now - w.last_heartbeat)
-                    self.commit_internal({"t": "worker_lost", "worker": w.id, "ts": now})
-            if self.wal.failed is not None:
-                return  # the coordinator is stopping
-            await self.wal.sync()
+    # ----- internal events
 
     def commit_internal(self, event: Event) -> bool:
         """Apply and log an event the coordinator itself decided (no caller waits on it)."""
@@ -509,64 +557,3 @@ class TorcService(pb_grpc.TorcServicer):
             log.debug("internal event %s not applied: %s", event["t"], e.message)
             return False
         return True
-
-
-async def watch_allocations(service: TorcService, interval: float) -> None:
-    """Follow the workflows' Slurm allocations with squeue (runs forever).
-
-    Records state changes, and when an allocation has ended while its workers are still
-    registered and silent (node failure, scancel, walltime), declares them lost at once
-    instead of waiting for three missed heartbeats.
-    """
-    from torc.worker import slurm  # Slurm stays at the edge: only this task touches it
-
-    loop = asyncio.get_running_loop()
-    warned = False
-    while True:
-        await asyncio.sleep(interval)
-        store = service.store
-        active = {(w.workflow_id, w.slurm_job_id) for w in store.workers.values()
-                  if w.active and not w.lost and w.slurm_job_id}
-        unsettled = [(wf.id, a) for wf in store.workflows.values() for a in wf.allocations
-                     if a["state"] not in slurm.FINAL_STATES]
-        if unsettled:
-            try:
-                info = await loop.run_in_executor(None, slurm.squeue,
-                                                  [a["slurm_job_id"] for _, a in unsettled])
-            except slurm.SlurmError as e:
-                if not warned:
-                    log.warning("cannot follow Slurm allocations: %s", e.message)
-                    warned = True
-                continue
-            warned = False
-            now = time.time()
-            for wf_id, alloc in unsettled:
-                state = info[alloc["slurm_job_id"]].state
-                if state != alloc["state"] and wf_id in store.workflows:
-                    service.commit_internal({"t": "allocation_state", "wf": wf_id,
-                                             "slurm_job_id": alloc["slurm_job_id"],
-                                             "state": state, "ts": now})
-        now = time.time()
-        for wf in list(store.workflows.values()):
-            for alloc in wf.allocations:
-                if (alloc["state"] not in slurm.FINAL_STATES
-                        or (wf.id, alloc["slurm_job_id"]) not in active):
-                    continue
-                for w in list(store.workers.values()):
-                    if (w.active and not w.lost and w.workflow_id == wf.id
-                            and w.slurm_job_id == alloc["slurm_job_id"]
-                            and now - w.last_heartbeat > service.heartbeat_interval):
-                        log.warning("Slurm job %s is %s; worker %d lost",
-                                    alloc["slurm_job_id"], alloc["state"], w.id)
-                        service.commit_internal({"t": "worker_lost", "worker": w.id,
-                                                 "ts": now})
-        if service.wal.failed is not None:
-            return  # the coordinator is stopping
-        await service.wal.sync()
-
-
-def _peer_user(context: grpc.aio.ServicerContext) -> str:
-    for key, value in context.invocation_metadata() or ():
-        if key == "torc-user":
-            return str(value)[:64]
-    return getpass.getuser()

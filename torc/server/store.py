@@ -16,6 +16,7 @@ from typing import Any
 
 from torc import states as S
 from torc.errors import FailedPrecondition, InvalidArgument, NotFound, TorcError
+from torc.server.access import AccessGroups
 from torc.server.workflow import Workflow
 
 Event = dict[str, Any]
@@ -24,6 +25,8 @@ Event = dict[str, Any]
 STARTED, FINISHED, RELEASED = 1, 2, 3
 
 FEED_LIMIT = 10_000
+GROUP_EVENTS = ("group_create", "group_delete", "group_add_user", "group_remove_user",
+                "group_add_workflow", "group_remove_workflow")
 
 
 @dataclass(slots=True)
@@ -69,6 +72,7 @@ class Store:
         self.next_worker_id = 1
         self.feed: deque[FeedItem] = deque(maxlen=FEED_LIMIT)
         self.feed_seq = 0
+        self.groups = AccessGroups()
         self._handlers: dict[str, Callable[[Event], Any]] = {
             "create": self._create,
             "delete": self._delete,
@@ -85,6 +89,7 @@ class Store:
             "worker_lost": self._worker_lost,
             "allocation": self._allocation,
             "allocation_state": self._allocation_state,
+            **{t: self.groups.apply for t in GROUP_EVENTS},
         }
 
     # ----- lookups
@@ -142,6 +147,7 @@ class Store:
     def _delete(self, ev: Event) -> None:
         wf = self.workflow(ev["wf"])
         del self.workflows[wf.id]
+        self.groups.forget_workflow(wf.id)
         for w in self.workers.values():
             if w.workflow_id == wf.id:
                 w.active = False
@@ -346,6 +352,7 @@ class Store:
             "workers": [_dump_worker(w) for w in self.workers.values()],
             # The feed is history users read (events monitor --history): it survives restarts.
             "feed": [[f.workflow_id, f.timestamp, f.kind, f.message] for f in self.feed],
+            "groups": self.groups.to_snapshot(),
         }
 
     @classmethod
@@ -362,6 +369,7 @@ class Store:
             store.workers[w.id] = w
         for item in data.get("feed", ()):
             store.feed.append(FeedItem(*item))
+        store.groups.load(data.get("groups", []))
         return store
 
 

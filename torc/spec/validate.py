@@ -18,7 +18,7 @@ from torc.spec.params import MAX_EXPANSION, expand_entry
 from torc.spec.units import parse_duration, parse_memory, parse_walltime
 
 TOP_KEYS = {
-    "name", "description", "project", "metadata", "jobs", "files", "user_data",
+    "name", "user", "description", "project", "metadata", "jobs", "files", "user_data",
     "resource_requirements", "slurm_schedulers", "slurm_defaults", "actions", "parameters",
     "execution_config",
 }
@@ -601,6 +601,9 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
         "name": name,
         "description": _str(ctx, spec, "description", "spec"),
         "project": _str(ctx, spec, "project", "spec"),
+        # The owner Torc records; the coordinator decides whether the caller may claim it.
+        "user": _text(ctx, _str(ctx, spec, "user", "spec"), "spec.user", _line(spec, "user"),
+                      name=True),
         "metadata": metadata,
         "files": list(files.values()),
         "user_data": list(user_data.values()),

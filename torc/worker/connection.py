@@ -7,7 +7,6 @@ backoff. That is safe because the coordinator treats a re-sent report as already
 from __future__ import annotations
 
 import asyncio
-import getpass
 import logging
 import random
 import time
@@ -42,7 +41,7 @@ class Connection:
             ("grpc.max_reconnect_backoff_ms", 2000),
         ])
         self.stub = pb_grpc.TorcStub(self.channel)
-        self.metadata = (("torc-user", getpass.getuser()), *auth.metadata(auth.client_token()))
+        self.metadata = auth.metadata(auth.client_token())
 
     async def call(self, method: str, request: Any, timeout: float = 30.0) -> Any:
         """Invoke ``method``; retry transient failures for up to ``give_up_after`` seconds."""

@@ -1,0 +1,102 @@
+"""The access-group and identity RPCs of ``torc.v1.Torc`` (mixed into TorcService).
+
+Each method checks who may call it (:mod:`torc.server.access`), builds one ``group_*`` event
+and commits it like every other change.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import grpc
+
+from torc.errors import TorcError
+from torc.proto import torc_pb2 as pb
+from torc.server import access, convert
+
+
+class AccessGroupRpcs:
+    """Torc's ``access-groups`` over gRPC; expects TorcService's helpers on ``self``."""
+
+    store: Any
+    identities: Any
+
+    async def _group_event(self, context: grpc.aio.ServicerContext, event: dict[str, Any],
+                           what: str, workflow_id: int = 0) -> pb.AccessGroup:
+        """Commit a group event after the right check: an admin changes groups, a workflow's
+        owner (or an admin) links or unlinks it."""
+        try:
+            who = self.who(context)  # type: ignore[attr-defined]
+            if workflow_id:
+                self._writable(context, workflow_id)  # type: ignore[attr-defined]
+            else:
+                access.check_admin(who, self.identities.multi_user, what)
+        except TorcError as e:
+            await context.abort(getattr(grpc.StatusCode, e.code), e.message)
+        g = await self._commit({**event, "ts": time.time()}, context)  # type: ignore[attr-defined]
+        return convert.access_group(g)
+
+    async def WhoAmI(self, request: pb.Empty,
+                     context: grpc.aio.ServicerContext) -> pb.Identity:
+        who = self.who(context)  # type: ignore[attr-defined]
+        return pb.Identity(user=who.name, admin=who.admin,
+                           multi_user=self.identities.multi_user)
+
+    async def CreateAccessGroup(self, request: pb.CreateAccessGroupRequest,
+                                context: grpc.aio.ServicerContext) -> pb.AccessGroup:
+        return await self._group_event(context, {
+            "t": "group_create", "group": self.store.groups.next_id,
+            "name": request.name.strip(), "description": request.description},
+            "creating an access group")
+
+    async def DeleteAccessGroup(self, request: pb.AccessGroupRef,
+                                context: grpc.aio.ServicerContext) -> pb.Empty:
+        await self._group_event(context, {"t": "group_delete", "group": request.group_id},
+                                "deleting an access group")
+        return pb.Empty()
+
+    async def GetAccessGroup(self, request: pb.AccessGroupRef,
+                             context: grpc.aio.ServicerContext) -> pb.AccessGroup:
+        await self._durable(context)  # type: ignore[attr-defined]
+        g = self.store.groups.groups.get(request.group_id)
+        if g is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND,
+                                f"access group {request.group_id} does not exist")
+        return convert.access_group(g)
+
+    async def ListAccessGroups(self, request: pb.ListAccessGroupsRequest,
+                               context: grpc.aio.ServicerContext
+                               ) -> pb.ListAccessGroupsResponse:
+        if request.workflow_id:
+            await self._read(context, request.workflow_id)  # type: ignore[attr-defined]
+        else:
+            await self._durable(context)  # type: ignore[attr-defined]
+        groups = [g for g in self.store.groups.groups.values()
+                  if (not request.user or request.user in g.members)
+                  and (not request.workflow_id or request.workflow_id in g.workflows)]
+        return pb.ListAccessGroupsResponse(groups=[convert.access_group(g) for g in groups])
+
+    async def AddUserToGroup(self, request: pb.GroupMembershipRequest,
+                             context: grpc.aio.ServicerContext) -> pb.AccessGroup:
+        return await self._group_event(context, {
+            "t": "group_add_user", "group": request.group_id, "user": request.user,
+            "role": request.role or "member"}, "adding a user to an access group")
+
+    async def RemoveUserFromGroup(self, request: pb.GroupMembershipRequest,
+                                  context: grpc.aio.ServicerContext) -> pb.AccessGroup:
+        return await self._group_event(context, {
+            "t": "group_remove_user", "group": request.group_id, "user": request.user},
+            "removing a user from an access group")
+
+    async def AddWorkflowToGroup(self, request: pb.GroupWorkflowRequest,
+                                 context: grpc.aio.ServicerContext) -> pb.AccessGroup:
+        return await self._group_event(context, {
+            "t": "group_add_workflow", "group": request.group_id,
+            "wf": request.workflow_id}, "", workflow_id=request.workflow_id)
+
+    async def RemoveWorkflowFromGroup(self, request: pb.GroupWorkflowRequest,
+                                      context: grpc.aio.ServicerContext) -> pb.AccessGroup:
+        return await self._group_event(context, {
+            "t": "group_remove_workflow", "group": request.group_id,
+            "wf": request.workflow_id}, "", workflow_id=request.workflow_id)
