@@ -73,6 +73,15 @@ def test_expansion_is_bounded_for_the_whole_spec(coordinator: Coordinator) -> No
     refused(coordinator, spec, "jobs[1]", "10,000,000")
 
 
+def test_a_small_spec_cannot_expand_to_gigabytes(coordinator: Coordinator) -> None:
+    # 150 bytes that would expand to 2 GB of commands (the old coordinator acknowledged a
+    # record it could not read back, and never started again).
+    spec = jobs({"name": "x{i}", "command": "{i:>999}", "parameters": {"i": "1:2000000"}})
+    refused(coordinator, spec, "jobs[0]", "MiB of text")
+    coordinator.restart(kill=True)  # and it still starts
+    assert coordinator.client.list_workflows() == []
+
+
 def test_parameter_values_that_cannot_be_formatted(coordinator: Coordinator) -> None:
     spec = jobs({"name": "x{i:d}", "command": "true", "parameters": {"i": [{"a": 1}]}})
     refused(coordinator, spec, "jobs[0]", "{i:d}")

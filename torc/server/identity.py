@@ -7,7 +7,8 @@ which prints (or writes) a new token and keeps only its SHA-256 in ``<data-dir>/
 authentication: everything is allowed and a spec's ``user`` is recorded as given. With users,
 it enforces ownership and access groups (see :mod:`torc.server.access`).
 
-The file is re-read when it changes, so users can be added while the coordinator runs.
+The file is re-read when it changes (checked at most once a second), so users can be added
+or removed while the coordinator runs.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ import json
 import os
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from torc.errors import InvalidArgument, NotFound
 
 USERS_FILE = "users.json"
+RELOAD_SECONDS = 1.0
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}")
 
 
@@ -91,6 +94,7 @@ class Identities:
         self._stamp: tuple[int, int] | None = None
         self._by_digest: dict[str, Identity] = {}
         self._cache: dict[str, Identity | None] = {}
+        self._checked = -RELOAD_SECONDS
         self._reload()
 
     @property
@@ -99,7 +103,13 @@ class Identities:
         self._reload()
         return bool(self._by_digest)
 
-    def _reload(self) -> None:
+    def _reload(self, force: bool = False) -> None:
+        # At most one stat a second: this runs on every call, and users change rarely. An
+        # unknown token forces the check, so a user just added is let in at once.
+        now = time.monotonic()
+        if not force and now - self._checked < RELOAD_SECONDS:
+            return
+        self._checked = now
         try:
             st = self._path.stat()
             stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
@@ -123,6 +133,9 @@ class Identities:
             found = self.owner
         else:
             found = self._by_digest.get(_digest(token))
+            if found is None:
+                self._reload(force=True)
+                found = self._by_digest.get(_digest(token))
         if len(self._cache) < 10_000:  # unknown tokens must not grow it without bound
             self._cache[token] = found
         return found
