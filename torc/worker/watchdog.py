@@ -9,15 +9,12 @@ worker is gone: the watchdog then kills every process that carries the marker, a
 On Slurm, the allocation's cgroup does the same when the allocation ends; this covers the
 worker dying inside a live allocation, and workers run outside Slurm.
 
-Run as ``python -m torc.worker.watchdog MARKER`` with the pipe as standard input.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import uuid
 
 MARKER = "TORC_WORKER_INSTANCE"
@@ -29,13 +26,36 @@ def new_marker() -> str:
 
 
 def start(marker: str) -> int:
-    """Start the watchdog for ``marker``; returns the pipe's write end, which the worker keeps
-    open (close-on-exec, so no job inherits it) for the rest of its life."""
+    """Fork the watchdog for ``marker``; returns the pipe's write end, which the worker keeps
+    open (close-on-exec, so no job inherits it) for the rest of its life.
+
+    A fork costs about a millisecond, where a new interpreter would cost the worker's first
+    jobs tens of milliseconds of CPU. Call it before any gRPC channel or thread exists: the
+    child only reads a pipe and, at the end, scans /proc.
+    """
     read_end, write_end = os.pipe2(os.O_CLOEXEC)
-    subprocess.Popen([sys.executable, "-m", "torc.worker.watchdog", marker], stdin=read_end,
-                     stdout=subprocess.DEVNULL, start_new_session=True, close_fds=True)
-    os.close(read_end)
-    return write_end
+    pid = os.fork()
+    if pid:
+        os.close(read_end)
+        return write_end
+    code = 0
+    try:
+        os.setsid()  # signals for the worker's process group do not reach the watchdog
+        os.close(write_end)
+        os.dup2(read_end, 0)
+        os.closerange(3, 1 << 16)  # hold none of the worker's files or sockets
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)  # only the pipe's end ends the watch
+        while os.read(0, 4096):
+            pass
+        n = kill_marked(marker)
+        if n:
+            os.write(2, f"torc-worker watchdog: killed {n} leftover job process(es)\n"
+                     .encode())
+    except BaseException:  # noqa: BLE001 - the child must never return into the worker
+        code = 1
+    finally:
+        os._exit(code)
 
 
 def marked(marker: str) -> list:
@@ -75,19 +95,3 @@ def kill_marked(marker: str, rounds: int = 5) -> int:
                 pass
         psutil.wait_procs(procs, timeout=5)
     return killed
-
-
-def main() -> None:
-    """Entry point: wait for the worker to go, then clean up after it."""
-    marker = sys.argv[1]
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, signal.SIG_IGN)  # only the pipe's end ends the watch
-    while os.read(0, 4096):
-        pass
-    n = kill_marked(marker)
-    if n:
-        print(f"torc-worker watchdog: killed {n} leftover job process(es)", file=sys.stderr)
-
-
-if __name__ == "__main__":
-    main()
