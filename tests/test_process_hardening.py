@@ -105,3 +105,18 @@ def test_a_worker_whose_reports_are_refused_exits_non_zero(coordinator: Coordina
     assert worker.wait(timeout=120) == 1
     log = next(out.glob("worker-*.log")).read_text()
     assert "could not finish its work" in log
+
+
+def test_a_finished_job_leaves_no_background_process(coordinator: Coordinator,
+                                                     tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    wf_id = coordinator.client.create_workflow({"name": "bg", "jobs": [
+        {"name": "b", "command": "(sleep 1000 & echo $! > sub.pid); sleep 1001 & "
+                                 "echo $! > bg.pid; setsid sleep 1002 & echo $! > daemon.pid"}]})
+    coordinator.client.initialize(wf_id)
+    worker = start_worker(coordinator.url, wf_id, out)
+    assert worker.wait(timeout=120) == 0
+    assert job_states(coordinator.client, wf_id)["b"] == "completed"
+    procs = pids(out, "sub", "bg", "daemon")
+    # In the job's group: killed when the job ended; the daemon: when the worker ended.
+    wait_for(lambda: not any(alive(p) for p in procs.values()))
