@@ -13,9 +13,9 @@ import grpc
 import pytest
 
 from tests.conftest import Coordinator, run_cli, wait_for, write_spec
+from torc import slurm
 from torc.client.stub import raw_stub
 from torc.proto import torc_pb2 as pb
-from torc.worker import slurm
 
 
 def create_raw(c: Coordinator, spec_json: str) -> grpc.RpcError | pb.Workflow:

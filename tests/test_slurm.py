@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT, Coordinator, cli_json, job_states, run_cli, wait_for, write_spec
-from torc.worker import slurm
+from torc import slurm
 
 NODES = 3
 

@@ -6,4 +6,13 @@ import os
 # gRPC's fork support on, its poller thread is restarted in the child, finds its epoll fd closed
 # before exec and aborts the child (grpc/grpc#43055): the Slurm command never runs. The child
 # only execs, so it needs none of gRPC's fork handling. Set before anything imports grpc.
-os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+_FORK_SUPPORT = "GRPC_ENABLE_FORK_SUPPORT"
+# What torc itself put into this process's environment: jobs and actions must not inherit it
+# (a user's job that uses gRPC and forks would otherwise run with a setting it never chose).
+OWN_ENVIRONMENT = frozenset() if _FORK_SUPPORT in os.environ else frozenset({_FORK_SUPPORT})
+os.environ.setdefault(_FORK_SUPPORT, "false")
+
+
+def user_environment() -> dict[str, str]:
+    """This process's environment as the user set it (without what torc added)."""
+    return {k: v for k, v in os.environ.items() if k not in OWN_ENVIRONMENT}

@@ -13,9 +13,10 @@ from typing import Any
 from rich.markup import escape
 
 from torc.client import cli_groups, output
-from torc.client.stub import DEFAULT_URL, TorcClient
+from torc.client.stub import TorcClient
+from torc.config import DEFAULT_URL
 from torc.errors import TorcError
-from torc.worker.main import add_worker_arguments
+from torc.worker_args import add_worker_arguments
 
 Handler = Callable[[TorcClient, argparse.Namespace], Any]
 

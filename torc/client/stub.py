@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +17,12 @@ import grpc
 
 from torc import auth
 from torc import states as S
+from torc.config import MAX_MESSAGE_BYTES, default_url
 from torc.errors import TorcError
 from torc.proto import torc_pb2 as pb
 from torc.proto import torc_pb2_grpc as pb_grpc
 from torc.spec.load import load_file
 from torc.spec.validate import normalize
-
-DEFAULT_URL = "127.0.0.1:50051"
-MAX_MESSAGE_BYTES = 512 << 20
-
-
-def default_url() -> str:
-    """``TORC_URL`` or the default local coordinator."""
-    return os.environ.get("TORC_URL") or DEFAULT_URL
 
 
 class ClientError(TorcError):
@@ -124,7 +116,7 @@ class TorcClient:
         workflow's Slurm allocations that may still run are canceled too."""
         wf = self.call("CancelWorkflow", pb.WorkflowRef(workflow_id=wf_id))
         if scancel:
-            from torc.worker import slurm
+            from torc import slurm
 
             live = [a.slurm_job_id for a in self.list_allocations(wf_id)
                     if a.state not in slurm.FINAL_STATES]

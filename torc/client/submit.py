@@ -22,7 +22,7 @@ from torc.client.run import prepare
 from torc.client.stub import TorcClient
 from torc.errors import FailedPrecondition, TorcError
 from torc.proto import torc_pb2 as pb
-from torc.worker.allocations import schedule_nodes
+from torc.slurm import schedule_nodes
 
 
 def submit(args: argparse.Namespace, url: str, fmt: str) -> int:

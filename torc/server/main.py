@@ -19,6 +19,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from torc.auth import AuthInterceptor, default_token_file, ensure_token
+from torc.config import MAX_MESSAGE_BYTES
 from torc.errors import TorcError
 from torc.proto import torc_pb2 as pb
 from torc.proto import torc_pb2_grpc as pb_grpc
@@ -31,7 +32,6 @@ from torc.server.watchers import watch_allocations, watch_workers
 
 log = logging.getLogger("torc.coord")
 
-MAX_MESSAGE_BYTES = 512 << 20
 DEFAULT_DATA_DIR = os.path.expanduser("~/.local/share/torc/coord")
 TORC_SERVICE = pb.DESCRIPTOR.services_by_name["Torc"].full_name
 

@@ -31,7 +31,8 @@ from torc.server.service_groups import AccessGroupRpcs
 from torc.server.store import Event, FeedItem, Store
 from torc.server.wal import Wal, encode_payload
 from torc.server.workflow import Workflow
-from torc.spec.validate import MAIN_LOOP_TRIGGERS, normalize
+from torc.spec.validate import normalize
+from torc.triggers import MAIN_LOOP_TRIGGERS
 
 log = logging.getLogger(__name__)
 

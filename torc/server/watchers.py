@@ -11,8 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
+from torc import slurm
 from torc.server.service import TorcService
+
+# Asks Slurm for the state of some jobs (``torc.slurm.squeue``; injected for tests).
+Squeue = Callable[[list[str]], dict[str, slurm.JobInfo]]
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +37,14 @@ async def watch_workers(service: TorcService) -> None:
         await service.wal.sync()
 
 
-async def watch_allocations(service: TorcService, interval: float) -> None:
+async def watch_allocations(service: TorcService, interval: float,
+                            squeue: Squeue = slurm.squeue) -> None:
     """Follow the workflows' Slurm allocations with squeue (runs forever).
 
     Records state changes, and when an allocation has ended while its workers are still
     registered and silent (node failure, scancel, walltime), declares them lost at once
     instead of waiting for three missed heartbeats.
     """
-    from torc.worker import slurm  # Slurm stays at the edge: only this task touches it
-
     loop = asyncio.get_running_loop()
     warned = False
     while True:
@@ -52,7 +56,7 @@ async def watch_allocations(service: TorcService, interval: float) -> None:
                      if a["state"] not in slurm.FINAL_STATES]
         if unsettled:
             try:
-                info = await loop.run_in_executor(None, slurm.squeue,
+                info = await loop.run_in_executor(None, squeue,
                                                   [a["slurm_job_id"] for _, a in unsettled])
             except slurm.SlurmError as e:
                 if not warned:

@@ -88,8 +88,6 @@ class Workflow:
         self.results: list[Result] = []
         # Slurm allocations submitted for this workflow (schedule_nodes actions).
         self.allocations: list[dict[str, Any]] = []
-        # Set when a transition made jobs ready; the service wakes long-polling claimers.
-        self.became_ready = False
 
     # ----- queries
 
@@ -141,7 +139,6 @@ class Workflow:
         job.status = new
         if new == S.READY:
             self.ready.push(job.id, job.priority, job.rr)
-            self.became_ready = True
         self.actions.job_changed(job.id, old, new)
 
     def require_idle(self, what: str) -> None:

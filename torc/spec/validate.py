@@ -16,6 +16,7 @@ import re2
 from torc.errors import SpecError
 from torc.spec.params import MAX_EXPANSION, expand_entry
 from torc.spec.units import parse_duration, parse_memory, parse_walltime
+from torc.triggers import JOB_TRIGGERS, TRIGGERS, WORKER_TRIGGERS
 
 TOP_KEYS = {
     "name", "user", "description", "project", "metadata", "jobs", "files", "user_data",
@@ -37,11 +38,6 @@ SCHEDULER_KEYS = {
 }
 EXECUTION_CONFIG_KEYS = {"mode"}
 
-WORKER_TRIGGERS = ("on_worker_start", "on_worker_complete")
-JOB_TRIGGERS = ("on_jobs_ready", "on_jobs_complete")
-# What a worker claims from its main loop; worker-lifecycle actions it claims at start and end.
-MAIN_LOOP_TRIGGERS = ("on_workflow_start", "on_workflow_complete", *JOB_TRIGGERS)
-TRIGGERS = (*MAIN_LOOP_TRIGGERS, *WORKER_TRIGGERS)
 ACTION_COMMON_KEYS = {"trigger_type", "action_type", "persistent", "max_retries"}
 ACTION_TYPE_KEYS = {
     "run_commands": {"commands"},

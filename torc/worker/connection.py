@@ -15,6 +15,7 @@ from typing import Any
 import grpc
 
 from torc import auth
+from torc.config import MAX_MESSAGE_BYTES
 from torc.errors import TorcError
 from torc.proto import torc_pb2_grpc as pb_grpc
 
@@ -35,8 +36,8 @@ class Connection:
         self.url = url
         self.give_up_after = give_up_after
         self.channel = auth.aio_channel(url, [
-            ("grpc.max_receive_message_length", 512 << 20),
-            ("grpc.max_send_message_length", 512 << 20),
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ("grpc.initial_reconnect_backoff_ms", 100),
             ("grpc.max_reconnect_backoff_ms", 2000),
         ])

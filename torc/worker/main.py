@@ -9,25 +9,12 @@ import os
 import sys
 from pathlib import Path
 
-from torc.client.stub import default_url
+from torc import slurm
+from torc.config import default_url
 from torc.spec.units import parse_memory
-from torc.worker import slurm
 from torc.worker.resources import detect_placement, detect_resources
 from torc.worker.runner import WorkerOptions, WorkerRunner
-
-
-def add_worker_arguments(p: argparse.ArgumentParser) -> None:
-    """Options shared by ``torc-worker`` and ``torc run``."""
-    p.add_argument("--output-dir", default="torc_output", help="job output (default: %(default)s)")
-    p.add_argument("--num-cpus", type=int, help="CPUs to use (default: allocation or machine)")
-    p.add_argument("--memory", help="memory to use, e.g. 16g (default: allocation or machine)")
-    p.add_argument("--num-gpus", type=int, help="GPUs to use (default: allocation or 0)")
-    p.add_argument("--max-parallel-jobs", type=int, default=0,
-                   help="at most this many jobs at once (default: limited by resources)")
-    p.add_argument("--idle-timeout", type=float, default=0.0,
-                   help="exit after this many seconds with nothing to run (default: never)")
-    p.add_argument("--end-buffer", type=float, default=60.0,
-                   help="stop this many seconds before the Slurm allocation ends")
+from torc.worker_args import add_worker_arguments
 
 
 def options_from_args(args: argparse.Namespace, url: str, workflow_id: int) -> WorkerOptions:

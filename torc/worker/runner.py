@@ -18,11 +18,12 @@ from pathlib import Path
 
 import grpc
 
+from torc import user_environment
 from torc.proto import torc_pb2 as pb
-from torc.spec.validate import MAIN_LOOP_TRIGGERS
+from torc.slurm import schedule_nodes
+from torc.triggers import MAIN_LOOP_TRIGGERS
 from torc.worker import actions as worker_actions
 from torc.worker import watchdog
-from torc.worker.allocations import schedule_nodes
 from torc.worker.connection import CallFailed, Connection
 from torc.worker.process import JobProcess
 from torc.worker.resources import Placement, Resources, time_left
@@ -399,7 +400,7 @@ class WorkerRunner:
         rj.task = asyncio.get_running_loop().create_task(self._run_job(rj))
 
     def _job_env(self, cj: pb.ClaimedJob) -> dict[str, str]:
-        env = dict(os.environ)
+        env = user_environment()
         env.update({
             "TORC_WORKFLOW_ID": str(self.o.workflow_id), "TORC_JOB_ID": str(cj.id),
             "TORC_JOB_NAME": cj.name, "TORC_OUTPUT_DIR": str(self.o.output_dir),
@@ -562,7 +563,7 @@ class WorkerRunner:
     # ----- actions
 
     def _action_env(self) -> dict[str, str]:
-        env = dict(os.environ)
+        env = user_environment()
         env.update({"TORC_WORKFLOW_ID": str(self.o.workflow_id), "TORC_URL": self.o.url,
                     "TORC_OUTPUT_DIR": str(self.o.output_dir),
                     "TORC_WORKER_ID": str(self.worker_id)})

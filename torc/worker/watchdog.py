@@ -17,7 +17,7 @@ import os
 import signal
 import uuid
 
-MARKER = "TORC_WORKER_INSTANCE"
+from torc.config import JOB_MARKER as MARKER
 
 
 def new_marker() -> str:

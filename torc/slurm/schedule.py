@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from torc.worker import slurm
+from torc.slurm import batch, commands
 
 # Records one submitted Slurm job id with the coordinator.
 Record = Callable[[str, dict[str, Any]], None]
@@ -26,7 +26,7 @@ def schedule_nodes(workflow_id: int, action_id: int, config: dict[str, Any], url
     count = int(config.get("num_allocations", 1))
     per_node = bool(config.get("start_one_worker_per_node", False))
     output_dir.mkdir(parents=True, exist_ok=True)
-    script = slurm.batch_script(workflow_id, scheduler, url, output_dir, sys.executable,
+    script = batch.batch_script(workflow_id, scheduler, url, output_dir, sys.executable,
                                 per_node)
     scripts = output_dir / "slurm_scripts"
     scripts.mkdir(exist_ok=True)
@@ -34,7 +34,7 @@ def schedule_nodes(workflow_id: int, action_id: int, config: dict[str, Any], url
     path.write_text(script)
     submitted = []
     for _ in range(count):
-        job_id = slurm.sbatch(path)
+        job_id = commands.sbatch(path)
         record(job_id, scheduler)
         submitted.append(job_id)
     return (f"submitted {len(submitted)} allocation(s) to scheduler "

@@ -1,0 +1,20 @@
+"""The options of a worker, shared by ``torc-worker`` and ``torc run`` (which passes them on
+to the worker it starts): the client and the worker do not import each other."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_worker_arguments(p: argparse.ArgumentParser) -> None:
+    """Options shared by ``torc-worker`` and ``torc run``."""
+    p.add_argument("--output-dir", default="torc_output", help="job output (default: %(default)s)")
+    p.add_argument("--num-cpus", type=int, help="CPUs to use (default: allocation or machine)")
+    p.add_argument("--memory", help="memory to use, e.g. 16g (default: allocation or machine)")
+    p.add_argument("--num-gpus", type=int, help="GPUs to use (default: allocation or 0)")
+    p.add_argument("--max-parallel-jobs", type=int, default=0,
+                   help="at most this many jobs at once (default: limited by resources)")
+    p.add_argument("--idle-timeout", type=float, default=0.0,
+                   help="exit after this many seconds with nothing to run (default: never)")
+    p.add_argument("--end-buffer", type=float, default=60.0,
+                   help="stop this many seconds before the Slurm allocation ends")
