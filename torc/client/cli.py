@@ -16,7 +16,7 @@ from torc.client import cli_groups, output
 from torc.client.stub import TorcClient
 from torc.config import DEFAULT_URL
 from torc.errors import TorcError
-from torc.worker_args import add_worker_arguments
+from torc.options import add_worker_arguments
 
 Handler = Callable[[TorcClient, argparse.Namespace], Any]
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from torc import slurm
 from torc.config import default_url
+from torc.options import add_worker_arguments
 from torc.spec.units import parse_memory
 from torc.worker.resources import detect_placement, detect_resources
 from torc.worker.runner import WorkerOptions, WorkerRunner
-from torc.worker_args import add_worker_arguments
 
 
 def options_from_args(args: argparse.Namespace, url: str, workflow_id: int) -> WorkerOptions:

@@ -1,5 +1,6 @@
-"""The options of a worker, shared by ``torc-worker`` and ``torc run`` (which passes them on
-to the worker it starts): the client and the worker do not import each other."""
+"""Options shared by several programs: a worker's, used by ``torc-worker`` and by ``torc run``
+(which passes them on to the worker it starts), so the client and the worker do not import
+each other."""
 
 from __future__ import annotations
 
