@@ -13,40 +13,23 @@ import os
 import signal
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import grpc
-
-from torc import user_environment
 from torc.proto import torc_pb2 as pb
-from torc.slurm import schedule_nodes
 from torc.triggers import MAIN_LOOP_TRIGGERS
 from torc.worker import actions as worker_actions
-from torc.worker import watchdog
+from torc.worker import claim_policy, watchdog
+from torc.worker.claim_policy import QUEUE_PATIENCE_SECONDS, Ask, ClaimState
 from torc.worker.connection import CallFailed, Connection
-from torc.worker.process import JobProcess
+from torc.worker.heartbeat import Heartbeat
+from torc.worker.jobs import RunningJob, job_process
+from torc.worker.reporter import END_REPORT_DELAY, START_REPORT_DELAY, Reporter
 from torc.worker.resources import Placement, Resources, time_left
 
 log = logging.getLogger("torc.worker")
 
 STARTED, FINISHED = pb.STARTED, pb.FINISHED
-# What a claim asks for: (free resources, max jobs, resources ahead, max ahead); a None part is
-# not asked for, 0 jobs means no limit.
-Ask = tuple[Resources | None, int, Resources | None, int]
-START_REPORT_DELAY = 0.05  # seconds a start report may wait to share a round trip
-# Seconds an end report may wait for others while the worker has queued jobs to go on with:
-# fewer, larger reports cost both processes less, and nobody is waiting on this one's slot.
-END_REPORT_DELAY = 0.02
-# Jobs shorter than this (on average, recently) are worth claiming ahead: a worker then holds
-# a few of them queued (status pending), so a finished job's slot refills at once
-# instead of after a round trip. Longer jobs are never held back from other workers.
-PREFETCH_BELOW_SECONDS = 1.0
-AHEAD_SECONDS = 0.05  # a report interval and a round trip, with room to spare
-# When nothing has left the queue for this long, what runs turned out long: the queued jobs
-# go back to ready for other workers, and claiming ahead stops until jobs are short again.
-QUEUE_PATIENCE_SECONDS = 2 * PREFETCH_BELOW_SECONDS
-MAX_AHEAD = 1000
 
 
 @dataclass
@@ -66,17 +49,6 @@ class WorkerOptions:
     schedule_nodes: worker_actions.ScheduleNodes | None = None
 
 
-@dataclass
-class RunningJob:
-    """A claimed job and its process."""
-
-    job: pb.ClaimedJob
-    needs: Resources
-    process: JobProcess | None = None
-    final_status: int = 0  # set when the worker kills it: TERMINATED or CANCELED
-    task: asyncio.Task | None = field(default=None, repr=False)
-
-
 class WorkerRunner:
     """One worker process's life."""
 
@@ -94,17 +66,13 @@ class WorkerRunner:
         self.actions_pending = False
         self._changed = asyncio.Event()
         self._stop_event = asyncio.Event()
-        self._reports: list[pb.JobReport] = []
-        self._report_wakeup = asyncio.Event()
-        self._reports_idle = asyncio.Event()
-        self._reports_idle.set()
+        self.reporter = Reporter(self._send_reports, self._reports_failed)
         self.jobs_run = 0
         self._claim_seq = 0
         self._claiming = False  # a claim (long poll or piggybacked on a report) is in flight
         self.queue: deque[pb.ClaimedJob] = deque()  # claimed ahead, not started (pending)
         self._mean_seconds: float | None = None  # recent job duration (moving average)
         self._dequeued_at = 0.0  # when a job last left the queue (or the queue filled)
-        self._flush_timer: asyncio.TimerHandle | None = None
         self.stdio = options.output_dir / "job_stdio"
         self._job_cwd: Path | None = options.output_dir
         # Why the worker could not finish its work (exit code 1), empty when it could.
@@ -134,11 +102,16 @@ class WorkerRunner:
                                    num_gpus=r.num_gpus, num_nodes=p.num_nodes,
                                    time_left_seconds=time_left(p.end_time, self.o.end_buffer))))
         self.worker_id = reg.worker_id
+        self.actions = worker_actions.ActionRunner(self.conn, self.o.workflow_id,
+                                                   self.worker_id, self.o.url,
+                                                   self.o.output_dir, self.o.schedule_nodes)
         self.heartbeat_interval = reg.heartbeat_interval or 5.0
         log.info("worker %d on %s registered with workflow %d (%d CPUs, %.1f GiB, %d GPUs)",
                  self.worker_id, p.node_name or p.hostname, self.o.workflow_id, r.num_cpus,
                  r.memory / (1 << 30), r.num_gpus)
-        background = [loop.create_task(self._heartbeat()), loop.create_task(self._reporter()),
+        beat = Heartbeat(self.conn, self.worker_id, self.heartbeat_interval,
+                         lambda: sorted(self.running), self._coordinator_canceled)
+        background = [loop.create_task(beat.run()), loop.create_task(self.reporter.run()),
                       loop.create_task(self._queue_patience())]
         if p.end_time is not None:
             background.append(loop.create_task(self._allocation_timer(p.end_time)))
@@ -152,7 +125,7 @@ class WorkerRunner:
             self.terminate("coordinator error")
         finally:
             await self._stop_jobs()
-            await self._flush_reports()
+            await self.reporter.flushed()
             await self._finish_actions()
             await self._run_actions(["on_worker_complete"])
             try:
@@ -164,10 +137,10 @@ class WorkerRunner:
             for t in background:
                 t.cancel()
             await self.conn.close()
-        if self._reports:
+        if self.reporter.pending:
             self.failure = self.failure or "reports could not be delivered"
             log.error("%d report(s) could not be delivered to the coordinator",
-                      len(self._reports))
+                      len(self.reporter.pending))
         log.info("worker %d exits: %s (%d job(s) run)", self.worker_id,
                  self.stop_reason or "workflow done", self.jobs_run)
         del watchdog_fd  # kept open until exit: its end tells the watchdog we are gone
@@ -203,15 +176,7 @@ class WorkerRunner:
             self._kill(rj, final_status)
 
     def _kill(self, rj: RunningJob, final_status: int) -> None:
-        if rj.final_status or rj.process is None:
-            return
-        rj.final_status = final_status
-        if rj.job.supports_termination:
-            rj.process.kill(signal.SIGTERM)
-            asyncio.get_running_loop().call_later(self.o.termination_grace, rj.process.kill,
-                                                  signal.SIGKILL)
-        else:
-            rj.process.kill(signal.SIGKILL)
+        rj.kill(final_status, self.o.termination_grace)
 
     async def _allocation_timer(self, end_time: float) -> None:
         await asyncio.sleep(max(end_time - self.o.end_buffer - time.time(), 0))
@@ -234,63 +199,22 @@ class WorkerRunner:
     def _free(self) -> Resources:
         return self.o.resources - self.used
 
-    def _full(self) -> bool:
-        if self.o.max_parallel_jobs and len(self.running) >= self.o.max_parallel_jobs:
-            return True
-        return self._free().num_cpus <= 0
-
-    def _prefetching(self) -> bool:
-        return self._mean_seconds is not None and self._mean_seconds < PREFETCH_BELOW_SECONDS
-
     def _offer(self) -> Ask | None:
-        """What to claim now, or None when nothing is to claim.
-
-        Free resources first (unless jobs already wait in the queue, which take them next);
-        when jobs are short, also jobs ahead: one load, or as many as the slots finish in
-        AHEAD_SECONDS when that is more, so a queued job never waits long.
-        """
-        if self.stopping or self.actions_pending:
-            return None
-        if self.workflow_done or self.canceled:
-            # One last claim, once nothing runs, fetches the final flags (actions to run).
-            return None if self.running or self.queue else (self._free(), 0, None, 0)
-        slots = self.o.max_parallel_jobs
-        now: Resources | None = None
-        max_now = 0
-        if not self.queue and not self._full():
-            now, max_now = self._free(), max(slots - len(self.running), 0) if slots else 0
-        ahead: Resources | None = None
-        max_ahead = 0
-        if self._prefetching():
-            assert self._mean_seconds is not None
-            # One load of jobs, or what the slots finish in AHEAD_SECONDS if that is more.
-            load = slots or max(self.o.resources.num_cpus, 1)
-            want = max(load, int(load * AHEAD_SECONDS / max(self._mean_seconds, 1e-4)))
-            max_ahead = min(want, MAX_AHEAD) - len(self.queue)
-            if max_ahead > 0:
-                ahead = self.o.resources
-        if now is None and ahead is None:
-            return None
-        return now, max_now, ahead, max_ahead
+        """What to claim now (see claim_policy.offer), or None."""
+        return claim_policy.offer(ClaimState(
+            total=self.o.resources, free=self._free(), max_parallel=self.o.max_parallel_jobs,
+            running=len(self.running), queued=len(self.queue), mean_seconds=self._mean_seconds,
+            stopping=self.stopping, actions_pending=self.actions_pending,
+            finished=self.workflow_done or self.canceled))
 
     def _claim_request(self, peek: bool, wait: float,
                        offer: Ask | None = None) -> pb.ClaimJobRequest:
-        now, max_now, ahead, max_ahead = offer or (self._free(), 0, None, 0)
-        p = self.o.placement
-        left = time_left(p.end_time, self.o.end_buffer)
-
-        def resources(r: Resources | None) -> pb.Resources | None:
-            if r is None:
-                return None
-            return pb.Resources(num_cpus=max(r.num_cpus, 0), memory_bytes=max(r.memory, 0),
-                                num_gpus=max(r.num_gpus, 0), num_nodes=p.num_nodes,
-                                time_left_seconds=left)
-
         self._claim_seq += 1
-        return pb.ClaimJobRequest(
-            workflow_id=self.o.workflow_id, worker_id=self.worker_id, peek=peek,
-            claim_id=self._claim_seq, max_jobs=max_now or 10_000, wait_seconds=wait,
-            available=resources(now), ahead=resources(ahead), max_ahead=max_ahead)
+        p = self.o.placement
+        return claim_policy.request(
+            offer or (self._free(), 0, None, 0), workflow_id=self.o.workflow_id,
+            worker_id=self.worker_id, claim_id=self._claim_seq, peek=peek, wait=wait,
+            num_nodes=p.num_nodes, time_left=time_left(p.end_time, self.o.end_buffer))
 
     async def _claim(self, peek: bool = False,
                      offer: Ask | None = None) -> pb.ClaimJobResponse | None:
@@ -399,23 +323,10 @@ class WorkerRunner:
         self.used = self.used + needs
         rj.task = asyncio.get_running_loop().create_task(self._run_job(rj))
 
-    def _job_env(self, cj: pb.ClaimedJob) -> dict[str, str]:
-        env = user_environment()
-        env.update({
-            "TORC_WORKFLOW_ID": str(self.o.workflow_id), "TORC_JOB_ID": str(cj.id),
-            "TORC_JOB_NAME": cj.name, "TORC_OUTPUT_DIR": str(self.o.output_dir),
-            "TORC_ATTEMPT_ID": str(cj.attempt_id), "TORC_RUN_ID": str(cj.run_id),
-            "TORC_URL": self.o.url, "TORC_WORKER_ID": str(self.worker_id),
-            watchdog.MARKER: self.marker,
-        })
-        return env
-
     async def _run_job(self, rj: RunningJob) -> None:
         cj = rj.job
-        base = f"job_wf{self.o.workflow_id}_j{cj.id}_r{cj.run_id}_a{cj.attempt_id}"
-        command = f"{cj.invocation_script} {cj.command}" if cj.invocation_script else cj.command
-        proc = JobProcess(["bash", "-c", command], self._job_cwd, self._job_env(cj),
-                          self.stdio / f"{base}.o", self.stdio / f"{base}.e")
+        proc = job_process(cj, self.o.workflow_id, self.worker_id, self.o.url,
+                           self.o.output_dir, self._job_cwd, self.marker)
         rc = -1
         try:
             if self.canceled:
@@ -456,72 +367,46 @@ class WorkerRunner:
 
     def _report(self, cj: pb.ClaimedJob, kind: int, rc: int, status: int, start: float,
                 end: float) -> None:
-        self._reports.append(pb.JobReport(job_id=cj.id, kind=kind, run_id=cj.run_id,
-                                          attempt_id=cj.attempt_id, return_code=rc,
-                                          status=status, start_time=start, end_time=end))
-        self._reports_idle.clear()
+        report = pb.JobReport(job_id=cj.id, kind=kind, run_id=cj.run_id,
+                              attempt_id=cj.attempt_id, return_code=rc, status=status,
+                              start_time=start, end_time=end)
         if kind == STARTED:
             # A start only updates what users see: let it ride with the next end (short jobs)
             # or go after a moment, instead of costing a round trip of its own.
-            self._flush_within(START_REPORT_DELAY)
+            self.reporter.add(report, START_REPORT_DELAY)
         elif kind == FINISHED and self.queue and not self.stopping:
-            self._flush_within(END_REPORT_DELAY)
+            self.reporter.add(report, END_REPORT_DELAY)
         else:
-            self._report_wakeup.set()
+            self.reporter.add(report)
 
-    def _flush_within(self, delay: float) -> None:
-        loop = asyncio.get_running_loop()
-        due = loop.time() + delay
-        if self._flush_timer is not None:
-            if self._flush_timer.when() <= due:
-                return
-            self._flush_timer.cancel()
-        self._flush_timer = loop.call_at(due, self._report_wakeup.set)
+    async def _send_reports(self, batch: list[pb.JobReport]) -> None:
+        """Deliver one batch, with a claim for the freed resources in the same round trip
+        (unless the main loop is claiming already: one claimer keeps the offers honest)."""
+        claim = None
+        offer = None if self._claiming else self._offer()
+        if offer is not None:
+            claim = self._claim_request(peek=False, wait=0.0, offer=offer)
+            self._claiming = True
+        try:
+            resp = await self.conn.call("ReportStatus", pb.ReportStatusRequest(
+                workflow_id=self.o.workflow_id, worker_id=self.worker_id, reports=batch,
+                claim=claim))
+        finally:
+            if claim is not None:
+                self._claiming = False
+        self._admit(list(resp.jobs))
+        for reason in resp.rejected:
+            log.warning("report rejected: %s", reason)
+        if resp.workflow_done:
+            self.workflow_done = True
+        if resp.actions_pending:
+            self.actions_pending = True
+        self._changed.set()
 
-    async def _reporter(self) -> None:
-        while True:
-            await self._report_wakeup.wait()
-            self._report_wakeup.clear()
-            if self._flush_timer is not None:
-                self._flush_timer.cancel()
-                self._flush_timer = None
-            while self._reports:
-                batch, self._reports = self._reports, []
-                # Claim for the freed resources in the same round trip, unless the main loop
-                # is claiming already (one claimer at a time keeps the offers honest).
-                claim = None
-                offer = None if self._claiming else self._offer()
-                if offer is not None:
-                    claim = self._claim_request(peek=False, wait=0.0, offer=offer)
-                    self._claiming = True
-                try:
-                    resp = await self.conn.call("ReportStatus", pb.ReportStatusRequest(
-                        workflow_id=self.o.workflow_id, worker_id=self.worker_id,
-                        reports=batch, claim=claim))
-                except CallFailed as e:
-                    # Never dropped: kept for the next attempt (each new report retries), and
-                    # the worker stops, exiting non-zero, since it cannot account for its work.
-                    self._reports = batch + self._reports
-                    log.error("reports not delivered (%d kept): %s", len(self._reports),
-                              e.message)
-                    self.failure = self.failure or f"reports not delivered: {e.message}"
-                    self.terminate("coordinator error")
-                    break
-                finally:
-                    if claim is not None:
-                        self._claiming = False
-                self._admit(list(resp.jobs))
-                for reason in resp.rejected:
-                    log.warning("report rejected: %s", reason)
-                if resp.workflow_done:
-                    self.workflow_done = True
-                if resp.actions_pending:
-                    self.actions_pending = True
-                self._changed.set()
-            self._reports_idle.set()
-
-    async def _flush_reports(self) -> None:
-        await self._reports_idle.wait()
+    def _reports_failed(self, why: str) -> None:
+        """The worker cannot account for its work: stop, and exit non-zero."""
+        self.failure = self.failure or why
+        self.terminate("coordinator error")
 
     async def _stop_jobs(self) -> None:
         self._release_queue()
@@ -533,82 +418,27 @@ class WorkerRunner:
 
     # ----- heartbeats
 
-    async def _heartbeat(self) -> None:
-        while True:
-            try:
-                call = self.conn.stub.Heartbeat(self._beats(), metadata=self.conn.metadata)
-                async for resp in call:
-                    if resp.cancel_job_ids:
-                        gone = set(resp.cancel_job_ids)
-                        self.queue = deque(cj for cj in self.queue if cj.id not in gone)
-                    for job_id in resp.cancel_job_ids:
-                        rj = self.running.get(job_id)
-                        if rj is not None:
-                            log.info("coordinator canceled job %d", job_id)
-                            self._kill(rj, pb.CANCELED)
-                    if resp.shutdown and not self.canceled:
-                        self.canceled = True
-                        self._kill_all(pb.CANCELED)
-                        self._changed.set()
-            except grpc.aio.AioRpcError as e:
-                log.debug("heartbeat stream: %s", e.code().name)
-            await asyncio.sleep(min(self.heartbeat_interval, 1.0))
-
-    async def _beats(self):  # type: ignore[no-untyped-def]
-        while True:
-            yield pb.HeartbeatRequest(worker_id=self.worker_id,
-                                      running_job_ids=sorted(self.running))
-            await asyncio.sleep(self.heartbeat_interval)
+    def _coordinator_canceled(self, job_ids: list[int], shutdown: bool) -> None:
+        """What a heartbeat answer says: jobs (or the whole workflow) were canceled."""
+        if job_ids:
+            gone = set(job_ids)
+            self.queue = deque(cj for cj in self.queue if cj.id not in gone)
+        for job_id in job_ids:
+            rj = self.running.get(job_id)
+            if rj is not None:
+                log.info("coordinator canceled job %d", job_id)
+                self._kill(rj, pb.CANCELED)
+        if shutdown and not self.canceled:
+            self.canceled = True
+            self._kill_all(pb.CANCELED)
+            self._changed.set()
 
     # ----- actions
 
-    def _action_env(self) -> dict[str, str]:
-        env = user_environment()
-        env.update({"TORC_WORKFLOW_ID": str(self.o.workflow_id), "TORC_URL": self.o.url,
-                    "TORC_OUTPUT_DIR": str(self.o.output_dir),
-                    "TORC_WORKER_ID": str(self.worker_id)})
-        return env
-
     async def _run_actions(self, triggers: list[str]) -> int:
         """Claim and execute every pending action of ``triggers``; returns how many ran."""
-        try:
-            self._claim_seq += 1
-            resp = await self.conn.call("ClaimAction", pb.ClaimActionRequest(
-                workflow_id=self.o.workflow_id, worker_id=self.worker_id,
-                trigger_types=triggers, claim_id=self._claim_seq))
-        except CallFailed as e:
-            log.warning("cannot claim actions: %s", e.message)
-            return 0
-        for action in resp.actions:
-            log.info("running action %d (%s, %s)", action.id, action.trigger_type,
-                     action.action_type)
-            execution = await worker_actions.execute(
-                action, self.o.workflow_id, self.worker_id, self.o.output_dir,
-                self._action_env(), self.o.schedule_nodes or self._schedule_nodes)
-            if not execution.success:
-                log.warning("action %d failed: %s", action.id, execution.message)
-            try:
-                await self.conn.call("ReportActionResult", pb.ReportActionResultRequest(
-                    workflow_id=self.o.workflow_id, worker_id=self.worker_id,
-                    action_id=action.id, execution=execution))
-            except CallFailed as e:
-                log.warning("action %d result not recorded: %s", action.id, e.message)
-        return len(resp.actions)
-
-    async def _schedule_nodes(self, action: pb.ClaimedAction, config: dict) -> str:
-        """Submit a schedule_nodes action's allocations (sbatch runs on a thread)."""
-        loop = asyncio.get_running_loop()
-
-        def record(job_id: str, scheduler: dict) -> None:
-            request = pb.RecordAllocationRequest(
-                workflow_id=self.o.workflow_id, worker_id=self.worker_id, action_id=action.id,
-                slurm_job_id=job_id, scheduler=scheduler.get("name", ""),
-                num_nodes=int(scheduler.get("nodes", 1)))
-            asyncio.run_coroutine_threadsafe(self.conn.call("RecordAllocation", request),
-                                             loop).result(timeout=300)
-
-        return await loop.run_in_executor(None, schedule_nodes, self.o.workflow_id, action.id,
-                                          config, self.o.url, self.o.output_dir, record)
+        self._claim_seq += 1
+        return await self.actions.run(triggers, self._claim_seq)
 
     async def _finish_actions(self) -> None:
         """Do not exit while an action this worker could run is pending."""

@@ -1,0 +1,81 @@
+"""Job reports: batched, sent, and never dropped.
+
+A start report waits up to START_REPORT_DELAY to share a round trip (it only updates what
+users see); an end report waits up to END_REPORT_DELAY while the worker has queued jobs to go
+on with; anything else goes at once. ``send`` (the runner's) delivers one batch and carries out
+what the answer says; when it fails, the batch is kept, in order, for the next attempt, and
+``on_failure`` is told (the runner then stops and exits non-zero).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from torc.errors import TorcError
+from torc.proto import torc_pb2 as pb
+
+log = logging.getLogger("torc.worker")
+
+START_REPORT_DELAY = 0.05  # seconds a start report may wait to share a round trip
+# Seconds an end report may wait for others while the worker has queued jobs to go on with:
+# fewer, larger reports cost both processes less, and nobody is waiting on this one's slot.
+END_REPORT_DELAY = 0.02
+
+
+class Reporter:
+    """Collects reports and delivers them from one task."""
+
+    def __init__(self, send: Callable[[list[pb.JobReport]], Awaitable[None]],
+                 on_failure: Callable[[str], None]) -> None:
+        self._send = send
+        self._on_failure = on_failure
+        self.pending: list[pb.JobReport] = []
+        self._wakeup = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, report: pb.JobReport, delay: float = 0.0) -> None:
+        """Queue one report, to go within ``delay`` seconds."""
+        self.pending.append(report)
+        self._idle.clear()
+        if delay > 0:
+            self._flush_within(delay)
+        else:
+            self._wakeup.set()
+
+    def _flush_within(self, delay: float) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time() + delay
+        if self._timer is not None:
+            if self._timer.when() <= due:
+                return
+            self._timer.cancel()
+        self._timer = loop.call_at(due, self._wakeup.set)
+
+    async def run(self) -> None:
+        """Deliver reports as they come (runs until cancelled)."""
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            while self.pending:
+                batch, self.pending = self.pending, []
+                try:
+                    await self._send(batch)
+                except TorcError as e:
+                    # Never dropped: kept for the next attempt (each new report retries).
+                    self.pending = batch + self.pending
+                    log.error("reports not delivered (%d kept): %s", len(self.pending),
+                              e.message)
+                    self._on_failure(f"reports not delivered: {e.message}")
+                    break
+            self._idle.set()
+
+    async def flushed(self) -> None:
+        """Wait until nothing is being sent (what could not be delivered stays pending)."""
+        await self._idle.wait()
