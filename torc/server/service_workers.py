@@ -1,0 +1,273 @@
+"""The worker-facing RPCs of ``torc.v1.Torc`` (mixed into TorcService): registration,
+claims of jobs and actions, reports, allocations and heartbeats.
+
+Each checks its request, builds one event and commits it through TorcService's ``_commit``.
+A retried call (its answer lost) repeats its ``claim_id`` or ``instance_id`` and gets the same
+answer, never a second effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import grpc
+
+from torc import states as S
+from torc.errors import InvalidArgument, TorcError
+from torc.proto import torc_pb2 as pb
+from torc.server import convert
+from torc.server.claims import Offer
+from torc.triggers import MAIN_LOOP_TRIGGERS
+
+MAX_CLAIM_BATCH = 10_000
+MAX_WAIT_SECONDS = 60.0
+
+
+async def abort(context: grpc.aio.ServicerContext, e: TorcError) -> Any:
+    """Answer the call with the error's status code and message."""
+    await context.abort(getattr(grpc.StatusCode, e.code, grpc.StatusCode.UNKNOWN), e.message)
+
+
+@dataclass
+class Ask:
+    """A claim's offers, checked: what may start now and what may queue on the worker."""
+
+    now: Offer | None
+    max_now: int
+    ahead: Offer | None
+    max_ahead: int
+
+
+async def _ask(request: pb.ClaimJobRequest, context: grpc.aio.ServicerContext) -> Ask:
+    offers: list[Offer | None] = []
+    for field in ("available", "ahead"):
+        a = getattr(request, field)
+        if min(a.num_cpus, a.memory_bytes, a.num_gpus, a.num_nodes) < 0:
+            await abort(context, InvalidArgument(f"{field}: resources must not be negative"))
+        offers.append(Offer(a.num_cpus, a.memory_bytes, a.num_gpus, a.num_nodes or 1,
+                            a.time_left_seconds) if request.HasField(field) else None)
+    if request.max_jobs < 0 or request.max_ahead < 0:
+        await abort(context, InvalidArgument("max_jobs and max_ahead must not be negative"))
+    return Ask(offers[0], min(request.max_jobs or MAX_CLAIM_BATCH, MAX_CLAIM_BATCH),
+               offers[1], min(request.max_ahead or MAX_CLAIM_BATCH, MAX_CLAIM_BATCH))
+
+
+
+def retried(last_claim: list, claim_id: int) -> list[int] | None:
+    """What a claim got the first time if ``claim_id`` repeats the worker's last claim (a
+    retry whose answer was lost), else None."""
+    return list(last_claim[1]) if claim_id and last_claim[0] == claim_id else None
+
+
+class WorkerRpcs:
+    """Expects TorcService's store, WAL and helpers on ``self``."""
+
+    store: Any
+    wal: Any
+    heartbeat_interval: float
+    _wake: dict[int, asyncio.Event]
+
+    async def RegisterWorker(self, request: pb.RegisterWorkerRequest,
+                             context: grpc.aio.ServicerContext) -> pb.RegisterWorkerResponse:
+        if request.instance_id:
+            for w in self.store.workers.values():
+                if (w.instance == request.instance_id and w.workflow_id == request.workflow_id
+                        and w.active):
+                    await self._durable(context)
+                    return pb.RegisterWorkerResponse(
+                        worker_id=w.id, heartbeat_interval=self.heartbeat_interval)
+        r = request.resources
+        res = {"num_cpus": r.num_cpus, "memory": r.memory_bytes, "num_gpus": r.num_gpus,
+               "num_nodes": r.num_nodes or 1, "time_left": r.time_left_seconds}
+        w = await self._commit({
+            "t": "register", "worker": self.store.next_worker_id, "wf": request.workflow_id,
+            "host": request.hostname, "slurm_job_id": request.slurm_job_id,
+            "node": request.node_name, "res": res, "pid": request.pid, "ts": time.time(),
+            "role": request.role or "worker", "instance": request.instance_id,
+        }, context)
+        return pb.RegisterWorkerResponse(worker_id=w.id,
+                                         heartbeat_interval=self.heartbeat_interval)
+
+    async def UnregisterWorker(self, request: pb.UnregisterWorkerRequest,
+                               context: grpc.aio.ServicerContext) -> pb.Empty:
+        w = self.store.workers.get(request.worker_id)
+        if w is not None and w.workflow_id in self.store.workflows:
+            try:
+                self._writable(context, w.workflow_id)
+            except TorcError as e:
+                await abort(context, e)
+        await self._commit({"t": "unregister", "worker": request.worker_id, "ts": time.time()},
+                           context)
+        return pb.Empty()
+
+    def _claim_flags(self, wf_id: int, worker_id: int) -> dict[str, Any]:
+        wf = self.store.workflows.get(wf_id)
+        if wf is None:
+            return {"workflow_done": True, "canceled": True}
+        return {
+            "workflow_done": wf.complete,
+            "canceled": wf.canceled,
+            "actions_pending": bool(wf.actions.pending_for(worker_id, MAIN_LOOP_TRIGGERS)),
+            "ready_jobs": wf.counts[S.READY],
+            "unfinished_jobs": len(wf.jobs) - wf.done_count,
+            "initialized": wf.initialized,
+        }
+
+    async def ClaimJob(self, request: pb.ClaimJobRequest,
+                       context: grpc.aio.ServicerContext) -> pb.ClaimJobResponse:
+        ask = await _ask(request, context)
+        wait = request.wait_seconds if math.isfinite(request.wait_seconds) else 0.0
+        deadline = time.monotonic() + min(max(wait, 0.0), MAX_WAIT_SECONDS)
+        woken = False
+        while True:
+            try:
+                wf = self._writable(context, request.workflow_id)
+                w = self.store.live_worker(request.worker_id, wf.id)
+            except TorcError as e:
+                await abort(context, e)
+            # Pending actions come first (as in Torc's job runner): the worker runs them,
+            # then claims again.
+            pending_actions = bool(wf.actions.pending_for(request.worker_id, MAIN_LOOP_TRIGGERS))
+            jobs = await self._claim_now(wf, w, request, ask, context,
+                                         pick=not (request.peek or pending_actions
+                                                   or wf.actions.setup_running()))
+            if jobs is not None:
+                return pb.ClaimJobResponse(jobs=jobs, **self._claim_flags(wf.id, w.id))
+            flags = self._claim_flags(wf.id, request.worker_id)
+            remaining = deadline - time.monotonic()
+            if (remaining <= 0 or woken or flags["workflow_done"] or flags["actions_pending"]
+                    or (request.peek and flags["initialized"])):
+                await self._durable(context)
+                return pb.ClaimJobResponse(**flags)
+            # Any change in the workflow ends the wait: the worker then claims again with
+            # what it has free by then, which may differ from this request's offer.
+            ev = self._wake.setdefault(wf.id, asyncio.Event())
+            try:
+                await asyncio.wait_for(ev.wait(), remaining)
+                woken = True
+            except TimeoutError:
+                pass
+
+    async def _claim_now(self, wf: Any, w: Any, request: pb.ClaimJobRequest, ask: Ask,
+                         context: grpc.aio.ServicerContext,
+                         pick: bool = True) -> list[pb.ClaimedJob] | None:
+        """Claim what fits ``offer`` at once; None when nothing was claimed.
+
+        A request whose claim_id repeats the worker's last claim is a retry whose first answer
+        was lost: it gets the same jobs again (those still unstarted), never new ones.
+        """
+        if (first := retried(w.last_claim, request.claim_id)) is not None:
+            again = [wf.jobs[i - 1] for i in first
+                     if wf.jobs[i - 1].status == S.PENDING and wf.jobs[i - 1].worker_id == w.id]
+            await self._durable(context)
+            return [convert.claimed_job(wf, j) for j in again]
+        ids = []
+        if pick and ask.now is not None:
+            ids = wf.pick(replace(ask.now), ask.max_now)
+        if pick and ask.ahead is not None:
+            # Queued jobs run one after another: each must fit the worker, not all together,
+            # so the offer is renewed for every load.
+            ahead: list[int] = []
+            while got := wf.pick(replace(ask.ahead), ask.max_ahead - len(ahead)):
+                ahead += got
+                if len(ahead) >= ask.max_ahead:
+                    break
+            ids += ahead
+        if not ids:
+            return None
+        jobs = await self._commit({"t": "claim", "wf": wf.id, "worker": w.id, "jobs": ids,
+                                   "cid": request.claim_id}, context)
+        return [convert.claimed_job(wf, j) for j in jobs]
+
+    async def ClaimAction(self, request: pb.ClaimActionRequest,
+                          context: grpc.aio.ServicerContext) -> pb.ClaimActionResponse:
+        try:
+            wf = self._writable(context, request.workflow_id)
+            w = self.store.live_worker(request.worker_id, wf.id)
+        except TorcError as e:
+            await abort(context, e)
+        if (first := retried(w.last_action_claim, request.claim_id)) is not None:
+            await self._durable(context)
+            again = [wf.actions.get(i) for i in first]
+            return pb.ClaimActionResponse(actions=[convert.claimed_action(wf, x) for x in again])
+        triggers = set(request.trigger_types) or None
+        kinds = set(request.action_types)
+        ids = [a.id for a in wf.actions.pending_for(request.worker_id, triggers)
+               if not kinds or a.kind in kinds]
+        if not ids:
+            await self._durable(context)
+            return pb.ClaimActionResponse()
+        actions = await self._commit({"t": "claim_action", "wf": wf.id,
+                                      "worker": request.worker_id, "actions": ids,
+                                      "cid": request.claim_id}, context)
+        return pb.ClaimActionResponse(actions=[convert.claimed_action(wf, x) for x in actions])
+
+    async def ReportStatus(self, request: pb.ReportStatusRequest,
+                           context: grpc.aio.ServicerContext) -> pb.ReportStatusResponse:
+        # A malformed claim is refused before the reports are applied: bad input changes nothing.
+        ask = await _ask(request.claim, context) if request.HasField("claim") else None
+        rows = [[r.job_id, r.kind, r.return_code, r.status, r.start_time, r.end_time, r.run_id,
+                 r.attempt_id] for r in request.reports]
+        rejected = await self._commit({"t": "report", "wf": request.workflow_id,
+                                       "worker": request.worker_id, "r": rows}, context)
+        wf = self.store.workflows.get(request.workflow_id)
+        pending = wf is not None and bool(wf.actions.pending_for(request.worker_id,
+                                                                  MAIN_LOOP_TRIGGERS))
+        jobs: list[pb.ClaimedJob] | None = None
+        if ask is not None and wf is not None and not pending and not wf.actions.setup_running():
+            try:
+                w = self.store.live_worker(request.worker_id, wf.id)
+            except TorcError as e:
+                await abort(context, e)
+            jobs = await self._claim_now(wf, w, request.claim, ask, context)
+        return pb.ReportStatusResponse(rejected=rejected, workflow_done=wf is None or wf.complete,
+                                       actions_pending=pending, jobs=jobs or [])
+
+    async def ReportActionResult(self, request: pb.ReportActionResultRequest,
+                                 context: grpc.aio.ServicerContext) -> pb.Empty:
+        e = request.execution
+        execution = {"start_time": e.start_time, "end_time": e.end_time, "success": e.success,
+                     "message": e.message[:4000], "stdout_path": e.stdout_path,
+                     "stderr_path": e.stderr_path}
+        await self._commit({"t": "action_result", "wf": request.workflow_id,
+                            "worker": request.worker_id, "action": request.action_id,
+                            "exec": execution}, context)
+        return pb.Empty()
+
+    async def RecordAllocation(self, request: pb.RecordAllocationRequest,
+                               context: grpc.aio.ServicerContext) -> pb.Allocation:
+        alloc = await self._commit({
+            "t": "allocation", "wf": request.workflow_id, "worker": request.worker_id,
+            "action": request.action_id, "slurm_job_id": request.slurm_job_id,
+            "scheduler": request.scheduler, "nodes": request.num_nodes or 1, "ts": time.time(),
+        }, context)
+        return convert.allocation(request.workflow_id, alloc)
+
+    async def Heartbeat(self, request_iterator: AsyncIterator[pb.HeartbeatRequest],
+                        context: grpc.aio.ServicerContext) -> AsyncIterator[pb.HeartbeatResponse]:
+        async for hb in request_iterator:
+            w = self.store.workers.get(hb.worker_id)
+            if w is None or w.lost or not w.active:
+                yield pb.HeartbeatResponse(shutdown=True)
+                return
+            if w.workflow_id in self.store.workflows:
+                try:
+                    self._writable(context, w.workflow_id)
+                except TorcError as e:
+                    await abort(context, e)
+            w.last_heartbeat = time.time()
+            wf = self.store.workflows.get(w.workflow_id)
+            if wf is None:
+                yield pb.HeartbeatResponse(shutdown=True)
+                return
+            cancel = [j for j in hb.running_job_ids
+                      if 1 <= j <= len(wf.jobs) and (wf.jobs[j - 1].worker_id != w.id
+                                                     or wf.jobs[j - 1].status == S.CANCELED
+                                                     or wf.canceled)]
+            yield pb.HeartbeatResponse(cancel_job_ids=cancel, shutdown=wf.canceled)
+
