@@ -16,6 +16,7 @@ from typing import Any
 
 from torc import states as S
 from torc.errors import FailedPrecondition, InvalidArgument, NotFound, TorcError
+from torc.server import codec
 from torc.server.access import AccessGroups
 from torc.server.workflow import Workflow
 
@@ -348,8 +349,8 @@ class Store:
         return {
             "next_workflow_id": self.next_workflow_id,
             "next_worker_id": self.next_worker_id,
-            "workflows": [_dump_workflow(wf) for wf in self.workflows.values()],
-            "workers": [_dump_worker(w) for w in self.workers.values()],
+            "workflows": [codec.dump_workflow(wf) for wf in self.workflows.values()],
+            "workers": [codec.dump_worker(w) for w in self.workers.values()],
             # The feed is history users read (events monitor --history): it survives restarts.
             "feed": [[f.workflow_id, f.timestamp, f.kind, f.message] for f in self.feed],
             "groups": self.groups.to_snapshot(),
@@ -362,7 +363,7 @@ class Store:
         store.next_workflow_id = data["next_workflow_id"]
         store.next_worker_id = data["next_worker_id"]
         for d in data["workflows"]:
-            wf = _load_workflow(d)
+            wf = codec.load_workflow(d)
             store.workflows[wf.id] = wf
         for d in data["workers"]:
             w = Worker(**{**d, "jobs": set(d["jobs"])})
@@ -371,50 +372,3 @@ class Store:
             store.feed.append(FeedItem(*item))
         store.groups.load(data.get("groups", []))
         return store
-
-
-_JOB_FIELDS = ("status", "waiting", "attempt_id", "run_id", "return_code", "worker_id")
-
-
-def _dump_workflow(wf: Workflow) -> dict[str, Any]:
-    return {
-        "id": wf.id, "user": wf.user, "created_at": wf.created_at, "spec": wf.to_spec(),
-        "run_id": wf.run_id, "initialized": wf.initialized, "canceled": wf.canceled,
-        "results": wf.results, "allocations": wf.allocations,
-        "jobs": {f: [getattr(j, f) for j in wf.jobs] for f in _JOB_FIELDS},
-        "actions": [{"count": a.count, "triggered": a.triggered, "claimed": a.claimed,
-                     "claimed_by": sorted(a.claimed_by), "failures": a.failures,
-                     "executions": a.executions, "running": sorted(a.running)}
-                    for a in wf.actions.actions],
-    }
-
-
-def _load_workflow(d: dict[str, Any]) -> Workflow:
-    wf = Workflow(d["id"], d["spec"], d["user"], d["created_at"])
-    wf.run_id, wf.initialized, wf.canceled = d["run_id"], d["initialized"], d["canceled"]
-    wf.results = [tuple(r) for r in d["results"]]  # type: ignore[misc]
-    wf.allocations = d.get("allocations", [])
-    columns = d["jobs"]
-    for f in _JOB_FIELDS:
-        for job, value in zip(wf.jobs, columns[f], strict=True):
-            setattr(job, f, value)
-    wf.counts = [0] * len(wf.counts)
-    for job in wf.jobs:
-        wf.counts[job.status] += 1
-        if job.status == S.READY:
-            wf.ready.push(job.id, job.priority, job.rr)
-    for a, ad in zip(wf.actions.actions, d["actions"], strict=True):
-        a.count, a.triggered, a.claimed = ad["count"], ad["triggered"], ad["claimed"]
-        a.claimed_by = set(ad["claimed_by"])
-        a.failures, a.executions = ad["failures"], ad["executions"]
-        a.running = set(ad.get("running", ()))
-    return wf
-
-
-def _dump_worker(w: Worker) -> dict[str, Any]:
-    return {"id": w.id, "workflow_id": w.workflow_id, "hostname": w.hostname,
-            "slurm_job_id": w.slurm_job_id, "node_name": w.node_name, "resources": w.resources,
-            "pid": w.pid, "start_time": w.start_time, "last_heartbeat": w.last_heartbeat,
-            "active": w.active, "lost": w.lost, "jobs": sorted(w.jobs), "role": w.role,
-            "instance": w.instance,
-            "last_claim": w.last_claim, "last_action_claim": w.last_action_claim}

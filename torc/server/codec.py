@@ -1,0 +1,58 @@
+"""The store's state as JSON-able data, for snapshots: workflows column by column (one list
+per job field, far smaller and faster than one object per job) and workers as records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torc import states as S
+from torc.server.workflow import Workflow
+
+_JOB_FIELDS = ("status", "waiting", "attempt_id", "run_id", "return_code", "worker_id")
+
+
+def dump_workflow(wf: Workflow) -> dict[str, Any]:
+    """A workflow's whole state (spec, run state, jobs column by column, actions)."""
+    return {
+        "id": wf.id, "user": wf.user, "created_at": wf.created_at, "spec": wf.to_spec(),
+        "run_id": wf.run_id, "initialized": wf.initialized, "canceled": wf.canceled,
+        "results": wf.results, "allocations": wf.allocations,
+        "jobs": {f: [getattr(j, f) for j in wf.jobs] for f in _JOB_FIELDS},
+        "actions": [{"count": a.count, "triggered": a.triggered, "claimed": a.claimed,
+                     "claimed_by": sorted(a.claimed_by), "failures": a.failures,
+                     "executions": a.executions, "running": sorted(a.running)}
+                    for a in wf.actions.actions],
+    }
+
+
+def load_workflow(d: dict[str, Any]) -> Workflow:
+    """Rebuild a workflow from :func:`dump_workflow` output (counts and queue recomputed)."""
+    wf = Workflow(d["id"], d["spec"], d["user"], d["created_at"])
+    wf.run_id, wf.initialized, wf.canceled = d["run_id"], d["initialized"], d["canceled"]
+    wf.results = [tuple(r) for r in d["results"]]  # type: ignore[misc]
+    wf.allocations = d.get("allocations", [])
+    columns = d["jobs"]
+    for f in _JOB_FIELDS:
+        for job, value in zip(wf.jobs, columns[f], strict=True):
+            setattr(job, f, value)
+    wf.counts = [0] * len(wf.counts)
+    for job in wf.jobs:
+        wf.counts[job.status] += 1
+        if job.status == S.READY:
+            wf.ready.push(job.id, job.priority, job.rr)
+    for a, ad in zip(wf.actions.actions, d["actions"], strict=True):
+        a.count, a.triggered, a.claimed = ad["count"], ad["triggered"], ad["claimed"]
+        a.claimed_by = set(ad["claimed_by"])
+        a.failures, a.executions = ad["failures"], ad["executions"]
+        a.running = set(ad.get("running", ()))
+    return wf
+
+
+def dump_worker(w: Any) -> dict[str, Any]:
+    """A worker's record (rebuilt as ``Worker(**d)``)."""
+    return {"id": w.id, "workflow_id": w.workflow_id, "hostname": w.hostname,
+            "slurm_job_id": w.slurm_job_id, "node_name": w.node_name, "resources": w.resources,
+            "pid": w.pid, "start_time": w.start_time, "last_heartbeat": w.last_heartbeat,
+            "active": w.active, "lost": w.lost, "jobs": sorted(w.jobs), "role": w.role,
+            "instance": w.instance,
+            "last_claim": w.last_claim, "last_action_claim": w.last_action_claim}
