@@ -160,6 +160,86 @@ def _named_entries(ctx: Ctx, spec: dict, key: str, allowed: set[str], shared: di
     return out
 
 
+def _execution_mode(ctx: Ctx, spec: dict) -> str:
+    execution = spec.get("execution_config") or {}
+    check_keys(ctx, execution, EXECUTION_CONFIG_KEYS, "execution_config")
+    mode = execution.get("mode", "direct")
+    if mode not in ("direct", "slurm"):
+        raise ctx.fail("execution_config", f"mode must be 'direct' or 'slurm', got {mode!r}")
+    return mode
+
+
+def _slurm_defaults(ctx: Ctx, spec: dict) -> dict:
+    defaults = spec.get("slurm_defaults") or {}
+    if not isinstance(defaults, dict):
+        raise ctx.fail("slurm_defaults", "expected a mapping", line_of(spec, "slurm_defaults"))
+    for key, value in defaults.items():
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            raise ctx.fail("slurm_defaults", f"{key!r} must be a string",
+                           line_of(defaults, key))
+        sbatch_value(ctx, str(key) + str(value), f"slurm_defaults.{key}", line_of(defaults, key))
+    return dict(defaults)
+
+
+def _job_names(ctx: Ctx, entries: list[tuple[dict, int | None]]
+               ) -> tuple[list[str], dict[str, int]]:
+    names: list[str] = []
+    index: dict[str, int] = {}
+    for i, (job, line) in enumerate(entries):
+        jname = str_field(ctx, job, "name", f"jobs[{i}]", required=True)
+        if jname in index:
+            raise ctx.fail(f"jobs[{jname!r}]", "duplicate job name", line)
+        index[jname] = i
+        names.append(jname)
+    return names, index
+
+
+def _explicit_deps(ctx: Ctx, job: dict, i: int, where: str, line: int | None,
+                   names: list[str], index: dict[str, int]) -> set[int]:
+    """``depends_on`` and ``depends_on_regexes`` (RE2, matched against whole names)."""
+    deps: set[int] = set()
+    for dep in str_list(ctx, job, "depends_on", where):
+        if dep not in index:
+            raise ctx.fail(where, f"depends_on: unknown job {dep!r}",
+                           line_of(job, "depends_on") or line)
+        deps.add(index[dep])
+    for pattern in str_list(ctx, job, "depends_on_regexes", where):
+        rx = compile_regex(ctx, pattern, f"{where}.depends_on_regexes",
+                           line_of(job, "depends_on_regexes") or line)
+        matched = {j for j, n in enumerate(names) if rx.fullmatch(n) and j != i}
+        if not matched:
+            raise ctx.fail(where, f"depends_on_regexes: {pattern!r} matches no job",
+                           line_of(job, "depends_on_regexes") or line)
+        deps |= matched
+    if i in deps:
+        raise ctx.fail(where, "a job cannot depend on itself", line)
+    return deps
+
+
+def _priority(ctx: Ctx, job: dict, where: str, line: int | None) -> int:
+    priority = job.get("priority", 0)
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise ctx.fail(where, f"'priority' must be an integer, got {priority!r}", line)
+    if not INT64[0] <= priority <= INT64[1]:
+        raise ctx.fail(where, f"'priority' must fit in 64 bits, got {priority}",
+                       line_of(job, "priority") or line)
+    return priority
+
+
+def _implied_deps(jobs: list[dict[str, Any]], producers: dict[tuple[str, str], list[int]],
+                  consumers: list[list[tuple[str, str]]]) -> list[list[int]]:
+    """Add the dependencies files and user data imply (a consumer waits for its producers);
+    every job's ``deps`` becomes a sorted list, which is returned too."""
+    for i, inputs in enumerate(consumers):
+        for ref in inputs:
+            for producer in producers.get(ref, ()):
+                if producer != i:
+                    jobs[i]["deps"].add(producer)
+    for j in jobs:
+        j["deps"] = sorted(j["deps"])
+    return [j["deps"] for j in jobs]
+
+
 def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
     """Validate a parsed spec and return its normalized form; raise SpecError naming the problem."""
     ctx = Ctx(source)
@@ -175,24 +255,12 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
                        line_of(spec, "parameters"))
     metadata = spec.get("metadata")
     check_data(ctx, metadata, "metadata", line_of(spec, "metadata"))
-    execution = spec.get("execution_config") or {}
-    check_keys(ctx, execution, EXECUTION_CONFIG_KEYS, "execution_config")
-    execution_mode = execution.get("mode", "direct")
-    if execution_mode not in ("direct", "slurm"):
-        raise ctx.fail("execution_config",
-                       f"mode must be 'direct' or 'slurm', got {execution_mode!r}")
+    execution_mode = _execution_mode(ctx, spec)
 
     rrs, rr_index = _resource_requirements(ctx, spec)
     schedulers = _schedulers(ctx, spec)
     scheduler_names = {s["name"] for s in schedulers}
-    defaults = spec.get("slurm_defaults") or {}
-    if not isinstance(defaults, dict):
-        raise ctx.fail("slurm_defaults", "expected a mapping", line_of(spec, "slurm_defaults"))
-    for key, value in defaults.items():
-        if not isinstance(value, (str, int)) or isinstance(value, bool):
-            raise ctx.fail("slurm_defaults", f"{key!r} must be a string",
-                           line_of(defaults, key))
-        sbatch_value(ctx, str(key) + str(value), f"slurm_defaults.{key}", line_of(defaults, key))
+    defaults = _slurm_defaults(ctx, spec)
     budget = [MAX_EXPANSION, MAX_EXPANDED_BYTES]
     files = _named_entries(ctx, spec, "files", FILE_KEYS, shared, budget)
     user_data = _named_entries(ctx, spec, "user_data", USER_DATA_KEYS, shared, budget)
@@ -200,14 +268,7 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
     entries = _expand(ctx, list_field(ctx, spec, "jobs"), shared, "jobs", JOB_KEYS, budget)
     if not entries:
         raise ctx.fail("jobs", "a workflow needs at least one job", line_of(spec, "jobs"))
-    names: list[str] = []
-    index: dict[str, int] = {}
-    for i, (job, line) in enumerate(entries):
-        jname = str_field(ctx, job, "name", f"jobs[{i}]", required=True)
-        if jname in index:
-            raise ctx.fail(f"jobs[{jname!r}]", "duplicate job name", line)
-        index[jname] = i
-        names.append(jname)
+    names, index = _job_names(ctx, entries)
 
     producers: dict[tuple[str, str], list[int]] = {}
     consumers: list[list[tuple[str, str]]] = []
@@ -257,51 +318,21 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
         if scheduler is not None and scheduler not in scheduler_names:
             raise ctx.fail(where, f"unknown scheduler {scheduler!r} (not in slurm_schedulers)",
                            line_of(job, "scheduler") or line)
-        deps: set[int] = set()
-        for dep in str_list(ctx, job, "depends_on", where):
-            if dep not in index:
-                raise ctx.fail(where, f"depends_on: unknown job {dep!r}",
-                               line_of(job, "depends_on") or line)
-            deps.add(index[dep])
-        for pattern in str_list(ctx, job, "depends_on_regexes", where):
-            rx = compile_regex(ctx, pattern, f"{where}.depends_on_regexes",
-                          line_of(job, "depends_on_regexes") or line)
-            matched = {j for j, n in enumerate(names) if rx.fullmatch(n) and j != i}
-            if not matched:
-                raise ctx.fail(where, f"depends_on_regexes: {pattern!r} matches no job",
-                               line_of(job, "depends_on_regexes") or line)
-            deps |= matched
-        if i in deps:
-            raise ctx.fail(where, "a job cannot depend on itself", line)
-        priority = job.get("priority", 0)
-        if isinstance(priority, bool) or not isinstance(priority, int):
-            raise ctx.fail(where, f"'priority' must be an integer, got {priority!r}", line)
-        if not INT64[0] <= priority <= INT64[1]:
-            raise ctx.fail(where, f"'priority' must fit in 64 bits, got {priority}",
-                           line_of(job, "priority") or line)
         jobs.append({
             "name": names[i],
             "command": command,
             "invocation_script": str_field(ctx, job, "invocation_script", where),
-            "deps": deps,
+            "deps": _explicit_deps(ctx, job, i, where, line, names, index),
             "rr": rr,
             "scheduler": scheduler,
             "cancel_on_blocking_job_failure":
                 bool_field(ctx, job, "cancel_on_blocking_job_failure", where, True),
             "supports_termination": bool_field(ctx, job, "supports_termination", where, False),
-            "priority": priority,
+            "priority": _priority(ctx, job, where, line),
             "retry_on_worker_loss": int_field(ctx, job, "retry_on_worker_loss", where, 0),
         })
 
-    for i, inputs in enumerate(consumers):
-        for ref in inputs:
-            for producer in producers.get(ref, ()):
-                if producer != i:
-                    jobs[i]["deps"].add(producer)
-    dep_lists = [sorted(j["deps"]) for j in jobs]
-    for j, deps_list in zip(jobs, dep_lists, strict=True):
-        j["deps"] = deps_list
-    check_acyclic(ctx, names, dep_lists)
+    check_acyclic(ctx, names, _implied_deps(jobs, producers, consumers))
 
     actions = normalize_actions(ctx, spec, names, index, schedulers, execution_mode)
     return {
@@ -309,14 +340,14 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
         "description": str_field(ctx, spec, "description", "spec"),
         "project": str_field(ctx, spec, "project", "spec"),
         # The owner Torc records; the coordinator decides whether the caller may claim it.
-        "user": text(ctx, str_field(ctx, spec, "user", "spec"), "spec.user", line_of(spec, "user"),
-                      name=True),
+        "user": text(ctx, str_field(ctx, spec, "user", "spec"), "spec.user",
+                     line_of(spec, "user"), name=True),
         "metadata": metadata,
         "files": list(files.values()),
         "user_data": list(user_data.values()),
         "resource_requirements": rrs,
         "slurm_schedulers": schedulers,
-        "slurm_defaults": dict(defaults),
+        "slurm_defaults": defaults,
         "execution_config": {"mode": execution_mode},
         "jobs": jobs,
         "actions": actions,
