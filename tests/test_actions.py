@@ -7,7 +7,6 @@ commands wrote to files.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -393,8 +392,7 @@ def test_list_actions_shows_progress(coordinator: Coordinator) -> None:
     (before,) = actions_of(coordinator, wf_id)
     progress = (before["trigger_count"], before["required_triggers"], before["pending"])
     assert progress == (0, 2, False)
-    c.initialize(wf_id)
-    time.sleep(0.1)
+    c.initialize(wf_id)  # answered once applied and durable: no wait needed
     (after,) = actions_of(coordinator, wf_id)
     assert (after["trigger_count"], after["pending"]) == (1, False)
     assert after["trigger_type"] == "on_jobs_ready" and after["action_type"] == "run_commands"

@@ -53,6 +53,7 @@ def test_killed_worker_is_detected_and_its_jobs_fail_with_minus_128(coordinator:
         except grpc.RpcError as e:
             assert e.code() == grpc.StatusCode.FAILED_PRECONDITION
             assert "declared lost" in e.details()
+        jobs = {j.name: j for j in c.list_jobs(wf_id)}  # read again, after the late report
         assert jobs["long"].return_code == -128 and job_states(c, wf_id)["long"] == "failed"
     finally:
         pid_file = out / "long.pid"
@@ -78,9 +79,10 @@ def test_events_monitor_streams_workflow_events(coordinator: Coordinator,
                                                 tmp_path: Path) -> None:
     monitor = subprocess.Popen(
         [sys.executable, "-m", "torc.client.cli", "--url", coordinator.url, "-f", "json",
-         "events", "monitor"], stdout=subprocess.PIPE, text=True)
+         "events", "monitor", "--history"], stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(1.0)
+        # With --history, what happened before the stream was subscribed comes first: no
+        # need to wait for the subscription.
         c = coordinator.client
         wf_id = c.create_workflow({"name": "ev", "jobs": [{"name": "bad", "command": "exit 4"}]})
         c.initialize(wf_id)
