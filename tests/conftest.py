@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Tests use their own token file (inherited by every process they start), not ~/.torc/token.
 _TMP = Path(os.environ.get("TMPDIR", "/tmp"))
 os.environ.setdefault("TORC_TOKEN_FILE", str(_TMP / f"torc-test-token-{os.getpid()}"))
+# Every coordinator the tests start verifies the store's invariants after every event.
+os.environ["TORC_CHECK_INVARIANTS"] = "1"
 
 
 def free_port() -> int:

@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import ROOT, Coordinator, cli_json, job_states, run_cli, wait_for, write_spec
 from torc import slurm
+from torc.slurm import commands
 
 NODES = 3
 
@@ -257,9 +258,9 @@ def test_slurm_command_failures_and_timeouts_are_clear(cluster: None) -> None:
         slurm.sbatch(Path("/nonexistent/script.sh"))
     assert slurm.squeue(["99999999"])["99999999"].state == "GONE"
     with pytest.raises(slurm.SlurmError, match="timed out after 0.001s"):
-        slurm._run("sleep", "5", timeout=0.001)
+        commands._run("sleep", "5", timeout=0.001)
     with pytest.raises(slurm.SlurmError, match="not found"):
-        slurm._run("no-such-slurm-command")
+        commands._run("no-such-slurm-command")
     assert set(slurm.sinfo()) >= {f"node{k}" for k in range(1, NODES + 1)}
 
 

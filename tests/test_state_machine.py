@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from torc import states as S
 from torc.errors import FailedPrecondition
+from torc.server import events as E
 from torc.server.claims import Offer
 from torc.server.store import FINISHED, STARTED, Store
 from torc.server.workflow import Workflow
@@ -216,31 +219,31 @@ def test_claim_batch_limit() -> None:
 def test_store_reports_are_idempotent_and_reject_stale() -> None:
     store = Store()
     spec = normalize(parse_text(DIAMOND))
-    store.apply({"t": "create", "wf": 1, "spec": spec, "ts": 0.0})
-    store.apply({"t": "init", "wf": 1, "ts": 0.0})
-    store.apply({"t": "register", "worker": 1, "wf": 1, "ts": 0.0})
-    store.apply({"t": "claim", "wf": 1, "worker": 1, "jobs": [1]})
-    report = [[1, STARTED, 0, 0, 1.0, 0.0, 1, 1], [1, FINISHED, 0, 0, 1.0, 2.0, 1, 1]]
-    assert store.apply({"t": "report", "wf": 1, "worker": 1, "r": report}) == []
+    store.apply(E.CreateWorkflow(1, spec, "", 0.0))
+    store.apply(E.InitializeWorkflow(1, 0.0))
+    store.apply(E.RegisterWorker(1, 1, 0.0))
+    store.apply(E.ClaimJobs(1, 1, (1,)))
+    report = E.Report(1, 1, (E.ReportRow(1, STARTED, 0, 0, 1.0, 0.0, 1, 1),
+                             E.ReportRow(1, FINISHED, 0, 0, 1.0, 2.0, 1, 1)))
+    assert store.apply(report)[0] == []
     # The same batch again (a retry after a lost answer) is accepted and changes nothing.
-    assert store.apply({"t": "report", "wf": 1, "worker": 1, "r": report}) == []
+    assert store.apply(report)[0] == []
     assert len(store.workflow(1).results) == 1
-    rejected = store.apply({"t": "report", "wf": 1, "worker": 1,
-                            "r": [[2, FINISHED, 0, 0, 1.0, 2.0, 1, 1]]})
+    rejected, _ = store.apply(E.Report(1, 1, (E.ReportRow(2, FINISHED, 0, 0, 1.0, 2.0, 1, 1),)))
     assert len(rejected) == 1 and "job 2 (b) is ready" in rejected[0]
-    store.apply({"t": "worker_lost", "worker": 1, "ts": 5.0})
+    store.apply(E.WorkerLost(1, 5.0))
     with pytest.raises(FailedPrecondition, match="declared lost"):
-        store.apply({"t": "claim", "wf": 1, "worker": 1, "jobs": [2]})
+        store.apply(E.ClaimJobs(1, 1, (2,)))
 
 
 def test_worker_loss_fails_running_and_releases_pending() -> None:
     store = Store()
-    store.apply({"t": "create", "wf": 1, "spec": normalize(parse_text(DIAMOND)), "ts": 0.0})
-    store.apply({"t": "init", "wf": 1, "ts": 0.0})
-    store.apply({"t": "register", "worker": 1, "wf": 1, "ts": 0.0})
-    store.apply({"t": "claim", "wf": 1, "worker": 1, "jobs": [1]})
-    store.apply({"t": "report", "wf": 1, "worker": 1, "r": [[1, STARTED, 0, 0, 1, 0, 1, 1]]})
-    store.apply({"t": "worker_lost", "worker": 1, "ts": 5.0})
+    store.apply(E.CreateWorkflow(1, normalize(parse_text(DIAMOND)), "", 0.0))
+    store.apply(E.InitializeWorkflow(1, 0.0))
+    store.apply(E.RegisterWorker(1, 1, 0.0))
+    store.apply(E.ClaimJobs(1, 1, (1,)))
+    store.apply(E.Report(1, 1, (E.ReportRow(1, STARTED, 0, 0, 1, 0, 1, 1),)))
+    store.apply(E.WorkerLost(1, 5.0))
     wf = store.workflow(1)
     assert wf.jobs[0].status == S.FAILED and wf.jobs[0].return_code == S.LOST_RETURN_CODE
     assert {wf.jobs[i].status for i in (1, 2, 3)} == {S.CANCELED}
@@ -248,13 +251,59 @@ def test_worker_loss_fails_running_and_releases_pending() -> None:
 
 def test_snapshot_roundtrip_preserves_state() -> None:
     store = Store()
-    store.apply({"t": "create", "wf": 1, "spec": normalize(parse_text(DIAMOND)), "ts": 0.0})
-    store.apply({"t": "init", "wf": 1, "ts": 0.0})
-    store.apply({"t": "register", "worker": 1, "wf": 1, "ts": 0.0})
-    store.apply({"t": "claim", "wf": 1, "worker": 1, "jobs": [1]})
-    store.apply({"t": "report", "wf": 1, "worker": 1, "r": [[1, FINISHED, 0, 0, 1, 2, 1, 1]]})
+    store.apply(E.CreateWorkflow(1, normalize(parse_text(DIAMOND)), "", 0.0))
+    store.apply(E.InitializeWorkflow(1, 0.0))
+    store.apply(E.RegisterWorker(1, 1, 0.0))
+    store.apply(E.ClaimJobs(1, 1, (1,)))
+    store.apply(E.Report(1, 1, (E.ReportRow(1, FINISHED, 0, 0, 1, 2, 1, 1),)))
     copy = Store.from_snapshot(store.to_snapshot())
     assert copy.to_snapshot() == store.to_snapshot()
     wf = copy.workflow(1)
     assert sorted(wf.pick(BIG, 10)) == [2, 3]
     assert wf.counts == store.workflow(1).counts
+
+
+def test_apply_returns_what_the_service_must_do() -> None:
+    store = Store()
+    _, fx = store.apply(E.CreateWorkflow(1, normalize(parse_text(DIAMOND)), "", 0.0))
+    assert [f.kind for f in fx.feed] == ["created"] and not fx.wake
+    _, fx = store.apply(E.InitializeWorkflow(1, 0.0))
+    assert fx.wake == {1} and [f.kind for f in fx.feed] == ["initialized"]
+    store.apply(E.RegisterWorker(1, 1, 0.0))
+    _, fx = store.apply(E.ClaimJobs(1, 1, (1,)))
+    assert not fx.wake and not fx.feed  # a claim wakes nobody
+    _, fx = store.apply(E.WorkerLost(1, 5.0))
+    assert fx.wake == {1} and "worker_lost" in [f.kind for f in fx.feed]
+    store.check()
+
+
+def test_every_event_round_trips_through_its_encoding() -> None:
+    samples = [
+        E.CreateWorkflow(1, {"name": "x"}, "alice", 1.5), E.DeleteWorkflow(1, 2.0),
+        E.InitializeWorkflow(1, 2.0), E.ReinitializeWorkflow(1, 2.0),
+        E.ResetStatus(1, 2.0, failed_only=True, reinit=True), E.CancelWorkflow(1, 2.0),
+        E.RegisterWorker(3, 1, 2.0, hostname="h", resources={"num_cpus": 4}, instance="i"),
+        E.UnregisterWorker(3, 2.0), E.ClaimJobs(1, 3, (4, 5), 9),
+        E.Report(1, 3, (E.ReportRow(4, STARTED, 0, 0, 1.0, 0.0, 1, 1),)),
+        E.ClaimActions(1, 3, (1,), 2), E.ActionResult(1, 3, 1, {"success": True}),
+        E.WorkerLost(3, 2.0), E.RecordAllocation(1, 3, 1, "77", 2.0, "s", 2),
+        E.AllocationState(1, "77", "RUNNING", 2.0), E.GroupCreate(1, "g", 2.0, "d"),
+        E.GroupDelete(1, 2.0), E.GroupAddUser(1, "bob", 2.0, "admin"),
+        E.GroupRemoveUser(1, "bob", 2.0), E.GroupAddWorkflow(1, 1, 2.0),
+        E.GroupRemoveWorkflow(1, 1, 2.0)]
+    assert {type(e) for e in samples} == set(E.KINDS.values())
+    for event in samples:
+        data = json.loads(json.dumps(E.to_json(event)))
+        assert data["v"] == E.VERSION
+        assert E.from_json(data) == event
+
+
+def test_version_1_records_still_decode_and_damage_is_refused() -> None:
+    assert E.from_json({"t": "claim", "wf": 1, "worker": 2, "jobs": [3], "cid": 4}) == \
+        E.ClaimJobs(1, 2, (3,), 4)
+    assert E.from_json({"t": "report", "wf": 1, "worker": 2,
+                        "r": [[3, 1, 0, 0, 1.0, 0.0, 1, 1]]}).rows[0].job_id == 3
+    for bad in ({"t": "nope"}, {"v": 9, "t": "init", "workflow_id": 1, "ts": 0},
+                {"v": 2, "t": "init", "workflow_id": 1, "ts": 0, "extra": 1}):
+        with pytest.raises(ValueError):
+            E.from_json(bad)

@@ -8,8 +8,8 @@ A group is a named set of users; workflows are linked to groups. With several us
 - only admins create, delete and change groups.
 
 A one-user coordinator allows everything, as Torc does without authentication.
-Groups change through events (``group_*``) applied by the Store, so they are in the WAL and
-in snapshots like everything else.
+Groups change through events (``Group*`` in :mod:`torc.server.events`) applied by the Store,
+so they are in the WAL and in snapshots like everything else.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from torc.errors import FailedPrecondition, InvalidArgument, NotFound, TorcError
+from torc.server import events as E
 from torc.server.identity import Identity
 
 ROLES = ("member", "admin")
@@ -59,36 +60,35 @@ class AccessGroups:
         """Groups a workflow is linked to."""
         return [g for g in self.groups.values() if wf_id in g.workflows]
 
-    def apply(self, ev: dict[str, Any]) -> Any:
-        """Apply one ``group_*`` event (checked before anything changes)."""
-        kind = ev["t"]
-        if kind == "group_create":
-            name = ev["name"]
+    def apply(self, ev: E.Event) -> Group:
+        """Apply one group event (checked before anything changes)."""
+        if isinstance(ev, E.GroupCreate):
+            name = ev.name
             if not name or any(g.name == name for g in self.groups.values()):
                 raise FailedPrecondition(f"access group {name!r} exists already" if name
                                          else "an access group needs a name")
-            g = Group(ev["group"], name, ev.get("description", ""), ev["ts"])
+            g = Group(ev.group_id, name, ev.description, ev.ts)
             self.groups[g.id] = g
             self.next_id = max(self.next_id, g.id + 1)
             return g
-        g = self.get(ev["group"])
-        if kind == "group_delete":
+        g = self.get(ev.group_id)  # type: ignore[attr-defined]
+        if isinstance(ev, E.GroupDelete):
             del self.groups[g.id]
-        elif kind == "group_add_user":
-            if ev.get("role", "member") not in ROLES:
+        elif isinstance(ev, E.GroupAddUser):
+            if ev.role not in ROLES:
                 raise InvalidArgument(f"role must be one of {', '.join(ROLES)}")
-            g.members[ev["user"]] = ev.get("role", "member")
-        elif kind == "group_remove_user":
-            if g.members.pop(ev["user"], None) is None:
-                raise NotFound(f"{ev['user']!r} is not a member of access group {g.id}")
-        elif kind == "group_add_workflow":
-            g.workflows.add(ev["wf"])
-        elif kind == "group_remove_workflow":
-            if ev["wf"] not in g.workflows:
-                raise NotFound(f"workflow {ev['wf']} is not in access group {g.id}")
-            g.workflows.discard(ev["wf"])
+            g.members[ev.user] = ev.role
+        elif isinstance(ev, E.GroupRemoveUser):
+            if g.members.pop(ev.user, None) is None:
+                raise NotFound(f"{ev.user!r} is not a member of access group {g.id}")
+        elif isinstance(ev, E.GroupAddWorkflow):
+            g.workflows.add(ev.workflow_id)
+        elif isinstance(ev, E.GroupRemoveWorkflow):
+            if ev.workflow_id not in g.workflows:
+                raise NotFound(f"workflow {ev.workflow_id} is not in access group {g.id}")
+            g.workflows.discard(ev.workflow_id)
         else:
-            raise InvalidArgument(f"unknown event type {kind!r}")
+            raise InvalidArgument(f"not a group event: {type(ev).__name__}")
         return g
 
     def forget_workflow(self, wf_id: int) -> None:

@@ -61,6 +61,10 @@ class ReadyQueue:
             q = by_rr[rr] = deque()
         q.append(job_id)
 
+    def ids(self) -> set[int]:
+        """Every queued id (for invariant checks)."""
+        return {i for by_rr in self._buckets.values() for q in by_rr.values() for i in q}
+
     def clear(self) -> None:
         """Forget every entry (before a rebuild)."""
         self._buckets.clear()

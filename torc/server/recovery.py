@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from torc.errors import TorcError
+from torc.server import events as E
 from torc.server.store import Store
 from torc.server.wal import CorruptWal, WalReader, fsync_dir
 
@@ -129,11 +130,15 @@ def recover(directory: Path) -> tuple[Store, int, dict[str, Any]]:
     t_snap = time.perf_counter() - t0
     replayed = 0
     reader = WalReader(directory, after_seq=seq)
-    for rec_seq, event in reader.records():
+    for rec_seq, data in reader.records():
+        try:
+            event = E.from_json(data)
+        except ValueError as e:
+            raise CorruptWal(f"{directory}: record {rec_seq} is not an event: {e}") from None
         try:
             store.apply(event)
         except TorcError as e:  # it was legal when it was logged
-            raise CorruptWal(f"{directory}: record {rec_seq} ({event.get('t')}) does not "
+            raise CorruptWal(f"{directory}: record {rec_seq} ({event.KIND}) does not "
                              f"replay: {e.message}") from None
         seq = rec_seq
         replayed += 1

@@ -22,11 +22,12 @@ from torc.errors import InvalidArgument, TorcError
 from torc.proto import torc_pb2 as pb
 from torc.proto import torc_pb2_grpc as pb_grpc
 from torc.server import access, convert
+from torc.server import events as E
 from torc.server.access import PermissionDenied
 from torc.server.identity import Identities, Identity
 from torc.server.service_groups import AccessGroupRpcs
 from torc.server.service_workers import WorkerRpcs
-from torc.server.store import Event, FeedItem, Store
+from torc.server.store import Effects, FeedItem, Store
 from torc.server.wal import Wal, encode_payload
 from torc.server.workflow import Workflow
 from torc.spec.validate import normalize
@@ -35,9 +36,6 @@ log = logging.getLogger(__name__)
 
 MAX_PAGE = 100_000
 T = TypeVar("T")
-# Events after which long-polling claimers of the workflow should look again.
-_WAKING = frozenset({"init", "reinit", "reset", "cancel", "report", "action_result", "unregister",
-                     "worker_lost", "delete"})
 
 
 async def abort(context: grpc.aio.ServicerContext, e: TorcError) -> NoReturn:
@@ -66,41 +64,37 @@ class TorcService(WorkerRpcs, AccessGroupRpcs, pb_grpc.TorcServicer):
         self.snapshot_every = snapshot_every
         self._wake: dict[int, asyncio.Event] = {}
         self._subscribers: list[tuple[int, asyncio.Queue[pb.WorkflowEvent], Identity]] = []
-        self._published = store.feed_seq
         self._snapshotting = False
         self.snapshot_hook: Any = None  # set by the server: async callable taking a snapshot
 
     # ----- commit path
 
-    def _apply_and_log(self, event: Event) -> tuple[Any, int]:
+    def _apply_and_log(self, event: E.Event) -> tuple[Any, int]:
         """Encode, apply, append: in that order, so that an event that cannot be logged (too
-        large, too deep) or arrives after the log failed changes nothing."""
-        payload = encode_payload(event)
+        large, too deep) or arrives after the log failed changes nothing; then carry out
+        what applying it means (Effects)."""
+        payload = encode_payload(E.to_json(event))
         self.wal.check_writable()
-        result = self.store.apply(event)
+        result, effects = self.store.apply(event)
         seq = self.wal.append(payload)
-        self._after_apply(event)
+        self._carry_out(effects)
         return result, seq
 
-    async def _commit(self, event: Event, context: grpc.aio.ServicerContext) -> Any:
+    async def _commit(self, event: E.Event, context: grpc.aio.ServicerContext) -> Any:
         try:
-            if "wf" in event and event["t"] != "create":
-                self._writable(context, event["wf"])  # only its owner or an admin changes it
+            wf_id = getattr(event, "workflow_id", None)
+            if wf_id is not None and not isinstance(event, E.CreateWorkflow):
+                self._writable(context, wf_id)  # only its owner or an admin changes it
             result, seq = self._apply_and_log(event)
             await self.wal.sync(seq)
         except TorcError as e:
             await abort(context, e)
         return result
 
-    def _after_apply(self, event: Event) -> None:
-        wf_id = event.get("wf")
-        if event["t"] in _WAKING:
-            if wf_id is None and "worker" in event:
-                w = self.store.workers.get(event["worker"])
-                wf_id = w.workflow_id if w else None
-            if wf_id is not None:
-                self.wake(wf_id)
-        self._publish()
+    def _carry_out(self, effects: Effects) -> None:
+        for wf_id in effects.wake:
+            self.wake(wf_id)
+        self._publish(effects.feed)
         if (self.snapshot_hook is not None and not self._snapshotting
                 and self.wal.records_since_snapshot >= self.snapshot_every):
             self._snapshotting = True
@@ -120,14 +114,9 @@ class TorcService(WorkerRpcs, AccessGroupRpcs, pb_grpc.TorcServicer):
         if ev is not None:
             ev.set()
 
-    def _publish(self) -> None:
-        new = self.store.feed_seq - self._published
-        if new <= 0:
-            return
-        self._published = self.store.feed_seq
+    def _publish(self, items: list[FeedItem]) -> None:
         if not self._subscribers:
             return
-        items = list(self.store.feed)[-min(new, len(self.store.feed)):]
         for item in items:
             msg = pb.WorkflowEvent(workflow_id=item.workflow_id, timestamp=item.timestamp,
                                    kind=item.kind, message=item.message)
@@ -207,8 +196,8 @@ class TorcService(WorkerRpcs, AccessGroupRpcs, pb_grpc.TorcServicer):
             await abort(context, PermissionDenied(
                 f"{source}: user {user!r}: only an admin may create a workflow for someone "
                 f"else (you are {who.name!r})"))
-        wf = await self._commit({"t": "create", "wf": self.store.next_workflow_id, "spec": spec,
-                                 "user": user, "ts": time.time()}, context)
+        wf = await self._commit(E.CreateWorkflow(self.store.next_workflow_id, spec, user,
+                                                 time.time()), context)
         return convert.workflow(wf)
 
     async def GetWorkflow(self, request: pb.WorkflowRef,
@@ -228,32 +217,33 @@ class TorcService(WorkerRpcs, AccessGroupRpcs, pb_grpc.TorcServicer):
 
     async def DeleteWorkflow(self, request: pb.WorkflowRef,
                              context: grpc.aio.ServicerContext) -> pb.Empty:
-        await self._commit({"t": "delete", "wf": request.workflow_id, "ts": time.time()}, context)
+        await self._commit(E.DeleteWorkflow(request.workflow_id, time.time()), context)
         return pb.Empty()
 
-    async def _workflow_event(self, kind: str, request: Any, context: grpc.aio.ServicerContext,
-                              **extra: Any) -> pb.Workflow:
-        wf = await self._commit({"t": kind, "wf": request.workflow_id, "ts": time.time(),
-                                 **extra}, context)
-        return convert.workflow(wf)
+    async def _workflow_event(self, event: E.Event,
+                              context: grpc.aio.ServicerContext) -> pb.Workflow:
+        return convert.workflow(await self._commit(event, context))
 
     async def CancelWorkflow(self, request: pb.WorkflowRef,
                              context: grpc.aio.ServicerContext) -> pb.Workflow:
-        return await self._workflow_event("cancel", request, context)
+        return await self._workflow_event(
+            E.CancelWorkflow(request.workflow_id, time.time()), context)
 
     async def InitializeWorkflow(self, request: pb.WorkflowRef,
                                  context: grpc.aio.ServicerContext) -> pb.Workflow:
-        return await self._workflow_event("init", request, context)
+        return await self._workflow_event(
+            E.InitializeWorkflow(request.workflow_id, time.time()), context)
 
     async def ReinitializeWorkflow(self, request: pb.WorkflowRef,
                                    context: grpc.aio.ServicerContext) -> pb.Workflow:
-        return await self._workflow_event("reinit", request, context)
+        return await self._workflow_event(
+            E.ReinitializeWorkflow(request.workflow_id, time.time()), context)
 
     async def ResetStatus(self, request: pb.ResetStatusRequest,
                           context: grpc.aio.ServicerContext) -> pb.Workflow:
-        return await self._workflow_event("reset", request, context,
-                                          failed_only=request.failed_only,
-                                          reinit=request.reinitialize)
+        return await self._workflow_event(E.ResetStatus(
+            request.workflow_id, time.time(), failed_only=request.failed_only,
+            reinit=request.reinitialize), context)
 
     async def GetStatus(self, request: pb.WorkflowRef,
                         context: grpc.aio.ServicerContext) -> pb.WorkflowStatus:
@@ -325,11 +315,11 @@ class TorcService(WorkerRpcs, AccessGroupRpcs, pb_grpc.TorcServicer):
 
     # ----- internal events
 
-    def commit_internal(self, event: Event) -> bool:
+    def commit_internal(self, event: E.Event) -> bool:
         """Apply and log an event the coordinator itself decided (no caller waits on it)."""
         try:
             self._apply_and_log(event)
         except TorcError as e:
-            log.debug("internal event %s not applied: %s", event["t"], e.message)
+            log.debug("internal event %s not applied: %s", event.KIND, e.message)
             return False
         return True

@@ -14,6 +14,7 @@ import grpc
 from torc.errors import TorcError
 from torc.proto import torc_pb2 as pb
 from torc.server import access, convert
+from torc.server import events as E
 
 
 class AccessGroupRpcs:
@@ -22,7 +23,7 @@ class AccessGroupRpcs:
     store: Any
     identities: Any
 
-    async def _group_event(self, context: grpc.aio.ServicerContext, event: dict[str, Any],
+    async def _group_event(self, context: grpc.aio.ServicerContext, event: E.Event,
                            what: str, workflow_id: int = 0) -> pb.AccessGroup:
         """Commit a group event after the right check: an admin changes groups, a workflow's
         owner (or an admin) links or unlinks it."""
@@ -34,7 +35,7 @@ class AccessGroupRpcs:
                 access.check_admin(who, self.identities.multi_user, what)
         except TorcError as e:
             await context.abort(getattr(grpc.StatusCode, e.code), e.message)
-        g = await self._commit({**event, "ts": time.time()}, context)  # type: ignore[attr-defined]
+        g = await self._commit(event, context)  # type: ignore[attr-defined]
         return convert.access_group(g)
 
     async def WhoAmI(self, request: pb.Empty,
@@ -45,14 +46,13 @@ class AccessGroupRpcs:
 
     async def CreateAccessGroup(self, request: pb.CreateAccessGroupRequest,
                                 context: grpc.aio.ServicerContext) -> pb.AccessGroup:
-        return await self._group_event(context, {
-            "t": "group_create", "group": self.store.groups.next_id,
-            "name": request.name.strip(), "description": request.description},
-            "creating an access group")
+        return await self._group_event(context, E.GroupCreate(
+            self.store.groups.next_id, request.name.strip(), time.time(),
+            description=request.description), "creating an access group")
 
     async def DeleteAccessGroup(self, request: pb.AccessGroupRef,
                                 context: grpc.aio.ServicerContext) -> pb.Empty:
-        await self._group_event(context, {"t": "group_delete", "group": request.group_id},
+        await self._group_event(context, E.GroupDelete(request.group_id, time.time()),
                                 "deleting an access group")
         return pb.Empty()
 
@@ -79,24 +79,23 @@ class AccessGroupRpcs:
 
     async def AddUserToGroup(self, request: pb.GroupMembershipRequest,
                              context: grpc.aio.ServicerContext) -> pb.AccessGroup:
-        return await self._group_event(context, {
-            "t": "group_add_user", "group": request.group_id, "user": request.user,
-            "role": request.role or "member"}, "adding a user to an access group")
+        return await self._group_event(context, E.GroupAddUser(
+            request.group_id, request.user, time.time(), role=request.role or "member"),
+            "adding a user to an access group")
 
     async def RemoveUserFromGroup(self, request: pb.GroupMembershipRequest,
                                   context: grpc.aio.ServicerContext) -> pb.AccessGroup:
-        return await self._group_event(context, {
-            "t": "group_remove_user", "group": request.group_id, "user": request.user},
-            "removing a user from an access group")
+        return await self._group_event(context, E.GroupRemoveUser(
+            request.group_id, request.user, time.time()), "removing a user from an access group")
 
     async def AddWorkflowToGroup(self, request: pb.GroupWorkflowRequest,
                                  context: grpc.aio.ServicerContext) -> pb.AccessGroup:
-        return await self._group_event(context, {
-            "t": "group_add_workflow", "group": request.group_id,
-            "wf": request.workflow_id}, "", workflow_id=request.workflow_id)
+        return await self._group_event(context, E.GroupAddWorkflow(
+            request.group_id, request.workflow_id, time.time()), "",
+            workflow_id=request.workflow_id)
 
     async def RemoveWorkflowFromGroup(self, request: pb.GroupWorkflowRequest,
                                       context: grpc.aio.ServicerContext) -> pb.AccessGroup:
-        return await self._group_event(context, {
-            "t": "group_remove_workflow", "group": request.group_id,
-            "wf": request.workflow_id}, "", workflow_id=request.workflow_id)
+        return await self._group_event(context, E.GroupRemoveWorkflow(
+            request.group_id, request.workflow_id, time.time()), "",
+            workflow_id=request.workflow_id)

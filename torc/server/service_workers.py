@@ -21,6 +21,7 @@ from torc import states as S
 from torc.errors import InvalidArgument, TorcError
 from torc.proto import torc_pb2 as pb
 from torc.server import convert
+from torc.server import events as E
 from torc.server.claims import Offer
 from torc.triggers import MAIN_LOOP_TRIGGERS
 
@@ -84,12 +85,11 @@ class WorkerRpcs:
         r = request.resources
         res = {"num_cpus": r.num_cpus, "memory": r.memory_bytes, "num_gpus": r.num_gpus,
                "num_nodes": r.num_nodes or 1, "time_left": r.time_left_seconds}
-        w = await self._commit({
-            "t": "register", "worker": self.store.next_worker_id, "wf": request.workflow_id,
-            "host": request.hostname, "slurm_job_id": request.slurm_job_id,
-            "node": request.node_name, "res": res, "pid": request.pid, "ts": time.time(),
-            "role": request.role or "worker", "instance": request.instance_id,
-        }, context)
+        w = await self._commit(E.RegisterWorker(
+            self.store.next_worker_id, request.workflow_id, time.time(),
+            hostname=request.hostname, slurm_job_id=request.slurm_job_id,
+            node_name=request.node_name, resources=res, pid=request.pid,
+            role=request.role or "worker", instance=request.instance_id), context)
         return pb.RegisterWorkerResponse(worker_id=w.id,
                                          heartbeat_interval=self.heartbeat_interval)
 
@@ -101,8 +101,7 @@ class WorkerRpcs:
                 self._writable(context, w.workflow_id)
             except TorcError as e:
                 await abort(context, e)
-        await self._commit({"t": "unregister", "worker": request.worker_id, "ts": time.time()},
-                           context)
+        await self._commit(E.UnregisterWorker(request.worker_id, time.time()), context)
         return pb.Empty()
 
     def _claim_flags(self, wf_id: int, worker_id: int) -> dict[str, Any]:
@@ -180,8 +179,12 @@ class WorkerRpcs:
             ids += ahead
         if not ids:
             return None
-        jobs = await self._commit({"t": "claim", "wf": wf.id, "worker": w.id, "jobs": ids,
-                                   "cid": request.claim_id}, context)
+        try:
+            jobs = await self._commit(E.ClaimJobs(wf.id, w.id, tuple(ids), request.claim_id),
+                                      context)
+        except BaseException:
+            wf.requeue(ids)  # picked but not claimed: back in the queue, never lost from it
+            raise
         return [convert.claimed_job(wf, j) for j in jobs]
 
     async def ClaimAction(self, request: pb.ClaimActionRequest,
@@ -202,19 +205,18 @@ class WorkerRpcs:
         if not ids:
             await self._durable(context)
             return pb.ClaimActionResponse()
-        actions = await self._commit({"t": "claim_action", "wf": wf.id,
-                                      "worker": request.worker_id, "actions": ids,
-                                      "cid": request.claim_id}, context)
+        actions = await self._commit(E.ClaimActions(wf.id, request.worker_id, tuple(ids),
+                                                    request.claim_id), context)
         return pb.ClaimActionResponse(actions=[convert.claimed_action(wf, x) for x in actions])
 
     async def ReportStatus(self, request: pb.ReportStatusRequest,
                            context: grpc.aio.ServicerContext) -> pb.ReportStatusResponse:
         # A malformed claim is refused before the reports are applied: bad input changes nothing.
         ask = await _ask(request.claim, context) if request.HasField("claim") else None
-        rows = [[r.job_id, r.kind, r.return_code, r.status, r.start_time, r.end_time, r.run_id,
-                 r.attempt_id] for r in request.reports]
-        rejected = await self._commit({"t": "report", "wf": request.workflow_id,
-                                       "worker": request.worker_id, "r": rows}, context)
+        rows = tuple(E.ReportRow(r.job_id, r.kind, r.return_code, r.status, r.start_time,
+                                 r.end_time, r.run_id, r.attempt_id) for r in request.reports)
+        rejected = await self._commit(E.Report(request.workflow_id, request.worker_id, rows),
+                                      context)
         wf = self.store.workflows.get(request.workflow_id)
         pending = wf is not None and bool(wf.actions.pending_for(request.worker_id,
                                                                   MAIN_LOOP_TRIGGERS))
@@ -234,18 +236,16 @@ class WorkerRpcs:
         execution = {"start_time": e.start_time, "end_time": e.end_time, "success": e.success,
                      "message": e.message[:4000], "stdout_path": e.stdout_path,
                      "stderr_path": e.stderr_path}
-        await self._commit({"t": "action_result", "wf": request.workflow_id,
-                            "worker": request.worker_id, "action": request.action_id,
-                            "exec": execution}, context)
+        await self._commit(E.ActionResult(request.workflow_id, request.worker_id,
+                                          request.action_id, execution), context)
         return pb.Empty()
 
     async def RecordAllocation(self, request: pb.RecordAllocationRequest,
                                context: grpc.aio.ServicerContext) -> pb.Allocation:
-        alloc = await self._commit({
-            "t": "allocation", "wf": request.workflow_id, "worker": request.worker_id,
-            "action": request.action_id, "slurm_job_id": request.slurm_job_id,
-            "scheduler": request.scheduler, "nodes": request.num_nodes or 1, "ts": time.time(),
-        }, context)
+        alloc = await self._commit(E.RecordAllocation(
+            request.workflow_id, request.worker_id, request.action_id, request.slurm_job_id,
+            time.time(), scheduler=request.scheduler, num_nodes=request.num_nodes or 1),
+            context)
         return convert.allocation(request.workflow_id, alloc)
 
     async def Heartbeat(self, request_iterator: AsyncIterator[pb.HeartbeatRequest],

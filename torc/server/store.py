@@ -1,14 +1,19 @@
 """The coordinator's whole state, changed only by :meth:`Store.apply`.
 
-An event is a small JSON-able dict. The gRPC service builds one per mutating call and applies it;
-recovery applies the same events read back from the WAL. ``apply`` checks everything before it
-changes anything, so a rejected event leaves the state as it was and is never logged; and it
-takes every decision (ids, timestamps, which jobs a claim gets) from the event, never from the
-clock or the ready queue, so replay reproduces the live state exactly.
+Events are typed (:mod:`torc.server.events`). The gRPC service builds one per mutating call
+and applies it; recovery applies the same events read back from the WAL. ``apply`` checks
+everything before it changes anything, so a rejected event leaves the state as it was and is
+never logged; it takes every decision (ids, timestamps, which jobs a claim gets) from the
+event, never from the clock or the ready queue, so replay reproduces the live state exactly;
+and it returns what the event means outside the state (Effects), for the service to carry out.
+
+Heartbeat times (``Worker.last_heartbeat``) are the one thing outside the log, by design: they
+change every second per worker, and a restart gives every worker a fresh grace period anyway.
 """
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,17 +22,15 @@ from typing import Any
 from torc import states as S
 from torc.errors import FailedPrecondition, InvalidArgument, NotFound, TorcError
 from torc.server import codec
+from torc.server import events as E
 from torc.server.access import AccessGroups
 from torc.server.workflow import Workflow
-
-Event = dict[str, Any]
 
 # Report kinds, as in torc.v1.ReportKind.
 STARTED, FINISHED, RELEASED = 1, 2, 3
 
 FEED_LIMIT = 10_000
-GROUP_EVENTS = ("group_create", "group_delete", "group_add_user", "group_remove_user",
-                "group_add_workflow", "group_remove_workflow")
+CHECK_INVARIANTS = os.environ.get("TORC_CHECK_INVARIANTS") == "1"
 
 
 @dataclass(slots=True)
@@ -63,6 +66,15 @@ class FeedItem:
     message: str
 
 
+@dataclass(slots=True)
+class Effects:
+    """What applying an event means for the world outside the state: the service carries
+    these out (wakes long-polling claimers, publishes feed items to subscribers)."""
+
+    wake: set[int] = field(default_factory=set)
+    feed: list[FeedItem] = field(default_factory=list)
+
+
 class Store:
     """All workflows and workers."""
 
@@ -72,26 +84,28 @@ class Store:
         self.next_workflow_id = 1
         self.next_worker_id = 1
         self.feed: deque[FeedItem] = deque(maxlen=FEED_LIMIT)
-        self.feed_seq = 0
         self.groups = AccessGroups()
-        self._handlers: dict[str, Callable[[Event], Any]] = {
-            "create": self._create,
-            "delete": self._delete,
-            "init": self._init,
-            "reinit": self._reinit,
-            "reset": self._reset,
-            "cancel": self._cancel,
-            "register": self._register,
-            "unregister": self._unregister,
-            "claim": self._claim,
-            "report": self._report,
-            "claim_action": self._claim_action,
-            "action_result": self._action_result,
-            "worker_lost": self._worker_lost,
-            "allocation": self._allocation,
-            "allocation_state": self._allocation_state,
-            **{t: self.groups.apply for t in GROUP_EVENTS},
+        self._handlers: dict[type[E.Event], Callable[[Any], Any]] = {
+            E.CreateWorkflow: self._create,
+            E.DeleteWorkflow: self._delete,
+            E.InitializeWorkflow: self._init,
+            E.ReinitializeWorkflow: self._reinit,
+            E.ResetStatus: self._reset,
+            E.CancelWorkflow: self._cancel,
+            E.RegisterWorker: self._register,
+            E.UnregisterWorker: self._unregister,
+            E.ClaimJobs: self._claim,
+            E.Report: self._report,
+            E.ClaimActions: self._claim_action,
+            E.ActionResult: self._action_result,
+            E.WorkerLost: self._worker_lost,
+            E.RecordAllocation: self._allocation,
+            E.AllocationState: self._allocation_state,
+            **{t: self.groups.apply for t in (E.GroupCreate, E.GroupDelete, E.GroupAddUser,
+                                              E.GroupRemoveUser, E.GroupAddWorkflow,
+                                              E.GroupRemoveWorkflow)},
         }
+        self._fx = Effects()
 
     # ----- lookups
 
@@ -123,108 +137,140 @@ class Store:
         return w
 
     def _note(self, wf_id: int, ts: float, kind: str, message: str) -> None:
-        self.feed.append(FeedItem(wf_id, ts, kind, message))
-        self.feed_seq += 1
+        item = FeedItem(wf_id, ts, kind, message)
+        self.feed.append(item)
+        self._fx.feed.append(item)
+
+    def _wake(self, wf_id: int) -> None:
+        """Claimers long-polling on the workflow should look again."""
+        self._fx.wake.add(wf_id)
 
     # ----- apply
 
-    def apply(self, event: Event) -> Any:
-        """Apply one event; raises TorcError (state unchanged) when it is illegal."""
-        handler = self._handlers.get(event.get("t", ""))
-        if handler is None:
-            raise InvalidArgument(f"unknown event type {event.get('t')!r}")
-        return handler(event)
+    def apply(self, event: E.Event) -> tuple[Any, Effects]:
+        """Apply one event; returns (result, effects) for the service to carry out.
 
-    def _create(self, ev: Event) -> Workflow:
-        wf_id = ev["wf"]
+        Raises TorcError, with the state unchanged, when the event is illegal.
+        """
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            raise InvalidArgument(f"unknown event type {type(event).__name__}")
+        self._fx = Effects()
+        result = handler(event)
+        if CHECK_INVARIANTS:
+            self.check()
+        return result, self._fx
+
+    def check(self) -> None:
+        """Verify every invariant (AssertionError); after every apply when the environment
+        sets TORC_CHECK_INVARIANTS=1, as the test suite does for the coordinators it starts."""
+        for wf in self.workflows.values():
+            wf.check()
+        for w in self.workers.values():
+            wf = self.workflows.get(w.workflow_id)
+            if not w.active or wf is None:
+                assert not w.jobs, f"worker {w.id} is gone but holds jobs {sorted(w.jobs)}"
+                continue
+            for job_id in w.jobs:
+                job = wf.jobs[job_id - 1]
+                assert job.worker_id == w.id and job.status in (S.PENDING, S.RUNNING), \
+                    f"worker {w.id} holds job {job_id}, which is {S.name(job.status)} " \
+                    f"on worker {job.worker_id}"
+
+    def _create(self, ev: E.CreateWorkflow) -> Workflow:
+        wf_id = ev.workflow_id
         if wf_id in self.workflows:
             raise FailedPrecondition(f"workflow {wf_id} already exists")
-        wf = Workflow(wf_id, ev["spec"], ev.get("user", ""), ev["ts"])
+        wf = Workflow(wf_id, ev.spec, ev.user, ev.ts)
         self.workflows[wf_id] = wf
         self.next_workflow_id = max(self.next_workflow_id, wf_id + 1)
-        self._note(wf_id, ev["ts"], "created", f"workflow {wf.name!r} with {len(wf.jobs)} jobs")
+        self._note(wf_id, ev.ts, "created", f"workflow {wf.name!r} with {len(wf.jobs)} jobs")
         return wf
 
-    def _delete(self, ev: Event) -> None:
-        wf = self.workflow(ev["wf"])
+    def _delete(self, ev: E.DeleteWorkflow) -> None:
+        wf = self.workflow(ev.workflow_id)
         del self.workflows[wf.id]
         self.groups.forget_workflow(wf.id)
         for w in self.workers.values():
             if w.workflow_id == wf.id:
                 w.active = False
                 w.jobs.clear()
-        self._note(wf.id, ev["ts"], "deleted", f"workflow {wf.id} deleted")
+        self._note(wf.id, ev.ts, "deleted", f"workflow {wf.id} deleted")
+        self._wake(wf.id)
 
-    def _init(self, ev: Event) -> Workflow:
-        wf = self.workflow(ev["wf"])
-        wf.initialize(ev["ts"])
-        self._note(wf.id, ev["ts"], "initialized", f"run {wf.run_id}: "
+    def _init(self, ev: E.InitializeWorkflow) -> Workflow:
+        wf = self.workflow(ev.workflow_id)
+        wf.initialize(ev.ts)
+        self._note(wf.id, ev.ts, "initialized", f"run {wf.run_id}: "
                    f"{wf.counts[S.READY]} ready, {wf.counts[S.BLOCKED]} blocked")
+        self._wake(wf.id)
         return wf
 
-    def _reinit(self, ev: Event) -> Workflow:
-        wf = self.workflow(ev["wf"])
-        wf.reinitialize(ev["ts"])
-        self._note(wf.id, ev["ts"], "reinitialized", f"run {wf.run_id}: "
+    def _reinit(self, ev: E.ReinitializeWorkflow | E.ResetStatus) -> Workflow:
+        wf = self.workflow(ev.workflow_id)
+        wf.reinitialize(ev.ts)
+        self._note(wf.id, ev.ts, "reinitialized", f"run {wf.run_id}: "
                    f"{wf.counts[S.READY]} ready, {wf.counts[S.BLOCKED]} blocked")
+        self._wake(wf.id)
         return wf
 
-    def _reset(self, ev: Event) -> Workflow:
-        wf = self.workflow(ev["wf"])
-        if ev.get("reinit"):
+    def _reset(self, ev: E.ResetStatus) -> Workflow:
+        wf = self.workflow(ev.workflow_id)
+        if ev.reinit:
             wf.require_idle("reset and reinitialize")
-        n = wf.reset_status(ev.get("failed_only", False), ev["ts"])
-        self._note(wf.id, ev["ts"], "reset", f"{n} job(s) reset to uninitialized")
-        if ev.get("reinit"):
+        n = wf.reset_status(ev.failed_only, ev.ts)
+        self._note(wf.id, ev.ts, "reset", f"{n} job(s) reset to uninitialized")
+        if ev.reinit:
             self._reinit(ev)
         return wf
 
-    def _cancel(self, ev: Event) -> Workflow:
-        wf = self.workflow(ev["wf"])
-        running = wf.cancel(ev["ts"])
+    def _cancel(self, ev: E.CancelWorkflow) -> Workflow:
+        wf = self.workflow(ev.workflow_id)
+        running = wf.cancel(ev.ts)
         for w in self.workers.values():
             if w.workflow_id == wf.id:
                 w.jobs = {j for j in w.jobs if wf.jobs[j - 1].status == S.RUNNING}
-        self._note(wf.id, ev["ts"], "canceled", f"workflow canceled; {len(running)} running "
+        self._note(wf.id, ev.ts, "canceled", f"workflow canceled; {len(running)} running "
                    "job(s) are being killed")
+        self._wake(wf.id)
         return wf
 
-    def _register(self, ev: Event) -> Worker:
-        wf = self.workflow(ev["wf"])
-        worker_id = ev["worker"]
+    def _register(self, ev: E.RegisterWorker) -> Worker:
+        wf = self.workflow(ev.workflow_id)
+        worker_id = ev.worker_id
         if worker_id in self.workers:
             raise FailedPrecondition(f"worker {worker_id} already exists")
-        w = Worker(worker_id, wf.id, ev.get("host", ""), ev.get("slurm_job_id", ""),
-                   ev.get("node", ""), ev.get("res", {}), ev.get("pid", 0), ev["ts"], ev["ts"],
-                   role=ev.get("role", "worker"), instance=ev.get("instance", ""))
+        w = Worker(worker_id, wf.id, ev.hostname, ev.slurm_job_id, ev.node_name,
+                   dict(ev.resources), ev.pid, ev.ts, ev.ts, role=ev.role, instance=ev.instance)
         self.workers[worker_id] = w
         self.next_worker_id = max(self.next_worker_id, worker_id + 1)
         return w
 
-    def _unregister(self, ev: Event) -> list[int]:
-        w = self.worker(ev["worker"])
+    def _unregister(self, ev: E.UnregisterWorker) -> list[int]:
+        w = self.worker(ev.worker_id)
         if not w.active:
             return []  # already gone (a re-sent unregister)
-        return self._drop_worker(w, ev["ts"], lost=False)
+        return self._drop_worker(w, ev.ts, lost=False)
 
-    def _claim(self, ev: Event) -> list:
-        wf = self.workflow(ev["wf"])
-        w = self.live_worker(ev["worker"], wf.id)
-        jobs = wf.claim(w.id, ev["jobs"])
-        w.jobs.update(ev["jobs"])
-        w.last_claim = [ev.get("cid", 0), list(ev["jobs"])]
+    def _claim(self, ev: E.ClaimJobs) -> list:
+        wf = self.workflow(ev.workflow_id)
+        w = self.live_worker(ev.worker_id, wf.id)
+        jobs = wf.claim(w.id, ev.job_ids)
+        w.jobs.update(ev.job_ids)
+        w.last_claim = [ev.claim_id, list(ev.job_ids)]
         return jobs
 
-    def _report(self, ev: Event) -> list[str]:
+    def _report(self, ev: E.Report) -> list[str]:
         """Apply a batch of reports; each is applied or rejected on its own."""
-        wf = self.workflow(ev["wf"])
-        w = self.live_worker(ev["worker"], wf.id)
+        wf = self.workflow(ev.workflow_id)
+        w = self.live_worker(ev.worker_id, wf.id)
         rejected: list[str] = []
-        for job_id, kind, rc, status, start, end, run_id, attempt_id in ev["r"]:
+        for row in ev.rows:
             try:
-                self._report_one(wf, w, job_id, kind, rc, status, start, end, run_id, attempt_id)
+                self._report_one(wf, w, *row)
             except TorcError as e:
                 rejected.append(e.message)
+        self._wake(wf.id)
         return rejected
 
     def _report_one(self, wf: Workflow, w: Worker, job_id: int, kind: int, rc: int,
@@ -257,32 +303,33 @@ class Store:
         else:
             raise InvalidArgument(f"job {job_id}: unknown report kind {kind}")
 
-    def _claim_action(self, ev: Event) -> list:
-        wf = self.workflow(ev["wf"])
-        w = self.live_worker(ev["worker"], wf.id)
-        wf.actions.claim(w.id, ev["actions"])
-        w.last_action_claim = [ev.get("cid", 0), list(ev["actions"])]
-        return [wf.actions.get(i) for i in ev["actions"]]
+    def _claim_action(self, ev: E.ClaimActions) -> list:
+        wf = self.workflow(ev.workflow_id)
+        w = self.live_worker(ev.worker_id, wf.id)
+        wf.actions.claim(w.id, ev.action_ids)
+        w.last_action_claim = [ev.claim_id, list(ev.action_ids)]
+        return [wf.actions.get(i) for i in ev.action_ids]
 
-    def _action_result(self, ev: Event) -> None:
-        wf = self.workflow(ev["wf"])
+    def _action_result(self, ev: E.ActionResult) -> None:
+        wf = self.workflow(ev.workflow_id)
         # A lost worker's claims were released to others: its late results are refused.
-        w = self.live_worker(ev["worker"], wf.id)
-        execution = dict(ev["exec"], worker_id=w.id, run_id=wf.run_id)
-        if not wf.actions.record(w.id, ev["action"], execution):
+        w = self.live_worker(ev.worker_id, wf.id)
+        execution = dict(ev.execution, worker_id=w.id, run_id=wf.run_id)
+        if not wf.actions.record(w.id, ev.action_id, execution):
             return  # re-sent, recorded already
-        a = wf.actions.get(ev["action"])
+        self._wake(wf.id)
+        a = wf.actions.get(ev.action_id)
         self._note(wf.id, execution.get("end_time", 0.0), "action",
                    f"action {a.id} ({a.trigger}/{a.kind}) on worker {w.id}: "
                    + ("succeeded" if execution.get("success") else
                       "failed: " + execution.get("message", "")))
 
-    def _worker_lost(self, ev: Event) -> list[int]:
+    def _worker_lost(self, ev: E.WorkerLost) -> list[int]:
         """A worker stopped heartbeating."""
-        w = self.worker(ev["worker"])
+        w = self.worker(ev.worker_id)
         if w.lost or not w.active:
             raise FailedPrecondition(f"worker {w.id} is not active")
-        return self._drop_worker(w, ev["ts"], lost=True)
+        return self._drop_worker(w, ev.ts, lost=True)
 
     def _drop_worker(self, w: Worker, ts: float, lost: bool) -> list[int]:
         """The worker is gone: fail what it ran (-128), put back what it only held."""
@@ -303,44 +350,45 @@ class Store:
                            f"worker {w.id} on {w.node_name or w.hostname} "
                            f"{'lost' if lost else 'left'}; {len(affected)} job(s) released "
                            "or failed")
+            self._wake(wf.id)
         w.jobs.clear()
         w.lost = lost
         w.active = False
         return affected
 
-    def _allocation(self, ev: Event) -> dict[str, Any]:
+    def _allocation(self, ev: E.RecordAllocation) -> dict[str, Any]:
         """A schedule_nodes action submitted a Slurm job for the workflow."""
-        wf = self.workflow(ev["wf"])
+        wf = self.workflow(ev.workflow_id)
         # A fact, not a claim: sbatch accepted the job, so it is recorded (and will be
         # scancelled with the workflow) even when its submitter was declared lost meanwhile.
-        w = self.worker(ev["worker"])
+        w = self.worker(ev.worker_id)
         if w.workflow_id != wf.id:
             raise InvalidArgument(f"worker {w.id} belongs to workflow {w.workflow_id}, "
                                   f"not {wf.id}")
-        wf.actions.get(ev["action"])
-        if not ev["slurm_job_id"]:
+        wf.actions.get(ev.action_id)
+        if not ev.slurm_job_id:
             raise InvalidArgument("slurm_job_id must not be empty")
         for a in wf.allocations:
-            if a["slurm_job_id"] == ev["slurm_job_id"]:
+            if a["slurm_job_id"] == ev.slurm_job_id:
                 return a  # a retried record
-        alloc = {"slurm_job_id": ev["slurm_job_id"], "scheduler": ev.get("scheduler", ""),
-                 "action_id": ev["action"], "num_nodes": ev.get("nodes", 1),
-                 "state": "SUBMITTED", "submitted_at": ev["ts"], "updated_at": ev["ts"]}
+        alloc = {"slurm_job_id": ev.slurm_job_id, "scheduler": ev.scheduler,
+                 "action_id": ev.action_id, "num_nodes": ev.num_nodes,
+                 "state": "SUBMITTED", "submitted_at": ev.ts, "updated_at": ev.ts}
         wf.allocations.append(alloc)
-        self._note(wf.id, ev["ts"], "allocation", f"Slurm job {alloc['slurm_job_id']} submitted "
+        self._note(wf.id, ev.ts, "allocation", f"Slurm job {alloc['slurm_job_id']} submitted "
                    f"({alloc['scheduler']}, {alloc['num_nodes']} node(s))")
         return alloc
 
-    def _allocation_state(self, ev: Event) -> None:
-        wf = self.workflow(ev["wf"])
+    def _allocation_state(self, ev: E.AllocationState) -> None:
+        wf = self.workflow(ev.workflow_id)
         for alloc in wf.allocations:
-            if alloc["slurm_job_id"] == ev["slurm_job_id"]:
-                alloc["state"] = ev["state"]
-                alloc["updated_at"] = ev["ts"]
-                self._note(wf.id, ev["ts"], "allocation",
-                           f"Slurm job {alloc['slurm_job_id']} is {ev['state']}")
+            if alloc["slurm_job_id"] == ev.slurm_job_id:
+                alloc["state"] = ev.state
+                alloc["updated_at"] = ev.ts
+                self._note(wf.id, ev.ts, "allocation",
+                           f"Slurm job {alloc['slurm_job_id']} is {ev.state}")
                 return
-        raise NotFound(f"Slurm job {ev['slurm_job_id']} is not an allocation of workflow {wf.id}")
+        raise NotFound(f"Slurm job {ev.slurm_job_id} is not an allocation of workflow {wf.id}")
 
     # ----- snapshots
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 
 from torc import slurm
+from torc.server import events as E
 from torc.server.service import TorcService
 
 # Asks Slurm for the state of some jobs (``torc.slurm.squeue``; injected for tests).
@@ -31,7 +32,7 @@ async def watch_workers(service: TorcService) -> None:
             if w.active and not w.lost and now - w.last_heartbeat > service.lost_after:
                 log.warning("worker %d missed heartbeats for %.1fs: lost", w.id,
                             now - w.last_heartbeat)
-                service.commit_internal({"t": "worker_lost", "worker": w.id, "ts": now})
+                service.commit_internal(E.WorkerLost(w.id, now))
         if service.wal.failed is not None:
             return  # the coordinator is stopping
         await service.wal.sync()
@@ -68,9 +69,8 @@ async def watch_allocations(service: TorcService, interval: float,
             for wf_id, alloc in unsettled:
                 state = info[alloc["slurm_job_id"]].state
                 if state != alloc["state"] and wf_id in store.workflows:
-                    service.commit_internal({"t": "allocation_state", "wf": wf_id,
-                                             "slurm_job_id": alloc["slurm_job_id"],
-                                             "state": state, "ts": now})
+                    service.commit_internal(E.AllocationState(wf_id, alloc["slurm_job_id"],
+                                                                state, now))
         now = time.time()
         for wf in list(store.workflows.values()):
             for alloc in wf.allocations:
@@ -83,8 +83,7 @@ async def watch_allocations(service: TorcService, interval: float,
                             and now - w.last_heartbeat > service.heartbeat_interval):
                         log.warning("Slurm job %s is %s; worker %d lost",
                                     alloc["slurm_job_id"], alloc["state"], w.id)
-                        service.commit_internal({"t": "worker_lost", "worker": w.id,
-                                                 "ts": now})
+                        service.commit_internal(E.WorkerLost(w.id, now))
         if service.wal.failed is not None:
             return  # the coordinator is stopping
         await service.wal.sync()

@@ -280,6 +280,25 @@ class Workflow:
         return self.ready.pick(offer, self.rrs,
                                lambda i: jobs[i - 1].status == S.READY, max_jobs)
 
+    def requeue(self, job_ids: list[int]) -> None:
+        """Put picked jobs that were not claimed after all (the claim failed) back in the
+        ready queue; those no longer ready are left alone."""
+        for i in job_ids:
+            job = self.jobs[i - 1]
+            if job.status == S.READY:
+                self.ready.push(job.id, job.priority, job.rr)
+
+    def check(self) -> None:
+        """Verify invariants (AssertionError naming the first broken one); for tests."""
+        counts = [0] * len(self.counts)
+        for job in self.jobs:
+            counts[job.status] += 1
+        assert counts == self.counts, f"workflow {self.id}: counts {self.counts} != {counts}"
+        ready = {j.id for j in self.jobs if j.status == S.READY}
+        missing = ready - self.ready.ids()
+        assert not missing or self.canceled or not self.initialized, \
+            f"workflow {self.id}: ready jobs not queued: {sorted(missing)[:10]}"
+
     def claim(self, worker_id: int, job_ids: list[int]) -> list[Job]:
         """Hand ready jobs to a worker (pending)."""
         chosen = [self.job(i) for i in job_ids]

@@ -28,7 +28,8 @@ INT64 = (-(2**63), 2**63 - 1)
 
 
 class Ctx:
-    """Where an error points: the source file and the line of each top-level section."""
+    """Where errors point: the spec's source; :meth:`fail` adds the line, if known, and the
+    place (key, entry or job) to the message."""
 
     def __init__(self, source: str) -> None:
         self.source = source

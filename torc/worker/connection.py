@@ -26,7 +26,8 @@ _RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
 
 
 class CallFailed(TorcError):
-    """A call the coordinator answered with an error (not a transient one)."""
+    """A call that failed for good: the coordinator refused it, or it stayed unreachable
+    (UNAVAILABLE and the like) for longer than ``give_up_after``."""
 
 
 class Connection:

@@ -1,0 +1,269 @@
+"""Every change to the coordinator's state, as a typed event.
+
+The service builds one per mutating call, the watchers one per decision of their own; the
+store applies them (:meth:`Store.apply`), the WAL stores their encoding, and replay decodes
+and applies the same events, so a restart reproduces the live state exactly. An event carries
+every decision (ids, timestamps, which jobs a claim gets): applying it never asks the clock.
+
+Encoding (version 2): ``{"v": 2, "t": <kind>, <field>: <value>, ...}`` with the field names
+below. Version 1 records (no ``"v"``, terse keys such as ``wf``, ``r``, ``cid``) are still
+read. Anything else, an unknown kind, version or field, is damage and raises ValueError.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+VERSION = 2
+
+
+class ReportRow(NamedTuple):
+    """One job's start, end or release, as a worker reported it (a list in JSON)."""
+
+    job_id: int
+    kind: int  # torc.v1.ReportKind
+    return_code: int
+    status: int  # the worker's final status (TERMINATED, CANCELED) or 0
+    start_time: float
+    end_time: float
+    run_id: int
+    attempt_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of every event; ``KIND`` names it in the log."""
+
+    KIND = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CreateWorkflow(Event):
+    """A validated, normalized spec becomes workflow ``workflow_id``."""
+
+    KIND = "create"
+    workflow_id: int
+    spec: dict[str, Any]
+    user: str
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteWorkflow(Event):
+    KIND = "delete"
+    workflow_id: int
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class InitializeWorkflow(Event):
+    KIND = "init"
+    workflow_id: int
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReinitializeWorkflow(Event):
+    KIND = "reinit"
+    workflow_id: int
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class ResetStatus(Event):
+    KIND = "reset"
+    workflow_id: int
+    ts: float
+    failed_only: bool = False
+    reinit: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CancelWorkflow(Event):
+    KIND = "cancel"
+    workflow_id: int
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterWorker(Event):
+    KIND = "register"
+    worker_id: int
+    workflow_id: int
+    ts: float
+    hostname: str = ""
+    slurm_job_id: str = ""
+    node_name: str = ""
+    resources: dict[str, Any] = field(default_factory=dict)
+    pid: int = 0
+    role: str = "worker"
+    instance: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UnregisterWorker(Event):
+    KIND = "unregister"
+    worker_id: int
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimJobs(Event):
+    """Jobs the service picked for a worker (it pops them from the ready queue only once this
+    event is applied)."""
+
+    KIND = "claim"
+    workflow_id: int
+    worker_id: int
+    job_ids: tuple[int, ...]
+    claim_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Report(Event):
+    KIND = "report"
+    workflow_id: int
+    worker_id: int
+    rows: tuple[ReportRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimActions(Event):
+    KIND = "claim_action"
+    workflow_id: int
+    worker_id: int
+    action_ids: tuple[int, ...]
+    claim_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult(Event):
+    KIND = "action_result"
+    workflow_id: int
+    worker_id: int
+    action_id: int
+    execution: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerLost(Event):
+    """The coordinator's decision: the worker stopped heartbeating (or its allocation ended)."""
+
+    KIND = "worker_lost"
+    worker_id: int
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class RecordAllocation(Event):
+    KIND = "allocation"
+    workflow_id: int
+    worker_id: int
+    action_id: int
+    slurm_job_id: str
+    ts: float
+    scheduler: str = ""
+    num_nodes: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationState(Event):
+    KIND = "allocation_state"
+    workflow_id: int
+    slurm_job_id: str
+    state: str
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class GroupCreate(Event):
+    KIND = "group_create"
+    group_id: int
+    name: str
+    ts: float
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupDelete(Event):
+    KIND = "group_delete"
+    group_id: int
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class GroupAddUser(Event):
+    KIND = "group_add_user"
+    group_id: int
+    user: str
+    ts: float
+    role: str = "member"
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRemoveUser(Event):
+    KIND = "group_remove_user"
+    group_id: int
+    user: str
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class GroupAddWorkflow(Event):
+    KIND = "group_add_workflow"
+    group_id: int
+    workflow_id: int
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRemoveWorkflow(Event):
+    KIND = "group_remove_workflow"
+    group_id: int
+    workflow_id: int
+    ts: float
+
+
+KINDS: dict[str, type[Event]] = {cls.KIND: cls for cls in (
+    CreateWorkflow, DeleteWorkflow, InitializeWorkflow, ReinitializeWorkflow, ResetStatus,
+    CancelWorkflow, RegisterWorker, UnregisterWorker, ClaimJobs, Report, ClaimActions,
+    ActionResult, WorkerLost, RecordAllocation, AllocationState, GroupCreate, GroupDelete,
+    GroupAddUser, GroupRemoveUser, GroupAddWorkflow, GroupRemoveWorkflow)}
+# Version 1 spelled some fields tersely.
+_V1_NAMES = {"wf": "workflow_id", "worker": "worker_id", "r": "rows", "cid": "claim_id",
+             "res": "resources", "exec": "execution", "host": "hostname", "node": "node_name",
+             "action": "action_id", "actions": "action_ids", "group": "group_id",
+             "nodes": "num_nodes"}
+_V1_JOBS = {"claim": "job_ids"}  # "jobs" meant the claimed job ids
+
+
+def to_json(event: Event) -> dict[str, Any]:
+    """The event as JSON-able data (version 2)."""
+    data: dict[str, Any] = {"v": VERSION, "t": event.KIND}
+    for f in dataclasses.fields(event):
+        data[f.name] = getattr(event, f.name)
+    return data
+
+
+def from_json(data: dict[str, Any]) -> Event:
+    """Rebuild an event; ValueError for an unknown kind, version or field."""
+    version = data.get("v", 1)
+    kind = data.get("t")
+    cls = KINDS.get(kind) if isinstance(kind, str) else None
+    if cls is None or version not in (1, VERSION):
+        raise ValueError(f"unknown event kind {kind!r} or version {version!r}")
+    values = {k: v for k, v in data.items() if k not in ("v", "t")}
+    if version == 1:
+        values = {(_V1_JOBS.get(kind, "jobs") if k == "jobs" else _V1_NAMES.get(k, k)): v
+                  for k, v in values.items()}
+    if "rows" in values:
+        values["rows"] = tuple(ReportRow(*r) for r in values["rows"])
+    for name in ("job_ids", "action_ids"):
+        if name in values:
+            values[name] = tuple(values[name])
+    try:
+        return cls(**values)
+    except TypeError as e:
+        raise ValueError(f"event {kind!r}: {e}") from None
