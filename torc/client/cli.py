@@ -150,7 +150,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"coordinator host:port (env TORC_URL, default {DEFAULT_URL})")
     p.add_argument("-f", "--format", choices=["table", "json"], default="table")
     sub = p.add_subparsers(dest="group", required=True, metavar="COMMAND")
+    _workflow_commands(sub)
+    _listing_commands(sub)
+    cli_groups.add_commands(sub)
+    _running_commands(sub)
+    return p
 
+
+def _workflow_commands(sub: Any) -> None:
+    """``torc workflows ...``."""
     wf = sub.add_parser("workflows", help="create, inspect and control workflows")
     wsub = wf.add_subparsers(dest="verb", required=True, metavar="VERB")
     s = wsub.add_parser("create", help="create a workflow from a YAML/JSON spec")
@@ -178,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_simple("reset_status", failed_only="failed_only",
                                 reinitialize="reinitialize"))
 
+
+def _listing_commands(sub: Any) -> None:
+    """``torc jobs|results|workers|allocations list``."""
     jobs = sub.add_parser("jobs", help="jobs of a workflow")
     jsub = jobs.add_subparsers(dest="verb", required=True, metavar="VERB")
     s = jsub.add_parser("list", help="list jobs")
@@ -207,8 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("id", type=int)
     s.set_defaults(func=cmd_allocations)
 
-    cli_groups.add_commands(sub)
 
+def _running_commands(sub: Any) -> None:
+    """``torc events monitor``, ``watch``, ``run``, ``submit``."""
     ev = sub.add_parser("events", help="workflow events")
     esub = ev.add_subparsers(dest="verb", required=True, metavar="VERB")
     s = esub.add_parser("monitor", help="stream events as they happen")
@@ -233,7 +245,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--output-dir", default="torc_output",
                    help="where the allocations' workers write (default: %(default)s)")
     s.set_defaults(func=None)
-    return p
 
 
 def main(argv: list[str] | None = None) -> None:

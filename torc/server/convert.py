@@ -7,7 +7,7 @@ import json
 from torc.proto import torc_pb2 as pb
 from torc.server.access import Group
 from torc.server.actions import Action
-from torc.server.store import Worker
+from torc.server.records import Worker
 from torc.server.workflow import Job, Result, Workflow
 
 

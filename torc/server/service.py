@@ -25,9 +25,10 @@ from torc.server import access, convert
 from torc.server import events as E
 from torc.server.access import PermissionDenied
 from torc.server.identity import Identities, Identity
+from torc.server.records import Effects, FeedItem
 from torc.server.service_groups import AccessGroupRpcs
 from torc.server.service_workers import WorkerRpcs
-from torc.server.store import Effects, FeedItem, Store
+from torc.server.store import Store
 from torc.server.wal import Wal, encode_payload
 from torc.server.workflow import Workflow
 from torc.spec.validate import normalize

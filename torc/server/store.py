@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from torc import states as S
@@ -24,6 +23,7 @@ from torc.errors import FailedPrecondition, InvalidArgument, NotFound, TorcError
 from torc.server import codec
 from torc.server import events as E
 from torc.server.access import AccessGroups
+from torc.server.records import Effects, FeedItem, Worker
 from torc.server.workflow import Workflow
 
 # Report kinds, as in torc.v1.ReportKind.
@@ -31,48 +31,6 @@ STARTED, FINISHED, RELEASED = 1, 2, 3
 
 FEED_LIMIT = 10_000
 CHECK_INVARIANTS = os.environ.get("TORC_CHECK_INVARIANTS") == "1"
-
-
-@dataclass(slots=True)
-class Worker:
-    """A registered worker process (one per node of an allocation, or a local one)."""
-
-    id: int
-    workflow_id: int
-    hostname: str
-    slurm_job_id: str
-    node_name: str
-    resources: dict[str, Any]
-    pid: int
-    start_time: float
-    last_heartbeat: float
-    active: bool = True
-    lost: bool = False
-    jobs: set[int] = field(default_factory=set)
-    role: str = "worker"
-    instance: str = ""  # random per worker process: a retried registration finds it
-    # The worker's last claim of jobs and of actions, so that a retried claim gets the same.
-    last_claim: list = field(default_factory=lambda: [0, []])
-    last_action_claim: list = field(default_factory=lambda: [0, []])
-
-
-@dataclass(slots=True)
-class FeedItem:
-    """A notable workflow event for ``WatchEvents`` and ``torc events monitor``."""
-
-    workflow_id: int
-    timestamp: float
-    kind: str
-    message: str
-
-
-@dataclass(slots=True)
-class Effects:
-    """What applying an event means for the world outside the state: the service carries
-    these out (wakes long-polling claimers, publishes feed items to subscribers)."""
-
-    wake: set[int] = field(default_factory=set)
-    feed: list[FeedItem] = field(default_factory=list)
 
 
 class Store:

@@ -14,7 +14,8 @@ from torc.config import default_url
 from torc.options import add_worker_arguments
 from torc.spec.units import parse_memory
 from torc.worker.resources import detect_placement, detect_resources
-from torc.worker.runner import WorkerOptions, WorkerRunner
+from torc.worker.runner import WorkerRunner
+from torc.worker.settings import WorkerOptions
 
 
 def options_from_args(args: argparse.Namespace, url: str, workflow_id: int) -> WorkerOptions:

@@ -13,7 +13,6 @@ import os
 import signal
 import time
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 
 from torc.proto import torc_pb2 as pb
@@ -25,28 +24,12 @@ from torc.worker.connection import CallFailed, Connection
 from torc.worker.heartbeat import Heartbeat
 from torc.worker.jobs import RunningJob, job_process
 from torc.worker.reporter import END_REPORT_DELAY, START_REPORT_DELAY, Reporter
-from torc.worker.resources import Placement, Resources, time_left
+from torc.worker.resources import Resources, time_left
+from torc.worker.settings import WorkerOptions
 
 log = logging.getLogger("torc.worker")
 
 STARTED, FINISHED = pb.STARTED, pb.FINISHED
-
-
-@dataclass
-class WorkerOptions:
-    """How the worker runs."""
-
-    url: str
-    workflow_id: int
-    output_dir: Path
-    resources: Resources
-    placement: Placement
-    max_parallel_jobs: int = 0  # 0: limited by resources only
-    idle_timeout: float = 0.0  # 0: wait until the workflow is done
-    end_buffer: float = 60.0  # stop this long before the allocation ends
-    claim_wait: float = 20.0
-    termination_grace: float = 30.0  # SIGTERM -> SIGKILL for jobs that support termination
-    schedule_nodes: worker_actions.ScheduleNodes | None = None
 
 
 class WorkerRunner:
