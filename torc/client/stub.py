@@ -29,6 +29,18 @@ class ClientError(TorcError):
     """A call failed; ``code`` is the gRPC status name, the message is the server's."""
 
 
+CHANNEL_OPTIONS = [
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    # A restarted coordinator is reached within 2 s, as workers do (gRPC's default backoff
+    # grows to minutes); and each channel keeps its own connection state: gRPC otherwise
+    # shares subchannels, so a new client inherits the backoff of every earlier failure.
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+    ("grpc.use_local_subchannel_pool", 1),
+]
+
+
 def load_spec(spec: str | Path | dict[str, Any]) -> tuple[dict[str, Any], str]:
     """Read a spec file (or take a dict) and validate it locally; returns (raw spec, source)."""
     if isinstance(spec, dict):
@@ -42,9 +54,7 @@ def load_spec(spec: str | Path | dict[str, Any]) -> tuple[dict[str, Any], str]:
 def raw_stub(url: str) -> pb_grpc.TorcStub:
     """The generated stub over an authenticated channel (for tools and tests that speak the
     protocol directly)."""
-    return pb_grpc.TorcStub(auth.sync_channel(url, [
-        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]))
+    return pb_grpc.TorcStub(auth.sync_channel(url, CHANNEL_OPTIONS))
 
 
 class TorcClient:
@@ -53,10 +63,7 @@ class TorcClient:
     def __init__(self, url: str | None = None, timeout: float = 60.0) -> None:
         self.url = url or default_url()
         self.timeout = timeout
-        self.channel = auth.sync_channel(self.url, [
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-        ])
+        self.channel = auth.sync_channel(self.url, CHANNEL_OPTIONS)
         self.stub = pb_grpc.TorcStub(self.channel)
         self._metadata: tuple[tuple[str, str], ...] = ()  # who we are comes from the token
 
