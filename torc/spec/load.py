@@ -1,4 +1,5 @@
-"""Reading a spec file (YAML or JSON) into plain data, keeping the line of every mapping key.
+"""Reading a spec file (YAML, JSON, JSON5 or KDL, as Torc reads them) into plain data; YAML
+keeps the line of every mapping key.
 
 Lines let validation errors say ``spec.yaml:12: jobs[3]: unknown key 'comand'``.
 """
@@ -9,9 +10,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pyjson5
 import yaml
 
 from torc.errors import SpecError
+from torc.spec.kdl import parse_kdl
 
 
 class LineDict(dict):
@@ -50,10 +53,35 @@ _LineLoader.add_constructor(
 )
 
 
+def _line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, max(offset, 0)) + 1
+
+
+def _json5(text: str, source: str) -> Any:
+    try:
+        return pyjson5.decode(text)
+    except pyjson5.Json5DecoderException as e:
+        # pyjson5 names the character offset ("near 17"); users want the line.
+        words = str(e.args[0]) if e.args else str(e)
+        near = [int(w) for w in words.replace(",", " ").split() if w.isdigit()]
+        line = f":{_line_of(text, near[-1])}" if near else ""
+        raise SpecError(f"{source}{line}: invalid JSON5: {words}") from None
+    except (ValueError, RecursionError) as e:
+        raise SpecError(f"{source}: invalid JSON5: {e}") from None
+
+
+FORMATS = {".json": "json", ".json5": "json5", ".kdl": "kdl", ".yaml": "yaml", ".yml": "yaml"}
+
+
 def parse_text(text: str, source: str = "<spec>", fmt: str | None = None) -> Any:
-    """Parse spec text; ``fmt`` is ``json`` or ``yaml`` (guessed from ``source`` when None)."""
+    """Parse spec text; ``fmt`` is ``json``, ``json5``, ``kdl`` or ``yaml`` (by default chosen
+    by ``source``'s extension, YAML, a superset of JSON, for any other)."""
     if fmt is None:
-        fmt = "json" if source.endswith(".json") else "yaml"
+        fmt = FORMATS.get(Path(source).suffix.lower(), "yaml")
+    if fmt == "json5":
+        return _json5(text, source)
+    if fmt == "kdl":
+        return parse_kdl(text, source)
     if fmt == "json":
         try:
             return json.loads(text)
@@ -76,7 +104,8 @@ def parse_text(text: str, source: str = "<spec>", fmt: str | None = None) -> Any
 
 
 def load_file(path: str | Path) -> Any:
-    """Read and parse a spec file; a missing or unreadable file is a SpecError naming it."""
+    """Read and parse a spec file (format by extension: .yaml/.yml, .json, .json5, .kdl); a
+    missing or unreadable file is a SpecError naming it."""
     p = Path(path)
     try:
         text = p.read_text()
@@ -84,4 +113,4 @@ def load_file(path: str | Path) -> Any:
         raise SpecError(f"{p}: cannot read spec: {e.strerror}") from None
     except UnicodeDecodeError:
         raise SpecError(f"{p}: spec is not UTF-8 text") from None
-    return parse_text(text, str(p), "json" if p.suffix == ".json" else "yaml")
+    return parse_text(text, str(p))

@@ -1,0 +1,224 @@
+"""The same workflow in YAML, JSON, JSON5 and KDL (Torc's four formats) means the same thing,
+and a mistake in any of them is an error naming the file and the line or the key."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Coordinator, cli_json, run_cli
+from torc.errors import SpecError
+from torc.spec.load import load_file
+from torc.spec.validate import normalize
+
+YAML = """\
+name: formats
+description: one workflow, four formats
+user: someone
+parameters:
+  i: "1:3"
+files:
+  - {name: raw, path: data/raw.txt}
+  - {name: "part_{i}", path: "data/part_{i}.txt", parameters: {i: "1:3"}}
+user_data:
+  - {name: cfg, data: {alpha: 1, tags: [a, b]}}
+resource_requirements:
+  - {name: small, num_cpus: 1, memory: 1g, runtime: PT10M}
+  - {name: big, num_cpus: 2, num_gpus: 0, num_nodes: 1, memory: 2g, runtime: PT1H}
+slurm_schedulers:
+  - {name: short, account: acct, walltime: "00:30:00", nodes: 1}
+jobs:
+  - name: prepare
+    command: mkdir -p data && seq 1 9 > ${files.output.raw}
+    resource_requirements: small
+    priority: 5
+  - name: "work_{i}"
+    command: "sed -n '{i}p' ${files.input.raw} > data/part_{i}.txt"
+    output_files: ["part_{i}"]
+    resource_requirements: big
+    supports_termination: true
+    parameters: {i: "1:3"}
+  - name: report
+    command: cat data/part_*.txt
+    depends_on_regexes: ["work_.*"]
+    input_user_data: [cfg]
+    cancel_on_blocking_job_failure: false
+actions:
+  - trigger_type: on_workflow_start
+    action_type: run_commands
+    commands: ["mkdir -p logs", "date > logs/start"]
+  - trigger_type: on_jobs_complete
+    action_type: run_commands
+    jobs: [report]
+    commands: ["echo done"]
+"""
+
+JSON5 = """\
+// JSON5: comments, unquoted keys, single quotes, trailing commas
+{
+  name: 'formats',
+  description: 'one workflow, four formats',
+  user: 'someone',
+  parameters: {i: '1:3'},
+  files: [
+    {name: 'raw', path: 'data/raw.txt'},
+    {name: 'part_{i}', path: 'data/part_{i}.txt', parameters: {i: '1:3'},},
+  ],
+  user_data: [{name: 'cfg', data: {alpha: 1, tags: ['a', 'b']}}],
+  resource_requirements: [
+    {name: 'small', num_cpus: 1, memory: '1g', runtime: 'PT10M'},
+    {name: 'big', num_cpus: 2, num_gpus: 0, num_nodes: 1, memory: '2g', runtime: 'PT1H'},
+  ],
+  slurm_schedulers: [{name: 'short', account: 'acct', walltime: '00:30:00', nodes: 1}],
+  jobs: [
+    {name: 'prepare', command: 'mkdir -p data && seq 1 9 > ${files.output.raw}',
+     resource_requirements: 'small', priority: 5},
+    {name: 'work_{i}', command: "sed -n '{i}p' ${files.input.raw} > data/part_{i}.txt",
+     output_files: ['part_{i}'], resource_requirements: 'big', supports_termination: true,
+     parameters: {i: '1:3'}},
+    {name: 'report', command: 'cat data/part_*.txt', depends_on_regexes: ['work_.*'],
+     input_user_data: ['cfg'], cancel_on_blocking_job_failure: false},
+  ],
+  actions: [
+    {trigger_type: 'on_workflow_start', action_type: 'run_commands',
+     commands: ['mkdir -p logs', 'date > logs/start']},
+    {trigger_type: 'on_jobs_complete', action_type: 'run_commands', jobs: ['report'],
+     commands: ['echo done']},
+  ],
+}
+"""
+
+KDL = """\
+// KDL, with Torc's spellings: one node per entry, singular keys repeated
+name "formats"
+description "one workflow, four formats"
+user "someone"
+parameters {
+    i "1:3"
+}
+file "raw" path="data/raw.txt"
+file "part_{i}" {
+    path "data/part_{i}.txt"
+    parameters {
+        i "1:3"
+    }
+}
+user_data "cfg" {
+    data "{\\"alpha\\": 1, \\"tags\\": [\\"a\\", \\"b\\"]}"
+}
+resource_requirements "small" {
+    num_cpus 1
+    memory "1g"
+    runtime "PT10M"
+}
+resource_requirements "big" {
+    num_cpus 2
+    num_gpus 0
+    num_nodes 1
+    memory "2g"
+    runtime "PT1H"
+}
+slurm_scheduler "short" {
+    account "acct"
+    walltime "00:30:00"
+    nodes 1
+}
+job "prepare" {
+    command "mkdir -p data && seq 1 9 > ${files.output.raw}"
+    resource_requirements "small"
+    priority 5
+}
+job "work_{i}" {
+    command "sed -n '{i}p' ${files.input.raw} > data/part_{i}.txt"
+    output_file "part_{i}"
+    resource_requirements "big"
+    supports_termination true
+    parameters {
+        i "1:3"
+    }
+}
+job "report" {
+    command "cat data/part_*.txt"
+    depends_on_regexes "work_.*"
+    input_user_data "cfg"
+    cancel_on_blocking_job_failure false
+}
+action {
+    trigger_type "on_workflow_start"
+    action_type "run_commands"
+    command "mkdir -p logs"
+    command "date > logs/start"
+}
+action {
+    trigger_type "on_jobs_complete"
+    action_type "run_commands"
+    job "report"
+    command "echo done"
+}
+"""
+
+
+def write_all(directory: Path) -> dict[str, Path]:
+    import yaml
+    paths = {"yaml": directory / "w.yaml", "json": directory / "w.json",
+             "json5": directory / "w.json5", "kdl": directory / "w.kdl"}
+    paths["yaml"].write_text(YAML)
+    paths["json"].write_text(json.dumps(yaml.safe_load(YAML), indent=1))
+    paths["json5"].write_text(JSON5)
+    paths["kdl"].write_text(KDL)
+    return paths
+
+
+def test_four_formats_normalize_to_the_same_workflow(tmp_path: Path) -> None:
+    paths = write_all(tmp_path)
+    normalized = {fmt: normalize(load_file(p), "spec") for fmt, p in paths.items()}
+    reference = normalized["yaml"]
+    assert len(reference["jobs"]) == 5 and len(reference["actions"]) == 2
+    for fmt, spec in normalized.items():
+        assert spec == reference, f"{fmt} differs from yaml"
+
+
+def test_four_formats_create_identical_workflows(coordinator: Coordinator,
+                                                 tmp_path: Path) -> None:
+    seen = []
+    for path in write_all(tmp_path).values():
+        wf_id = cli_json("workflows", "create", str(path), url=coordinator.url)["id"]
+        jobs = cli_json("jobs", "list", str(wf_id), url=coordinator.url)
+        seen.append([{k: j[k] for k in ("name", "command", "depends_on", "priority",
+                                         "resource_requirements")} for j in jobs])
+    assert all(s == seen[0] for s in seen)
+
+
+def test_a_kdl_spec_runs_end_to_end(tmp_path: Path) -> None:
+    path = write_all(tmp_path)["kdl"]
+    r = run_cli("-f", "json", "run", str(path), "--output-dir", str(tmp_path / "out"),
+                timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["job_counts"]["completed"] == 5
+    assert (tmp_path / "out" / "logs" / "start").exists()
+
+
+@pytest.mark.parametrize("name,text,needles", [
+    ("bad.json5", "{\n  name: 'x',\n  jobs: [,],\n}\n", ["bad.json5:3", "invalid JSON5"]),
+    ("bad.kdl", 'name "x"\njob "a" {\n  command "unterminated\n}\n', ["bad.kdl:3",
+                                                                      "invalid KDL"]),
+    ("twice.kdl", 'name "x"\njob "a" {\n  command "true"\n  command "false"\n}\n',
+     ["twice.kdl", "job 'a'", "'command' is given twice"]),
+    ("unknown.kdl", 'name "x"\njob "a" {\n  command "true"\n  comand "x"\n}\n',
+     ["unknown.kdl", "unknown key 'comand'"]),
+    ("shape.kdl", 'name "x" "y"\njob "a" {\n  command "true"\n}\n',
+     ["shape.kdl", "'name' takes exactly one value"]),
+])
+def test_mistakes_in_every_format_name_file_and_line_or_key(tmp_path: Path, name: str,
+                                                            text: str,
+                                                            needles: list[str]) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(SpecError) as e:
+        normalize(load_file(path), str(path))
+    for needle in needles:
+        assert needle in e.value.message, e.value.message
+    r = run_cli("workflows", "create", str(path), url="127.0.0.1:1")
+    assert r.returncode != 0 and needles[0] in r.stderr and "Traceback" not in r.stderr
