@@ -222,3 +222,44 @@ def test_mistakes_in_every_format_name_file_and_line_or_key(tmp_path: Path, name
         assert needle in e.value.message, e.value.message
     r = run_cli("workflows", "create", str(path), url="127.0.0.1:1")
     assert r.returncode != 0 and needles[0] in r.stderr and "Traceback" not in r.stderr
+
+
+def test_use_parameters_selects_shared_parameters_and_local_ones_override() -> None:
+    spec = normalize({
+        "name": "shared", "parameters": {"lr": "[0.1,0.2,0.3]", "bs": "[16,32]",
+                                         "ds": "['a','b']"},
+        "jobs": [
+            {"name": "train_{lr}_{bs}", "command": "t {lr} {bs}", "use_parameters": ["lr", "bs"]},
+            {"name": "prep_{ds}", "command": "p {ds}", "use_parameters": ["ds"]},
+            {"name": "special_{lr}", "command": "s {lr}", "use_parameters": ["lr"],
+             "parameters": {"lr": "[0.5,0.6]"}},
+        ]})
+    names = [j["name"] for j in spec["jobs"]]
+    assert len([n for n in names if n.startswith("train_")]) == 6
+    assert [n for n in names if n.startswith("prep_")] == ["prep_a", "prep_b"]
+    assert [n for n in names if n.startswith("special_")] == ["special_0.5", "special_0.6"]
+    with pytest.raises(SpecError, match="'nope' is not a workflow parameter"):
+        normalize({"name": "x", "parameters": {"lr": "1:2"}, "jobs": [
+            {"name": "j{lr}", "command": "true", "use_parameters": ["nope"]}]})
+
+
+def test_negative_steps_and_parameter_files(tmp_path: Path) -> None:
+    (tmp_path / "cases.txt").write_text("alpha\n\nbeta\n7\n")
+    spec = tmp_path / "s.yaml"
+    spec.write_text("name: w\njobs:\n"
+                    "  - {name: 'down_{i}', command: 'echo {i}', parameters: {i: '10:0:-5'}}\n"
+                    "  - {name: 'case_{c}', command: 'echo {c}', parameters: {c: '@cases.txt'}}\n")
+    names = [j["name"] for j in normalize(load_file(spec))["jobs"]]
+    assert names == ["down_10", "down_5", "down_0", "case_alpha", "case_beta", "case_7"]
+    spec.write_text("name: w\njobs:\n"
+                    "  - {name: 'c{c}', command: 'true', parameters: {c: '@missing.txt'}}\n")
+    with pytest.raises(SpecError, match=r"parameter 'c': cannot read .*missing.txt"):
+        load_file(spec)
+
+
+def test_a_regex_that_matches_only_inside_names_says_what_would_match() -> None:
+    with pytest.raises(SpecError) as e:
+        normalize({"name": "w", "jobs": [
+            {"name": "s1_0", "command": "true"}, {"name": "s1_1", "command": "true"},
+            {"name": "b", "command": "true", "depends_on_regexes": ["^s1_"]}]})
+    assert "matches inside 2 name(s), e.g. 's1_0': did you mean '^s1_.*'?" in e.value.message

@@ -12,6 +12,7 @@ from torc.spec.checks import (
     int_field,
     line_of,
     list_field,
+    no_match,
     str_field,
     str_list,
 )
@@ -36,7 +37,7 @@ def _select_jobs(ctx: Ctx, action: dict, where: str, names: list[str],
         rx = compile_regex(ctx, pattern, where, line_of(action, "job_name_regexes"))
         matched = {j for j, n in enumerate(names) if rx.fullmatch(n)}
         if not matched:
-            raise ctx.fail(where, f"job_name_regexes: {pattern!r} matches no job",
+            raise ctx.fail(where, f"job_name_regexes: {no_match(pattern, rx, names)}",
                            line_of(action, "job_name_regexes"))
         selected |= matched
     return sorted(selected)

@@ -15,6 +15,7 @@ import yaml
 
 from torc.errors import SpecError
 from torc.spec.kdl import parse_kdl
+from torc.spec.params import scalar
 
 
 class LineDict(dict):
@@ -113,4 +114,32 @@ def load_file(path: str | Path) -> Any:
         raise SpecError(f"{p}: cannot read spec: {e.strerror}") from None
     except UnicodeDecodeError:
         raise SpecError(f"{p}: spec is not UTF-8 text") from None
-    return parse_text(text, str(p))
+    spec = parse_text(text, str(p))
+    if isinstance(spec, dict):
+        _read_parameter_files(spec, p)
+    return spec
+
+
+def _read_parameter_files(spec: dict, path: Path) -> None:
+    """Replace parameter values ``"@values.txt"`` (a file beside the spec, one value per line,
+    as Torc reads them) by the list of its values, before validation (which does no I/O)."""
+    tables = [spec.get("parameters")]
+    for section in ("jobs", "files", "user_data"):
+        entries = spec.get(section)
+        if isinstance(entries, list):
+            tables += [e.get("parameters") for e in entries if isinstance(e, dict)]
+    for table in tables:
+        if not isinstance(table, dict):
+            continue
+        for name, value in table.items():
+            if isinstance(value, str) and value.startswith("@"):
+                source = path.parent / value[1:]
+                try:
+                    lines = source.read_text().splitlines()
+                except (OSError, UnicodeDecodeError) as e:
+                    raise SpecError(f"{path}: parameter {name!r}: cannot read {source}: "
+                                    f"{getattr(e, 'strerror', None) or e}") from None
+                values = [scalar(line) for line in lines if line.strip()]
+                if not values:
+                    raise SpecError(f"{path}: parameter {name!r}: {source} has no values")
+                table[name] = values

@@ -14,7 +14,7 @@ from typing import Any
 _PLACEHOLDER = re.compile(r"\{(\w+)(?::([^{}]*))?\}")
 
 
-def _scalar(text: str) -> Any:
+def scalar(text: str) -> Any:
     text = text.strip()
     for kind in (int, float):
         try:
@@ -38,24 +38,25 @@ def _parse_values(name: str, value: Any) -> list[Any]:
         return [value]
     text = value.strip()
     if text.startswith("[") and text.endswith("]"):
-        items = [_scalar(p) for p in text[1:-1].split(",") if p.strip()]
+        items = [scalar(p) for p in text[1:-1].split(",") if p.strip()]
         if not items:
             raise ValueError(f"parameter {name!r} has no values")
         return items
     parts = text.split(":")
     if len(parts) in (2, 3):
-        nums = [_scalar(p) for p in parts]
+        nums = [scalar(p) for p in parts]
         if all(isinstance(n, int) for n in nums):
             start, stop = nums[0], nums[1]
             step = nums[2] if len(nums) == 3 else 1
-            if step <= 0:
-                raise ValueError(f"parameter {name!r}: step must be positive in {text!r}")
-            values = list(range(start, stop + 1, step))
+            if step == 0:
+                raise ValueError(f"parameter {name!r}: step must not be 0 in {text!r}")
+            # Inclusive at both ends, counting down with a negative step ("10:0:-5").
+            values = list(range(start, stop + (1 if step > 0 else -1), step))
         elif all(isinstance(n, (int, float)) for n in nums):
             start, stop = float(nums[0]), float(nums[1])
             step = float(nums[2]) if len(nums) == 3 else 1.0
-            if step <= 0:
-                raise ValueError(f"parameter {name!r}: step must be positive in {text!r}")
+            if step == 0:
+                raise ValueError(f"parameter {name!r}: step must not be 0 in {text!r}")
             count = int((stop - start) / step + 1e-9) + 1
             values = [round(start + k * step, 12) for k in range(max(count, 0))]
         else:
@@ -63,7 +64,7 @@ def _parse_values(name: str, value: Any) -> list[Any]:
         if not values:
             raise ValueError(f"parameter {name!r}: range {text!r} is empty")
         return values
-    return [_scalar(text)]
+    return [scalar(text)]
 
 
 # A format width or precision above this is a typo or an attack ({i:>1000000000} would
@@ -107,6 +108,8 @@ def _apply(value: Any, values: dict[str, Any]) -> Any:
         return substitute(value, values)
     if isinstance(value, list):
         return [_apply(v, values) for v in value]
+    if isinstance(value, dict):  # user data
+        return {k: _apply(v, values) for k, v in value.items()}
     return value
 
 
@@ -124,7 +127,7 @@ def parse_values(name: str, value: Any) -> list[Any]:
             nums = []
         if len(nums) >= 2:
             step = nums[2] if len(nums) == 3 else 1.0
-            if step > 0 and (nums[1] - nums[0]) / step > MAX_EXPANSION:
+            if step != 0 and (nums[1] - nums[0]) / step > MAX_EXPANSION:
                 raise ValueError(f"parameter {name!r}: range {value!r} has more than "
                                  f"{MAX_EXPANSION:,} values")
     return _parse_values(name, value)
@@ -165,17 +168,29 @@ def expand_entry(
 ) -> Iterator[dict[str, Any]]:
     """Expand one job/file entry into concrete entries (without ``parameters`` keys), lazily.
 
-    ``shared`` are the workflow-level parameters; an entry uses those whose placeholder
-    appears in its name.
+    ``shared`` are the workflow-level parameters. As in Torc, an entry takes those it names in
+    ``use_parameters``; its own ``parameters`` override shared ones of the same name. Without
+    ``use_parameters``, it takes those whose placeholder appears in its name.
     """
     own = entry.get("parameters") or {}
     if not isinstance(own, dict):
         raise ValueError(f"{where}.parameters: expected a mapping of name to values")
-    name = entry.get("name")
-    used_shared = referenced(name, set(shared)) if isinstance(name, str) else set()
+    use = entry.get("use_parameters")
+    if use is not None:
+        if not isinstance(use, list) or not all(isinstance(u, str) for u in use):
+            raise ValueError(f"{where}.use_parameters: expected a list of parameter names")
+        unknown = [u for u in use if u not in shared and u not in own]
+        if unknown:
+            raise ValueError(f"{where}.use_parameters: {unknown[0]!r} is not a workflow "
+                             "parameter")
+        used_shared = set(use)
+    else:
+        name = entry.get("name")
+        used_shared = referenced(name, set(shared)) if isinstance(name, str) else set()
     params = {k: shared[k] for k in used_shared if k not in own}
     params.update(own)
-    base = {k: v for k, v in entry.items() if k not in ("parameters", "parameter_mode")}
+    base = {k: v for k, v in entry.items()
+            if k not in ("parameters", "parameter_mode", "use_parameters")}
     if not params:
         return iter([base])
     mode = entry.get("parameter_mode", "product")

@@ -22,6 +22,7 @@ from torc.spec.checks import (
     int_field,
     line_of,
     list_field,
+    no_match,
     sbatch_value,
     str_field,
     str_list,
@@ -40,10 +41,11 @@ JOB_KEYS = {
     "name", "command", "invocation_script", "depends_on", "depends_on_regexes", "input_files",
     "output_files", "input_user_data", "output_user_data", "resource_requirements", "scheduler",
     "cancel_on_blocking_job_failure", "supports_termination", "priority", "parameters",
-    "parameter_mode", "retry_on_worker_loss",
+    "parameter_mode", "use_parameters", "retry_on_worker_loss",
 }
-FILE_KEYS = {"name", "path", "parameters", "parameter_mode"}
-USER_DATA_KEYS = {"name", "data", "is_ephemeral"}
+FILE_KEYS = {"name", "path", "parameters", "parameter_mode", "use_parameters"}
+USER_DATA_KEYS = {"name", "data", "is_ephemeral", "parameters", "parameter_mode",
+                  "use_parameters"}
 RR_KEYS = {"name", "num_cpus", "memory", "num_gpus", "num_nodes", "runtime"}
 SCHEDULER_KEYS = {
     "name", "account", "partition", "nodes", "walltime", "mem", "gres", "qos", "ntasks_per_node",
@@ -208,7 +210,7 @@ def _explicit_deps(ctx: Ctx, job: dict, i: int, where: str, line: int | None,
                            line_of(job, "depends_on_regexes") or line)
         matched = {j for j, n in enumerate(names) if rx.fullmatch(n) and j != i}
         if not matched:
-            raise ctx.fail(where, f"depends_on_regexes: {pattern!r} matches no job",
+            raise ctx.fail(where, f"depends_on_regexes: {no_match(pattern, rx, names)}",
                            line_of(job, "depends_on_regexes") or line)
         deps |= matched
     if i in deps:
