@@ -315,3 +315,15 @@ def test_a_slow_sbatch_and_an_output_dir_with_a_space(cluster: None, tmp_path: P
     finally:
         subprocess.run(["scancel", "--user", "root"], check=False)
         c.close()
+
+
+def test_an_actions_max_parallel_jobs_limits_the_workers_it_starts(coord: Coordinator,
+                                                                   tmp_path: Path) -> None:
+    spec = {"name": "limited", "slurm_schedulers": [scheduler()],
+            "jobs": [{"name": f"j{i}", "command": "true"} for i in range(3)],
+            "actions": [schedule(max_parallel_jobs=1)]}
+    wf_id, out = submit(coord, tmp_path, spec)
+    script = next((out / "slurm_scripts").iterdir()).read_text()
+    assert "--max-parallel-jobs 1" in script.splitlines()[-1]
+    wait_for(lambda: coord.client.get_workflow(wf_id).complete, timeout=60)
+    assert set(job_states(coord.client, wf_id).values()) == {"completed"}

@@ -263,3 +263,21 @@ def test_a_regex_that_matches_only_inside_names_says_what_would_match() -> None:
             {"name": "s1_0", "command": "true"}, {"name": "s1_1", "command": "true"},
             {"name": "b", "command": "true", "depends_on_regexes": ["^s1_"]}]})
     assert "matches inside 2 name(s), e.g. 's1_0': did you mean '^s1_.*'?" in e.value.message
+
+
+def test_file_and_user_data_regexes_imply_dependencies_like_names() -> None:
+    spec = normalize({
+        "name": "rx", "files": [{"name": "part_{i}", "path": "p{i}", "parameters": {"i": "1:3"}},
+                                {"name": "other", "path": "o"}],
+        "user_data": [{"name": "cfg_a", "data": 1}, {"name": "cfg_b", "data": 2}],
+        "jobs": [
+            {"name": "make", "command": "true", "output_file_regexes": ["part_.*"]},
+            {"name": "conf", "command": "true", "output_user_data_regexes": ["cfg_.*"]},
+            {"name": "use", "command": "true", "input_file_regexes": ["part_[12]"],
+             "input_user_data_regexes": ["cfg_b"]}]})
+    deps = {j["name"]: j["deps"] for j in spec["jobs"]}
+    assert deps == {"make": [], "conf": [], "use": [0, 1]}
+    with pytest.raises(SpecError, match="input_file_regexes: 'oth' matches no file name as a "
+                                        "whole"):
+        normalize({"name": "x", "files": [{"name": "other", "path": "o"}], "jobs": [
+            {"name": "a", "command": "true", "input_file_regexes": ["oth"]}]})

@@ -19,6 +19,12 @@ from torc.slurm import batch, commands
 Record = Callable[[str, dict[str, Any]], None]
 
 
+def worker_args(config: dict[str, Any]) -> list[str]:
+    """Options for the workers an action's allocations start (its ``max_parallel_jobs``)."""
+    limit = int(config.get("max_parallel_jobs") or 0)
+    return ["--max-parallel-jobs", str(limit)] if limit > 0 else []
+
+
 def schedule_nodes(workflow_id: int, action_id: int, config: dict[str, Any], url: str,
                    output_dir: Path, record: Record) -> str:
     """Submit the allocations of one action; returns a one-line summary."""
@@ -27,7 +33,7 @@ def schedule_nodes(workflow_id: int, action_id: int, config: dict[str, Any], url
     per_node = bool(config.get("start_one_worker_per_node", False))
     output_dir.mkdir(parents=True, exist_ok=True)
     script = batch.batch_script(workflow_id, scheduler, url, output_dir, sys.executable,
-                                per_node)
+                                per_node, worker_args(config))
     scripts = output_dir / "slurm_scripts"
     scripts.mkdir(exist_ok=True)
     path = scripts / f"wf{workflow_id}_action{action_id}_{time.time_ns()}.sh"

@@ -22,7 +22,7 @@ ACTION_COMMON_KEYS = {"trigger_type", "action_type", "persistent", "max_retries"
 ACTION_TYPE_KEYS = {
     "run_commands": {"commands"},
     "schedule_nodes": {"scheduler", "scheduler_type", "num_allocations",
-                       "start_one_worker_per_node"},
+                       "start_one_worker_per_node", "max_parallel_jobs"},
 }
 
 
@@ -112,6 +112,8 @@ def normalize_actions(ctx: Ctx, spec: dict, names: list[str], index: dict[str, i
                 "scheduler_type": stype,
                 "num_allocations": int_field(ctx, a, "num_allocations", where, 1, minimum=1),
                 "start_one_worker_per_node": per_node,
+                # Each worker the allocations start runs at most this many jobs at once.
+                "max_parallel_jobs": int_field(ctx, a, "max_parallel_jobs", where, 0),
             })
         out.append(norm)
     return out

@@ -167,15 +167,15 @@ def sbatch_value(ctx: Ctx, value: str, where: str, line: int | None) -> str:
 
 
 
-def no_match(pattern: str, rx: Any, names: list[str]) -> str:
+def no_match(pattern: str, rx: Any, names: list[str], what: str = "job") -> str:
     """Why a regex selects nothing, for the error. Names are matched as a whole (the actions
     reference reads ``.*_stage1`` as "all jobs ending with _stage1"); Torc itself searches
     anywhere in the name, so a pattern written for that is shown what it would match."""
     inside = [n for n in names if rx.search(n)]
     if not inside:
-        return f"{pattern!r} matches no job"
+        return f"{pattern!r} matches no {what}"
     suggestion = ("" if pattern.startswith("^") else ".*") + pattern + \
         ("" if pattern.endswith("$") else ".*")
-    return (f"{pattern!r} matches no job name as a whole (names are matched whole); it "
+    return (f"{pattern!r} matches no {what} name as a whole (names are matched whole); it "
             f"matches inside {len(inside):,} name(s), e.g. {inside[0]!r}: did you mean "
             f"{suggestion!r}?")

@@ -41,7 +41,8 @@ JOB_KEYS = {
     "name", "command", "invocation_script", "depends_on", "depends_on_regexes", "input_files",
     "output_files", "input_user_data", "output_user_data", "resource_requirements", "scheduler",
     "cancel_on_blocking_job_failure", "supports_termination", "priority", "parameters",
-    "parameter_mode", "use_parameters", "retry_on_worker_loss",
+    "parameter_mode", "use_parameters", "retry_on_worker_loss", "input_file_regexes",
+    "output_file_regexes", "input_user_data_regexes", "output_user_data_regexes",
 }
 FILE_KEYS = {"name", "path", "parameters", "parameter_mode", "use_parameters"}
 USER_DATA_KEYS = {"name", "data", "is_ephemeral", "parameters", "parameter_mode",
@@ -218,6 +219,26 @@ def _explicit_deps(ctx: Ctx, job: dict, i: int, where: str, line: int | None,
     return deps
 
 
+_REGEX_REFS = (("input_file_regexes", "file", True), ("output_file_regexes", "file", False),
+               ("input_user_data_regexes", "user_data", True),
+               ("output_user_data_regexes", "user_data", False))
+
+
+def _regex_refs(ctx: Ctx, job: dict, where: str, line: int | None, files: dict,
+                user_data: dict, inputs: list, outputs: list) -> None:
+    """Torc's ``input_file_regexes`` and kin: every file (user data) whose whole name matches
+    is an input (output), exactly as if listed by name."""
+    for key, kind, is_input in _REGEX_REFS:
+        pool = list(files if kind == "file" else user_data)
+        for pattern in str_list(ctx, job, key, where):
+            at = line_of(job, key) or line
+            rx = compile_regex(ctx, pattern, f"{where}.{key}", at)
+            matched = [n for n in pool if rx.fullmatch(n)]
+            if not matched:
+                raise ctx.fail(where, f"{key}: {no_match(pattern, rx, pool, kind)}", at)
+            (inputs if is_input else outputs).extend((kind, n) for n in matched)
+
+
 def _priority(ctx: Ctx, job: dict, where: str, line: int | None) -> int:
     priority = job.get("priority", 0)
     if isinstance(priority, bool) or not isinstance(priority, int):
@@ -300,6 +321,7 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
                     raise ctx.fail(where, f"{key}: unknown user_data {ud!r}",
                                    line_of(job, key) or line)
                 out.append(("user_data", ud))
+        _regex_refs(ctx, job, where, line, files, user_data, inputs, outputs)
         for ref in outputs:
             producers.setdefault(ref, []).append(i)
         consumers.append(inputs)
