@@ -281,3 +281,18 @@ def test_file_and_user_data_regexes_imply_dependencies_like_names() -> None:
                                         "whole"):
         normalize({"name": "x", "files": [{"name": "other", "path": "o"}], "jobs": [
             {"name": "a", "command": "true", "input_file_regexes": ["oth"]}]})
+
+
+@pytest.mark.parametrize("key,where", [("failure_handlers", "spec"), ("resource_monitor", "spec"),
+                                       ("use_pending_failed", "spec"), ("stdio", "job")])
+def test_torc_keys_without_an_effect_yet_are_refused_saying_so(tmp_path: Path, key: str,
+                                                               where: str) -> None:
+    job = {"name": "a", "command": "true", **({key: "x"} if where == "job" else {})}
+    spec = {"name": "w", "jobs": [job], **({key: "x"} if where == "spec" else {})}
+    path = tmp_path / "s.yaml"
+    import yaml
+    path.write_text(yaml.safe_dump(spec))
+    with pytest.raises(SpecError) as e:
+        normalize(load_file(path), str(path))
+    assert f"{key!r} is a Torc key that torc-py does not support yet" in e.value.message
+    assert str(path) in e.value.message
