@@ -92,14 +92,37 @@ def cmd_list_actions(c: TorcClient, a: argparse.Namespace) -> None:
                   "runs"])
 
 
+JOB_COLUMNS = ["id", "name", "status", "return_code", "run_id", "attempt_id", "command"]
+
+
 def cmd_jobs(c: TorcClient, a: argparse.Namespace) -> None:
-    rows = [output.job_dict(j) for j in c.list_jobs(a.id, a.status, a.offset, a.limit)]
-    output.rows(a.format, f"jobs of workflow {a.id}", rows,
-                ["id", "name", "status", "return_code", "run_id", "attempt_id", "command"])
+    rows = [output.job_dict(j) for j in c.list_jobs(a.id, a.status, a.offset, a.limit,
+                                                    name_regex=a.name or "")]
+    output.rows(a.format, f"jobs of workflow {a.id}", rows, JOB_COLUMNS)
+
+
+def cmd_job_get(c: TorcClient, a: argparse.Namespace) -> None:
+    jobs = c.list_jobs(a.id, job_ids=[a.job_id])
+    if not jobs:
+        raise TorcError(f"workflow {a.id} has no job {a.job_id}")
+    output.rows(a.format, f"job {a.job_id} of workflow {a.id}",
+                [output.job_dict(j) for j in jobs],
+                [*JOB_COLUMNS[:-1], "depends_on", "resource_requirements", "command"])
+
+
+def cmd_job_reset(c: TorcClient, a: argparse.Namespace) -> None:
+    try:
+        ids = [int(x) for x in a.job_ids.split(",") if x.strip()]
+    except ValueError:
+        raise TorcError(f"--job-ids: expected ids like 3,7, got {a.job_ids!r}") from None
+    wf = c.reset_status(a.id, job_ids=ids, reinitialize=a.reinitialize)
+    output.rows(a.format, "reset", [output.workflow_dict(wf)],
+                ["id", "name", "run_id", "initialized", "complete"])
 
 
 def cmd_results(c: TorcClient, a: argparse.Namespace) -> None:
-    rows = [output.result_dict(r) for r in c.list_results(a.id, a.failed)]
+    rows = [output.result_dict(r) for r in c.list_results(
+        a.id, a.failed, job_id=a.job_id or 0, run_id=a.run_id or 0, return_code=a.return_code)]
     output.rows(a.format, f"results of workflow {a.id}", rows,
                 ["job_id", "job_name", "run_id", "attempt_id", "status", "return_code",
                  "exec_seconds", "end_time", "worker_id"])
@@ -196,13 +219,28 @@ def _listing_commands(sub: Any) -> None:
     s.add_argument("--status", help="only jobs in this state (e.g. failed)")
     s.add_argument("--offset", type=int, default=0)
     s.add_argument("--limit", type=int, default=0)
+    s.add_argument("--name", help="only jobs whose name this regex finds a match in")
     s.set_defaults(func=cmd_jobs)
+    s = jsub.add_parser("get", help="show one job")
+    s.add_argument("id", type=int, help="workflow id")
+    s.add_argument("job_id", type=int)
+    s.set_defaults(func=cmd_job_get)
+    s = jsub.add_parser("reset-status", help="reset some jobs (and their downstream) to "
+                                             "uninitialized; the rest stays as it is")
+    s.add_argument("id", type=int, help="workflow id")
+    s.add_argument("--job-ids", required=True, help="comma-separated, e.g. 3,7")
+    s.add_argument("--reinitialize", action="store_true",
+                   help="then start a new run of just those jobs")
+    s.set_defaults(func=cmd_job_reset)
 
     results = sub.add_parser("results", help="job results")
     rsub = results.add_subparsers(dest="verb", required=True, metavar="VERB")
     s = rsub.add_parser("list", help="list results")
     s.add_argument("id", type=int)
     s.add_argument("--failed", action="store_true", help="only results that did not complete")
+    s.add_argument("--job-id", type=int)
+    s.add_argument("--run-id", type=int)
+    s.add_argument("--return-code", type=int)
     s.set_defaults(func=cmd_results)
 
     for name in ("workers", "compute-nodes"):

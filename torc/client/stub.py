@@ -140,10 +140,12 @@ class TorcClient:
         return self.call("ReinitializeWorkflow", pb.WorkflowRef(workflow_id=wf_id))
 
     def reset_status(self, wf_id: int, failed_only: bool = False,
-                     reinitialize: bool = False) -> pb.Workflow:
-        """Reset jobs to uninitialized (all, or failed ones and their downstream)."""
+                     reinitialize: bool = False, job_ids: list[int] | None = None
+                     ) -> pb.Workflow:
+        """Reset jobs to uninitialized: all, or the failed ones (or ``job_ids``) and their
+        downstream; ``reinitialize`` then starts a new run of just those."""
         req = pb.ResetStatusRequest(workflow_id=wf_id, failed_only=failed_only,
-                                    reinitialize=reinitialize)
+                                    reinitialize=reinitialize, job_ids=job_ids or [])
         return self.call("ResetStatus", req)
 
     def status(self, wf_id: int) -> pb.WorkflowStatus:
@@ -153,15 +155,20 @@ class TorcClient:
     # ----- read side
 
     def list_jobs(self, wf_id: int, status: str | None = None, offset: int = 0,
-                  limit: int = 0) -> list[pb.Job]:
-        """Jobs, optionally only those in ``status`` (a state name)."""
+                  limit: int = 0, job_ids: list[int] | None = None,
+                  name_regex: str = "") -> list[pb.Job]:
+        """Jobs, optionally only those in ``status`` (a state name), with the given ids, or
+        whose name ``name_regex`` finds a match in."""
         st = S.parse(status) if status else 0
-        req = pb.ListJobsRequest(workflow_id=wf_id, status=st, offset=offset, limit=limit)
+        req = pb.ListJobsRequest(workflow_id=wf_id, status=st, offset=offset, limit=limit,
+                                 job_ids=job_ids or [], name_regex=name_regex)
         return list(self.call("ListJobs", req).jobs)
 
-    def list_results(self, wf_id: int, failed_only: bool = False) -> list[pb.JobResult]:
-        """Recorded results, one per (job, run, attempt)."""
-        req = pb.ListResultsRequest(workflow_id=wf_id, failed_only=failed_only)
+    def list_results(self, wf_id: int, failed_only: bool = False, job_id: int = 0,
+                     run_id: int = 0, return_code: int | None = None) -> list[pb.JobResult]:
+        """Recorded results, one per (job, run, attempt), optionally filtered."""
+        req = pb.ListResultsRequest(workflow_id=wf_id, failed_only=failed_only, job_id=job_id,
+                                    run_id=run_id, return_code=return_code)
         return list(self.call("ListResults", req).results)
 
     def list_actions(self, wf_id: int) -> list[pb.Action]:

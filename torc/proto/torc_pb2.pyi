@@ -184,14 +184,16 @@ class ListWorkflowsResponse(_message.Message):
     def __init__(self, workflows: _Optional[_Iterable[_Union[Workflow, _Mapping]]] = ...) -> None: ...
 
 class ResetStatusRequest(_message.Message):
-    __slots__ = ("workflow_id", "failed_only", "reinitialize")
+    __slots__ = ("workflow_id", "failed_only", "reinitialize", "job_ids")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     FAILED_ONLY_FIELD_NUMBER: _ClassVar[int]
     REINITIALIZE_FIELD_NUMBER: _ClassVar[int]
+    JOB_IDS_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     failed_only: bool
     reinitialize: bool
-    def __init__(self, workflow_id: _Optional[int] = ..., failed_only: _Optional[bool] = ..., reinitialize: _Optional[bool] = ...) -> None: ...
+    job_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, workflow_id: _Optional[int] = ..., failed_only: _Optional[bool] = ..., reinitialize: _Optional[bool] = ..., job_ids: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class WorkflowStatus(_message.Message):
     __slots__ = ("workflow_id", "job_counts", "run_id", "complete", "canceled", "num_jobs")
@@ -251,16 +253,20 @@ class Job(_message.Message):
     def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., command: _Optional[str] = ..., return_code: _Optional[int] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., priority: _Optional[int] = ..., depends_on: _Optional[_Iterable[int]] = ..., resource_requirements: _Optional[str] = ..., invocation_script: _Optional[str] = ..., cancel_on_blocking_job_failure: _Optional[bool] = ..., supports_termination: _Optional[bool] = ..., scheduler: _Optional[str] = ..., worker_id: _Optional[int] = ...) -> None: ...
 
 class ListJobsRequest(_message.Message):
-    __slots__ = ("workflow_id", "status", "offset", "limit")
+    __slots__ = ("workflow_id", "status", "offset", "limit", "job_ids", "name_regex")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    NAME_REGEX_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     status: JobStatus
     offset: int
     limit: int
-    def __init__(self, workflow_id: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+    job_ids: _containers.RepeatedScalarFieldContainer[int]
+    name_regex: str
+    def __init__(self, workflow_id: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ..., job_ids: _Optional[_Iterable[int]] = ..., name_regex: _Optional[str] = ...) -> None: ...
 
 class ListJobsResponse(_message.Message):
     __slots__ = ("jobs", "total")
@@ -293,16 +299,22 @@ class JobResult(_message.Message):
     def __init__(self, job_id: _Optional[int] = ..., job_name: _Optional[str] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., return_code: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., start_time: _Optional[float] = ..., end_time: _Optional[float] = ..., worker_id: _Optional[int] = ...) -> None: ...
 
 class ListResultsRequest(_message.Message):
-    __slots__ = ("workflow_id", "failed_only", "offset", "limit")
+    __slots__ = ("workflow_id", "failed_only", "offset", "limit", "job_id", "run_id", "return_code")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     FAILED_ONLY_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    RETURN_CODE_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     failed_only: bool
     offset: int
     limit: int
-    def __init__(self, workflow_id: _Optional[int] = ..., failed_only: _Optional[bool] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+    job_id: int
+    run_id: int
+    return_code: int
+    def __init__(self, workflow_id: _Optional[int] = ..., failed_only: _Optional[bool] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ..., job_id: _Optional[int] = ..., run_id: _Optional[int] = ..., return_code: _Optional[int] = ...) -> None: ...
 
 class ListResultsResponse(_message.Message):
     __slots__ = ("results", "total")

@@ -78,6 +78,7 @@ class ResetStatus(Event):
     ts: float
     failed_only: bool = False
     reinit: bool = False
+    job_ids: tuple[int, ...] = ()  # only these and their downstream
 
 
 @dataclass(frozen=True, slots=True)

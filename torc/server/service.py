@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, NoReturn, TypeVar
 
 import grpc
+import re2
 
 from torc import auth
 from torc import states as S
@@ -31,6 +32,7 @@ from torc.server.service_workers import WorkerRpcs
 from torc.server.store import Store
 from torc.server.wal import Wal, encode_payload
 from torc.server.workflow import Workflow
+from torc.spec.checks import RE2_OPTIONS
 from torc.spec.validate import normalize
 
 log = logging.getLogger(__name__)
@@ -244,7 +246,7 @@ class TorcService(WorkerRpcs, AccessGroupRpcs, pb_grpc.TorcServicer):
                           context: grpc.aio.ServicerContext) -> pb.Workflow:
         return await self._workflow_event(E.ResetStatus(
             request.workflow_id, time.time(), failed_only=request.failed_only,
-            reinit=request.reinitialize), context)
+            reinit=request.reinitialize, job_ids=tuple(request.job_ids)), context)
 
     async def GetStatus(self, request: pb.WorkflowRef,
                         context: grpc.aio.ServicerContext) -> pb.WorkflowStatus:
@@ -260,15 +262,28 @@ class TorcService(WorkerRpcs, AccessGroupRpcs, pb_grpc.TorcServicer):
             await abort(context, InvalidArgument(f"unknown job status {request.status}"))
         jobs = wf.jobs if not request.status else [j for j in wf.jobs
                                                    if j.status == request.status]
+        if request.job_ids:
+            wanted = set(request.job_ids)
+            jobs = [j for j in jobs if j.id in wanted]
+        if request.name_regex:
+            try:
+                rx = re2.compile(request.name_regex, options=RE2_OPTIONS)
+            except re2.error:
+                await abort(context, InvalidArgument(
+                    f"name_regex: invalid regex {request.name_regex!r}"))
+            jobs = [j for j in jobs if rx.search(j.name)]
         page = paged(jobs, request.offset, request.limit)
         return pb.ListJobsResponse(jobs=[convert.job(wf, j) for j in page], total=len(jobs))
 
     async def ListResults(self, request: pb.ListResultsRequest,
                           context: grpc.aio.ServicerContext) -> pb.ListResultsResponse:
         wf = await self._read(context, request.workflow_id)
-        rows = wf.results
-        if request.failed_only:
-            rows = [r for r in rows if r[4] != S.COMPLETED]
+        # Rows are (job_id, run_id, attempt_id, return_code, status, start, end, worker_id).
+        rows = [r for r in wf.results
+                if (not request.failed_only or r[4] != S.COMPLETED)
+                and (not request.job_id or r[0] == request.job_id)
+                and (not request.run_id or r[1] == request.run_id)
+                and (not request.HasField("return_code") or r[3] == request.return_code)]
         return pb.ListResultsResponse(
             results=[convert.result(wf, r) for r in paged(rows, request.offset, request.limit)],
             total=len(rows))

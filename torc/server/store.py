@@ -176,7 +176,7 @@ class Store:
         wf = self.workflow(ev.workflow_id)
         if ev.reinit:
             wf.require_idle("reset and reinitialize")
-        n = wf.reset_status(ev.failed_only, ev.ts)
+        n = wf.reset_status(ev.failed_only, ev.ts, ev.job_ids)
         self._note(wf.id, ev.ts, "reset", f"{n} job(s) reset to uninitialized")
         if ev.reinit:
             self._reinit(ev)

@@ -224,10 +224,12 @@ class Workflow:
         self.actions.arm([j.status for j in self.jobs], self.done_count == len(self.jobs))
         self._after_change()
 
-    def reset_status(self, failed_only: bool, ts: float) -> int:
-        """Jobs back to uninitialized: all, or failed/canceled/terminated and their downstream."""
-        if failed_only:
-            seeds = [j for j in self.jobs if j.status in S.UNSUCCESSFUL]
+    def reset_status(self, failed_only: bool, ts: float, job_ids: tuple[int, ...] = ()) -> int:
+        """Jobs back to uninitialized: all; or the given jobs, or the failed, canceled and
+        terminated ones, each with everything downstream of it (the rest stays as it is)."""
+        if job_ids or failed_only:
+            seeds = ([self.job(i) for i in job_ids] if job_ids else
+                     [j for j in self.jobs if j.status in S.UNSUCCESSFUL])
             chosen: dict[int, Job] = {}
             stack = seeds
             while stack:

@@ -11,8 +11,8 @@ import re2
 
 from torc.errors import SpecError
 
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False  # errors are raised, not printed to stderr by the library
+RE2_OPTIONS = re2.Options()
+RE2_OPTIONS.log_errors = False  # errors are raised, not printed to stderr by the library
 
 # Characters a name may not hold: C0 controls (NUL, newline...) and DEL. Names end up in file
 # names, batch scripts, tables and environment variables.
@@ -164,7 +164,7 @@ def compile_regex(ctx: Ctx, pattern: Any, where: str, line: int | None) -> Any:
         raise ctx.fail(where, f"regex must be a string, got {pattern!r}", line)
     text(ctx, pattern, where, line)
     try:
-        return re2.compile(pattern, options=_RE2_OPTIONS)
+        return re2.compile(pattern, options=RE2_OPTIONS)
     except re2.error as e:
         detail = e.args[0].decode(errors="replace") if e.args and isinstance(
             e.args[0], bytes) else str(e)
