@@ -287,7 +287,8 @@ def test_every_event_round_trips_through_its_encoding() -> None:
         E.Report(1, 3, (E.ReportRow(4, STARTED, 0, 0, 1.0, 0.0, 1, 1),)),
         E.ClaimActions(1, 3, (1,), 2), E.ActionResult(1, 3, 1, {"success": True}),
         E.WorkerLost(3, 2.0), E.RecordAllocation(1, 3, 1, "77", 2.0, "s", 2),
-        E.AllocationState(1, "77", "RUNNING", 2.0), E.GroupCreate(1, "g", 2.0, "d"),
+        E.AllocationState(1, "77", "RUNNING", 2.0), E.UpdateUserData(1, 2, {"x": [1]}, 2.0),
+        E.ResetStatus(1, 2.0, job_ids=(3, 4)), E.GroupCreate(1, "g", 2.0, "d"),
         E.GroupDelete(1, 2.0), E.GroupAddUser(1, "bob", 2.0, "admin"),
         E.GroupRemoveUser(1, "bob", 2.0), E.GroupAddWorkflow(1, 1, 2.0),
         E.GroupRemoveWorkflow(1, 1, 2.0)]

@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from torc.client import cli_groups, output
+from torc.client import cli_data, cli_groups, output
 from torc.client.stub import TorcClient
 from torc.config import DEFAULT_URL
 from torc.errors import TorcError
@@ -176,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     _workflow_commands(sub)
     _listing_commands(sub)
     cli_groups.add_commands(sub)
+    cli_data.add_commands(sub)
     _running_commands(sub)
     return p
 

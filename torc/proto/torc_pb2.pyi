@@ -43,6 +43,58 @@ STARTED: ReportKind
 FINISHED: ReportKind
 RELEASED: ReportKind
 
+class UserData(_message.Message):
+    __slots__ = ("id", "name", "data_json", "is_ephemeral")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DATA_JSON_FIELD_NUMBER: _ClassVar[int]
+    IS_EPHEMERAL_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    name: str
+    data_json: str
+    is_ephemeral: bool
+    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., data_json: _Optional[str] = ..., is_ephemeral: _Optional[bool] = ...) -> None: ...
+
+class ListUserDataResponse(_message.Message):
+    __slots__ = ("user_data",)
+    USER_DATA_FIELD_NUMBER: _ClassVar[int]
+    user_data: _containers.RepeatedCompositeFieldContainer[UserData]
+    def __init__(self, user_data: _Optional[_Iterable[_Union[UserData, _Mapping]]] = ...) -> None: ...
+
+class UserDataRef(_message.Message):
+    __slots__ = ("workflow_id", "user_data_id")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_DATA_ID_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    user_data_id: int
+    def __init__(self, workflow_id: _Optional[int] = ..., user_data_id: _Optional[int] = ...) -> None: ...
+
+class UpdateUserDataRequest(_message.Message):
+    __slots__ = ("workflow_id", "user_data_id", "data_json")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_DATA_ID_FIELD_NUMBER: _ClassVar[int]
+    DATA_JSON_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    user_data_id: int
+    data_json: str
+    def __init__(self, workflow_id: _Optional[int] = ..., user_data_id: _Optional[int] = ..., data_json: _Optional[str] = ...) -> None: ...
+
+class FileInfo(_message.Message):
+    __slots__ = ("id", "name", "path")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    name: str
+    path: str
+    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...
+
+class ListFilesResponse(_message.Message):
+    __slots__ = ("files",)
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    files: _containers.RepeatedCompositeFieldContainer[FileInfo]
+    def __init__(self, files: _Optional[_Iterable[_Union[FileInfo, _Mapping]]] = ...) -> None: ...
+
 class Identity(_message.Message):
     __slots__ = ("user", "admin", "multi_user")
     USER_FIELD_NUMBER: _ClassVar[int]

@@ -149,6 +149,26 @@ class TorcStub:
                 request_serializer=torc_dot_proto_dot_torc__pb2.WatchEventsRequest.SerializeToString,
                 response_deserializer=torc_dot_proto_dot_torc__pb2.WorkflowEvent.FromString,
                 _registered_method=True)
+        self.ListUserData = channel.unary_unary(
+                '/torc.v1.Torc/ListUserData',
+                request_serializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.ListUserDataResponse.FromString,
+                _registered_method=True)
+        self.GetUserData = channel.unary_unary(
+                '/torc.v1.Torc/GetUserData',
+                request_serializer=torc_dot_proto_dot_torc__pb2.UserDataRef.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.UserData.FromString,
+                _registered_method=True)
+        self.UpdateUserData = channel.unary_unary(
+                '/torc.v1.Torc/UpdateUserData',
+                request_serializer=torc_dot_proto_dot_torc__pb2.UpdateUserDataRequest.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.UserData.FromString,
+                _registered_method=True)
+        self.ListFiles = channel.unary_unary(
+                '/torc.v1.Torc/ListFiles',
+                request_serializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.ListFilesResponse.FromString,
+                _registered_method=True)
         self.WhoAmI = channel.unary_unary(
                 '/torc.v1.Torc/WhoAmI',
                 request_serializer=torc_dot_proto_dot_torc__pb2.Empty.SerializeToString,
@@ -346,6 +366,31 @@ class TorcServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListUserData(self, request, context):
+        """User data (Torc's): named JSON values jobs read and write; ids are per workflow.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUserData(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateUserData(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFiles(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WhoAmI(self, request, context):
         """Who the caller is (from its token).
         """
@@ -520,6 +565,26 @@ def add_TorcServicer_to_server(servicer, server):
                     servicer.WatchEvents,
                     request_deserializer=torc_dot_proto_dot_torc__pb2.WatchEventsRequest.FromString,
                     response_serializer=torc_dot_proto_dot_torc__pb2.WorkflowEvent.SerializeToString,
+            ),
+            'ListUserData': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListUserData,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.ListUserDataResponse.SerializeToString,
+            ),
+            'GetUserData': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUserData,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.UserDataRef.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.UserData.SerializeToString,
+            ),
+            'UpdateUserData': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateUserData,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.UpdateUserDataRequest.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.UserData.SerializeToString,
+            ),
+            'ListFiles': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFiles,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.ListFilesResponse.SerializeToString,
             ),
             'WhoAmI': grpc.unary_unary_rpc_method_handler(
                     servicer.WhoAmI,
@@ -1188,6 +1253,114 @@ class Torc:
             '/torc.v1.Torc/WatchEvents',
             torc_dot_proto_dot_torc__pb2.WatchEventsRequest.SerializeToString,
             torc_dot_proto_dot_torc__pb2.WorkflowEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListUserData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/ListUserData',
+            torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.ListUserDataResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUserData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/GetUserData',
+            torc_dot_proto_dot_torc__pb2.UserDataRef.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.UserData.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateUserData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/UpdateUserData',
+            torc_dot_proto_dot_torc__pb2.UpdateUserDataRequest.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.UserData.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFiles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/ListFiles',
+            torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.ListFilesResponse.FromString,
             options,
             channel_credentials,
             insecure,

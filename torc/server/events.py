@@ -179,6 +179,17 @@ class AllocationState(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class UpdateUserData(Event):
+    """A job (or a user) wrote a user data value."""
+
+    KIND = "user_data"
+    workflow_id: int
+    user_data_id: int
+    data: Any
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
 class GroupCreate(Event):
     KIND = "group_create"
     group_id: int
@@ -230,7 +241,8 @@ class GroupRemoveWorkflow(Event):
 KINDS: dict[str, type[Event]] = {cls.KIND: cls for cls in (
     CreateWorkflow, DeleteWorkflow, InitializeWorkflow, ReinitializeWorkflow, ResetStatus,
     CancelWorkflow, RegisterWorker, UnregisterWorker, ClaimJobs, Report, ClaimActions,
-    ActionResult, WorkerLost, RecordAllocation, AllocationState, GroupCreate, GroupDelete,
+    ActionResult, WorkerLost, RecordAllocation, AllocationState, UpdateUserData,
+    GroupCreate, GroupDelete,
     GroupAddUser, GroupRemoveUser, GroupAddWorkflow, GroupRemoveWorkflow)}
 # Version 1 spelled some fields tersely.
 _V1_NAMES = {"wf": "workflow_id", "worker": "worker_id", "r": "rows", "cid": "claim_id",

@@ -27,6 +27,7 @@ from torc.server import events as E
 from torc.server.access import PermissionDenied
 from torc.server.identity import Identities, Identity
 from torc.server.records import Effects, FeedItem
+from torc.server.service_data import UserDataRpcs
 from torc.server.service_groups import AccessGroupRpcs
 from torc.server.service_workers import WorkerRpcs
 from torc.server.store import Store
@@ -53,7 +54,7 @@ def paged(items: Sequence[T], offset: int, limit: int) -> Sequence[T]:
     return items[offset:offset + limit]
 
 
-class TorcService(WorkerRpcs, AccessGroupRpcs, pb_grpc.TorcServicer):
+class TorcService(WorkerRpcs, UserDataRpcs, AccessGroupRpcs, pb_grpc.TorcServicer):
     """Implements ``torc.v1.Torc`` over one Store and one Wal."""
 
     def __init__(self, store: Store, wal: Wal, identities: Identities,

@@ -59,6 +59,7 @@ class Store:
             E.WorkerLost: self._worker_lost,
             E.RecordAllocation: self._allocation,
             E.AllocationState: self._allocation_state,
+            E.UpdateUserData: self._update_user_data,
             **{t: self.groups.apply for t in (E.GroupCreate, E.GroupDelete, E.GroupAddUser,
                                               E.GroupRemoveUser, E.GroupAddWorkflow,
                                               E.GroupRemoveWorkflow)},
@@ -347,6 +348,13 @@ class Store:
                            f"Slurm job {alloc['slurm_job_id']} is {ev.state}")
                 return
         raise NotFound(f"Slurm job {ev.slurm_job_id} is not an allocation of workflow {wf.id}")
+
+    def _update_user_data(self, ev: E.UpdateUserData) -> dict[str, Any]:
+        """The value lives in the workflow's spec entry, so snapshots carry it."""
+        wf = self.workflow(ev.workflow_id)
+        entry = wf.user_data(ev.user_data_id)
+        entry["data"] = ev.data
+        return entry
 
     # ----- snapshots
 

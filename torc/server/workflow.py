@@ -98,6 +98,13 @@ class Workflow:
                 "jobs": [j.to_spec() for j in self.jobs],
                 "actions": [a.to_spec() for a in self.actions.actions]}
 
+    def user_data(self, user_data_id: int) -> dict[str, Any]:
+        """User data entry by id (1-based, in spec order), or NotFound naming it."""
+        entries = self.extra.get("user_data") or []
+        if not 1 <= user_data_id <= len(entries):
+            raise NotFound(f"user data {user_data_id} does not exist in workflow {self.id}")
+        return entries[user_data_id - 1]
+
     def job(self, job_id: int) -> Job:
         """Job by id, or NotFound naming it."""
         if not 1 <= job_id <= len(self.jobs):

@@ -58,6 +58,7 @@ DEFAULT_RR = {"name": "default", "num_cpus": 1, "memory": 1 << 20, "num_gpus": 0
               "num_nodes": 1, "runtime": 60.0}
 
 _FILE_REF = re.compile(r"\$\{files\.(input|output)\.([^}]+)\}")
+_USER_DATA_REF = re.compile(r"\$\{user_data\.(input|output)\.([^}]+)\}")
 
 
 def _expand(ctx: Ctx, entries: list, shared: dict, section: str, allowed: set[str],
@@ -219,6 +220,22 @@ def _explicit_deps(ctx: Ctx, job: dict, i: int, where: str, line: int | None,
     return deps
 
 
+def _user_data_refs(ctx: Ctx, command: str, where: str, line: int | None, user_data: dict,
+                    inputs: list, outputs: list) -> str:
+    """``${user_data.input.X}`` / ``${user_data.output.X}`` become X's id, as in Torc (so a job
+    can run ``torc user-data get/update <id>``), and imply the dependency like files do."""
+    ids = {name: i + 1 for i, name in enumerate(user_data)}
+
+    def repl(m: re.Match[str]) -> str:
+        direction, name = m.group(1), m.group(2)
+        if name not in ids:
+            raise ctx.fail(where, f"command refers to unknown user_data {name!r}", line)
+        (inputs if direction == "input" else outputs).append(("user_data", name))
+        return str(ids[name])
+
+    return _USER_DATA_REF.sub(repl, command)
+
+
 _REGEX_REFS = (("input_file_regexes", "file", True), ("output_file_regexes", "file", False),
                ("input_user_data_regexes", "user_data", True),
                ("output_user_data_regexes", "user_data", False))
@@ -312,8 +329,9 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
             return files[fname]["path"]
 
         command = _FILE_REF.sub(file_ref, command)
+        command = _user_data_refs(ctx, command, where, line, user_data, inputs, outputs)
         for f in (*inputs, *outputs):
-            if f[1] not in files:
+            if f[0] == "file" and f[1] not in files:
                 raise ctx.fail(where, f"unknown file {f[1]!r} (not in 'files')", line)
         for key, out in (("input_user_data", inputs), ("output_user_data", outputs)):
             for ud in str_list(ctx, job, key, where):

@@ -1,0 +1,94 @@
+"""``torc user-data list|get|update`` and ``torc files list``.
+
+User data ids are per workflow, as ``${user_data.input.NAME}`` in a command gives them; inside
+a job, ``$TORC_WORKFLOW_ID`` says which workflow, so ``torc user-data update <id> --data JSON``
+needs nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import Any
+
+from torc.client import output
+from torc.client.stub import TorcClient
+from torc.errors import TorcError
+from torc.proto import torc_pb2 as pb
+
+COLUMNS = ["id", "name", "data", "is_ephemeral"]
+
+
+def user_data_dict(u: pb.UserData) -> dict[str, Any]:
+    """A user data entry with its value as JSON data."""
+    return {"id": u.id, "name": u.name, "data": json.loads(u.data_json or "null"),
+            "is_ephemeral": u.is_ephemeral}
+
+
+def _workflow(a: argparse.Namespace) -> int:
+    wf = a.workflow_id or os.environ.get("TORC_WORKFLOW_ID")
+    if not wf:
+        raise TorcError("give --workflow-id (inside a job, TORC_WORKFLOW_ID says it)")
+    try:
+        return int(wf)
+    except ValueError:
+        raise TorcError(f"workflow id must be a number, got {wf!r}") from None
+
+
+def _show(a: argparse.Namespace, title: str, entries: list[pb.UserData]) -> None:
+    rows = [user_data_dict(u) for u in entries]
+    if a.format != "json":
+        rows = [{**r, "data": json.dumps(r["data"])} for r in rows]
+    output.rows(a.format, title, rows, COLUMNS)
+
+
+def cmd_list(c: TorcClient, a: argparse.Namespace) -> None:
+    resp = c.call("ListUserData", pb.WorkflowRef(workflow_id=a.id))
+    _show(a, f"user data of workflow {a.id}", list(resp.user_data))
+
+
+def cmd_get(c: TorcClient, a: argparse.Namespace) -> None:
+    wf = _workflow(a)
+    u = c.call("GetUserData", pb.UserDataRef(workflow_id=wf, user_data_id=a.user_data_id))
+    _show(a, f"user data {a.user_data_id} of workflow {wf}", [u])
+
+
+def cmd_update(c: TorcClient, a: argparse.Namespace) -> None:
+    try:
+        json.loads(a.data)
+    except ValueError as e:
+        raise TorcError(f"--data: not valid JSON: {e}") from None
+    wf = _workflow(a)
+    u = c.call("UpdateUserData", pb.UpdateUserDataRequest(
+        workflow_id=wf, user_data_id=a.user_data_id, data_json=a.data))
+    _show(a, f"user data {a.user_data_id} of workflow {wf}", [u])
+
+
+def cmd_files(c: TorcClient, a: argparse.Namespace) -> None:
+    files = c.call("ListFiles", pb.WorkflowRef(workflow_id=a.id)).files
+    output.rows(a.format, f"files of workflow {a.id}",
+                [{"id": f.id, "name": f.name, "path": f.path} for f in files],
+                ["id", "name", "path"])
+
+
+def add_commands(sub: Any) -> None:
+    """Add ``user-data`` and ``files`` to the CLI."""
+    ud = sub.add_parser("user-data", help="a workflow's user data (JSON values jobs share)")
+    usub = ud.add_subparsers(dest="verb", required=True, metavar="VERB")
+    s = usub.add_parser("list", help="every user data entry of a workflow")
+    s.add_argument("id", type=int, help="workflow id")
+    s.set_defaults(func=cmd_list)
+    for verb, func, text in (("get", cmd_get, "one entry"),
+                             ("update", cmd_update, "write an entry's value")):
+        s = usub.add_parser(verb, help=text)
+        s.add_argument("user_data_id", type=int, help="as ${user_data.input.NAME} gives it")
+        s.add_argument("--workflow-id", help="default: $TORC_WORKFLOW_ID")
+        if verb == "update":
+            s.add_argument("--data", required=True, help="the new value, as JSON")
+        s.set_defaults(func=func)
+    f = sub.add_parser("files", help="a workflow's files")
+    fsub = f.add_subparsers(dest="verb", required=True, metavar="VERB")
+    s = fsub.add_parser("list", help="every file of a workflow, with its path")
+    s.add_argument("id", type=int, help="workflow id")
+    s.set_defaults(func=cmd_files)

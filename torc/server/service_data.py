@@ -1,0 +1,76 @@
+"""The user-data and file RPCs of ``torc.v1.Torc`` (mixed into TorcService).
+
+User data are named JSON values that jobs read and write (``torc user-data get/update``); a
+write is an event like any other, in the WAL and in snapshots.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import grpc
+
+from torc.errors import NotFound
+from torc.proto import torc_pb2 as pb
+from torc.server import events as E
+from torc.server.workflow import Workflow
+
+MAX_DATA_DEPTH = 64
+
+
+def user_data_message(entry_id: int, entry: dict[str, Any]) -> pb.UserData:
+    """One user data entry."""
+    return pb.UserData(id=entry_id, name=entry["name"], data_json=json.dumps(entry.get("data")),
+                       is_ephemeral=bool(entry.get("is_ephemeral")))
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level + 1)
+    return level
+
+
+class UserDataRpcs:
+    """Expects TorcService's helpers (``_read``, ``_commit``) on ``self``."""
+
+    async def ListUserData(self, request: pb.WorkflowRef,
+                           context: grpc.aio.ServicerContext) -> pb.ListUserDataResponse:
+        wf: Workflow = await self._read(context, request.workflow_id)  # type: ignore[attr-defined]
+        entries = wf.extra.get("user_data") or []
+        return pb.ListUserDataResponse(user_data=[user_data_message(i + 1, e)
+                                                  for i, e in enumerate(entries)])
+
+    async def GetUserData(self, request: pb.UserDataRef,
+                          context: grpc.aio.ServicerContext) -> pb.UserData:
+        wf: Workflow = await self._read(context, request.workflow_id)  # type: ignore[attr-defined]
+        try:
+            entry = wf.user_data(request.user_data_id)
+        except NotFound as e:
+            await context.abort(grpc.StatusCode.NOT_FOUND, e.message)
+        return user_data_message(request.user_data_id, entry)
+
+    async def UpdateUserData(self, request: pb.UpdateUserDataRequest,
+                             context: grpc.aio.ServicerContext) -> pb.UserData:
+        try:
+            data = json.loads(request.data_json)
+        except (ValueError, RecursionError) as e:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                f"data_json: not valid JSON: {e}")
+        if _depth(data) > MAX_DATA_DEPTH:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                f"data_json: nested more than {MAX_DATA_DEPTH} levels deep")
+        entry = await self._commit(E.UpdateUserData(  # type: ignore[attr-defined]
+            request.workflow_id, request.user_data_id, data, time.time()), context)
+        return user_data_message(request.user_data_id, entry)
+
+    async def ListFiles(self, request: pb.WorkflowRef,
+                        context: grpc.aio.ServicerContext) -> pb.ListFilesResponse:
+        wf: Workflow = await self._read(context, request.workflow_id)  # type: ignore[attr-defined]
+        return pb.ListFilesResponse(files=[
+            pb.FileInfo(id=i + 1, name=f["name"], path=f["path"])
+            for i, f in enumerate(wf.extra.get("files") or [])])
+
