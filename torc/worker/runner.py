@@ -25,7 +25,7 @@ from torc.worker.heartbeat import Heartbeat
 from torc.worker.jobs import RunningJob, job_process
 from torc.worker.reporter import END_REPORT_DELAY, START_REPORT_DELAY, Reporter
 from torc.worker.resources import Resources, time_left
-from torc.worker.settings import WorkerOptions
+from torc.worker.settings import WorkerOptions, registration
 
 log = logging.getLogger("torc.worker")
 
@@ -65,39 +65,10 @@ class WorkerRunner:
     # ----- lifecycle
 
     async def run(self) -> int:
-        """Run until the workflow is done, the worker is stopped, or it idles out."""
-        loop = asyncio.get_running_loop()
+        """Run until the workflow is done, the worker is stopped, or it idles out; returns
+        the exit code (1 when the worker could not account for its work)."""
         watchdog_fd = watchdog.start(self.marker)  # closed only by this process's exit
-        self.conn = Connection(self.o.url)
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.terminate, signal.Signals(sig).name)
-        self.o.output_dir.mkdir(parents=True, exist_ok=True)
-        self.stdio.mkdir(parents=True, exist_ok=True)
-        # Jobs run in the output directory: when the worker is already there (torc-worker
-        # moves there at start), they need no directory change and spawn the cheap way.
-        self._job_cwd = None if Path.cwd().resolve() == self.o.output_dir.resolve() \
-            else self.o.output_dir
-        p, r = self.o.placement, self.o.resources
-        reg = await self.conn.call("RegisterWorker", pb.RegisterWorkerRequest(
-            workflow_id=self.o.workflow_id, hostname=p.hostname, slurm_job_id=p.slurm_job_id,
-            node_name=p.node_name, pid=os.getpid(), instance_id=self.marker,
-            resources=pb.Resources(num_cpus=r.num_cpus, memory_bytes=r.memory,
-                                   num_gpus=r.num_gpus, num_nodes=p.num_nodes,
-                                   time_left_seconds=time_left(p.end_time, self.o.end_buffer))))
-        self.worker_id = reg.worker_id
-        self.actions = worker_actions.ActionRunner(self.conn, self.o.workflow_id,
-                                                   self.worker_id, self.o.url,
-                                                   self.o.output_dir, self.o.schedule_nodes)
-        self.heartbeat_interval = reg.heartbeat_interval or 5.0
-        log.info("worker %d on %s registered with workflow %d (%d CPUs, %.1f GiB, %d GPUs)",
-                 self.worker_id, p.node_name or p.hostname, self.o.workflow_id, r.num_cpus,
-                 r.memory / (1 << 30), r.num_gpus)
-        beat = Heartbeat(self.conn, self.worker_id, self.heartbeat_interval,
-                         lambda: sorted(self.running), self._coordinator_canceled)
-        background = [loop.create_task(beat.run()), loop.create_task(self.reporter.run()),
-                      loop.create_task(self._queue_patience())]
-        if p.end_time is not None:
-            background.append(loop.create_task(self._allocation_timer(p.end_time)))
+        background = await self._startup()
         try:
             if await self._wait_initialized():
                 await self._run_actions(["on_worker_start"])
@@ -107,26 +78,62 @@ class WorkerRunner:
             self.failure = self.failure or e.message
             self.terminate("coordinator error")
         finally:
-            await self._stop_jobs()
-            await self.reporter.flushed()
-            await self._finish_actions()
-            await self._run_actions(["on_worker_complete"])
-            try:
-                await self.conn.call("UnregisterWorker",
-                                     pb.UnregisterWorkerRequest(worker_id=self.worker_id),
-                                     timeout=10)
-            except CallFailed as e:
-                log.warning("unregister: %s", e.message)
-            for t in background:
-                t.cancel()
-            await self.conn.close()
+            await self._shutdown(background)
+        del watchdog_fd  # kept open until exit: its end tells the watchdog we are gone
+        return self._exit_code()
+
+    async def _startup(self) -> list[asyncio.Task]:
+        """Connect, register, start heartbeats, the reporter and timers."""
+        loop = asyncio.get_running_loop()
+        self.conn = Connection(self.o.url)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.terminate, signal.Signals(sig).name)
+        self.o.output_dir.mkdir(parents=True, exist_ok=True)
+        self.stdio.mkdir(parents=True, exist_ok=True)
+        # Jobs run in the output directory: when the worker is already there (torc-worker
+        # moves there at start), they need no directory change and spawn the cheap way.
+        self._job_cwd = None if Path.cwd().resolve() == self.o.output_dir.resolve() \
+            else self.o.output_dir
+        reg = await self.conn.call("RegisterWorker", registration(self.o, self.marker))
+        self.worker_id = reg.worker_id
+        self.heartbeat_interval = reg.heartbeat_interval or 5.0
+        self.actions = worker_actions.ActionRunner(self.conn, self.o.workflow_id,
+                                                   self.worker_id, self.o.url,
+                                                   self.o.output_dir, self.o.schedule_nodes)
+        p, r = self.o.placement, self.o.resources
+        log.info("worker %d on %s registered with workflow %d (%d CPUs, %.1f GiB, %d GPUs)",
+                 self.worker_id, p.node_name or p.hostname, self.o.workflow_id, r.num_cpus,
+                 r.memory / (1 << 30), r.num_gpus)
+        beat = Heartbeat(self.conn, self.worker_id, self.heartbeat_interval,
+                         lambda: sorted(self.running), self._coordinator_canceled)
+        background = [loop.create_task(beat.run()), loop.create_task(self.reporter.run()),
+                      loop.create_task(self._queue_patience())]
+        if p.end_time is not None:
+            background.append(loop.create_task(self._allocation_timer(p.end_time)))
+        return background
+
+    async def _shutdown(self, background: list[asyncio.Task]) -> None:
+        """Stop jobs, deliver reports, run the last actions, unregister."""
+        await self._stop_jobs()
+        await self.reporter.flushed()
+        await self._finish_actions()
+        await self._run_actions(["on_worker_complete"])
+        try:
+            await self.conn.call("UnregisterWorker",
+                                 pb.UnregisterWorkerRequest(worker_id=self.worker_id), timeout=10)
+        except CallFailed as e:
+            log.warning("unregister: %s", e.message)
+        for t in background:
+            t.cancel()
+        await self.conn.close()
+
+    def _exit_code(self) -> int:
         if self.reporter.pending:
             self.failure = self.failure or "reports could not be delivered"
             log.error("%d report(s) could not be delivered to the coordinator",
                       len(self.reporter.pending))
         log.info("worker %d exits: %s (%d job(s) run)", self.worker_id,
                  self.stop_reason or "workflow done", self.jobs_run)
-        del watchdog_fd  # kept open until exit: its end tells the watchdog we are gone
         if self.failure:
             log.error("worker %d could not finish its work: %s", self.worker_id, self.failure)
             return 1
