@@ -55,3 +55,17 @@ def test_user_data_and_files_listed_updated_and_kept_across_restarts(
     assert r.returncode == 1 and "not valid JSON" in r.stderr
     r = run_cli("user-data", "get", "1", url=url)
     assert r.returncode == 1 and "--workflow-id" in r.stderr
+
+
+def test_user_data_that_no_client_could_read_back_is_refused(coordinator: Coordinator,
+                                                            tmp_path: Path) -> None:
+    url = coordinator.url
+    wf_id = cli_json("workflows", "create", str(write_spec(tmp_path, SPEC)), url=url)["id"]
+    # A lone surrogate is valid JSON text but not UTF-8: stored, it would break every read.
+    for data, says in (('"bad\\udcff"', "not valid UTF-8"), ('"a\\u0000b"', "NUL"),
+                       ("[" * 70 + "]" * 70, "nested more than 64")):
+        r = run_cli("user-data", "update", "1", "--workflow-id", str(wf_id), "--data", data,
+                    url=url)
+        assert r.returncode == 1 and says in r.stderr, r.stderr
+    (u,) = cli_json("user-data", "get", "1", "--workflow-id", str(wf_id), url=url)
+    assert u["data"] is None

@@ -12,26 +12,17 @@ from typing import Any
 
 import grpc
 
-from torc.errors import NotFound
+from torc.errors import NotFound, SpecError
 from torc.proto import torc_pb2 as pb
 from torc.server import events as E
 from torc.server.workflow import Workflow
-
-MAX_DATA_DEPTH = 64
+from torc.spec.checks import Ctx, check_data
 
 
 def user_data_message(entry_id: int, entry: dict[str, Any]) -> pb.UserData:
     """One user data entry."""
     return pb.UserData(id=entry_id, name=entry["name"], data_json=json.dumps(entry.get("data")),
                        is_ephemeral=bool(entry.get("is_ephemeral")))
-
-
-def _depth(value: Any, level: int = 0) -> int:
-    if isinstance(value, dict):
-        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
-    if isinstance(value, list):
-        return max((_depth(v, level + 1) for v in value), default=level + 1)
-    return level
 
 
 class UserDataRpcs:
@@ -60,9 +51,11 @@ class UserDataRpcs:
         except (ValueError, RecursionError) as e:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                                 f"data_json: not valid JSON: {e}")
-        if _depth(data) > MAX_DATA_DEPTH:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                f"data_json: nested more than {MAX_DATA_DEPTH} levels deep")
+        try:
+            # The same checks as data in a spec: bounded nesting, text any client can read back.
+            check_data(Ctx("data_json"), data, f"user data {request.user_data_id}", None)
+        except SpecError as e:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, e.message)
         entry = await self._commit(E.UpdateUserData(  # type: ignore[attr-defined]
             request.workflow_id, request.user_data_id, data, time.time()), context)
         return user_data_message(request.user_data_id, entry)
