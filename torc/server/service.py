@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import grpc
 import re2
@@ -27,6 +27,7 @@ from torc.server import events as E
 from torc.server.access import PermissionDenied
 from torc.server.identity import Identities, Identity
 from torc.server.records import Effects, FeedItem
+from torc.server.rpc import abort
 from torc.server.service_data import UserDataRpcs
 from torc.server.service_groups import AccessGroupRpcs
 from torc.server.service_workers import WorkerRpcs
@@ -40,11 +41,6 @@ log = logging.getLogger(__name__)
 
 MAX_PAGE = 100_000
 T = TypeVar("T")
-
-
-async def abort(context: grpc.aio.ServicerContext, e: TorcError) -> NoReturn:
-    await context.abort(getattr(grpc.StatusCode, e.code, grpc.StatusCode.UNKNOWN), e.message)
-    raise AssertionError("unreachable")
 
 
 def paged(items: Sequence[T], offset: int, limit: int) -> Sequence[T]:
@@ -147,17 +143,19 @@ class TorcService(WorkerRpcs, UserDataRpcs, AccessGroupRpcs, pb_grpc.TorcService
                     return found
         raise PermissionDenied("no identity for this call")
 
-    def _readable(self, context: grpc.aio.ServicerContext, wf_id: int) -> Workflow:
+    def _readable(self, context: grpc.aio.ServicerContext, wf_id: int,
+                  who: Identity | None = None) -> Workflow:
         wf = self.store.workflow(wf_id)
-        if not access.can_read(self.who(context), wf.user, wf.id,
+        if not access.can_read(who or self.who(context), wf.user, wf.id,
                                self.identities.multi_user, self.store.groups):
             raise PermissionDenied(f"workflow {wf_id} belongs to {wf.user!r}, who has not "
                                    "shared it with you (torc access-groups)")
         return wf
 
     def _writable(self, context: grpc.aio.ServicerContext, wf_id: int) -> Workflow:
-        wf = self._readable(context, wf_id)
-        access.check_write(self.who(context), wf.user, wf.id, self.identities.multi_user)
+        who = self.who(context)
+        wf = self._readable(context, wf_id, who)
+        access.check_write(who, wf.user, wf.id, self.identities.multi_user)
         return wf
 
     def _may_see(self, who: Identity, item: FeedItem) -> bool:

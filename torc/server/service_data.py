@@ -15,6 +15,7 @@ import grpc
 from torc.errors import NotFound, SpecError
 from torc.proto import torc_pb2 as pb
 from torc.server import events as E
+from torc.server.rpc import abort
 from torc.server.workflow import Workflow
 from torc.spec.checks import Ctx, check_data
 
@@ -41,7 +42,7 @@ class UserDataRpcs:
         try:
             entry = wf.user_data(request.user_data_id)
         except NotFound as e:
-            await context.abort(grpc.StatusCode.NOT_FOUND, e.message)
+            await abort(context, e)
         return user_data_message(request.user_data_id, entry)
 
     async def UpdateUserData(self, request: pb.UpdateUserDataRequest,
@@ -55,7 +56,7 @@ class UserDataRpcs:
             # The same checks as data in a spec: bounded nesting, text any client can read back.
             check_data(Ctx("data_json"), data, f"user data {request.user_data_id}", None)
         except SpecError as e:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, e.message)
+            await abort(context, e)
         entry = await self._commit(E.UpdateUserData(  # type: ignore[attr-defined]
             request.workflow_id, request.user_data_id, data, time.time()), context)
         return user_data_message(request.user_data_id, entry)

@@ -15,6 +15,7 @@ from torc.errors import TorcError
 from torc.proto import torc_pb2 as pb
 from torc.server import access, convert
 from torc.server import events as E
+from torc.server.rpc import abort
 
 
 class AccessGroupRpcs:
@@ -34,7 +35,7 @@ class AccessGroupRpcs:
             else:
                 access.check_admin(who, self.identities.multi_user, what)
         except TorcError as e:
-            await context.abort(getattr(grpc.StatusCode, e.code), e.message)
+            await abort(context, e)
         g = await self._commit(event, context)  # type: ignore[attr-defined]
         return convert.access_group(g)
 

@@ -23,15 +23,11 @@ from torc.proto import torc_pb2 as pb
 from torc.server import convert
 from torc.server import events as E
 from torc.server.claims import Offer
+from torc.server.rpc import abort
 from torc.triggers import MAIN_LOOP_TRIGGERS
 
 MAX_CLAIM_BATCH = 10_000
 MAX_WAIT_SECONDS = 60.0
-
-
-async def abort(context: grpc.aio.ServicerContext, e: TorcError) -> Any:
-    """Answer the call with the error's status code and message."""
-    await context.abort(getattr(grpc.StatusCode, e.code, grpc.StatusCode.UNKNOWN), e.message)
 
 
 @dataclass
