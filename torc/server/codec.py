@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from torc import states as S
-from torc.server.workflow import Workflow
+from torc.server.workflow import Result, Workflow
 
 _JOB_FIELDS = ("status", "waiting", "attempt_id", "run_id", "return_code", "worker_id")
 
@@ -29,7 +29,7 @@ def load_workflow(d: dict[str, Any]) -> Workflow:
     """Rebuild a workflow from :func:`dump_workflow` output (counts and queue recomputed)."""
     wf = Workflow(d["id"], d["spec"], d["user"], d["created_at"])
     wf.run_id, wf.initialized, wf.canceled = d["run_id"], d["initialized"], d["canceled"]
-    wf.results = [tuple(r) for r in d["results"]]  # type: ignore[misc]
+    wf.results = [Result(*r) for r in d["results"]]
     wf.allocations = d.get("allocations", [])
     columns = d["jobs"]
     for f in _JOB_FIELDS:

@@ -55,10 +55,7 @@ def claimed_job(wf: Workflow, j: Job) -> pb.ClaimedJob:
 
 def result(wf: Workflow, r: Result) -> pb.JobResult:
     """One recorded job result."""
-    job_id, run_id, attempt_id, rc, st, start, end, worker_id = r
-    return pb.JobResult(job_id=job_id, job_name=wf.jobs[job_id - 1].name, run_id=run_id,
-                        attempt_id=attempt_id, return_code=rc, status=st, start_time=start,
-                        end_time=end, worker_id=worker_id)
+    return pb.JobResult(job_name=wf.jobs[r.job_id - 1].name, **r._asdict())
 
 
 def action(wf: Workflow, a: Action) -> pb.Action:

@@ -277,12 +277,11 @@ class TorcService(WorkerRpcs, UserDataRpcs, AccessGroupRpcs, pb_grpc.TorcService
     async def ListResults(self, request: pb.ListResultsRequest,
                           context: grpc.aio.ServicerContext) -> pb.ListResultsResponse:
         wf = await self._read(context, request.workflow_id)
-        # Rows are (job_id, run_id, attempt_id, return_code, status, start, end, worker_id).
         rows = [r for r in wf.results
-                if (not request.failed_only or r[4] != S.COMPLETED)
-                and (not request.job_id or r[0] == request.job_id)
-                and (not request.run_id or r[1] == request.run_id)
-                and (not request.HasField("return_code") or r[3] == request.return_code)]
+                if (not request.failed_only or r.status != S.COMPLETED)
+                and (not request.job_id or r.job_id == request.job_id)
+                and (not request.run_id or r.run_id == request.run_id)
+                and (not request.HasField("return_code") or r.return_code == request.return_code)]
         return pb.ListResultsResponse(
             results=[convert.result(wf, r) for r in paged(rows, request.offset, request.limit)],
             total=len(rows))

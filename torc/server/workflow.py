@@ -7,7 +7,7 @@ touches only its own out-edges (and, for cancellation, the jobs that cascade fro
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from torc import states as S
 from torc.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -55,8 +55,17 @@ class Job:
                 "retry_on_worker_loss": self.retry_on_loss}
 
 
-# A result row: (job_id, run_id, attempt_id, return_code, status, start, end, worker_id).
-Result = tuple[int, int, int, int, int, float, float, int]
+class Result(NamedTuple):
+    """One recorded attempt of a job (a JSON list in snapshots)."""
+
+    job_id: int
+    run_id: int
+    attempt_id: int
+    return_code: int
+    status: int
+    start_time: float
+    end_time: float
+    worker_id: int
 
 
 class Workflow:
@@ -354,8 +363,8 @@ class Workflow:
                                   f"not {S.NAMES.get(status, status)}")
         job = self.job(job_id)
         self._check_holder(job, worker_id, run_id, attempt_id, (S.PENDING, S.RUNNING), "finish it")
-        self.results.append((job.id, job.run_id, job.attempt_id, return_code, status, start, end,
-                             worker_id))
+        self.results.append(Result(job.id, job.run_id, job.attempt_id, return_code, status,
+                                   start, end, worker_id))
         job.return_code = return_code
         self._set(job, status)
         self._propagate([job], end)
@@ -369,8 +378,8 @@ class Workflow:
         if job.attempt_id > job.retry_on_loss:
             self.finish(worker_id, job_id, S.FAILED, S.LOST_RETURN_CODE, ts, ts)
             return False
-        self.results.append((job.id, job.run_id, job.attempt_id, S.LOST_RETURN_CODE, S.FAILED,
-                             ts, ts, worker_id))
+        self.results.append(Result(job.id, job.run_id, job.attempt_id, S.LOST_RETURN_CODE,
+                                   S.FAILED, ts, ts, worker_id))
         job.worker_id = 0
         job.attempt_id += 1
         self._set(job, S.READY)
