@@ -35,7 +35,11 @@ def test_rerun_a_subset_while_the_rest_stays_done(coordinator: Coordinator,
     assert sorted(r["job_name"] for r in run2) == ["gen_a", "use_a"]
     assert [r["job_name"] for r in cli_json("results", "list", str(wf_id), "--return-code", "3",
                                             url=url)] == ["other"]
-    assert len(cli_json("results", "list", str(wf_id), "--job-id", "1", url=url)) == 2
+    # Each job's latest result, as Torc; --all-runs shows every run.
+    assert [r["run_id"] for r in cli_json("results", "list", str(wf_id), "--job-id", "1",
+                                          url=url)] == [2]
+    assert [r["run_id"] for r in cli_json("results", "list", str(wf_id), "--job-id", "1",
+                                          "--all-runs", url=url)] == [1, 2]
 
 
 def test_job_commands_refuse_what_does_not_exist(coordinator: Coordinator) -> None:

@@ -120,7 +120,7 @@ def test_retry_on_worker_loss_requeues_the_job(coordinator: Coordinator, tmp_pat
     marker.touch()
     assert start_worker(coordinator.url, wf_id, out).wait(timeout=60) == 0
     assert job_states(c, wf_id) == {"fragile": "completed", "after": "completed"}
-    attempts = [(r.attempt_id, r.return_code) for r in c.list_results(wf_id)
+    attempts = [(r.attempt_id, r.return_code) for r in c.list_results(wf_id, all_runs=True)
                 if r.job_name == "fragile"]
     assert attempts == [(1, -128), (2, 0)]
     assert (out / "job_stdio" / f"job_wf{wf_id}_j1_r1_a2.o").exists()

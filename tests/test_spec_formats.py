@@ -283,16 +283,20 @@ def test_file_and_user_data_regexes_imply_dependencies_like_names() -> None:
             {"name": "a", "command": "true", "input_file_regexes": ["oth"]}]})
 
 
-@pytest.mark.parametrize("key,where", [("failure_handlers", "spec"), ("resource_monitor", "spec"),
-                                       ("use_pending_failed", "spec"), ("stdio", "job")])
-def test_torc_keys_without_an_effect_yet_are_refused_saying_so(tmp_path: Path, key: str,
-                                                               where: str) -> None:
-    job = {"name": "a", "command": "true", **({key: "x"} if where == "job" else {})}
-    spec = {"name": "w", "jobs": [job], **({key: "x"} if where == "spec" else {})}
+@pytest.mark.parametrize("key,value,says", [
+    ("failure_handlers", "x", "failure_handlers: expected a list"),
+    ("resource_monitor", {"granularity": "hourly"}, "'granularity' must be one of"),
+    ("use_pending_failed", "x", "'use_pending_failed' must be true or false"),
+    ("jobs_sort_method", "biggest", "'jobs_sort_method' must be one of"),
+    ("execution_config", {"stdio": {"mode": "loud"}}, "'mode' must be one of"),
+    ("compute_node_wait_for_new_jobs_seconds", -1, "must be >= 0")])
+def test_torc_settings_with_wrong_values_name_file_line_and_key(
+        tmp_path: Path, key: str, value: object, says: str) -> None:
+    spec = {"name": "w", "jobs": [{"name": "a", "command": "true"}], key: value}
     path = tmp_path / "s.yaml"
     import yaml
     path.write_text(yaml.safe_dump(spec))
     with pytest.raises(SpecError) as e:
         normalize(load_file(path), str(path))
-    assert f"{key!r} is a Torc key that torc-py does not support yet" in e.value.message
+    assert says in e.value.message
     assert str(path) in e.value.message

@@ -291,7 +291,13 @@ def test_every_event_round_trips_through_its_encoding() -> None:
         E.ResetStatus(1, 2.0, job_ids=(3, 4)), E.GroupCreate(1, "g", 2.0, "d"),
         E.GroupDelete(1, 2.0), E.GroupAddUser(1, "bob", 2.0, "admin"),
         E.GroupRemoveUser(1, "bob", 2.0), E.GroupAddWorkflow(1, 1, 2.0),
-        E.GroupRemoveWorkflow(1, 1, 2.0)]
+        E.GroupRemoveWorkflow(1, 1, 2.0),
+        E.InitializeWorkflow(1, 2.0, ((0, 12.5), (2, 13.0))),
+        E.ReinitializeWorkflow(1, 2.0, ()),
+        E.Report(1, 3, (E.ReportRow(4, STARTED, 1, 0, 1.0, 2.0, 1, 1, "out of memory",
+                                    (300, 200, 99.5, 50.0), 0, ((1, 5.5),)),)),
+        E.UpdateJob(1, 4, 2.0, priority=3, rr_name="big", resources={"memory": 5},
+                    command="echo")]
     assert {type(e) for e in samples} == set(E.KINDS.values())
     for event in samples:
         data = json.loads(json.dumps(E.to_json(event)))

@@ -15,7 +15,10 @@ def add_worker_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num-gpus", type=int, help="GPUs to use (default: allocation or 0)")
     p.add_argument("--max-parallel-jobs", type=int, default=0,
                    help="at most this many jobs at once (default: limited by resources)")
-    p.add_argument("--idle-timeout", type=float, default=0.0,
-                   help="exit after this many seconds with nothing to run (default: never)")
-    p.add_argument("--end-buffer", type=float, default=60.0,
-                   help="stop this many seconds before the Slurm allocation ends")
+    p.add_argument("--idle-timeout", type=float, default=None,
+                   help="exit after this many seconds with nothing to run, when no job left "
+                   "could run here (default: the workflow's "
+                   "compute_node_wait_for_new_jobs_seconds, 90; 0: never)")
+    p.add_argument("--end-buffer", type=float, default=None,
+                   help="stop this many seconds before the Slurm allocation ends (default: "
+                   "the workflow's compute_node_expiration_buffer_seconds, 60)")

@@ -12,6 +12,9 @@ FAILED = 7
 CANCELED = 8
 TERMINATED = 9
 DISABLED = 10
+# Failed with no failure-handler rule for its code (use_pending_failed): its dependents wait
+# for `torc recover` or a reset. Not done: the workflow is not complete while one is held.
+PENDING_FAILED = 11
 
 NAMES: dict[int, str] = {
     UNINITIALIZED: "uninitialized",
@@ -24,6 +27,7 @@ NAMES: dict[int, str] = {
     CANCELED: "canceled",
     TERMINATED: "terminated",
     DISABLED: "disabled",
+    PENDING_FAILED: "pending_failed",
 }
 BY_NAME: dict[str, int] = {v: k for k, v in NAMES.items()}
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from torc.client import cli_data, cli_groups, output
+from torc.client import cli_data, cli_groups, cli_jobs, cli_reports, output
 from torc.client.stub import TorcClient
 from torc.config import DEFAULT_URL
 from torc.errors import TorcError
@@ -35,7 +35,7 @@ def _workflow_out(fmt: str, w: Any) -> None:
 def cmd_create(c: TorcClient, a: argparse.Namespace) -> None:
     wf_id = c.create_workflow(a.spec)
     if a.initialize:
-        c.initialize(wf_id)
+        c.initialize(wf_id, a.output_dir)
     if a.format == "json":
         output.emit_json({"id": wf_id})
     else:
@@ -69,6 +69,17 @@ def _simple(method: str, **kwargs: str) -> Handler:
     return handler
 
 
+def cmd_initialize(c: TorcClient, a: argparse.Namespace) -> None:
+    if getattr(a, "dry_run", False):
+        plan = c.plan_reinitialize(a.id, a.output_dir)
+        rows = [{"job_id": i, "reason": r} for i, r in plan]
+        output.rows(a.format, f"reinitialize of workflow {a.id} would run again (with what "
+                    "depends on them)", rows, ["job_id", "reason"])
+        return
+    method = c.initialize if a.verb == "initialize" else c.reinitialize
+    _workflow_out(a.format, method(a.id, a.output_dir))
+
+
 def cmd_delete(c: TorcClient, a: argparse.Namespace) -> None:
     c.delete_workflow(a.id)
     if a.format == "json":
@@ -90,42 +101,6 @@ def cmd_list_actions(c: TorcClient, a: argparse.Namespace) -> None:
     output.table(f"actions of workflow {a.id}", rows,
                  ["id", "trigger_type", "action_type", "persistent", "progress", "pending",
                   "runs"])
-
-
-JOB_COLUMNS = ["id", "name", "status", "return_code", "run_id", "attempt_id", "command"]
-
-
-def cmd_jobs(c: TorcClient, a: argparse.Namespace) -> None:
-    rows = [output.job_dict(j) for j in c.list_jobs(a.id, a.status, a.offset, a.limit,
-                                                    name_regex=a.name or "")]
-    output.rows(a.format, f"jobs of workflow {a.id}", rows, JOB_COLUMNS)
-
-
-def cmd_job_get(c: TorcClient, a: argparse.Namespace) -> None:
-    jobs = c.list_jobs(a.id, job_ids=[a.job_id])
-    if not jobs:
-        raise TorcError(f"workflow {a.id} has no job {a.job_id}")
-    output.rows(a.format, f"job {a.job_id} of workflow {a.id}",
-                [output.job_dict(j) for j in jobs],
-                [*JOB_COLUMNS[:-1], "depends_on", "resource_requirements", "command"])
-
-
-def cmd_job_reset(c: TorcClient, a: argparse.Namespace) -> None:
-    try:
-        ids = [int(x) for x in a.job_ids.split(",") if x.strip()]
-    except ValueError:
-        raise TorcError(f"--job-ids: expected ids like 3,7, got {a.job_ids!r}") from None
-    wf = c.reset_status(a.id, job_ids=ids, reinitialize=a.reinitialize)
-    output.rows(a.format, "reset", [output.workflow_dict(wf)],
-                ["id", "name", "run_id", "initialized", "complete"])
-
-
-def cmd_results(c: TorcClient, a: argparse.Namespace) -> None:
-    rows = [output.result_dict(r) for r in c.list_results(
-        a.id, a.failed, job_id=a.job_id or 0, run_id=a.run_id or 0, return_code=a.return_code)]
-    output.rows(a.format, f"results of workflow {a.id}", rows,
-                ["job_id", "job_name", "run_id", "attempt_id", "status", "return_code",
-                 "exec_seconds", "end_time", "worker_id"])
 
 
 def cmd_workers(c: TorcClient, a: argparse.Namespace) -> None:
@@ -173,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"coordinator host:port (env TORC_URL, default {DEFAULT_URL})")
     p.add_argument("-f", "--format", choices=["table", "json"], default="table")
     sub = p.add_subparsers(dest="group", required=True, metavar="COMMAND")
-    _workflow_commands(sub)
+    wverbs = _workflow_commands(sub)
+    cli_reports.add_commands(sub, wverbs)
+    cli_jobs.add_commands(sub)
     _listing_commands(sub)
     cli_groups.add_commands(sub)
     cli_data.add_commands(sub)
@@ -181,20 +158,20 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _workflow_commands(sub: Any) -> None:
-    """``torc workflows ...``."""
+def _workflow_commands(sub: Any) -> Any:
+    """``torc workflows ...``; returns its verbs for other modules to add to."""
     wf = sub.add_parser("workflows", help="create, inspect and control workflows")
     wsub = wf.add_subparsers(dest="verb", required=True, metavar="VERB")
     s = wsub.add_parser("create", help="create a workflow from a YAML/JSON spec")
     s.add_argument("spec")
     s.add_argument("--initialize", action="store_true", help="initialize it too")
+    s.add_argument("--output-dir", default="torc_output",
+                   help="with --initialize: where jobs run (default: %(default)s)")
     s.set_defaults(func=cmd_create)
     wsub.add_parser("list", help="list workflows").set_defaults(func=cmd_list_workflows)
     for verb, func, text in (
         ("get", cmd_get, "show a workflow"),
         ("status", cmd_status, "job counts per state"),
-        ("initialize", _simple("initialize"), "start the first run"),
-        ("reinitialize", _simple("reinitialize"), "start a new run, keeping completed jobs"),
         ("cancel", _simple("cancel"), "cancel (running jobs are killed)"),
         ("delete", cmd_delete, "delete a workflow"),
         ("list-actions", cmd_list_actions, "actions with progress and executions"),
@@ -202,6 +179,19 @@ def _workflow_commands(sub: Any) -> None:
         s = wsub.add_parser(verb, help=text)
         s.add_argument("id", type=int)
         s.set_defaults(func=func)
+    for verb, text in (("initialize", "start the first run (input files no job writes must "
+                                      "exist)"),
+                       ("reinitialize", "start a new run, keeping completed jobs whose inputs "
+                                        "did not change")):
+        s = wsub.add_parser(verb, help=text)
+        s.add_argument("id", type=int)
+        s.add_argument("--output-dir", default="torc_output",
+                       help="where jobs run: relative file paths are read from there "
+                       "(default: %(default)s)")
+        if verb == "reinitialize":
+            s.add_argument("--dry-run", action="store_true",
+                           help="only show which completed jobs would run again, and why")
+        s.set_defaults(func=cmd_initialize)
     s = wsub.add_parser("reset-status", help="reset jobs to uninitialized")
     s.add_argument("id", type=int)
     s.add_argument("--failed-only", action="store_true",
@@ -209,41 +199,11 @@ def _workflow_commands(sub: Any) -> None:
     s.add_argument("--reinitialize", action="store_true", help="then reinitialize")
     s.set_defaults(func=_simple("reset_status", failed_only="failed_only",
                                 reinitialize="reinitialize"))
+    return wsub
 
 
 def _listing_commands(sub: Any) -> None:
-    """``torc jobs|results|workers|allocations list``."""
-    jobs = sub.add_parser("jobs", help="jobs of a workflow")
-    jsub = jobs.add_subparsers(dest="verb", required=True, metavar="VERB")
-    s = jsub.add_parser("list", help="list jobs")
-    s.add_argument("id", type=int)
-    s.add_argument("--status", help="only jobs in this state (e.g. failed)")
-    s.add_argument("--offset", type=int, default=0)
-    s.add_argument("--limit", type=int, default=0)
-    s.add_argument("--name", help="only jobs whose name this regex finds a match in")
-    s.set_defaults(func=cmd_jobs)
-    s = jsub.add_parser("get", help="show one job")
-    s.add_argument("id", type=int, help="workflow id")
-    s.add_argument("job_id", type=int)
-    s.set_defaults(func=cmd_job_get)
-    s = jsub.add_parser("reset-status", help="reset some jobs (and their downstream) to "
-                                             "uninitialized; the rest stays as it is")
-    s.add_argument("id", type=int, help="workflow id")
-    s.add_argument("--job-ids", required=True, help="comma-separated, e.g. 3,7")
-    s.add_argument("--reinitialize", action="store_true",
-                   help="then start a new run of just those jobs")
-    s.set_defaults(func=cmd_job_reset)
-
-    results = sub.add_parser("results", help="job results")
-    rsub = results.add_subparsers(dest="verb", required=True, metavar="VERB")
-    s = rsub.add_parser("list", help="list results")
-    s.add_argument("id", type=int)
-    s.add_argument("--failed", action="store_true", help="only results that did not complete")
-    s.add_argument("--job-id", type=int)
-    s.add_argument("--run-id", type=int)
-    s.add_argument("--return-code", type=int)
-    s.set_defaults(func=cmd_results)
-
+    """``torc workers|allocations list`` (jobs and results: cli_jobs)."""
     for name in ("workers", "compute-nodes"):
         w = sub.add_parser(name, help="workers (compute nodes) of a workflow")
         wsub2 = w.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -297,6 +257,11 @@ def main(argv: list[str] | None = None) -> None:
         if args.group == "submit":
             from torc.client.submit import submit
             sys.exit(submit(args, url or DEFAULT_URL, args.format))
+        if args.group == "recover":
+            sys.exit(cli_reports.recover_workflow(args, url))
+        if getattr(args, "local", False):  # needs no coordinator
+            args.func(None, args)
+            return
         with TorcClient(url) as client:
             args.func(client, args)
     except TorcError as e:

@@ -66,10 +66,11 @@ def cmd_update(c: TorcClient, a: argparse.Namespace) -> None:
 
 
 def cmd_files(c: TorcClient, a: argparse.Namespace) -> None:
-    files = c.call("ListFiles", pb.WorkflowRef(workflow_id=a.id)).files
     output.rows(a.format, f"files of workflow {a.id}",
-                [{"id": f.id, "name": f.name, "path": f.path} for f in files],
-                ["id", "name", "path"])
+                [{"id": f.id, "name": f.name, "path": f.path, "required": f.required,
+                  "mtime": output.ts(f.mtime) if f.HasField("mtime") else None}
+                 for f in c.list_files(a.id)],
+                ["id", "name", "path", "required", "mtime"])
 
 
 def add_commands(sub: Any) -> None:

@@ -45,7 +45,10 @@ def job_dict(j: pb.Job) -> dict[str, Any]:
             "return_code": j.return_code if j.HasField("return_code") else None,
             "run_id": j.run_id, "attempt_id": j.attempt_id, "priority": j.priority,
             "depends_on": list(j.depends_on), "resource_requirements": j.resource_requirements,
-            "worker_id": j.worker_id or None, "command": j.command}
+            "worker_id": j.worker_id or None, "command": j.command,
+            "num_cpus": j.num_cpus, "memory_bytes": j.memory_bytes, "num_gpus": j.num_gpus,
+            "num_nodes": j.num_nodes, "runtime_seconds": j.runtime_seconds,
+            "failure_handler": j.failure_handler or None}
 
 
 def result_dict(r: pb.JobResult) -> dict[str, Any]:
@@ -54,7 +57,24 @@ def result_dict(r: pb.JobResult) -> dict[str, Any]:
             "attempt_id": r.attempt_id, "return_code": r.return_code,
             "status": S.NAMES.get(r.status, "unknown"), "start_time": ts(r.start_time),
             "end_time": ts(r.end_time), "exec_seconds": round(r.end_time - r.start_time, 3),
-            "worker_id": r.worker_id}
+            "worker_id": r.worker_id, "message": r.message,
+            **{k: getattr(r, k) if r.HasField(k) else None
+               for k in ("peak_memory_bytes", "avg_memory_bytes", "peak_cpu_percent",
+                         "avg_cpu_percent")},
+            "peak_memory": human_bytes(r.peak_memory_bytes) if r.HasField(
+                "peak_memory_bytes") else None,
+            "avg_memory": human_bytes(r.avg_memory_bytes) if r.HasField(
+                "avg_memory_bytes") else None}
+
+
+def human_bytes(n: int) -> str:
+    """1536 -> '1.5 KiB'."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
 
 
 def action_dict(a: pb.Action) -> dict[str, Any]:

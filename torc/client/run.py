@@ -77,15 +77,16 @@ def _worker_argv(args: argparse.Namespace, url: str, wf_id: int, output_dir: Pat
     return argv
 
 
-def prepare(client: TorcClient, target: str) -> int:
-    """Create (from a spec) and initialize, or initialize an existing workflow id."""
+def prepare(client: TorcClient, target: str, files_dir: Path) -> int:
+    """Create (from a spec) and initialize, or initialize an existing workflow id; input
+    files are looked for in ``files_dir``, where the jobs will run."""
     if target.isdigit():
         wf_id = int(target)
         if not client.get_workflow(wf_id).initialized:
-            client.initialize(wf_id)
+            client.initialize(wf_id, files_dir)
         return wf_id
     wf_id = client.create_workflow(target)
-    client.initialize(wf_id)
+    client.initialize(wf_id, files_dir)
     return wf_id
 
 
@@ -124,7 +125,7 @@ def run(args: argparse.Namespace, url: str | None, fmt: str) -> int:
     try:
         with TorcClient(url) as client:
             client.wait_ready()
-            wf_id = prepare(client, args.target)
+            wf_id = prepare(client, args.target, output_dir)
             log_path = output_dir / f"worker_wf{wf_id}.log"
             with open(log_path, "ab") as log:
                 worker = subprocess.Popen(_worker_argv(args, url, wf_id, output_dir),

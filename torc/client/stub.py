@@ -131,13 +131,47 @@ class TorcClient:
                 slurm.scancel(live)
         return wf
 
-    def initialize(self, wf_id: int) -> pb.Workflow:
-        """Start the first run."""
-        return self.call("InitializeWorkflow", pb.WorkflowRef(workflow_id=wf_id))
+    def _init_request(self, wf_id: int, files_dir: str | Path | None) -> pb.InitializeRequest:
+        """The request, with the modification times of the workflow's files as seen from
+        ``files_dir`` (where jobs run: relative paths are relative to it); None: not checked."""
+        req = pb.InitializeRequest(workflow_id=wf_id)
+        if files_dir is not None:
+            req.files_checked = True
+            for f in self.list_files(wf_id):
+                path = Path(files_dir) / f.path
+                try:
+                    req.file_mtimes[f.id] = path.stat().st_mtime
+                except OSError:
+                    pass  # does not exist (yet)
+        return req
 
-    def reinitialize(self, wf_id: int) -> pb.Workflow:
-        """Start a new run, keeping completed jobs; re-arms actions."""
-        return self.call("ReinitializeWorkflow", pb.WorkflowRef(workflow_id=wf_id))
+    def initialize(self, wf_id: int, files_dir: str | Path | None = None) -> pb.Workflow:
+        """Start the first run. With ``files_dir`` (the jobs' directory), input files that no
+        job writes must exist there, and their times are recorded for reinitialize."""
+        return self.call("InitializeWorkflow", self._init_request(wf_id, files_dir))
+
+    def reinitialize(self, wf_id: int, files_dir: str | Path | None = None) -> pb.Workflow:
+        """Start a new run, keeping completed jobs unless what they read changed (command,
+        input user data, and with ``files_dir`` input files and missing outputs); re-arms
+        actions."""
+        return self.call("ReinitializeWorkflow", self._init_request(wf_id, files_dir))
+
+    def plan_reinitialize(self, wf_id: int,
+                          files_dir: str | Path | None = None) -> list[tuple[int, str]]:
+        """Which completed jobs a reinitialize would run again, and why (nothing changes)."""
+        plan = self.call("PlanReinitialize", self._init_request(wf_id, files_dir))
+        return list(zip(plan.job_ids, plan.reasons, strict=True))
+
+    def list_files(self, wf_id: int) -> list[pb.FileInfo]:
+        """The workflow's files (id, name, path, whether required, recorded mtime)."""
+        return list(self.call("ListFiles", pb.WorkflowRef(workflow_id=wf_id)).files)
+
+    def update_job(self, wf_id: int, job_id: int, **changes: Any) -> pb.Job:
+        """Change a job that is not running: ``priority``, ``resource_requirements`` (a
+        name), ``num_cpus``, ``memory_bytes``, ``num_gpus``, ``num_nodes``,
+        ``runtime_seconds``, ``command``."""
+        return self.call("UpdateJob", pb.UpdateJobRequest(workflow_id=wf_id, job_id=job_id,
+                                                          **changes))
 
     def reset_status(self, wf_id: int, failed_only: bool = False,
                      reinitialize: bool = False, job_ids: list[int] | None = None
@@ -165,10 +199,12 @@ class TorcClient:
         return list(self.call("ListJobs", req).jobs)
 
     def list_results(self, wf_id: int, failed_only: bool = False, job_id: int = 0,
-                     run_id: int = 0, return_code: int | None = None) -> list[pb.JobResult]:
-        """Recorded results, one per (job, run, attempt), optionally filtered."""
+                     run_id: int = 0, return_code: int | None = None,
+                     all_runs: bool = False) -> list[pb.JobResult]:
+        """Recorded results: each job's latest, or with ``all_runs`` (or a ``run_id``) one
+        per (job, run, attempt); optionally filtered."""
         req = pb.ListResultsRequest(workflow_id=wf_id, failed_only=failed_only, job_id=job_id,
-                                    run_id=run_id, return_code=return_code)
+                                    run_id=run_id, return_code=return_code, all_runs=all_runs)
         return list(self.call("ListResults", req).results)
 
     def list_actions(self, wf_id: int) -> list[pb.Action]:

@@ -29,7 +29,7 @@ def submit(args: argparse.Namespace, url: str, fmt: str) -> int:
     """Returns 0 when every pending schedule_nodes action submitted its allocations."""
     output_dir = Path(args.output_dir).resolve()
     with TorcClient(url) as client:
-        wf_id = prepare(client, args.target)
+        wf_id = prepare(client, args.target, output_dir)
         reg = client.call("RegisterWorker", pb.RegisterWorkerRequest(
             workflow_id=wf_id, hostname=socket.gethostname(), pid=os.getpid(),
             role="submitter", instance_id=uuid.uuid4().hex))

@@ -20,6 +20,7 @@ class JobStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CANCELED: _ClassVar[JobStatus]
     TERMINATED: _ClassVar[JobStatus]
     DISABLED: _ClassVar[JobStatus]
+    PENDING_FAILED: _ClassVar[JobStatus]
 
 class ReportKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -38,6 +39,7 @@ FAILED: JobStatus
 CANCELED: JobStatus
 TERMINATED: JobStatus
 DISABLED: JobStatus
+PENDING_FAILED: JobStatus
 REPORT_KIND_UNSPECIFIED: ReportKind
 STARTED: ReportKind
 FINISHED: ReportKind
@@ -80,14 +82,18 @@ class UpdateUserDataRequest(_message.Message):
     def __init__(self, workflow_id: _Optional[int] = ..., user_data_id: _Optional[int] = ..., data_json: _Optional[str] = ...) -> None: ...
 
 class FileInfo(_message.Message):
-    __slots__ = ("id", "name", "path")
+    __slots__ = ("id", "name", "path", "required", "mtime")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    MTIME_FIELD_NUMBER: _ClassVar[int]
     id: int
     name: str
     path: str
-    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...
+    required: bool
+    mtime: float
+    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., path: _Optional[str] = ..., required: _Optional[bool] = ..., mtime: _Optional[float] = ...) -> None: ...
 
 class ListFilesResponse(_message.Message):
     __slots__ = ("files",)
@@ -178,6 +184,55 @@ class GroupWorkflowRequest(_message.Message):
 class Empty(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class InitializeRequest(_message.Message):
+    __slots__ = ("workflow_id", "file_mtimes", "files_checked")
+    class FileMtimesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: int
+        value: float
+        def __init__(self, key: _Optional[int] = ..., value: _Optional[float] = ...) -> None: ...
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    FILE_MTIMES_FIELD_NUMBER: _ClassVar[int]
+    FILES_CHECKED_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    file_mtimes: _containers.ScalarMap[int, float]
+    files_checked: bool
+    def __init__(self, workflow_id: _Optional[int] = ..., file_mtimes: _Optional[_Mapping[int, float]] = ..., files_checked: _Optional[bool] = ...) -> None: ...
+
+class ReinitializePlan(_message.Message):
+    __slots__ = ("job_ids", "reasons")
+    JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    job_ids: _containers.RepeatedScalarFieldContainer[int]
+    reasons: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, job_ids: _Optional[_Iterable[int]] = ..., reasons: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class UpdateJobRequest(_message.Message):
+    __slots__ = ("workflow_id", "job_id", "priority", "resource_requirements", "num_cpus", "memory_bytes", "num_gpus", "num_nodes", "runtime_seconds", "command")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_REQUIREMENTS_FIELD_NUMBER: _ClassVar[int]
+    NUM_CPUS_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    NUM_GPUS_FIELD_NUMBER: _ClassVar[int]
+    NUM_NODES_FIELD_NUMBER: _ClassVar[int]
+    RUNTIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    job_id: int
+    priority: int
+    resource_requirements: str
+    num_cpus: int
+    memory_bytes: int
+    num_gpus: int
+    num_nodes: int
+    runtime_seconds: float
+    command: str
+    def __init__(self, workflow_id: _Optional[int] = ..., job_id: _Optional[int] = ..., priority: _Optional[int] = ..., resource_requirements: _Optional[str] = ..., num_cpus: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., num_gpus: _Optional[int] = ..., num_nodes: _Optional[int] = ..., runtime_seconds: _Optional[float] = ..., command: _Optional[str] = ...) -> None: ...
 
 class WorkflowRef(_message.Message):
     __slots__ = ("workflow_id",)
@@ -271,7 +326,7 @@ class WorkflowStatus(_message.Message):
     def __init__(self, workflow_id: _Optional[int] = ..., job_counts: _Optional[_Mapping[str, int]] = ..., run_id: _Optional[int] = ..., complete: _Optional[bool] = ..., canceled: _Optional[bool] = ..., num_jobs: _Optional[int] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("id", "name", "status", "command", "return_code", "run_id", "attempt_id", "priority", "depends_on", "resource_requirements", "invocation_script", "cancel_on_blocking_job_failure", "supports_termination", "scheduler", "worker_id")
+    __slots__ = ("id", "name", "status", "command", "return_code", "run_id", "attempt_id", "priority", "depends_on", "resource_requirements", "invocation_script", "cancel_on_blocking_job_failure", "supports_termination", "scheduler", "worker_id", "failure_handler", "input_files", "output_files", "input_user_data", "output_user_data", "num_cpus", "memory_bytes", "num_gpus", "num_nodes", "runtime_seconds")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -287,6 +342,16 @@ class Job(_message.Message):
     SUPPORTS_TERMINATION_FIELD_NUMBER: _ClassVar[int]
     SCHEDULER_FIELD_NUMBER: _ClassVar[int]
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_HANDLER_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FILES_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FILES_FIELD_NUMBER: _ClassVar[int]
+    INPUT_USER_DATA_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_USER_DATA_FIELD_NUMBER: _ClassVar[int]
+    NUM_CPUS_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    NUM_GPUS_FIELD_NUMBER: _ClassVar[int]
+    NUM_NODES_FIELD_NUMBER: _ClassVar[int]
+    RUNTIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
     id: int
     name: str
     status: JobStatus
@@ -302,7 +367,17 @@ class Job(_message.Message):
     supports_termination: bool
     scheduler: str
     worker_id: int
-    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., command: _Optional[str] = ..., return_code: _Optional[int] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., priority: _Optional[int] = ..., depends_on: _Optional[_Iterable[int]] = ..., resource_requirements: _Optional[str] = ..., invocation_script: _Optional[str] = ..., cancel_on_blocking_job_failure: _Optional[bool] = ..., supports_termination: _Optional[bool] = ..., scheduler: _Optional[str] = ..., worker_id: _Optional[int] = ...) -> None: ...
+    failure_handler: str
+    input_files: _containers.RepeatedScalarFieldContainer[int]
+    output_files: _containers.RepeatedScalarFieldContainer[int]
+    input_user_data: _containers.RepeatedScalarFieldContainer[int]
+    output_user_data: _containers.RepeatedScalarFieldContainer[int]
+    num_cpus: int
+    memory_bytes: int
+    num_gpus: int
+    num_nodes: int
+    runtime_seconds: float
+    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., command: _Optional[str] = ..., return_code: _Optional[int] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., priority: _Optional[int] = ..., depends_on: _Optional[_Iterable[int]] = ..., resource_requirements: _Optional[str] = ..., invocation_script: _Optional[str] = ..., cancel_on_blocking_job_failure: _Optional[bool] = ..., supports_termination: _Optional[bool] = ..., scheduler: _Optional[str] = ..., worker_id: _Optional[int] = ..., failure_handler: _Optional[str] = ..., input_files: _Optional[_Iterable[int]] = ..., output_files: _Optional[_Iterable[int]] = ..., input_user_data: _Optional[_Iterable[int]] = ..., output_user_data: _Optional[_Iterable[int]] = ..., num_cpus: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., num_gpus: _Optional[int] = ..., num_nodes: _Optional[int] = ..., runtime_seconds: _Optional[float] = ...) -> None: ...
 
 class ListJobsRequest(_message.Message):
     __slots__ = ("workflow_id", "status", "offset", "limit", "job_ids", "name_regex")
@@ -329,7 +404,7 @@ class ListJobsResponse(_message.Message):
     def __init__(self, jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...
 
 class JobResult(_message.Message):
-    __slots__ = ("job_id", "job_name", "run_id", "attempt_id", "return_code", "status", "start_time", "end_time", "worker_id")
+    __slots__ = ("job_id", "job_name", "run_id", "attempt_id", "return_code", "status", "start_time", "end_time", "worker_id", "message", "peak_memory_bytes", "avg_memory_bytes", "peak_cpu_percent", "avg_cpu_percent")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     JOB_NAME_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -339,6 +414,11 @@ class JobResult(_message.Message):
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    PEAK_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    AVG_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    PEAK_CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    AVG_CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
     job_id: int
     job_name: str
     run_id: int
@@ -348,10 +428,15 @@ class JobResult(_message.Message):
     start_time: float
     end_time: float
     worker_id: int
-    def __init__(self, job_id: _Optional[int] = ..., job_name: _Optional[str] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., return_code: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., start_time: _Optional[float] = ..., end_time: _Optional[float] = ..., worker_id: _Optional[int] = ...) -> None: ...
+    message: str
+    peak_memory_bytes: int
+    avg_memory_bytes: int
+    peak_cpu_percent: float
+    avg_cpu_percent: float
+    def __init__(self, job_id: _Optional[int] = ..., job_name: _Optional[str] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., return_code: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., start_time: _Optional[float] = ..., end_time: _Optional[float] = ..., worker_id: _Optional[int] = ..., message: _Optional[str] = ..., peak_memory_bytes: _Optional[int] = ..., avg_memory_bytes: _Optional[int] = ..., peak_cpu_percent: _Optional[float] = ..., avg_cpu_percent: _Optional[float] = ...) -> None: ...
 
 class ListResultsRequest(_message.Message):
-    __slots__ = ("workflow_id", "failed_only", "offset", "limit", "job_id", "run_id", "return_code")
+    __slots__ = ("workflow_id", "failed_only", "offset", "limit", "job_id", "run_id", "return_code", "all_runs")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     FAILED_ONLY_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
@@ -359,6 +444,7 @@ class ListResultsRequest(_message.Message):
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     RETURN_CODE_FIELD_NUMBER: _ClassVar[int]
+    ALL_RUNS_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     failed_only: bool
     offset: int
@@ -366,7 +452,8 @@ class ListResultsRequest(_message.Message):
     job_id: int
     run_id: int
     return_code: int
-    def __init__(self, workflow_id: _Optional[int] = ..., failed_only: _Optional[bool] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ..., job_id: _Optional[int] = ..., run_id: _Optional[int] = ..., return_code: _Optional[int] = ...) -> None: ...
+    all_runs: bool
+    def __init__(self, workflow_id: _Optional[int] = ..., failed_only: _Optional[bool] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ..., job_id: _Optional[int] = ..., run_id: _Optional[int] = ..., return_code: _Optional[int] = ..., all_runs: _Optional[bool] = ...) -> None: ...
 
 class ListResultsResponse(_message.Message):
     __slots__ = ("results", "total")
@@ -499,12 +586,14 @@ class RegisterWorkerRequest(_message.Message):
     def __init__(self, workflow_id: _Optional[int] = ..., hostname: _Optional[str] = ..., slurm_job_id: _Optional[str] = ..., node_name: _Optional[str] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., pid: _Optional[int] = ..., role: _Optional[str] = ..., instance_id: _Optional[str] = ...) -> None: ...
 
 class RegisterWorkerResponse(_message.Message):
-    __slots__ = ("worker_id", "heartbeat_interval")
+    __slots__ = ("worker_id", "heartbeat_interval", "settings_json")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    SETTINGS_JSON_FIELD_NUMBER: _ClassVar[int]
     worker_id: int
     heartbeat_interval: float
-    def __init__(self, worker_id: _Optional[int] = ..., heartbeat_interval: _Optional[float] = ...) -> None: ...
+    settings_json: str
+    def __init__(self, worker_id: _Optional[int] = ..., heartbeat_interval: _Optional[float] = ..., settings_json: _Optional[str] = ...) -> None: ...
 
 class UnregisterWorkerRequest(_message.Message):
     __slots__ = ("worker_id",)
@@ -513,7 +602,7 @@ class UnregisterWorkerRequest(_message.Message):
     def __init__(self, worker_id: _Optional[int] = ...) -> None: ...
 
 class ClaimJobRequest(_message.Message):
-    __slots__ = ("workflow_id", "worker_id", "available", "max_jobs", "wait_seconds", "peek", "claim_id", "ahead", "max_ahead")
+    __slots__ = ("workflow_id", "worker_id", "available", "max_jobs", "wait_seconds", "peek", "claim_id", "ahead", "max_ahead", "count_fitting")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
@@ -523,6 +612,7 @@ class ClaimJobRequest(_message.Message):
     CLAIM_ID_FIELD_NUMBER: _ClassVar[int]
     AHEAD_FIELD_NUMBER: _ClassVar[int]
     MAX_AHEAD_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FITTING_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     worker_id: int
     available: Resources
@@ -532,10 +622,11 @@ class ClaimJobRequest(_message.Message):
     claim_id: int
     ahead: Resources
     max_ahead: int
-    def __init__(self, workflow_id: _Optional[int] = ..., worker_id: _Optional[int] = ..., available: _Optional[_Union[Resources, _Mapping]] = ..., max_jobs: _Optional[int] = ..., wait_seconds: _Optional[float] = ..., peek: _Optional[bool] = ..., claim_id: _Optional[int] = ..., ahead: _Optional[_Union[Resources, _Mapping]] = ..., max_ahead: _Optional[int] = ...) -> None: ...
+    count_fitting: bool
+    def __init__(self, workflow_id: _Optional[int] = ..., worker_id: _Optional[int] = ..., available: _Optional[_Union[Resources, _Mapping]] = ..., max_jobs: _Optional[int] = ..., wait_seconds: _Optional[float] = ..., peek: _Optional[bool] = ..., claim_id: _Optional[int] = ..., ahead: _Optional[_Union[Resources, _Mapping]] = ..., max_ahead: _Optional[int] = ..., count_fitting: _Optional[bool] = ...) -> None: ...
 
 class ClaimedJob(_message.Message):
-    __slots__ = ("id", "name", "command", "invocation_script", "run_id", "attempt_id", "num_cpus", "memory_bytes", "num_gpus", "num_nodes", "runtime_seconds", "supports_termination")
+    __slots__ = ("id", "name", "command", "invocation_script", "run_id", "attempt_id", "num_cpus", "memory_bytes", "num_gpus", "num_nodes", "runtime_seconds", "supports_termination", "stdio_mode", "delete_stdio_on_success", "output_files", "failure_handler_json")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     COMMAND_FIELD_NUMBER: _ClassVar[int]
@@ -548,6 +639,10 @@ class ClaimedJob(_message.Message):
     NUM_NODES_FIELD_NUMBER: _ClassVar[int]
     RUNTIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
     SUPPORTS_TERMINATION_FIELD_NUMBER: _ClassVar[int]
+    STDIO_MODE_FIELD_NUMBER: _ClassVar[int]
+    DELETE_STDIO_ON_SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FILES_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_HANDLER_JSON_FIELD_NUMBER: _ClassVar[int]
     id: int
     name: str
     command: str
@@ -560,10 +655,14 @@ class ClaimedJob(_message.Message):
     num_nodes: int
     runtime_seconds: float
     supports_termination: bool
-    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., command: _Optional[str] = ..., invocation_script: _Optional[str] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., num_cpus: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., num_gpus: _Optional[int] = ..., num_nodes: _Optional[int] = ..., runtime_seconds: _Optional[float] = ..., supports_termination: _Optional[bool] = ...) -> None: ...
+    stdio_mode: str
+    delete_stdio_on_success: bool
+    output_files: _containers.RepeatedCompositeFieldContainer[FileInfo]
+    failure_handler_json: str
+    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., command: _Optional[str] = ..., invocation_script: _Optional[str] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., num_cpus: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., num_gpus: _Optional[int] = ..., num_nodes: _Optional[int] = ..., runtime_seconds: _Optional[float] = ..., supports_termination: _Optional[bool] = ..., stdio_mode: _Optional[str] = ..., delete_stdio_on_success: _Optional[bool] = ..., output_files: _Optional[_Iterable[_Union[FileInfo, _Mapping]]] = ..., failure_handler_json: _Optional[str] = ...) -> None: ...
 
 class ClaimJobResponse(_message.Message):
-    __slots__ = ("jobs", "workflow_done", "canceled", "actions_pending", "ready_jobs", "unfinished_jobs", "initialized")
+    __slots__ = ("jobs", "workflow_done", "canceled", "actions_pending", "ready_jobs", "unfinished_jobs", "initialized", "fitting_jobs")
     JOBS_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_DONE_FIELD_NUMBER: _ClassVar[int]
     CANCELED_FIELD_NUMBER: _ClassVar[int]
@@ -571,6 +670,7 @@ class ClaimJobResponse(_message.Message):
     READY_JOBS_FIELD_NUMBER: _ClassVar[int]
     UNFINISHED_JOBS_FIELD_NUMBER: _ClassVar[int]
     INITIALIZED_FIELD_NUMBER: _ClassVar[int]
+    FITTING_JOBS_FIELD_NUMBER: _ClassVar[int]
     jobs: _containers.RepeatedCompositeFieldContainer[ClaimedJob]
     workflow_done: bool
     canceled: bool
@@ -578,7 +678,8 @@ class ClaimJobResponse(_message.Message):
     ready_jobs: int
     unfinished_jobs: int
     initialized: bool
-    def __init__(self, jobs: _Optional[_Iterable[_Union[ClaimedJob, _Mapping]]] = ..., workflow_done: _Optional[bool] = ..., canceled: _Optional[bool] = ..., actions_pending: _Optional[bool] = ..., ready_jobs: _Optional[int] = ..., unfinished_jobs: _Optional[int] = ..., initialized: _Optional[bool] = ...) -> None: ...
+    fitting_jobs: int
+    def __init__(self, jobs: _Optional[_Iterable[_Union[ClaimedJob, _Mapping]]] = ..., workflow_done: _Optional[bool] = ..., canceled: _Optional[bool] = ..., actions_pending: _Optional[bool] = ..., ready_jobs: _Optional[int] = ..., unfinished_jobs: _Optional[int] = ..., initialized: _Optional[bool] = ..., fitting_jobs: _Optional[int] = ...) -> None: ...
 
 class ClaimActionRequest(_message.Message):
     __slots__ = ("workflow_id", "worker_id", "trigger_types", "action_types", "claim_id")
@@ -629,7 +730,14 @@ class ReportActionResultRequest(_message.Message):
     def __init__(self, workflow_id: _Optional[int] = ..., worker_id: _Optional[int] = ..., action_id: _Optional[int] = ..., execution: _Optional[_Union[ActionExecution, _Mapping]] = ...) -> None: ...
 
 class JobReport(_message.Message):
-    __slots__ = ("job_id", "kind", "run_id", "attempt_id", "return_code", "status", "start_time", "end_time")
+    __slots__ = ("job_id", "kind", "run_id", "attempt_id", "return_code", "status", "start_time", "end_time", "message", "peak_memory_bytes", "avg_memory_bytes", "peak_cpu_percent", "avg_cpu_percent", "recovery_return_code", "output_mtimes")
+    class OutputMtimesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: int
+        value: float
+        def __init__(self, key: _Optional[int] = ..., value: _Optional[float] = ...) -> None: ...
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -638,6 +746,13 @@ class JobReport(_message.Message):
     STATUS_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    PEAK_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    AVG_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    PEAK_CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    AVG_CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    RECOVERY_RETURN_CODE_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_MTIMES_FIELD_NUMBER: _ClassVar[int]
     job_id: int
     kind: ReportKind
     run_id: int
@@ -646,7 +761,14 @@ class JobReport(_message.Message):
     status: JobStatus
     start_time: float
     end_time: float
-    def __init__(self, job_id: _Optional[int] = ..., kind: _Optional[_Union[ReportKind, str]] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., return_code: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., start_time: _Optional[float] = ..., end_time: _Optional[float] = ...) -> None: ...
+    message: str
+    peak_memory_bytes: int
+    avg_memory_bytes: int
+    peak_cpu_percent: float
+    avg_cpu_percent: float
+    recovery_return_code: int
+    output_mtimes: _containers.ScalarMap[int, float]
+    def __init__(self, job_id: _Optional[int] = ..., kind: _Optional[_Union[ReportKind, str]] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., return_code: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., start_time: _Optional[float] = ..., end_time: _Optional[float] = ..., message: _Optional[str] = ..., peak_memory_bytes: _Optional[int] = ..., avg_memory_bytes: _Optional[int] = ..., peak_cpu_percent: _Optional[float] = ..., avg_cpu_percent: _Optional[float] = ..., recovery_return_code: _Optional[int] = ..., output_mtimes: _Optional[_Mapping[int, float]] = ...) -> None: ...
 
 class ReportStatusRequest(_message.Message):
     __slots__ = ("workflow_id", "worker_id", "reports", "claim")

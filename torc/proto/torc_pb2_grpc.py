@@ -61,13 +61,18 @@ class TorcStub:
                 _registered_method=True)
         self.InitializeWorkflow = channel.unary_unary(
                 '/torc.v1.Torc/InitializeWorkflow',
-                request_serializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
+                request_serializer=torc_dot_proto_dot_torc__pb2.InitializeRequest.SerializeToString,
                 response_deserializer=torc_dot_proto_dot_torc__pb2.Workflow.FromString,
                 _registered_method=True)
         self.ReinitializeWorkflow = channel.unary_unary(
                 '/torc.v1.Torc/ReinitializeWorkflow',
-                request_serializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
+                request_serializer=torc_dot_proto_dot_torc__pb2.InitializeRequest.SerializeToString,
                 response_deserializer=torc_dot_proto_dot_torc__pb2.Workflow.FromString,
+                _registered_method=True)
+        self.PlanReinitialize = channel.unary_unary(
+                '/torc.v1.Torc/PlanReinitialize',
+                request_serializer=torc_dot_proto_dot_torc__pb2.InitializeRequest.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.ReinitializePlan.FromString,
                 _registered_method=True)
         self.ResetStatus = channel.unary_unary(
                 '/torc.v1.Torc/ResetStatus',
@@ -83,6 +88,11 @@ class TorcStub:
                 '/torc.v1.Torc/ListJobs',
                 request_serializer=torc_dot_proto_dot_torc__pb2.ListJobsRequest.SerializeToString,
                 response_deserializer=torc_dot_proto_dot_torc__pb2.ListJobsResponse.FromString,
+                _registered_method=True)
+        self.UpdateJob = channel.unary_unary(
+                '/torc.v1.Torc/UpdateJob',
+                request_serializer=torc_dot_proto_dot_torc__pb2.UpdateJobRequest.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.Job.FromString,
                 _registered_method=True)
         self.ListResults = channel.unary_unary(
                 '/torc.v1.Torc/ListResults',
@@ -251,13 +261,22 @@ class TorcServicer:
         raise NotImplementedError('Method not implemented!')
 
     def InitializeWorkflow(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Initialize and reinitialize take WorkflowRef's field 1 as before, plus the files the
+        caller sees (so a WorkflowRef still works: then no file is checked).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ReinitializeWorkflow(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PlanReinitialize(self, request, context):
+        """Which jobs a reinitialize would run again, and why; nothing changes.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -277,6 +296,12 @@ class TorcServicer:
     def ListJobs(self, request, context):
         """Jobs, results, actions, workers: read side.
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateJob(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -478,13 +503,18 @@ def add_TorcServicer_to_server(servicer, server):
             ),
             'InitializeWorkflow': grpc.unary_unary_rpc_method_handler(
                     servicer.InitializeWorkflow,
-                    request_deserializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.FromString,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.InitializeRequest.FromString,
                     response_serializer=torc_dot_proto_dot_torc__pb2.Workflow.SerializeToString,
             ),
             'ReinitializeWorkflow': grpc.unary_unary_rpc_method_handler(
                     servicer.ReinitializeWorkflow,
-                    request_deserializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.FromString,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.InitializeRequest.FromString,
                     response_serializer=torc_dot_proto_dot_torc__pb2.Workflow.SerializeToString,
+            ),
+            'PlanReinitialize': grpc.unary_unary_rpc_method_handler(
+                    servicer.PlanReinitialize,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.InitializeRequest.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.ReinitializePlan.SerializeToString,
             ),
             'ResetStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.ResetStatus,
@@ -500,6 +530,11 @@ def add_TorcServicer_to_server(servicer, server):
                     servicer.ListJobs,
                     request_deserializer=torc_dot_proto_dot_torc__pb2.ListJobsRequest.FromString,
                     response_serializer=torc_dot_proto_dot_torc__pb2.ListJobsResponse.SerializeToString,
+            ),
+            'UpdateJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateJob,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.UpdateJobRequest.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.Job.SerializeToString,
             ),
             'ListResults': grpc.unary_unary_rpc_method_handler(
                     servicer.ListResults,
@@ -792,7 +827,7 @@ class Torc:
             request,
             target,
             '/torc.v1.Torc/InitializeWorkflow',
-            torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.InitializeRequest.SerializeToString,
             torc_dot_proto_dot_torc__pb2.Workflow.FromString,
             options,
             channel_credentials,
@@ -819,8 +854,35 @@ class Torc:
             request,
             target,
             '/torc.v1.Torc/ReinitializeWorkflow',
-            torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.InitializeRequest.SerializeToString,
             torc_dot_proto_dot_torc__pb2.Workflow.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PlanReinitialize(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/PlanReinitialize',
+            torc_dot_proto_dot_torc__pb2.InitializeRequest.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.ReinitializePlan.FromString,
             options,
             channel_credentials,
             insecure,
@@ -902,6 +964,33 @@ class Torc:
             '/torc.v1.Torc/ListJobs',
             torc_dot_proto_dot_torc__pb2.ListJobsRequest.SerializeToString,
             torc_dot_proto_dot_torc__pb2.ListJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/UpdateJob',
+            torc_dot_proto_dot_torc__pb2.UpdateJobRequest.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.Job.FromString,
             options,
             channel_credentials,
             insecure,

@@ -76,12 +76,19 @@ class ReadyQueue:
         rrs: list[dict],
         is_ready: Callable[[int], bool],
         max_jobs: int,
+        sort_key: Callable[[dict], tuple] | None = None,
     ) -> list[int]:
-        """Pop up to ``max_jobs`` ready ids that fit ``offer`` (which is reduced as jobs fit)."""
+        """Pop up to ``max_jobs`` ready ids that fit ``offer`` (which is reduced as jobs fit).
+
+        Within a priority, requirement buckets are taken in ``sort_key`` order of their
+        requirements (Torc's jobs_sort_method), else in the order they first became ready.
+        """
         out: list[int] = []
         for priority in self._priorities:
             by_rr = self._buckets[priority]
-            for rr_index, q in by_rr.items():
+            buckets = by_rr.items() if sort_key is None else \
+                sorted(by_rr.items(), key=lambda kv: sort_key(rrs[kv[0]]))
+            for rr_index, q in buckets:
                 rr = rrs[rr_index]
                 while q and len(out) < max_jobs and offer.fits(rr):
                     job_id = q.popleft()

@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from torc import states as S
-from torc.server.workflow import Result, Workflow
+from torc.server.job import Result
+from torc.server.workflow import Workflow
 
-_JOB_FIELDS = ("status", "waiting", "attempt_id", "run_id", "return_code", "worker_id")
+_JOB_FIELDS = ("status", "waiting", "attempt_id", "run_id", "return_code", "worker_id",
+               "digest")
 
 
 def dump_workflow(wf: Workflow) -> dict[str, Any]:
@@ -17,6 +19,7 @@ def dump_workflow(wf: Workflow) -> dict[str, Any]:
         "id": wf.id, "user": wf.user, "created_at": wf.created_at, "spec": wf.to_spec(),
         "run_id": wf.run_id, "initialized": wf.initialized, "canceled": wf.canceled,
         "results": wf.results, "allocations": wf.allocations,
+        "file_mtimes": sorted(wf.file_mtimes.items()),
         "jobs": {f: [getattr(j, f) for j in wf.jobs] for f in _JOB_FIELDS},
         "actions": [{"count": a.count, "triggered": a.triggered, "claimed": a.claimed,
                      "claimed_by": sorted(a.claimed_by), "failures": a.failures,
@@ -31,8 +34,11 @@ def load_workflow(d: dict[str, Any]) -> Workflow:
     wf.run_id, wf.initialized, wf.canceled = d["run_id"], d["initialized"], d["canceled"]
     wf.results = [Result(*r) for r in d["results"]]
     wf.allocations = d.get("allocations", [])
+    wf.file_mtimes = {int(k): v for k, v in d.get("file_mtimes", ())}
     columns = d["jobs"]
     for f in _JOB_FIELDS:
+        if f not in columns:
+            continue  # a snapshot older than the field: its default stands
         for job, value in zip(wf.jobs, columns[f], strict=True):
             setattr(job, f, value)
     wf.counts = [0] * len(wf.counts)

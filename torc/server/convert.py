@@ -7,8 +7,9 @@ import json
 from torc.proto import torc_pb2 as pb
 from torc.server.access import Group
 from torc.server.actions import Action
+from torc.server.job import Job, Result
 from torc.server.records import Worker
-from torc.server.workflow import Job, Result, Workflow
+from torc.server.workflow import Workflow
 
 
 def workflow(wf: Workflow) -> pb.Workflow:
@@ -29,6 +30,7 @@ def status(wf: Workflow) -> pb.WorkflowStatus:
 
 def job(wf: Workflow, j: Job) -> pb.Job:
     """One job with its current state."""
+    rr = wf.rrs[j.rr]
     msg = pb.Job(
         id=j.id, name=j.name, status=j.status, command=j.command, run_id=j.run_id,
         attempt_id=j.attempt_id, priority=j.priority, depends_on=j.deps,
@@ -36,6 +38,11 @@ def job(wf: Workflow, j: Job) -> pb.Job:
         cancel_on_blocking_job_failure=j.cancel_on_fail,
         supports_termination=j.supports_termination, scheduler=j.scheduler or "",
         worker_id=j.worker_id,
+        failure_handler=(wf.extra["failure_handlers"][j.handler]["name"]
+                         if j.handler is not None else ""),
+        **{k: [i + 1 for i in v] for k, v in j.io.items()},
+        num_cpus=rr["num_cpus"], memory_bytes=rr["memory"], num_gpus=rr["num_gpus"],
+        num_nodes=rr["num_nodes"], runtime_seconds=rr["runtime"],
     )
     if j.return_code is not None:
         msg.return_code = j.return_code
@@ -45,17 +52,36 @@ def job(wf: Workflow, j: Job) -> pb.Job:
 def claimed_job(wf: Workflow, j: Job) -> pb.ClaimedJob:
     """What a worker needs to run a job."""
     rr = wf.rrs[j.rr]
-    return pb.ClaimedJob(
+    msg = pb.ClaimedJob(
         id=j.id, name=j.name, command=j.command, invocation_script=j.invocation_script,
         run_id=j.run_id, attempt_id=j.attempt_id, num_cpus=rr["num_cpus"],
         memory_bytes=rr["memory"], num_gpus=rr["num_gpus"], num_nodes=rr["num_nodes"],
         runtime_seconds=rr["runtime"], supports_termination=j.supports_termination,
     )
+    stdio = j.stdio or (wf.extra.get("execution_config") or {}).get("stdio")
+    if stdio:
+        msg.stdio_mode = stdio["mode"]
+        msg.delete_stdio_on_success = stdio["delete_on_success"]
+    files = wf.extra.get("files") or []
+    for k in j.io.get("output_files", ()):
+        msg.output_files.append(pb.FileInfo(id=k + 1, name=files[k]["name"],
+                                            path=files[k]["path"]))
+    if j.handler is not None:
+        msg.failure_handler_json = json.dumps(wf.extra["failure_handlers"][j.handler])
+    return msg
 
 
 def result(wf: Workflow, r: Result) -> pb.JobResult:
     """One recorded job result."""
-    return pb.JobResult(job_name=wf.jobs[r.job_id - 1].name, **r._asdict())
+    return pb.JobResult(job_name=wf.jobs[r.job_id - 1].name,
+                        **{k: v for k, v in r._asdict().items() if v is not None})
+
+
+def worker_settings(wf: Workflow) -> str:
+    """What workers of ``wf`` need to know about how to run (JSON)."""
+    return json.dumps({**(wf.extra.get("settings") or {}),
+                       "execution_config": wf.extra.get("execution_config") or {},
+                       "resource_monitor": wf.extra.get("resource_monitor") or {}})
 
 
 def action(wf: Workflow, a: Action) -> pb.Action:

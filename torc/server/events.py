@@ -30,6 +30,13 @@ class ReportRow(NamedTuple):
     end_time: float
     run_id: int
     attempt_id: int
+    # Newer fields (absent from older records): why, resource figures (peak/avg memory
+    # bytes, peak/avg CPU percent), the recovery script's return code, and the mtimes of
+    # the output files the job wrote as [file index, mtime] pairs.
+    message: str = ""
+    metrics: tuple | None = None
+    recovery_rc: int | None = None
+    output_mtimes: tuple = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +69,8 @@ class InitializeWorkflow(Event):
     KIND = "init"
     workflow_id: int
     ts: float
+    # [file index, mtime] pairs of the files the caller saw; None when it did not look.
+    mtimes: tuple | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +78,7 @@ class ReinitializeWorkflow(Event):
     KIND = "reinit"
     workflow_id: int
     ts: float
+    mtimes: tuple | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +200,20 @@ class UpdateUserData(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class UpdateJob(Event):
+    """``torc jobs update``: a job's priority, requirements or command."""
+
+    KIND = "update_job"
+    workflow_id: int
+    job_id: int
+    ts: float
+    priority: int | None = None
+    rr_name: str = ""
+    resources: dict[str, Any] = field(default_factory=dict)
+    command: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class GroupCreate(Event):
     KIND = "group_create"
     group_id: int
@@ -241,7 +265,7 @@ class GroupRemoveWorkflow(Event):
 KINDS: dict[str, type[Event]] = {cls.KIND: cls for cls in (
     CreateWorkflow, DeleteWorkflow, InitializeWorkflow, ReinitializeWorkflow, ResetStatus,
     CancelWorkflow, RegisterWorker, UnregisterWorker, ClaimJobs, Report, ClaimActions,
-    ActionResult, WorkerLost, RecordAllocation, AllocationState, UpdateUserData,
+    ActionResult, WorkerLost, RecordAllocation, AllocationState, UpdateUserData, UpdateJob,
     GroupCreate, GroupDelete,
     GroupAddUser, GroupRemoveUser, GroupAddWorkflow, GroupRemoveWorkflow)}
 # Version 1 spelled some fields tersely.
@@ -257,7 +281,29 @@ def to_json(event: Event) -> dict[str, Any]:
     data: dict[str, Any] = {"v": VERSION, "t": event.KIND}
     for f in dataclasses.fields(event):
         data[f.name] = getattr(event, f.name)
+    if "rows" in data:
+        data["rows"] = [_trimmed(r) for r in data["rows"]]
     return data
+
+
+_ROW_DEFAULTS = tuple(ReportRow._field_defaults.values())
+_ROW_BASE = len(ReportRow._fields) - len(_ROW_DEFAULTS)
+
+
+def _trimmed(row: ReportRow) -> tuple:
+    """A row without its trailing default fields: the common report stays eight numbers."""
+    n = len(row)
+    while n > _ROW_BASE and row[n - 1] == _ROW_DEFAULTS[n - 1 - _ROW_BASE]:
+        n -= 1
+    return tuple(row[:n])
+
+
+def _row(r: list) -> ReportRow:
+    row = ReportRow(*r)
+    if len(r) > _ROW_BASE:
+        row = row._replace(metrics=None if row.metrics is None else tuple(row.metrics),
+                           output_mtimes=tuple(tuple(p) for p in row.output_mtimes))
+    return row
 
 
 def from_json(data: dict[str, Any]) -> Event:
@@ -272,7 +318,9 @@ def from_json(data: dict[str, Any]) -> Event:
         values = {(_V1_JOBS.get(kind, "jobs") if k == "jobs" else _V1_NAMES.get(k, k)): v
                   for k, v in values.items()}
     if "rows" in values:
-        values["rows"] = tuple(ReportRow(*r) for r in values["rows"])
+        values["rows"] = tuple(_row(r) for r in values["rows"])
+    if values.get("mtimes") is not None:
+        values["mtimes"] = tuple(tuple(p) for p in values["mtimes"])
     for name in ("job_ids", "action_ids"):
         if name in values:
             values[name] = tuple(values[name])

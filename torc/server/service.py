@@ -11,14 +11,12 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
-import re2
 
 from torc import auth
-from torc import states as S
 from torc.errors import InvalidArgument, TorcError
 from torc.proto import torc_pb2 as pb
 from torc.proto import torc_pb2_grpc as pb_grpc
@@ -27,30 +25,19 @@ from torc.server import events as E
 from torc.server.access import PermissionDenied
 from torc.server.identity import Identities, Identity
 from torc.server.records import Effects, FeedItem
-from torc.server.rpc import abort
+from torc.server.rpc import abort, paged
 from torc.server.service_data import UserDataRpcs
 from torc.server.service_groups import AccessGroupRpcs
+from torc.server.service_jobs import JobRpcs
 from torc.server.service_workers import WorkerRpcs
 from torc.server.store import Store
 from torc.server.wal import Wal, encode_payload
 from torc.server.workflow import Workflow
-from torc.spec.checks import RE2_OPTIONS
 from torc.spec.validate import normalize
 
 log = logging.getLogger(__name__)
 
-MAX_PAGE = 100_000
-T = TypeVar("T")
-
-
-def paged(items: Sequence[T], offset: int, limit: int) -> Sequence[T]:
-    """One page: from ``offset``, at most ``limit`` (0: as many as allowed) and MAX_PAGE."""
-    offset = max(offset, 0)
-    limit = min(limit, MAX_PAGE) if limit > 0 else MAX_PAGE
-    return items[offset:offset + limit]
-
-
-class TorcService(WorkerRpcs, UserDataRpcs, AccessGroupRpcs, pb_grpc.TorcServicer):
+class TorcService(WorkerRpcs, JobRpcs, UserDataRpcs, AccessGroupRpcs, pb_grpc.TorcServicer):
     """Implements ``torc.v1.Torc`` over one Store and one Wal."""
 
     def __init__(self, store: Store, wal: Wal, identities: Identities,
@@ -231,16 +218,6 @@ class TorcService(WorkerRpcs, UserDataRpcs, AccessGroupRpcs, pb_grpc.TorcService
         return await self._workflow_event(
             E.CancelWorkflow(request.workflow_id, time.time()), context)
 
-    async def InitializeWorkflow(self, request: pb.WorkflowRef,
-                                 context: grpc.aio.ServicerContext) -> pb.Workflow:
-        return await self._workflow_event(
-            E.InitializeWorkflow(request.workflow_id, time.time()), context)
-
-    async def ReinitializeWorkflow(self, request: pb.WorkflowRef,
-                                   context: grpc.aio.ServicerContext) -> pb.Workflow:
-        return await self._workflow_event(
-            E.ReinitializeWorkflow(request.workflow_id, time.time()), context)
-
     async def ResetStatus(self, request: pb.ResetStatusRequest,
                           context: grpc.aio.ServicerContext) -> pb.Workflow:
         return await self._workflow_event(E.ResetStatus(
@@ -253,38 +230,6 @@ class TorcService(WorkerRpcs, UserDataRpcs, AccessGroupRpcs, pb_grpc.TorcService
         return convert.status(wf)
 
     # ----- read side
-
-    async def ListJobs(self, request: pb.ListJobsRequest,
-                       context: grpc.aio.ServicerContext) -> pb.ListJobsResponse:
-        wf = await self._read(context, request.workflow_id)
-        if request.status and request.status not in S.NAMES:
-            await abort(context, InvalidArgument(f"unknown job status {request.status}"))
-        jobs = wf.jobs if not request.status else [j for j in wf.jobs
-                                                   if j.status == request.status]
-        if request.job_ids:
-            wanted = set(request.job_ids)
-            jobs = [j for j in jobs if j.id in wanted]
-        if request.name_regex:
-            try:
-                rx = re2.compile(request.name_regex, options=RE2_OPTIONS)
-            except re2.error:
-                await abort(context, InvalidArgument(
-                    f"name_regex: invalid regex {request.name_regex!r}"))
-            jobs = [j for j in jobs if rx.search(j.name)]
-        page = paged(jobs, request.offset, request.limit)
-        return pb.ListJobsResponse(jobs=[convert.job(wf, j) for j in page], total=len(jobs))
-
-    async def ListResults(self, request: pb.ListResultsRequest,
-                          context: grpc.aio.ServicerContext) -> pb.ListResultsResponse:
-        wf = await self._read(context, request.workflow_id)
-        rows = [r for r in wf.results
-                if (not request.failed_only or r.status != S.COMPLETED)
-                and (not request.job_id or r.job_id == request.job_id)
-                and (not request.run_id or r.run_id == request.run_id)
-                and (not request.HasField("return_code") or r.return_code == request.return_code)]
-        return pb.ListResultsResponse(
-            results=[convert.result(wf, r) for r in paged(rows, request.offset, request.limit)],
-            total=len(rows))
 
     async def ListActions(self, request: pb.WorkflowRef,
                           context: grpc.aio.ServicerContext) -> pb.ListActionsResponse:

@@ -14,6 +14,7 @@ import grpc
 
 from torc.errors import NotFound, SpecError
 from torc.proto import torc_pb2 as pb
+from torc.server import changes
 from torc.server import events as E
 from torc.server.rpc import abort
 from torc.server.workflow import Workflow
@@ -64,7 +65,9 @@ class UserDataRpcs:
     async def ListFiles(self, request: pb.WorkflowRef,
                         context: grpc.aio.ServicerContext) -> pb.ListFilesResponse:
         wf: Workflow = await self._read(context, request.workflow_id)  # type: ignore[attr-defined]
+        required = changes.required_files(wf)
         return pb.ListFilesResponse(files=[
-            pb.FileInfo(id=i + 1, name=f["name"], path=f["path"])
+            pb.FileInfo(id=i + 1, name=f["name"], path=f["path"], required=i in required,
+                        mtime=wf.file_mtimes.get(i))
             for i, f in enumerate(wf.extra.get("files") or [])])
 

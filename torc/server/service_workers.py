@@ -55,6 +55,35 @@ async def _ask(request: pb.ClaimJobRequest, context: grpc.aio.ServicerContext) -
 
 
 
+def report_row(r: pb.JobReport) -> E.ReportRow:
+    """One job report as the event stores it (file ids become indices)."""
+    metrics = None
+    if r.HasField("peak_memory_bytes"):
+        metrics = (r.peak_memory_bytes, r.avg_memory_bytes, r.peak_cpu_percent,
+                   r.avg_cpu_percent)
+    return E.ReportRow(
+        r.job_id, r.kind, r.return_code, r.status, r.start_time, r.end_time, r.run_id,
+        r.attempt_id, r.message[:4000], metrics,
+        r.recovery_return_code if r.HasField("recovery_return_code") else None,
+        tuple(sorted((k - 1, v) for k, v in r.output_mtimes.items())))
+
+
+def fitting_jobs(wf: Any, offer: Offer) -> int:
+    """Jobs not yet done (and not held) that would fit ``offer``: what may still run on a
+    worker that has nothing to do now (it asks only when deciding whether to leave)."""
+    fits = [offer.fits(rr) for rr in wf.rrs]
+    held: set[int] = set()  # downstream of a pending_failed job: waits for `torc recover`
+    if wf.counts[S.PENDING_FAILED]:
+        stack = [d for j in wf.jobs if j.status == S.PENDING_FAILED for d in j.dependents]
+        while stack:
+            i = stack.pop()
+            if i not in held:
+                held.add(i)
+                stack.extend(wf.jobs[i - 1].dependents)
+    return sum(1 for j in wf.jobs if j.status in (S.UNINITIALIZED, S.BLOCKED, S.READY)
+               and fits[j.rr] and j.id not in held)
+
+
 def retried(last_claim: list, claim_id: int) -> list[int] | None:
     """What a claim got the first time if ``claim_id`` repeats the worker's last claim (a
     retry whose answer was lost), else None."""
@@ -77,7 +106,9 @@ class WorkerRpcs:
                         and w.active):
                     await self._durable(context)
                     return pb.RegisterWorkerResponse(
-                        worker_id=w.id, heartbeat_interval=self.heartbeat_interval)
+                        worker_id=w.id, heartbeat_interval=self.heartbeat_interval,
+                        settings_json=convert.worker_settings(
+                            self.store.workflow(w.workflow_id)))
         r = request.resources
         res = {"num_cpus": r.num_cpus, "memory": r.memory_bytes, "num_gpus": r.num_gpus,
                "num_nodes": r.num_nodes or 1, "time_left": r.time_left_seconds}
@@ -86,8 +117,9 @@ class WorkerRpcs:
             hostname=request.hostname, slurm_job_id=request.slurm_job_id,
             node_name=request.node_name, resources=res, pid=request.pid,
             role=request.role or "worker", instance=request.instance_id), context)
-        return pb.RegisterWorkerResponse(worker_id=w.id,
-                                         heartbeat_interval=self.heartbeat_interval)
+        return pb.RegisterWorkerResponse(
+            worker_id=w.id, heartbeat_interval=self.heartbeat_interval,
+            settings_json=convert.worker_settings(self.store.workflow(w.workflow_id)))
 
     async def UnregisterWorker(self, request: pb.UnregisterWorkerRequest,
                                context: grpc.aio.ServicerContext) -> pb.Empty:
@@ -138,6 +170,8 @@ class WorkerRpcs:
             if (remaining <= 0 or woken or flags["workflow_done"] or flags["actions_pending"]
                     or (request.peek and flags["initialized"])):
                 await self._durable(context)
+                if request.count_fitting and ask.now is not None:
+                    flags["fitting_jobs"] = fitting_jobs(wf, ask.now)
                 return pb.ClaimJobResponse(**flags)
             # Any change in the workflow ends the wait: the worker then claims again with
             # what it has free by then, which may differ from this request's offer.
@@ -209,8 +243,7 @@ class WorkerRpcs:
                            context: grpc.aio.ServicerContext) -> pb.ReportStatusResponse:
         # A malformed claim is refused before the reports are applied: bad input changes nothing.
         ask = await _ask(request.claim, context) if request.HasField("claim") else None
-        rows = tuple(E.ReportRow(r.job_id, r.kind, r.return_code, r.status, r.start_time,
-                                 r.end_time, r.run_id, r.attempt_id) for r in request.reports)
+        rows = tuple(report_row(r) for r in request.reports)
         rejected = await self._commit(E.Report(request.workflow_id, request.worker_id, rows),
                                       context)
         wf = self.store.workflows.get(request.workflow_id)

@@ -23,6 +23,7 @@ from torc.errors import FailedPrecondition, InvalidArgument, NotFound, TorcError
 from torc.server import codec
 from torc.server import events as E
 from torc.server.access import AccessGroups
+from torc.server.job_updates import update_job
 from torc.server.records import Effects, FeedItem, Worker
 from torc.server.workflow import Workflow
 
@@ -60,6 +61,7 @@ class Store:
             E.RecordAllocation: self._allocation,
             E.AllocationState: self._allocation_state,
             E.UpdateUserData: self._update_user_data,
+            E.UpdateJob: self._update_job,
             **{t: self.groups.apply for t in (E.GroupCreate, E.GroupDelete, E.GroupAddUser,
                                               E.GroupRemoveUser, E.GroupAddWorkflow,
                                               E.GroupRemoveWorkflow)},
@@ -159,7 +161,7 @@ class Store:
 
     def _init(self, ev: E.InitializeWorkflow) -> Workflow:
         wf = self.workflow(ev.workflow_id)
-        wf.initialize(ev.ts)
+        wf.initialize(ev.ts, _mtimes(ev.mtimes))
         self._note(wf.id, ev.ts, "initialized", f"run {wf.run_id}: "
                    f"{wf.counts[S.READY]} ready, {wf.counts[S.BLOCKED]} blocked")
         self._wake(wf.id)
@@ -167,7 +169,7 @@ class Store:
 
     def _reinit(self, ev: E.ReinitializeWorkflow | E.ResetStatus) -> Workflow:
         wf = self.workflow(ev.workflow_id)
-        wf.reinitialize(ev.ts)
+        wf.reinitialize(ev.ts, _mtimes(getattr(ev, "mtimes", None)))
         self._note(wf.id, ev.ts, "reinitialized", f"run {wf.run_id}: "
                    f"{wf.counts[S.READY]} ready, {wf.counts[S.BLOCKED]} blocked")
         self._wake(wf.id)
@@ -226,14 +228,14 @@ class Store:
         rejected: list[str] = []
         for row in ev.rows:
             try:
-                self._report_one(wf, w, *row)
+                self._report_one(wf, w, row)
             except TorcError as e:
                 rejected.append(e.message)
         self._wake(wf.id)
         return rejected
 
-    def _report_one(self, wf: Workflow, w: Worker, job_id: int, kind: int, rc: int,
-                    status: int, start: float, end: float, run_id: int, attempt_id: int) -> None:
+    def _report_one(self, wf: Workflow, w: Worker, row: E.ReportRow) -> None:
+        job_id, kind, rc, status, start, end, run_id, attempt_id = row[:8]
         job = wf.job(job_id)
         same_attempt = (job.worker_id == w.id and job.run_id == run_id
                         and job.attempt_id == attempt_id)
@@ -249,11 +251,15 @@ class Store:
                 return
             if not status:
                 status = S.COMPLETED if rc == 0 else S.FAILED
-            wf.finish(w.id, job_id, status, rc, start, end, run_id, attempt_id)
+            outcome = wf.finish(w.id, job_id, status, rc, start, end, run_id, attempt_id, row)
             w.jobs.discard(job_id)
-            if status != S.COMPLETED:
+            if outcome:
+                self._note(wf.id, end, outcome, f"job {job_id} ({job.name}) failed with return "
+                           f"code {rc}: {wf.results[-1].message}")
+            elif status != S.COMPLETED:
                 self._note(wf.id, end, S.name(status),
-                           f"job {job_id} ({job.name}) {S.name(status)} with return code {rc}")
+                           f"job {job_id} ({job.name}) {S.name(status)} with return code {rc}"
+                           + (f": {row.message}" if row.message else ""))
             if wf.done_count == len(wf.jobs):
                 self._note(wf.id, end, "complete", f"workflow {wf.id} complete")
         elif kind == RELEASED:
@@ -356,6 +362,13 @@ class Store:
         entry["data"] = ev.data
         return entry
 
+    def _update_job(self, ev: E.UpdateJob) -> Any:
+        wf = self.workflow(ev.workflow_id)
+        job = update_job(wf, ev.job_id, ev.priority, ev.rr_name, ev.resources, ev.command)
+        self._note(wf.id, ev.ts, "job_updated", f"job {job.id} ({job.name}) updated")
+        self._wake(wf.id)
+        return job
+
     # ----- snapshots
 
     def to_snapshot(self) -> dict[str, Any]:
@@ -386,3 +399,8 @@ class Store:
             store.feed.append(FeedItem(*item))
         store.groups.load(data.get("groups", []))
         return store
+
+
+def _mtimes(pairs: Any) -> dict[int, float] | None:
+    """File times as sent in an event ([index, mtime] pairs), or None when not checked."""
+    return None if pairs is None else {int(k): float(v) for k, v in pairs}

@@ -7,65 +7,20 @@ touches only its own out-edges (and, for cancellation, the jobs that cascade fro
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 from torc import states as S
 from torc.errors import FailedPrecondition, InvalidArgument, NotFound
+from torc.server import changes, failures
 from torc.server.actions import ActionBook
 from torc.server.claims import Offer, ReadyQueue
+from torc.server.job import Job, Result
 
-
-class Job:
-    """A job: static fields from the spec plus its state in the current run."""
-
-    __slots__ = ("id", "name", "command", "invocation_script", "rr", "scheduler",
-                 "cancel_on_fail", "supports_termination", "priority", "deps", "dependents",
-                 "status", "waiting", "attempt_id", "run_id", "return_code", "worker_id",
-                 "retry_on_loss")
-
-    def __init__(self, job_id: int, spec: dict[str, Any]) -> None:
-        self.id = job_id
-        self.name: str = spec["name"]
-        self.command: str = spec["command"]
-        self.invocation_script: str = spec.get("invocation_script") or ""
-        self.rr: int = spec["rr"]
-        self.scheduler: str | None = spec.get("scheduler")
-        self.cancel_on_fail: bool = spec.get("cancel_on_blocking_job_failure", True)
-        self.supports_termination: bool = spec.get("supports_termination", False)
-        self.priority: int = spec.get("priority", 0)
-        # How many times a job lost with its worker runs again before it fails with -128.
-        self.retry_on_loss: int = spec.get("retry_on_worker_loss", 0)
-        # Upstream job ids (1-based); dependents are filled in by the workflow.
-        self.deps: tuple[int, ...] = tuple(d + 1 for d in spec["deps"])
-        self.dependents: list[int] = []
-        self.status = S.UNINITIALIZED
-        self.waiting = 0  # upstream jobs not yet done
-        self.attempt_id = 0
-        self.run_id = 0
-        self.return_code: int | None = None
-        self.worker_id = 0
-
-    def to_spec(self) -> dict[str, Any]:
-        """The normalized spec entry of this job."""
-        return {"name": self.name, "command": self.command,
-                "invocation_script": self.invocation_script, "deps": [d - 1 for d in self.deps],
-                "rr": self.rr, "scheduler": self.scheduler,
-                "cancel_on_blocking_job_failure": self.cancel_on_fail,
-                "supports_termination": self.supports_termination, "priority": self.priority,
-                "retry_on_worker_loss": self.retry_on_loss}
-
-
-class Result(NamedTuple):
-    """One recorded attempt of a job (a JSON list in snapshots)."""
-
-    job_id: int
-    run_id: int
-    attempt_id: int
-    return_code: int
-    status: int
-    start_time: float
-    end_time: float
-    worker_id: int
+# How ready jobs are ordered within a priority (Torc's jobs_sort_method): largest first.
+SORT_KEYS = {
+    "gpus_runtime_memory": lambda rr: (-rr["num_gpus"], -rr["runtime"], -rr["memory"]),
+    "gpus_memory_runtime": lambda rr: (-rr["num_gpus"], -rr["memory"], -rr["runtime"]),
+}
 
 
 class Workflow:
@@ -79,9 +34,11 @@ class Workflow:
         self.description: str = spec.get("description", "")
         self.project: str = spec.get("project", "")
         # Spec sections the coordinator only passes on (to workers, Slurm submission, display).
-        self.extra = {k: spec.get(k) for k in ("metadata", "files", "user_data",
-                                               "slurm_schedulers", "slurm_defaults",
-                                               "execution_config")}
+        self.extra = {k: spec.get(k) for k in (
+            "metadata", "files", "user_data", "slurm_schedulers", "slurm_defaults",
+            "execution_config", "failure_handlers", "resource_monitor", "use_pending_failed",
+            "settings")}
+        self.sort_key = SORT_KEYS.get((spec.get("settings") or {}).get("jobs_sort_method"))
         self.rrs: list[dict[str, Any]] = spec["resource_requirements"]
         self.jobs = [Job(i + 1, j) for i, j in enumerate(spec["jobs"])]
         for job in self.jobs:
@@ -97,6 +54,9 @@ class Workflow:
         self.results: list[Result] = []
         # Slurm allocations submitted for this workflow (schedule_nodes actions).
         self.allocations: list[dict[str, Any]] = []
+        # File modification times as last recorded (by file index): at (re)initialize from
+        # what the client saw, and from the job that wrote the file.
+        self.file_mtimes: dict[int, float] = {}
 
     # ----- queries
 
@@ -212,23 +172,35 @@ class Workflow:
         if self.initialized and self.done_count == len(self.jobs):
             self.actions.workflow_completed()
 
-    def initialize(self, ts: float) -> None:
-        """Start the first run: every job becomes blocked or ready."""
+    def initialize(self, ts: float, mtimes: dict[int, float] | None = None) -> None:
+        """Start the first run: every job becomes blocked or ready. ``mtimes``: the files the
+        caller sees (None: not checked); required inputs must exist, or nothing changes."""
         if self.initialized:
             raise FailedPrecondition(
                 f"workflow {self.id} is already initialized (run {self.run_id}); "
                 "use reinitialize, or reset-status first")
         if self.canceled:
             raise FailedPrecondition(f"workflow {self.id} is canceled; reset-status first")
+        missing = changes.missing_inputs(self, mtimes)
+        if missing:
+            raise FailedPrecondition(f"cannot initialize workflow {self.id}: "
+                                     + "; ".join(missing))
+        self.file_mtimes.update(mtimes or {})
         self.run_id += 1
         self.initialized = True
         self._init_uninitialized(ts)
         self.actions.arm([j.status for j in self.jobs], self.done_count == len(self.jobs))
         self._after_change()
 
-    def reinitialize(self, ts: float) -> None:
-        """New run: jobs not completed or failed are initialized again; actions are re-armed."""
+    def reinitialize(self, ts: float, mtimes: dict[int, float] | None = None) -> None:
+        """New run: jobs not completed or failed are initialized again, and completed ones
+        whose inputs changed (see :func:`changes.changed_jobs`) with what is downstream of
+        them; actions are re-armed."""
         self.require_idle("reinitialize")
+        changed = [i for i, _ in changes.changed_jobs(self, mtimes)]
+        if changed:
+            self.reset_status(False, ts, tuple(changed))
+        self.file_mtimes.update(mtimes or {})
         for j in self.jobs:
             if j.status in (S.BLOCKED, S.READY, S.CANCELED, S.TERMINATED):
                 self._set(j, S.UNINITIALIZED)
@@ -245,7 +217,8 @@ class Workflow:
         terminated ones, each with everything downstream of it (the rest stays as it is)."""
         if job_ids or failed_only:
             seeds = ([self.job(i) for i in job_ids] if job_ids else
-                     [j for j in self.jobs if j.status in S.UNSUCCESSFUL])
+                     [j for j in self.jobs if j.status in S.UNSUCCESSFUL
+                      or j.status == S.PENDING_FAILED])
             chosen: dict[int, Job] = {}
             stack = seeds
             while stack:
@@ -268,10 +241,7 @@ class Workflow:
             self._set(j, S.UNINITIALIZED)
             j.return_code = None
             j.worker_id = 0
-        self.ready.clear()
-        for j in self.jobs:
-            if j.status == S.READY:
-                self.ready.push(j.id, j.priority, j.rr)
+        self.requeue_all()
         self.canceled = False
         return len(targets)
 
@@ -296,7 +266,7 @@ class Workflow:
             return []
         jobs = self.jobs
         return self.ready.pick(offer, self.rrs,
-                               lambda i: jobs[i - 1].status == S.READY, max_jobs)
+                               lambda i: jobs[i - 1].status == S.READY, max_jobs, self.sort_key)
 
     def requeue(self, job_ids: list[int]) -> None:
         """Put picked jobs that were not claimed after all (the claim failed) back in the
@@ -305,6 +275,13 @@ class Workflow:
             job = self.jobs[i - 1]
             if job.status == S.READY:
                 self.ready.push(job.id, job.priority, job.rr)
+
+    def requeue_all(self) -> None:
+        """Rebuild the ready queue from the jobs' states (after a change of buckets)."""
+        self.ready.clear()
+        for j in self.jobs:
+            if j.status == S.READY:
+                self.ready.push(j.id, j.priority, j.rr)
 
     def check(self) -> None:
         """Verify invariants (AssertionError naming the first broken one); for tests."""
@@ -356,19 +333,48 @@ class Workflow:
         self._set(job, S.READY)
 
     def finish(self, worker_id: int, job_id: int, status: int, return_code: int,
-               start: float, end: float, run_id: int = 0, attempt_id: int = 0) -> None:
-        """A job ended: record its result and unblock or cancel its dependents."""
+               start: float, end: float, run_id: int = 0, attempt_id: int = 0,
+               report: Any = None) -> str:
+        """A job ended: record its result; then retry it (its failure handler says so),
+        hold it (pending_failed), or unblock or cancel its dependents. ``report`` (an
+        events.ReportRow) carries the message, resource figures, recovery script outcome
+        and output file times. Returns "retried", "pending_failed" or "" (done)."""
         if status not in S.TERMINAL:
             raise InvalidArgument(f"job {job_id}: final status must be terminal, "
                                   f"not {S.NAMES.get(status, status)}")
         job = self.job(job_id)
         self._check_holder(job, worker_id, run_id, attempt_id, (S.PENDING, S.RUNNING), "finish it")
+        message = report.message if report is not None else ""
+        outcome = ""
+        if status == S.FAILED:
+            handlers = self.extra.get("failure_handlers") or []
+            outcome, why = failures.decide(
+                handlers[job.handler] if job.handler is not None else None,
+                bool(self.extra.get("use_pending_failed")), job.attempt_id, return_code,
+                report.recovery_rc if report is not None else None)
+            message = "; ".join(m for m in (message, why) if m)
+        metrics = tuple(report.metrics) if report is not None and report.metrics else ()
         self.results.append(Result(job.id, job.run_id, job.attempt_id, return_code, status,
-                                   start, end, worker_id))
+                                   start, end, worker_id, message, *metrics))
         job.return_code = return_code
+        if outcome == "retried":
+            job.worker_id = 0
+            job.attempt_id += 1
+            self._set(job, S.READY)
+            return outcome
+        if outcome == "pending_failed":
+            self._set(job, S.PENDING_FAILED)
+            return outcome
+        if status == S.COMPLETED:
+            job.digest = job.inputs_digest(self.extra.get("user_data") or [])
+            if report is not None and report.output_mtimes:
+                outputs = set(job.io.get("output_files", ()))
+                self.file_mtimes.update({int(k): float(v) for k, v in report.output_mtimes
+                                         if k in outputs})
         self._set(job, status)
         self._propagate([job], end)
         self._after_change()
+        return outcome
 
     def lose(self, worker_id: int, job_id: int, ts: float) -> bool:
         """A running job was lost with its worker: run it again as a new attempt while

@@ -78,14 +78,6 @@ def line_of(obj: Any, key: str | None = None) -> int | None:
     return getattr(obj, "line", None)
 
 
-# Torc keys torc-py does not support yet: refused, with a message that says so, rather than
-# accepted and ignored.
-NOT_YET = frozenset({
-    "failure_handlers", "failure_handler", "resource_monitor", "use_pending_failed",
-    "jobs_sort_method", "compute_node_expiration_buffer_seconds",
-    "compute_node_wait_for_new_jobs_seconds", "compute_node_ignore_workflow_completion",
-    "compute_node_wait_for_healthy_database_minutes", "variables", "stdio", "env",
-})
 
 
 def check_keys(ctx: Ctx, obj: Any, allowed: Iterable[str], where: str) -> None:
@@ -94,9 +86,6 @@ def check_keys(ctx: Ctx, obj: Any, allowed: Iterable[str], where: str) -> None:
         raise ctx.fail(where, f"expected a mapping, got {type(obj).__name__}")
     allowed = set(allowed)
     for key in obj:
-        if key in NOT_YET:
-            raise ctx.fail(where, f"{key!r} is a Torc key that torc-py does not support yet",
-                           line_of(obj, key))
         if key not in allowed:
             raise ctx.fail(where, f"unknown key {key!r}", line_of(obj, key))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from torc.spec import sections
 from torc.spec.actions import normalize_actions
 from torc.spec.checks import (
     INT64,
@@ -23,40 +24,39 @@ from torc.spec.checks import (
     line_of,
     list_field,
     no_match,
-    sbatch_value,
     str_field,
     str_list,
     text,
 )
 from torc.spec.graph import check_acyclic
 from torc.spec.params import MAX_EXPANSION, expand_entry
-from torc.spec.units import parse_duration, parse_memory, parse_walltime
+from torc.spec.sections import DEFAULT_RR, resource_requirements, slurm_defaults
+from torc.spec.settings import (
+    WORKER_DEFAULTS,
+    execution_config,
+    failure_handlers,
+    resource_monitor,
+    stdio,
+    worker_settings,
+)
 
 TOP_KEYS = {
     "name", "user", "description", "project", "metadata", "jobs", "files", "user_data",
     "resource_requirements", "slurm_schedulers", "slurm_defaults", "actions", "parameters",
-    "execution_config",
+    "execution_config", "failure_handlers", "resource_monitor", "use_pending_failed",
+    "jobs_sort_method", *WORKER_DEFAULTS,
 }
 JOB_KEYS = {
     "name", "command", "invocation_script", "depends_on", "depends_on_regexes", "input_files",
     "output_files", "input_user_data", "output_user_data", "resource_requirements", "scheduler",
     "cancel_on_blocking_job_failure", "supports_termination", "priority", "parameters",
     "parameter_mode", "use_parameters", "retry_on_worker_loss", "input_file_regexes",
-    "output_file_regexes", "input_user_data_regexes", "output_user_data_regexes",
+    "output_file_regexes", "input_user_data_regexes", "output_user_data_regexes", "stdio",
+    "failure_handler",
 }
 FILE_KEYS = {"name", "path", "parameters", "parameter_mode", "use_parameters"}
 USER_DATA_KEYS = {"name", "data", "is_ephemeral", "parameters", "parameter_mode",
                   "use_parameters"}
-RR_KEYS = {"name", "num_cpus", "memory", "num_gpus", "num_nodes", "runtime"}
-SCHEDULER_KEYS = {
-    "name", "account", "partition", "nodes", "walltime", "mem", "gres", "qos", "ntasks_per_node",
-    "tmp", "extra",
-}
-EXECUTION_CONFIG_KEYS = {"mode"}
-
-DEFAULT_RR = {"name": "default", "num_cpus": 1, "memory": 1 << 20, "num_gpus": 0,
-              "num_nodes": 1, "runtime": 60.0}
-
 _FILE_REF = re.compile(r"\$\{files\.(input|output)\.([^}]+)\}")
 _USER_DATA_REF = re.compile(r"\$\{user_data\.(input|output)\.([^}]+)\}")
 
@@ -88,64 +88,6 @@ def _expand(ctx: Ctx, entries: list, shared: dict, section: str, allowed: set[st
     return out
 
 
-def _resource_requirements(ctx: Ctx, spec: dict) -> tuple[list[dict], dict[str, int]]:
-    rrs: list[dict] = []
-    index: dict[str, int] = {}
-    for i, rr in enumerate(list_field(ctx, spec, "resource_requirements")):
-        where = f"resource_requirements[{i}]"
-        check_keys(ctx, rr, RR_KEYS, where)
-        name = str_field(ctx, rr, "name", where, required=True)
-        where = f"resource_requirements[{name!r}]"
-        if name in index:
-            raise ctx.fail(where, "duplicate resource requirements name", line_of(rr))
-        try:
-            memory = parse_memory(rr.get("memory", "1m"))
-        except ValueError as e:
-            raise ctx.fail(where, f"memory: {e}", line_of(rr, "memory")) from None
-        try:
-            runtime = parse_duration(rr.get("runtime", "PT1M"))
-        except ValueError as e:
-            raise ctx.fail(where, f"runtime: {e}", line_of(rr, "runtime")) from None
-        index[name] = len(rrs)
-        rrs.append({
-            "name": name,
-            "num_cpus": int_field(ctx, rr, "num_cpus", where, 1, minimum=0),
-            "memory": memory,
-            "num_gpus": int_field(ctx, rr, "num_gpus", where, 0),
-            "num_nodes": int_field(ctx, rr, "num_nodes", where, 1, minimum=1),
-            "runtime": runtime,
-        })
-    return rrs, index
-
-
-def _schedulers(ctx: Ctx, spec: dict) -> list[dict]:
-    out: list[dict] = []
-    names: set[str] = set()
-    for i, s in enumerate(list_field(ctx, spec, "slurm_schedulers")):
-        where = f"slurm_schedulers[{i}]"
-        check_keys(ctx, s, SCHEDULER_KEYS, where)
-        name = str_field(ctx, s, "name", where, required=True)
-        where = f"slurm_schedulers[{name!r}]"
-        if name in names:
-            raise ctx.fail(where, "duplicate scheduler name", line_of(s))
-        names.add(name)
-        if "walltime" in s:
-            try:
-                parse_walltime(s["walltime"])
-            except ValueError as e:
-                raise ctx.fail(where, f"walltime: {e}", line_of(s, "walltime")) from None
-        clean = {}
-        for key, value in s.items():
-            if key == "nodes" or key == "ntasks_per_node":
-                clean[key] = int_field(ctx, s, key, where, 1, minimum=1)
-            elif value is not None:
-                if not isinstance(value, (str, int)) or isinstance(value, bool):
-                    raise ctx.fail(where, f"{key!r} must be a string", line_of(s, key))
-                clean[key] = sbatch_value(ctx, str(value), f"{where}.{key}", line_of(s, key))
-        out.append(clean)
-    return out
-
-
 def _named_entries(ctx: Ctx, spec: dict, key: str, allowed: set[str], shared: dict,
                    budget: list[int]) -> dict[str, dict]:
     out: dict[str, dict] = {}
@@ -162,27 +104,6 @@ def _named_entries(ctx: Ctx, spec: dict, key: str, allowed: set[str], shared: di
             check_data(ctx, entry.get("data"), f"{key}[{name!r}].data", line)
             out[name] = dict(entry)
     return out
-
-
-def _execution_mode(ctx: Ctx, spec: dict) -> str:
-    execution = spec.get("execution_config") or {}
-    check_keys(ctx, execution, EXECUTION_CONFIG_KEYS, "execution_config")
-    mode = execution.get("mode", "direct")
-    if mode not in ("direct", "slurm"):
-        raise ctx.fail("execution_config", f"mode must be 'direct' or 'slurm', got {mode!r}")
-    return mode
-
-
-def _slurm_defaults(ctx: Ctx, spec: dict) -> dict:
-    defaults = spec.get("slurm_defaults") or {}
-    if not isinstance(defaults, dict):
-        raise ctx.fail("slurm_defaults", "expected a mapping", line_of(spec, "slurm_defaults"))
-    for key, value in defaults.items():
-        if not isinstance(value, (str, int)) or isinstance(value, bool):
-            raise ctx.fail("slurm_defaults", f"{key!r} must be a string",
-                           line_of(defaults, key))
-        sbatch_value(ctx, str(key) + str(value), f"slurm_defaults.{key}", line_of(defaults, key))
-    return dict(defaults)
 
 
 def _job_names(ctx: Ctx, entries: list[tuple[dict, int | None]]
@@ -280,6 +201,15 @@ def _implied_deps(jobs: list[dict[str, Any]], producers: dict[tuple[str, str], l
     return [j["deps"] for j in jobs]
 
 
+def _io_refs(entry: dict[str, Any], inputs: list, outputs: list, order: dict[str, dict]) -> None:
+    """A job's input and output files and user data, as indices in spec order."""
+    for direction, refs in (("input", inputs), ("output", outputs)):
+        for kind, key in (("file", f"{direction}_files"), ("user_data", f"{direction}_user_data")):
+            ids = sorted({order[kind][n] for k, n in refs if k == kind})
+            if ids:
+                entry[key] = ids
+
+
 def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
     """Validate a parsed spec and return its normalized form; raise SpecError naming the problem."""
     ctx = Ctx(source)
@@ -295,12 +225,14 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
                        line_of(spec, "parameters"))
     metadata = spec.get("metadata")
     check_data(ctx, metadata, "metadata", line_of(spec, "metadata"))
-    execution_mode = _execution_mode(ctx, spec)
+    execution = execution_config(ctx, spec)
+    handlers = failure_handlers(ctx, spec)
+    handler_index = {h["name"]: k for k, h in enumerate(handlers)}
 
-    rrs, rr_index = _resource_requirements(ctx, spec)
-    schedulers = _schedulers(ctx, spec)
+    rrs, rr_index = resource_requirements(ctx, spec)
+    schedulers = sections.schedulers(ctx, spec)
     scheduler_names = {s["name"] for s in schedulers}
-    defaults = _slurm_defaults(ctx, spec)
+    defaults = slurm_defaults(ctx, spec)
     budget = [MAX_EXPANSION, MAX_EXPANDED_BYTES]
     files = _named_entries(ctx, spec, "files", FILE_KEYS, shared, budget)
     user_data = _named_entries(ctx, spec, "user_data", USER_DATA_KEYS, shared, budget)
@@ -309,6 +241,8 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
     if not entries:
         raise ctx.fail("jobs", "a workflow needs at least one job", line_of(spec, "jobs"))
     names, index = _job_names(ctx, entries)
+    order = {"file": {n: k for k, n in enumerate(files)},
+             "user_data": {n: k for k, n in enumerate(user_data)}}
 
     producers: dict[tuple[str, str], list[int]] = {}
     consumers: list[list[tuple[str, str]]] = []
@@ -360,7 +294,11 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
         if scheduler is not None and scheduler not in scheduler_names:
             raise ctx.fail(where, f"unknown scheduler {scheduler!r} (not in slurm_schedulers)",
                            line_of(job, "scheduler") or line)
-        jobs.append({
+        handler = job.get("failure_handler")
+        if handler is not None and handler not in handler_index:
+            raise ctx.fail(where, f"unknown failure_handler {handler!r} (not in "
+                           "failure_handlers)", line_of(job, "failure_handler") or line)
+        entry = {
             "name": names[i],
             "command": command,
             "invocation_script": str_field(ctx, job, "invocation_script", where),
@@ -372,11 +310,18 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
             "supports_termination": bool_field(ctx, job, "supports_termination", where, False),
             "priority": _priority(ctx, job, where, line),
             "retry_on_worker_loss": int_field(ctx, job, "retry_on_worker_loss", where, 0),
-        })
+        }
+        # Optional fields only when set: a million jobs carry no empty ones.
+        if handler is not None:
+            entry["failure_handler"] = handler_index[handler]
+        if job.get("stdio") is not None:
+            entry["stdio"] = stdio(ctx, job["stdio"], f"{where}.stdio", execution["stdio"])
+        _io_refs(entry, inputs, outputs, order)
+        jobs.append(entry)
 
     check_acyclic(ctx, names, _implied_deps(jobs, producers, consumers))
 
-    actions = normalize_actions(ctx, spec, names, index, schedulers, execution_mode)
+    actions = normalize_actions(ctx, spec, names, index, schedulers, execution["mode"])
     return {
         "name": name,
         "description": str_field(ctx, spec, "description", "spec"),
@@ -390,7 +335,11 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
         "resource_requirements": rrs,
         "slurm_schedulers": schedulers,
         "slurm_defaults": defaults,
-        "execution_config": {"mode": execution_mode},
+        "execution_config": execution,
+        "failure_handlers": handlers,
+        "resource_monitor": resource_monitor(ctx, spec),
+        "use_pending_failed": bool_field(ctx, spec, "use_pending_failed", "spec", False),
+        "settings": worker_settings(ctx, spec),
         "jobs": jobs,
         "actions": actions,
     }

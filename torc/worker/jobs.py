@@ -11,7 +11,7 @@ from pathlib import Path
 from torc import user_environment
 from torc.config import JOB_MARKER
 from torc.proto import torc_pb2 as pb
-from torc.worker.process import JobProcess
+from torc.worker.process import SAME_AS_STDOUT, JobProcess
 from torc.worker.resources import Resources
 
 
@@ -24,6 +24,19 @@ class RunningJob:
     process: JobProcess | None = None
     final_status: int = 0  # set when the worker kills it: TERMINATED or CANCELED
     task: asyncio.Task | None = field(default=None, repr=False)
+    limit = ""  # "oom" or "timeout" when killed for going over its requirements
+    over_memory = 0  # the memory it had when killed for it
+    timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+
+    def limit_kill(self, reason: str, sig: int, kill_after: float) -> None:
+        """Stop it for going over a limit: ``sig`` now, SIGKILL ``kill_after`` seconds later."""
+        if self.limit or self.final_status or self.process is None:
+            return
+        self.limit = reason
+        self.process.kill(sig)
+        if sig != signal.SIGKILL:
+            asyncio.get_running_loop().call_later(kill_after, self.process.kill,
+                                                  signal.SIGKILL)
 
     def kill(self, final_status: int, grace: float) -> None:
         """Stop it, recording why (TERMINATED or CANCELED); once."""
@@ -50,11 +63,40 @@ def job_environment(cj: pb.ClaimedJob, workflow_id: int, worker_id: int, url: st
     return env
 
 
+def stdio_base(cj: pb.ClaimedJob, workflow_id: int, output_dir: Path) -> Path:
+    """Where an attempt's stdio goes, without the suffix (Torc's naming)."""
+    return output_dir / "job_stdio" / \
+        f"job_wf{workflow_id}_j{cj.id}_r{cj.run_id}_a{cj.attempt_id}"
+
+
+def stdio_paths(cj: pb.ClaimedJob, base: Path) -> tuple[Path | None, Path | None]:
+    """stdout and stderr files for the job's stdio mode (None: discarded); "combined"
+    writes both streams to the ``.o`` file."""
+    mode = cj.stdio_mode or "separate"
+    out = None if mode in ("no_stdout", "none") else base.with_suffix(".o")
+    if mode == "combined":
+        return out, SAME_AS_STDOUT
+    return out, None if mode in ("no_stderr", "none") else base.with_suffix(".e")
+
+
 def job_process(cj: pb.ClaimedJob, workflow_id: int, worker_id: int, url: str,
                 output_dir: Path, cwd: Path | None, marker: str) -> JobProcess:
     """The (not yet started) process of one attempt, its stdio in ``job_stdio/``."""
-    base = output_dir / "job_stdio" / f"job_wf{workflow_id}_j{cj.id}_r{cj.run_id}_a{cj.attempt_id}"
     command = f"{cj.invocation_script} {cj.command}" if cj.invocation_script else cj.command
+    out, err = stdio_paths(cj, stdio_base(cj, workflow_id, output_dir))
     return JobProcess(["bash", "-c", command], cwd,
                       job_environment(cj, workflow_id, worker_id, url, output_dir, marker),
-                      base.with_suffix(".o"), base.with_suffix(".e"))
+                      out, err)
+
+
+def recovery_process(cj: pb.ClaimedJob, script: str, return_code: int, workflow_id: int,
+                     worker_id: int, url: str, output_dir: Path, cwd: Path | None,
+                     marker: str) -> JobProcess:
+    """A failure handler's recovery script for a failed attempt: run like the job (same
+    directory and ``TORC_*`` variables, plus ``TORC_RETURN_CODE``), its output beside the
+    job's stdio (``.recovery.o``/``.recovery.e``)."""
+    env = job_environment(cj, workflow_id, worker_id, url, output_dir, marker)
+    env["TORC_RETURN_CODE"] = str(return_code)
+    base = stdio_base(cj, workflow_id, output_dir)
+    return JobProcess(["bash", "-c", script], cwd, env,
+                      base.with_suffix(".recovery.o"), base.with_suffix(".recovery.e"))

@@ -25,14 +25,18 @@ from pathlib import Path
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
 STDIO_MODE = 0o600  # job output is the user's alone
+# ``stderr`` to the stdout file (Torc's stdio mode "combined").
+SAME_AS_STDOUT = Path("<stdout>")
 
 
 class JobProcess:
     """One running command."""
 
     def __init__(self, argv: list[str], cwd: Path | None, env: Mapping[str, str],
-                 stdout: Path, stderr: Path) -> None:
-        """``cwd`` None runs the job in this process's own directory (the cheap path)."""
+                 stdout: Path | None, stderr: Path | None) -> None:
+        """``cwd`` None runs the job in this process's own directory (the cheap path);
+        ``stdout``/``stderr`` None discard the stream, ``stderr`` SAME_AS_STDOUT joins it to
+        stdout."""
         self.argv = argv
         self.cwd = cwd
         self.env = env
@@ -48,15 +52,20 @@ class JobProcess:
         """Spawn the process; raises OSError (or ValueError for an argument no process can
         take) when it cannot start."""
         self.start_time = time.time()
+        out_path = str(self.stdout_path or os.devnull)
         if self.cwd is None:
+            err_action: tuple = (
+                (os.POSIX_SPAWN_DUP2, 1, 2) if self.stderr_path == SAME_AS_STDOUT else
+                (os.POSIX_SPAWN_OPEN, 2, str(self.stderr_path or os.devnull), _CREATE,
+                 STDIO_MODE))
             self.pid = os.posix_spawnp(self.argv[0], self.argv, self.env, setsid=True,
                                        file_actions=[
                 (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                (os.POSIX_SPAWN_OPEN, 1, str(self.stdout_path), _CREATE, STDIO_MODE),
-                (os.POSIX_SPAWN_OPEN, 2, str(self.stderr_path), _CREATE, STDIO_MODE)])
+                (os.POSIX_SPAWN_OPEN, 1, out_path, _CREATE, STDIO_MODE), err_action])
         else:
-            out = os.open(self.stdout_path, _CREATE, STDIO_MODE)
-            err = os.open(self.stderr_path, _CREATE, STDIO_MODE)
+            out = os.open(out_path, _CREATE, STDIO_MODE)
+            err = os.dup(out) if self.stderr_path == SAME_AS_STDOUT else \
+                os.open(self.stderr_path or os.devnull, _CREATE, STDIO_MODE)
             try:
                 self._popen = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env,
                                                stdin=subprocess.DEVNULL, stdout=out,

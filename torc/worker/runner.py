@@ -21,11 +21,12 @@ from torc.worker import actions as worker_actions
 from torc.worker import claim_policy, watchdog
 from torc.worker.claim_policy import QUEUE_PATIENCE_SECONDS, Ask, ClaimState
 from torc.worker.connection import CallFailed, Connection
+from torc.worker.execution import Execution, Outcome
 from torc.worker.heartbeat import Heartbeat
 from torc.worker.jobs import RunningJob, job_process
 from torc.worker.reporter import END_REPORT_DELAY, START_REPORT_DELAY, Reporter
 from torc.worker.resources import Resources, time_left
-from torc.worker.settings import WorkerOptions, registration
+from torc.worker.settings import WorkerOptions, WorkflowSettings, registration, workflow_settings
 
 log = logging.getLogger("torc.worker")
 
@@ -61,6 +62,9 @@ class WorkerRunner:
         # Why the worker could not finish its work (exit code 1), empty when it could.
         self.failure = ""
         self.marker = watchdog.new_marker()
+        self.settings = WorkflowSettings()  # the workflow's, once registered
+        self.execution = Execution(options.workflow_id, options.url, options.output_dir,
+                                   self._job_cwd, self.marker)
 
     # ----- lifecycle
 
@@ -97,6 +101,9 @@ class WorkerRunner:
         reg = await self.conn.call("RegisterWorker", registration(self.o, self.marker))
         self.worker_id = reg.worker_id
         self.heartbeat_interval = reg.heartbeat_interval or 5.0
+        self.settings = workflow_settings(self.o, reg.settings_json)
+        self.conn.give_up_after = self.settings.healthy_wait
+        self.execution.configure(self.worker_id, self.settings, self._job_cwd)
         self.actions = worker_actions.ActionRunner(self.conn, self.o.workflow_id,
                                                    self.worker_id, self.o.url,
                                                    self.o.output_dir, self.o.schedule_nodes)
@@ -110,6 +117,8 @@ class WorkerRunner:
                       loop.create_task(self._queue_patience())]
         if p.end_time is not None:
             background.append(loop.create_task(self._allocation_timer(p.end_time)))
+        if self.execution.monitor is not None:
+            background.append(loop.create_task(self.execution.sample_loop(self.running)))
         return background
 
     async def _shutdown(self, background: list[asyncio.Task]) -> None:
@@ -169,7 +178,7 @@ class WorkerRunner:
         rj.kill(final_status, self.o.termination_grace)
 
     async def _allocation_timer(self, end_time: float) -> None:
-        await asyncio.sleep(max(end_time - self.o.end_buffer - time.time(), 0))
+        await asyncio.sleep(max(end_time - self.settings.end_buffer - time.time(), 0))
         self.terminate("allocation ends")
 
     async def _wait_initialized(self) -> bool:
@@ -204,7 +213,7 @@ class WorkerRunner:
         return claim_policy.request(
             offer or (self._free(), 0, None, 0), workflow_id=self.o.workflow_id,
             worker_id=self.worker_id, claim_id=self._claim_seq, peek=peek, wait=wait,
-            num_nodes=p.num_nodes, time_left=time_left(p.end_time, self.o.end_buffer))
+            num_nodes=p.num_nodes, time_left=time_left(p.end_time, self.settings.end_buffer))
 
     async def _claim(self, peek: bool = False,
                      offer: Ask | None = None) -> pb.ClaimJobResponse | None:
@@ -258,15 +267,36 @@ class WorkerRunner:
                     self._changed.clear()
                     await self._changed.wait()
                 continue
+            idle = self.settings.idle_wait
             if self.workflow_done and not self.actions_pending:
-                return
+                if not self.settings.ignore_completion:
+                    return
+                # compute_node_ignore_workflow_completion: keep the allocation until idle.
+                left = idle - (time.monotonic() - idle_since) if idle else 3600.0
+                if left > 0:
+                    try:
+                        await asyncio.wait_for(self._stop_event.wait(), left)
+                    except TimeoutError:
+                        pass
+                    continue
             if resp.ready_jobs and not warned:
                 warned = True
                 log.warning("%d ready job(s) need more resources than this worker has free",
                             resp.ready_jobs)
-            if self.o.idle_timeout and time.monotonic() - idle_since >= self.o.idle_timeout:
-                self.stop_reason = f"idle for {self.o.idle_timeout:g}s"
-                return
+            if idle and time.monotonic() - idle_since >= idle:
+                if not await self._could_run_more():
+                    self.stop_reason = f"idle for {idle:g}s with no job left that fits"
+                    return
+                idle_since = time.monotonic()
+
+    async def _could_run_more(self) -> bool:
+        """Whether a job not yet done would fit this worker (so leaving would strand it);
+        Torc's idle rule, without giving up an allocation that still has work coming."""
+        req = self._claim_request(peek=True, wait=0.0,
+                                  offer=(self.o.resources, 0, None, 0))
+        req.count_fitting = True
+        resp = await self.conn.call("ClaimJob", req)
+        return resp.fitting_jobs > 0 and not (resp.workflow_done or resp.canceled)
 
     def _admit(self, jobs: list[pb.ClaimedJob]) -> None:
         """Queue claimed jobs (in the coordinator's priority order) and start what fits."""
@@ -331,6 +361,7 @@ class WorkerRunner:
                 self._report(cj, FINISHED, 127, pb.FAILED, time.time(), time.time())
                 return
             rj.process = proc
+            self.execution.started(rj)
             self._report(cj, STARTED, 0, 0, proc.start_time, 0.0)
             rc = await proc.wait()
             if rc == -signal.SIGTERM and not rj.final_status:
@@ -346,7 +377,9 @@ class WorkerRunner:
             took = proc.end_time - proc.start_time
             self._mean_seconds = took if self._mean_seconds is None else \
                 0.8 * self._mean_seconds + 0.2 * took
-            self._report(cj, FINISHED, rc, rj.final_status, proc.start_time, proc.end_time)
+            outcome = await self.execution.outcome(rj, rc)
+            self._report(cj, FINISHED, rc, rj.final_status, proc.start_time, proc.end_time,
+                         outcome)
         finally:
             del self.running[cj.id]
             self.used = self.used - rj.needs
@@ -356,10 +389,10 @@ class WorkerRunner:
     # ----- reports
 
     def _report(self, cj: pb.ClaimedJob, kind: int, rc: int, status: int, start: float,
-                end: float) -> None:
-        report = pb.JobReport(job_id=cj.id, kind=kind, run_id=cj.run_id,
-                              attempt_id=cj.attempt_id, return_code=rc, status=status,
-                              start_time=start, end_time=end)
+                end: float, outcome: Outcome | None = None) -> None:
+        report = outcome.report(cj, start, end) if outcome is not None else pb.JobReport(
+            job_id=cj.id, kind=kind, run_id=cj.run_id, attempt_id=cj.attempt_id,
+            return_code=rc, status=status, start_time=start, end_time=end)
         if kind == STARTED:
             # A start only updates what users see: let it ride with the next end (short jobs)
             # or go after a moment, instead of costing a round trip of its own.

@@ -1,0 +1,162 @@
+"""``torc reports ...``, ``torc recover``, ``torc workflows correct-resources`` and ``torc
+plot-resources``: the recovery loop's commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from torc.client import output, recover, reports
+from torc.client.stub import TorcClient
+from torc.errors import TorcError
+from torc.options import add_worker_arguments
+
+
+def cmd_summary(c: TorcClient, a: argparse.Namespace) -> None:
+    d = reports.summary(c.get_workflow(a.id), c.list_jobs(a.id),
+                        c.list_results(a.id, all_runs=True))
+    if a.format == "json":
+        output.emit_json(d)
+        return
+    rows = [{"figure": k, "value": json.dumps(v) if isinstance(v, dict) else v}
+            for k, v in d.items()]
+    output.table(f"summary of workflow {a.id}", rows, ["figure", "value"])
+
+
+def cmd_results(c: TorcClient, a: argparse.Namespace) -> None:
+    rows = reports.results_report(a.id, c.list_results(a.id, all_runs=a.all_runs),
+                                  c.list_workers(a.id), Path(a.output_dir).resolve())
+    output.rows(a.format, f"results of workflow {a.id}", rows,
+                ["job_id", "job_name", "run_id", "attempt_id", "status", "return_code",
+                 "exec_seconds", "stdout", "stderr", "slurm_stdout"])
+
+
+def cmd_utilization(c: TorcClient, a: argparse.Namespace) -> None:
+    rows = reports.utilization(c.list_jobs(a.id), c.list_results(a.id, all_runs=True))
+    if a.format != "json":
+        for r in rows:
+            r["flags"] = ", ".join(k for k in ("over_memory", "over_cpu", "over_runtime",
+                                               "likely_oom", "likely_timeout") if r[k]) or None
+            r["memory"] = output.human_bytes(r["memory_bytes"])
+            r["peak_memory"] = output.human_bytes(r["peak_memory_bytes"]) \
+                if r["peak_memory_bytes"] is not None else None
+    output.rows(a.format, f"resource utilization of workflow {a.id}", rows,
+                ["job_id", "job_name", "status", "return_code", "memory", "peak_memory",
+                 "num_cpus", "peak_cpu_percent", "runtime_seconds", "exec_seconds", "flags"])
+
+
+def _plan_out(a: argparse.Namespace, title: str, plan: list[dict[str, Any]]) -> None:
+    if a.format == "json":
+        output.emit_json({"workflow_id": a.id, "dry_run": a.dry_run, "jobs": plan})
+        return
+    rows = [{**p, **{k: output.human_bytes(p[k]) for k in ("memory_bytes", "new_memory_bytes")
+                     if p.get(k) is not None}} for p in plan]
+    output.table(title, rows, ["job_id", "job_name", "reason", "memory_bytes",
+                               "new_memory_bytes", "runtime_seconds", "new_runtime_seconds"])
+
+
+def cmd_correct(c: TorcClient, a: argparse.Namespace) -> None:
+    ids = {int(x) for x in a.job_ids.split(",")} if a.job_ids else None
+    plan = recover.correction_plan(c.list_jobs(a.id), c.list_results(a.id, all_runs=True),
+                                   a.memory_multiplier, a.runtime_multiplier, ids)
+    if not a.dry_run:
+        recover.apply_changes(c, a.id, plan)
+    _plan_out(a, f"requirements {'to change' if a.dry_run else 'changed'} in workflow {a.id}",
+              plan)
+
+
+def recover_workflow(a: argparse.Namespace, url: str | None) -> int:
+    """``torc recover``: plan, then (unless --dry-run) update, reset and run again. Without a
+    URL it works on the coordinator ``torc run`` left in the output directory."""
+    from torc.client.run import EmbeddedCoordinator, run
+    embedded = None
+    if url is None:
+        data = Path(a.output_dir).resolve() / "coordinator"
+        if not data.is_dir():
+            raise TorcError(f"no --url, and no torc run coordinator in {data}: give --url "
+                            "(or TORC_URL), or the --output-dir of the torc run")
+        embedded = EmbeddedCoordinator(data)
+        url = embedded.start()
+    try:
+        with TorcClient(url) as c:
+            plan = recover.recovery_plan(c.list_jobs(a.id), c.list_results(a.id, all_runs=True),
+                                         a.memory_multiplier, a.runtime_multiplier,
+                                         a.retry_unknown)
+            if not plan and a.format != "json":
+                print(f"nothing to recover in workflow {a.id}: no job failed for lack of "
+                      "memory or time" + ("" if a.retry_unknown else
+                                          " (--retry-unknown retries the other failures)"))
+                return 0
+            if a.dry_run or not plan:
+                _plan_out(a, f"recovery plan of workflow {a.id}", plan)
+                return 0
+            recover.apply_changes(c, a.id, plan)
+            recover.reset_for_recovery(c, a.id, plan)
+            on_slurm = any(x.action_type == "schedule_nodes" for x in c.list_actions(a.id))
+        if a.format != "json":
+            _plan_out(a, f"recovering workflow {a.id}", plan)
+        if a.no_run:
+            return 0
+        a.target = str(a.id)
+        if on_slurm:  # the re-armed schedule_nodes actions ask Slurm for new allocations
+            from torc.client.submit import submit
+            return submit(a, url, a.format)
+        return run(a, url, a.format)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def cmd_plot(c: TorcClient | None, a: argparse.Namespace) -> None:
+    from torc.client.plots import plot_resources
+    n = plot_resources(Path(a.path), Path(a.output))
+    if a.format == "json":
+        output.emit_json({"output": a.output, "jobs": n})
+    else:
+        print(f"wrote {a.output} ({n} job(s))")
+
+
+def add_commands(sub: Any, workflow_verbs: Any) -> None:
+    """``reports``, ``recover``, ``plot-resources``; ``workflows correct-resources``."""
+    rep = sub.add_parser("reports", help="summaries, results with their files, resource use")
+    rsub = rep.add_subparsers(dest="verb", required=True, metavar="VERB")
+    for verb, func, text in (
+            ("summary", cmd_summary, "counts, execution time, attempts, failures by code"),
+            ("results", cmd_results, "each result with its stdout/stderr and Slurm output"),
+            ("check-resource-utilization", cmd_utilization,
+             "requested vs used memory, CPU and runtime; over-use, likely OOM or timeout")):
+        s = rsub.add_parser(verb, help=text)
+        s.add_argument("id", type=int)
+        if verb == "results":
+            s.add_argument("--output-dir", default="torc_output",
+                           help="where the workers wrote (default: %(default)s)")
+            s.add_argument("--all-runs", action="store_true")
+        s.set_defaults(func=func)
+
+    s = workflow_verbs.add_parser("correct-resources",
+                                  help="raise requirements to what jobs were seen to use")
+    s.add_argument("id", type=int)
+    s.add_argument("--memory-multiplier", type=float, default=1.2)
+    s.add_argument("--runtime-multiplier", type=float, default=1.2)
+    s.add_argument("--job-ids", help="only these (comma-separated)")
+    s.add_argument("--dry-run", action="store_true")
+    s.set_defaults(func=cmd_correct)
+
+    s = sub.add_parser("recover", help="after OOMs and timeouts: raise requirements, reset "
+                                       "those jobs and their canceled dependents, run again")
+    s.add_argument("id", type=int)
+    s.add_argument("--memory-multiplier", type=float, default=1.5)
+    s.add_argument("--runtime-multiplier", type=float, default=1.4)
+    s.add_argument("--retry-unknown", action="store_true",
+                   help="also retry jobs that failed for another reason, unchanged")
+    s.add_argument("--dry-run", action="store_true", help="only show what would change")
+    s.add_argument("--no-run", action="store_true", help="reset only; do not run")
+    add_worker_arguments(s)
+    s.set_defaults(func=None)
+
+    s = sub.add_parser("plot-resources", help="HTML plots of time_series resource samples")
+    s.add_argument("path", help="a resource_metrics_*.db file or the directory holding them")
+    s.add_argument("-o", "--output", default="resource_plots.html")
+    s.set_defaults(func=cmd_plot, local=True)

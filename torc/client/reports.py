@@ -1,0 +1,107 @@
+"""What a workflow's jobs and results say, for people: a summary, each job's results with
+where its output is, and whether jobs used what they asked for. Pure functions of the
+listings (``pb.Job``, ``pb.JobResult``, ``pb.Worker``), so every report is a table and JSON.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from torc import states as S
+from torc.proto import torc_pb2 as pb
+
+OOM_CODES = (137, -9)  # Torc's oom_exit_code, and SIGKILL as the kernel's OOM killer sends it
+TIMEOUT_CODE = 152
+OVER = 1.0  # a figure above its request by more than this factor is over-use
+
+
+def summary(wf: pb.Workflow, jobs: list[pb.Job], results: list[pb.JobResult]
+            ) -> dict[str, Any]:
+    """Counts by state, execution time, attempts and failures by return code (of each job's
+    latest result); ``results`` are every result of every run."""
+    latest = latest_results(results)
+    seconds = [r.end_time - r.start_time for r in latest.values()]
+    failed = [r for r in latest.values() if r.status != S.COMPLETED]
+    counts = Counter(S.name(j.status) for j in jobs)
+    return {
+        "workflow_id": wf.id, "name": wf.name, "run_id": wf.run_id, "num_jobs": len(jobs),
+        "job_counts": {name: counts.get(name, 0) for name in S.NAMES.values()},
+        "total_exec_seconds": round(sum(seconds), 3),
+        "mean_exec_seconds": round(sum(seconds) / len(seconds), 3) if seconds else None,
+        "max_exec_seconds": round(max(seconds), 3) if seconds else None,
+        "attempts": len(results),
+        "retried_jobs": sum(1 for n in Counter(r.job_id for r in results).values() if n > 1),
+        "failures_by_return_code": {str(k): v for k, v in sorted(
+            Counter(r.return_code for r in failed).items())},
+    }
+
+
+def latest_results(results: list[pb.JobResult]) -> dict[int, pb.JobResult]:
+    """Each job's last result (results are listed in the order they were recorded)."""
+    return {r.job_id: r for r in results}
+
+
+def results_report(wf_id: int, results: list[pb.JobResult], workers: list[pb.Worker],
+                   output_dir: Path) -> list[dict[str, Any]]:
+    """Each result with the files of its stdout/stderr and of its allocation's Slurm output."""
+    slurm = {w.id: w.slurm_job_id for w in workers}
+    rows = []
+    for r in results:
+        base = output_dir / "job_stdio" / \
+            f"job_wf{wf_id}_j{r.job_id}_r{r.run_id}_a{r.attempt_id}"
+        sid = slurm.get(r.worker_id, "")
+        rows.append({
+            "job_id": r.job_id, "job_name": r.job_name, "run_id": r.run_id,
+            "attempt_id": r.attempt_id, "status": S.NAMES.get(r.status, "unknown"),
+            "return_code": r.return_code, "message": r.message,
+            "exec_seconds": round(r.end_time - r.start_time, 3),
+            "stdout": str(base.with_suffix(".o")), "stderr": str(base.with_suffix(".e")),
+            "slurm_job_id": sid or None,
+            "slurm_stdout": str(output_dir / f"slurm_output_wf{wf_id}_sl{sid}.o") if sid
+            else None,
+        })
+    return rows
+
+
+def is_oom(r: pb.JobResult) -> bool:
+    """The attempt ran out of memory (killed for it by the worker or the kernel)."""
+    return r.status != S.COMPLETED and (r.return_code in OOM_CODES
+                                        or r.message.startswith("out of memory"))
+
+
+def is_timeout(r: pb.JobResult, job: pb.Job) -> bool:
+    """The attempt outlived its runtime (killed for it, or simply took longer)."""
+    took = r.end_time - r.start_time
+    return r.status != S.COMPLETED and (
+        r.return_code == TIMEOUT_CODE or r.message.startswith("timeout")
+        or (job.runtime_seconds > 0 and took >= job.runtime_seconds))
+
+
+def utilization(jobs: list[pb.Job], results: list[pb.JobResult]) -> list[dict[str, Any]]:
+    """Per job (its latest result): what it asked for against what it used, with over-use,
+    likely out-of-memory and likely timeout flagged."""
+    latest = latest_results(results)
+    rows = []
+    for j in jobs:
+        r = latest.get(j.id)
+        if r is None:
+            continue
+        took = r.end_time - r.start_time
+        peak = r.peak_memory_bytes if r.HasField("peak_memory_bytes") else None
+        cpu = r.peak_cpu_percent if r.HasField("peak_cpu_percent") else None
+        rows.append({
+            "job_id": j.id, "job_name": j.name, "status": S.NAMES.get(r.status, "unknown"),
+            "return_code": r.return_code,
+            "memory_bytes": j.memory_bytes, "peak_memory_bytes": peak,
+            "memory_percent": round(100 * peak / j.memory_bytes, 1)
+            if peak is not None and j.memory_bytes else None,
+            "num_cpus": j.num_cpus, "peak_cpu_percent": cpu,
+            "runtime_seconds": j.runtime_seconds, "exec_seconds": round(took, 3),
+            "over_memory": peak is not None and peak > j.memory_bytes * OVER,
+            "over_cpu": cpu is not None and cpu > 100 * max(j.num_cpus, 1) * 1.1,
+            "over_runtime": j.runtime_seconds > 0 and took > j.runtime_seconds * OVER,
+            "likely_oom": is_oom(r), "likely_timeout": is_timeout(r, j),
+        })
+    return rows

@@ -1,0 +1,93 @@
+"""A job of a workflow in memory, and one recorded attempt of it (a result)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, NamedTuple
+
+from torc import states as S
+
+# Optional per-job spec fields, absent for most jobs (a million jobs carry no empty lists).
+IO_KEYS = ("input_files", "output_files", "input_user_data", "output_user_data")
+_NO_IO: dict[str, list[int]] = {}
+
+
+class Job:
+    """A job: static fields from the spec plus its state in the current run."""
+
+    __slots__ = ("id", "name", "command", "invocation_script", "rr", "scheduler",
+                 "cancel_on_fail", "supports_termination", "priority", "deps", "dependents",
+                 "status", "waiting", "attempt_id", "run_id", "return_code", "worker_id",
+                 "retry_on_loss", "handler", "stdio", "io", "digest")
+
+    def __init__(self, job_id: int, spec: dict[str, Any]) -> None:
+        self.id = job_id
+        self.name: str = spec["name"]
+        self.command: str = spec["command"]
+        self.invocation_script: str = spec.get("invocation_script") or ""
+        self.rr: int = spec["rr"]
+        self.scheduler: str | None = spec.get("scheduler")
+        self.cancel_on_fail: bool = spec.get("cancel_on_blocking_job_failure", True)
+        self.supports_termination: bool = spec.get("supports_termination", False)
+        self.priority: int = spec.get("priority", 0)
+        # How many times a job lost with its worker runs again before it fails with -128.
+        self.retry_on_loss: int = spec.get("retry_on_worker_loss", 0)
+        # Index of its failure handler in the workflow's list, or None.
+        self.handler: int | None = spec.get("failure_handler")
+        self.stdio: dict[str, Any] | None = spec.get("stdio")
+        io = {k: spec[k] for k in IO_KEYS if spec.get(k)}
+        self.io: dict[str, list[int]] = io or _NO_IO
+        # Upstream job ids (1-based); dependents are filled in by the workflow.
+        self.deps: tuple[int, ...] = tuple(d + 1 for d in spec["deps"])
+        self.dependents: list[int] = []
+        self.status = S.UNINITIALIZED
+        self.waiting = 0  # upstream jobs not yet done
+        self.attempt_id = 0
+        self.run_id = 0
+        self.return_code: int | None = None
+        self.worker_id = 0
+        # What it ran with when it last completed (command and input user data), so that a
+        # reinitialize can tell a changed job; "" when it has not completed.
+        self.digest = ""
+
+    def to_spec(self) -> dict[str, Any]:
+        """The normalized spec entry of this job."""
+        spec = {"name": self.name, "command": self.command,
+                "invocation_script": self.invocation_script, "deps": [d - 1 for d in self.deps],
+                "rr": self.rr, "scheduler": self.scheduler,
+                "cancel_on_blocking_job_failure": self.cancel_on_fail,
+                "supports_termination": self.supports_termination, "priority": self.priority,
+                "retry_on_worker_loss": self.retry_on_loss, **self.io}
+        if self.handler is not None:
+            spec["failure_handler"] = self.handler
+        if self.stdio is not None:
+            spec["stdio"] = self.stdio
+        return spec
+
+    def inputs_digest(self, user_data: list[dict[str, Any]]) -> str:
+        """A hash of what the job runs with: its command and its input user data values."""
+        h = hashlib.blake2b(digest_size=12)
+        h.update(f"{self.invocation_script}\0{self.command}\0".encode())
+        for k in self.io.get("input_user_data", ()):
+            h.update(json.dumps(user_data[k].get("data"), sort_keys=True).encode())
+        return h.hexdigest()
+
+
+class Result(NamedTuple):
+    """One recorded attempt of a job (a JSON list in snapshots; fields after ``worker_id``
+    are newer and default for older snapshots)."""
+
+    job_id: int
+    run_id: int
+    attempt_id: int
+    return_code: int
+    status: int
+    start_time: float
+    end_time: float
+    worker_id: int
+    message: str = ""
+    peak_memory_bytes: int | None = None
+    avg_memory_bytes: int | None = None
+    peak_cpu_percent: float | None = None
+    avg_cpu_percent: float | None = None

@@ -1,0 +1,128 @@
+"""The job RPCs of ``torc.v1.Torc`` (mixed into TorcService): initialize and reinitialize
+(with the files the caller sees), the reinitialize plan, job updates, job and result listings.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import grpc
+import re2
+
+from torc import states as S
+from torc.errors import InvalidArgument
+from torc.proto import torc_pb2 as pb
+from torc.server import changes, convert
+from torc.server import events as E
+from torc.server.rpc import abort, paged
+from torc.server.workflow import Workflow
+from torc.spec.checks import RE2_OPTIONS
+
+
+def file_times(wf: Workflow, request: pb.InitializeRequest) -> tuple | None:
+    """The caller's file times as [index, mtime] pairs (None when it did not look);
+    InvalidArgument for a file id the workflow does not have."""
+    if not request.files_checked:
+        return None
+    n = len(wf.extra.get("files") or [])
+    bad = [k for k in request.file_mtimes if not 1 <= k <= n]
+    if bad:
+        raise InvalidArgument(f"file_mtimes: workflow {wf.id} has no file {bad[0]}")
+    return tuple(sorted((k - 1, v) for k, v in request.file_mtimes.items()))
+
+
+def _latest(results: list, every: bool) -> list:
+    """Each job's latest result (Torc's default), or every result of every run."""
+    if every:
+        return results
+    seen: set[int] = set()
+    latest = []
+    for r in reversed(results):
+        if r.job_id not in seen:
+            seen.add(r.job_id)
+            latest.append(r)
+    latest.reverse()
+    return latest
+
+
+class JobRpcs:
+    """Expects TorcService's helpers (``_read``, ``_commit``) on ``self``."""
+
+    async def _init_event(self, cls: type, request: pb.InitializeRequest,
+                          context: grpc.aio.ServicerContext) -> pb.Workflow:
+        wf = await self._read(context, request.workflow_id)  # type: ignore[attr-defined]
+        try:
+            mtimes = file_times(wf, request)
+        except InvalidArgument as e:
+            await abort(context, e)
+        return convert.workflow(await self._commit(  # type: ignore[attr-defined]
+            cls(request.workflow_id, time.time(), mtimes), context))
+
+    async def InitializeWorkflow(self, request: pb.InitializeRequest,
+                                 context: grpc.aio.ServicerContext) -> pb.Workflow:
+        return await self._init_event(E.InitializeWorkflow, request, context)
+
+    async def ReinitializeWorkflow(self, request: pb.InitializeRequest,
+                                   context: grpc.aio.ServicerContext) -> pb.Workflow:
+        return await self._init_event(E.ReinitializeWorkflow, request, context)
+
+    async def PlanReinitialize(self, request: pb.InitializeRequest,
+                               context: grpc.aio.ServicerContext) -> pb.ReinitializePlan:
+        wf = await self._read(context, request.workflow_id)  # type: ignore[attr-defined]
+        try:
+            pairs = file_times(wf, request)
+        except InvalidArgument as e:
+            await abort(context, e)
+        found = changes.changed_jobs(wf, None if pairs is None else dict(pairs))
+        return pb.ReinitializePlan(job_ids=[i for i, _ in found], reasons=[r for _, r in found])
+
+    async def UpdateJob(self, request: pb.UpdateJobRequest,
+                        context: grpc.aio.ServicerContext) -> pb.Job:
+        resources: dict[str, Any] = {}
+        for field, key in (("num_cpus", "num_cpus"), ("memory_bytes", "memory"),
+                           ("num_gpus", "num_gpus"), ("num_nodes", "num_nodes"),
+                           ("runtime_seconds", "runtime")):
+            if request.HasField(field):
+                resources[key] = getattr(request, field)
+        event = E.UpdateJob(
+            request.workflow_id, request.job_id, time.time(),
+            priority=request.priority if request.HasField("priority") else None,
+            rr_name=request.resource_requirements, resources=resources,
+            command=request.command if request.HasField("command") else None)
+        job = await self._commit(event, context)  # type: ignore[attr-defined]
+        wf = self.store.workflow(request.workflow_id)  # type: ignore[attr-defined]
+        return convert.job(wf, job)
+
+    async def ListJobs(self, request: pb.ListJobsRequest,
+                       context: grpc.aio.ServicerContext) -> pb.ListJobsResponse:
+        wf = await self._read(context, request.workflow_id)  # type: ignore[attr-defined]
+        if request.status and request.status not in S.NAMES:
+            await abort(context, InvalidArgument(f"unknown job status {request.status}"))
+        jobs = wf.jobs if not request.status else [j for j in wf.jobs
+                                                   if j.status == request.status]
+        if request.job_ids:
+            wanted = set(request.job_ids)
+            jobs = [j for j in jobs if j.id in wanted]
+        if request.name_regex:
+            try:
+                rx = re2.compile(request.name_regex, options=RE2_OPTIONS)
+            except re2.error:
+                await abort(context, InvalidArgument(
+                    f"name_regex: invalid regex {request.name_regex!r}"))
+            jobs = [j for j in jobs if rx.search(j.name)]
+        page = paged(jobs, request.offset, request.limit)
+        return pb.ListJobsResponse(jobs=[convert.job(wf, j) for j in page], total=len(jobs))
+
+    async def ListResults(self, request: pb.ListResultsRequest,
+                          context: grpc.aio.ServicerContext) -> pb.ListResultsResponse:
+        wf = await self._read(context, request.workflow_id)  # type: ignore[attr-defined]
+        rows = [r for r in _latest(wf.results, request.all_runs or bool(request.run_id))
+                if (not request.failed_only or r.status != S.COMPLETED)
+                and (not request.job_id or r.job_id == request.job_id)
+                and (not request.run_id or r.run_id == request.run_id)
+                and (not request.HasField("return_code") or r.return_code == request.return_code)]
+        return pb.ListResultsResponse(
+            results=[convert.result(wf, r) for r in paged(rows, request.offset, request.limit)],
+            total=len(rows))
+

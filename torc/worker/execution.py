@@ -1,0 +1,218 @@
+"""How a worker runs each job beyond starting it: resource sampling and limits (memory and
+runtime, Torc's ``execution_config``), output file checks, the failure handler's recovery
+script, stdio clean-up; and what the attempt's report says (:class:`Outcome`).
+
+The runner owns the jobs' lifecycle; this module decides what an ended attempt means and
+carries out the limits while it runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from torc.proto import torc_pb2 as pb
+from torc.spec.settings import matching_rule
+from torc.worker.jobs import RunningJob, recovery_process, stdio_base
+from torc.worker.monitor import Monitor, Usage
+from torc.worker.settings import WorkflowSettings
+
+log = logging.getLogger("torc.worker")
+
+LIMIT_CHECK_SECONDS = 1.0  # memory limits are checked this often when monitoring is off
+
+
+@dataclass
+class Outcome:
+    """What an ended attempt is reported as."""
+
+    return_code: int
+    status: int = 0  # 0: by the return code; FAILED, TERMINATED or CANCELED
+    message: str = ""
+    metrics: tuple[int, int, float, float] | None = None
+    recovery_rc: int | None = None
+    output_mtimes: dict[int, float] = field(default_factory=dict)
+
+    def report(self, cj: pb.ClaimedJob, start: float, end: float) -> pb.JobReport:
+        """The FINISHED report of this attempt."""
+        r = pb.JobReport(job_id=cj.id, kind=pb.FINISHED, run_id=cj.run_id,
+                         attempt_id=cj.attempt_id, return_code=self.return_code,
+                         status=self.status, start_time=start, end_time=end,
+                         message=self.message, output_mtimes=self.output_mtimes)
+        if self.metrics is not None:
+            (r.peak_memory_bytes, r.avg_memory_bytes, r.peak_cpu_percent,
+             r.avg_cpu_percent) = self.metrics
+        if self.recovery_rc is not None:
+            r.recovery_return_code = self.recovery_rc
+        return r
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:,.0f} MB"
+
+
+class Execution:
+    """The worker's per-job policies, configured from the workflow's settings."""
+
+    def __init__(self, workflow_id: int, url: str, output_dir: Path, cwd: Path | None,
+                 marker: str) -> None:
+        self.workflow_id = workflow_id
+        self.url = url
+        self.output_dir = output_dir
+        self.cwd = cwd
+        self.marker = marker
+        self.worker_id = 0
+        self.settings = WorkflowSettings()
+        self.monitor: Monitor | None = None
+        self.series_path: Path | None = None
+
+    def configure(self, worker_id: int, settings: WorkflowSettings, cwd: Path | None) -> None:
+        """After registration: what the workflow asks for."""
+        self.worker_id, self.settings, self.cwd = worker_id, settings, cwd
+        if settings.monitoring or settings.limit_resources:
+            keep = settings.monitoring and settings.monitor.get("granularity") == "time_series"
+            self.monitor = Monitor(keep_series=keep)
+            if keep:
+                d = self.output_dir / "resource_utilization"
+                d.mkdir(parents=True, exist_ok=True)
+                self.series_path = d / f"resource_metrics_wf{self.workflow_id}_w{worker_id}.db"
+
+    @property
+    def sample_interval(self) -> float:
+        """Seconds between samples."""
+        if self.settings.monitoring:
+            interval = float(self.settings.monitor.get("sample_interval_seconds", 5))
+            return min(interval, LIMIT_CHECK_SECONDS) if self.settings.limit_resources \
+                else interval
+        return LIMIT_CHECK_SECONDS
+
+    # ----- while jobs run
+
+    def started(self, rj: RunningJob) -> None:
+        """A job's process is running: sample it, and arm its runtime limit."""
+        assert rj.process is not None
+        if self.monitor is not None:
+            self.monitor.add(rj.job.id, rj.process.pid)
+        if self.settings.limit_resources and rj.job.runtime_seconds > 0:
+            rj.timer = asyncio.get_running_loop().call_later(
+                rj.job.runtime_seconds, self._over_time, rj)
+
+    def _over_time(self, rj: RunningJob) -> None:
+        ec = self.settings.execution
+        sig = signal.Signals[ec.get("termination_signal", "SIGTERM")]
+        lead = float(ec.get("sigterm_lead_seconds", 30))
+        log.warning("job %d (%s) ran past its runtime of %gs: %s, SIGKILL in %gs", rj.job.id,
+                    rj.job.name, rj.job.runtime_seconds, sig.name, lead)
+        rj.limit_kill("timeout", sig, lead)
+
+    async def sample_loop(self, running: dict[int, RunningJob]) -> None:
+        """Sample every running job each interval; kill those over their memory limit."""
+        assert self.monitor is not None
+        while True:
+            await asyncio.sleep(self.sample_interval)
+            memory = await asyncio.to_thread(self.monitor.sample)
+            if not self.settings.limit_resources:
+                continue
+            for job_id, rss in memory.items():
+                rj = running.get(job_id)
+                if rj is not None and rj.job.memory_bytes and rss > rj.job.memory_bytes:
+                    log.warning("job %d (%s) uses %s, over its memory of %s: killed", job_id,
+                                rj.job.name, _mb(rss), _mb(rj.job.memory_bytes))
+                    rj.over_memory = rss
+                    self._kill_tree(rj)
+
+    def _kill_tree(self, rj: RunningJob) -> None:
+        """SIGKILL the job's group and any process of its tree that left the group."""
+        rj.limit_kill("oom", signal.SIGKILL, 0)
+        if self.monitor is None or rj.process is None:
+            return
+        for p in self.monitor.tree(rj.process.pid, {}):
+            try:
+                p.kill()
+            except psutil.Error:
+                pass
+
+    # ----- when a job ends
+
+    async def outcome(self, rj: RunningJob, rc: int) -> Outcome:
+        """What the ended attempt is reported as (runs the recovery script if its failure
+        handler's rule will retry it)."""
+        cj = rj.job
+        if rj.timer is not None:
+            rj.timer.cancel()
+        usage = self.monitor.remove(cj.id) if self.monitor is not None else None
+        out = Outcome(rc, rj.final_status)
+        if usage is not None and self.settings.monitoring:
+            out.metrics = usage.figures()
+            if usage.series and self.series_path is not None:
+                await asyncio.to_thread(self._store_series, cj, usage)
+        ec = self.settings.execution
+        if rj.limit == "oom":
+            out.return_code, out.status = int(ec.get("oom_exit_code", 137)), pb.FAILED
+            out.message = (f"out of memory: used {_mb(rj.over_memory)}, more than its "
+                           f"{_mb(cj.memory_bytes)}")
+        elif rj.limit == "timeout" and rc != 0:
+            out.return_code, out.status = int(ec.get("timeout_exit_code", 152)), pb.FAILED
+            out.message = f"timeout: ran past its runtime of {cj.runtime_seconds:g}s"
+        if out.return_code == 0 and not out.status:
+            self._check_outputs(cj, out)
+        if out.return_code == 0 and not out.status:
+            self._clean_stdio(cj)
+        elif out.status in (0, pb.FAILED) and cj.failure_handler_json:
+            out.recovery_rc = await self._recover(cj, out.return_code)
+        return out
+
+    def _check_outputs(self, cj: pb.ClaimedJob, out: Outcome) -> None:
+        missing = []
+        for f in cj.output_files:
+            path = Path(f.path) if Path(f.path).is_absolute() else self.output_dir / f.path
+            try:
+                out.output_mtimes[f.id] = path.stat().st_mtime
+            except OSError:
+                missing.append(f"{f.name!r} ({f.path})")
+        if missing:
+            out.status = pb.FAILED
+            out.message = f"exited 0 but did not write its output file(s) {', '.join(missing)}"
+
+    def _clean_stdio(self, cj: pb.ClaimedJob) -> None:
+        if not cj.delete_stdio_on_success:
+            return
+        base = stdio_base(cj, self.workflow_id, self.output_dir)
+        for suffix in (".o", ".e"):
+            base.with_suffix(suffix).unlink(missing_ok=True)
+
+    async def _recover(self, cj: pb.ClaimedJob, rc: int) -> int | None:
+        """Run the recovery script of the rule that will retry this attempt; its return code
+        (None when no rule retries it or the rule has no script)."""
+        rule = matching_rule(json.loads(cj.failure_handler_json), rc)
+        if rule is None or cj.attempt_id >= rule["max_retries"] or not rule["recovery_script"]:
+            return None
+        proc = recovery_process(cj, rule["recovery_script"], rc, self.workflow_id,
+                                self.worker_id, self.url, self.output_dir, self.cwd,
+                                self.marker)
+        try:
+            await proc.start()
+        except (OSError, ValueError) as e:
+            log.error("job %d: recovery script could not start: %s", cj.id, e)
+            return 127
+        code = await proc.wait()
+        log.info("job %d (%s): recovery script exited %d", cj.id, cj.name, code)
+        return code
+
+    def _store_series(self, cj: pb.ClaimedJob, usage: Usage) -> None:
+        """Append a job's samples to this worker's SQLite file (Torc's time_series)."""
+        assert self.series_path is not None
+        with sqlite3.connect(self.series_path) as db:
+            db.execute("CREATE TABLE IF NOT EXISTS job_resource_samples (job_id INTEGER, "
+                       "job_name TEXT, run_id INTEGER, attempt_id INTEGER, timestamp REAL, "
+                       "memory_bytes INTEGER, cpu_percent REAL, num_processes INTEGER)")
+            db.executemany("INSERT INTO job_resource_samples VALUES (?,?,?,?,?,?,?,?)",
+                           [(cj.id, cj.name, cj.run_id, cj.attempt_id, *s)
+                            for s in usage.series])
