@@ -1,0 +1,220 @@
+"""``torc hpc ...`` (cluster profiles) and ``torc slurm generate|schedule-nodes|sacct|
+parse-logs``: Slurm without hand-written schedulers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from torc.client import output
+from torc.client.stub import TorcClient
+from torc.errors import TorcError
+from torc.slurm import plan as planner
+from torc.slurm import profiles as P
+from torc.spec.units import parse_duration, parse_memory
+
+PARTITION_COLUMNS = ["name", "cpus_per_node", "memory_mb", "max_walltime", "gpus_per_node",
+                     "max_nodes", "shared", "requires_explicit_request", "description"]
+
+
+def resolve_profile(name: str | None) -> P.Profile:
+    """The named profile, else the detected one; a TorcError saying how to get one."""
+    profiles = P.all_profiles()
+    if name:
+        if name not in profiles:
+            raise TorcError(f"no HPC profile {name!r}; known: {', '.join(sorted(profiles))} "
+                            "(torc hpc generate describes the cluster it runs on)")
+        return profiles[name]
+    found = P.detect()
+    if found is None:
+        raise TorcError("no HPC profile matches this cluster: give --profile NAME (torc hpc "
+                        "list) or run torc hpc generate here")
+    return found
+
+
+def _partition_rows(profile: P.Profile, parts: list[P.Partition]) -> list[dict[str, Any]]:
+    return [{**{k: getattr(p, k) for k in PARTITION_COLUMNS if k != "max_walltime"},
+             "max_walltime": p.max_walltime, "max_walltime_secs": p.max_walltime_secs,
+             "profile": profile.name} for p in parts]
+
+
+def cmd_hpc_list(c: Any, a: argparse.Namespace) -> None:
+    detected = P.detect()
+    rows = [{"name": p.name, "display_name": p.display_name, "partitions": len(p.partitions),
+             "source": p.source, "detected": detected is not None and p.name == detected.name}
+            for p in P.all_profiles().values()]
+    output.rows(a.format, "HPC profiles", rows,
+                ["name", "display_name", "partitions", "source", "detected"])
+
+
+def cmd_hpc_detect(c: Any, a: argparse.Namespace) -> None:
+    p = P.detect()
+    if p is None:
+        raise TorcError("no HPC profile matches this cluster (torc hpc generate makes one)")
+    if a.format == "json":
+        output.emit_json({"name": p.name, "display_name": p.display_name, "source": p.source})
+    else:
+        print(f"{p.name}: {p.display_name} ({p.source})")
+
+
+def cmd_hpc_show(c: Any, a: argparse.Namespace) -> None:
+    p = resolve_profile(a.name)
+    if a.format == "json":
+        output.emit_json({**p.to_json(), "source": p.source})
+        return
+    output.table(f"{p.display_name}: {p.description}", _partition_rows(p, p.partitions),
+                 PARTITION_COLUMNS)
+
+
+def cmd_hpc_partitions(c: Any, a: argparse.Namespace) -> None:
+    p = resolve_profile(a.name)
+    parts = [x for x in p.partitions if (not a.gpu or x.gpus_per_node)
+             and (not a.cpu or not x.gpus_per_node)]
+    output.rows(a.format, f"partitions of {p.name}", _partition_rows(p, parts),
+                PARTITION_COLUMNS)
+
+
+def cmd_hpc_match(c: Any, a: argparse.Namespace) -> None:
+    p = resolve_profile(a.profile)
+    try:
+        mem_mb = parse_memory(a.memory) // (1024 * 1024) if a.memory else 0
+        secs = parse_duration(a.walltime) if a.walltime else 0.0
+    except ValueError as e:
+        raise TorcError(str(e)) from None
+    parts = p.matching(a.num_cpus, mem_mb, secs, a.num_gpus)
+    best = p.best_partition(a.num_cpus, mem_mb, secs, a.num_gpus)
+    rows = [{**r, "best": best is not None and r["name"] == best.name}
+            for r in _partition_rows(p, parts)]
+    output.rows(a.format, f"partitions of {p.name} for {a.num_cpus} CPUs, {mem_mb} MB, "
+                f"{secs:g} s, {a.num_gpus} GPUs", rows, ["best", *PARTITION_COLUMNS])
+
+
+def cmd_hpc_generate(c: Any, a: argparse.Namespace) -> None:
+    from torc.slurm.discover import generate_profile
+    p = generate_profile(a.name)
+    path = None if a.no_save else P.save_profile(p)
+    if a.format == "json":
+        output.emit_json({**p.to_json(), "saved_to": str(path) if path else None})
+        return
+    output.table(f"{p.display_name}" + (f" (saved to {path})" if path else ""),
+                 _partition_rows(p, p.partitions), PARTITION_COLUMNS)
+
+
+def generate_spec(a: argparse.Namespace) -> tuple[dict[str, Any], planner.Plan]:
+    """The spec with generated schedulers and actions (``torc slurm generate``)."""
+    from torc.spec.load import load_file
+    from torc.spec.params import expand_entry
+    from torc.spec.validate import normalize
+    raw = load_file(a.spec)
+    norm = normalize(raw, str(a.spec))
+    shared = raw.get("parameters") or {}
+    names_of = [[e["name"] for e in expand_entry(j, shared, f"jobs[{i}]")]
+                for i, j in enumerate(raw["jobs"])]
+    opts = planner.Options(account=a.account, single_allocation=a.single_allocation,
+                           group_by=a.group_by, walltime_strategy=a.walltime_strategy,
+                           walltime_multiplier=a.walltime_multiplier,
+                           add_actions=not a.no_actions)
+    plan = planner.make_plan(norm, resolve_profile(a.profile), opts)
+    spec = planner.apply_plan(raw, plan, names_of, force=a.force)
+    normalize(json.loads(json.dumps(spec)), "generated spec")  # what we write must load
+    return spec, plan
+
+
+def cmd_slurm_generate(c: Any, a: argparse.Namespace) -> None:
+    spec, plan = generate_spec(a)
+    text = json.dumps(spec, indent=2) + "\n" if str(a.output or "").endswith(".json") else \
+        yaml.safe_dump(json.loads(json.dumps(spec)), sort_keys=False)
+    for w in plan.warnings:
+        output.console.print(f"[yellow]warning:[/] {w}", highlight=False)
+    if a.dry_run or not a.output:
+        if a.format == "json":
+            output.emit_json({"schedulers": plan.schedulers, "actions": plan.actions,
+                              "warnings": plan.warnings, "spec": spec})
+        else:
+            print(text, end="")
+        return
+    Path(a.output).write_text(text)
+    if a.format == "json":
+        output.emit_json({"output": a.output, "schedulers": plan.schedulers,
+                          "actions": plan.actions, "warnings": plan.warnings})
+    else:
+        rows = [{**s, "num_allocations": next((x["num_allocations"] for x in plan.actions
+                                               if x["scheduler"] == s["name"]), None),
+                 "jobs": sum(1 for v in plan.assignments.values() if v == s["name"])}
+                for s in plan.schedulers]
+        output.table(f"wrote {a.output}", rows, ["name", "partition", "nodes", "walltime",
+                                                 "mem", "gres", "num_allocations", "jobs"])
+
+
+def cmd_schedule_nodes(c: TorcClient, a: argparse.Namespace) -> None:
+    from torc.client.allocations import schedule_now
+    ids = schedule_now(c, a.id, a.scheduler, a.num_allocations, a.start_one_worker_per_node,
+                       Path(a.output_dir).resolve())
+    output.rows(a.format, f"allocations submitted for workflow {a.id}",
+                [{"slurm_job_id": i, "scheduler": a.scheduler} for i in ids],
+                ["slurm_job_id", "scheduler"])
+
+
+def add_commands(sub: Any) -> None:
+    """``torc hpc ...`` and ``torc slurm ...``."""
+    hpc = sub.add_parser("hpc", help="HPC cluster profiles (partitions and their limits)")
+    hsub = hpc.add_subparsers(dest="verb", required=True, metavar="VERB")
+    hsub.add_parser("list", help="known profiles").set_defaults(func=cmd_hpc_list, local=True)
+    hsub.add_parser("detect", help="the profile of this cluster").set_defaults(
+        func=cmd_hpc_detect, local=True)
+    s = hsub.add_parser("show", help="a profile and its partitions")
+    s.add_argument("name", nargs="?")
+    s.set_defaults(func=cmd_hpc_show, local=True)
+    s = hsub.add_parser("partitions", help="partitions of a profile")
+    s.add_argument("name", nargs="?")
+    s.add_argument("--gpu", action="store_true", help="only GPU partitions")
+    s.add_argument("--cpu", action="store_true", help="only CPU partitions")
+    s.set_defaults(func=cmd_hpc_partitions, local=True)
+    s = hsub.add_parser("match", help="partitions that fit a job")
+    s.add_argument("--num-cpus", type=int, default=1)
+    s.add_argument("--memory", help="e.g. 16g")
+    s.add_argument("--walltime", help="ISO 8601, e.g. PT4H")
+    s.add_argument("--num-gpus", type=int, default=0)
+    s.add_argument("--profile")
+    s.set_defaults(func=cmd_hpc_match, local=True)
+    s = hsub.add_parser("generate", help="describe this cluster from sinfo and save it")
+    s.add_argument("--name", default="local", help="profile name (default: %(default)s)")
+    s.add_argument("--no-save", action="store_true")
+    s.set_defaults(func=cmd_hpc_generate, local=True)
+
+    sl = sub.add_parser("slurm", help="Slurm schedulers, allocations and accounting")
+    ssub = sl.add_subparsers(dest="verb", required=True, metavar="VERB")
+    s = ssub.add_parser("generate", help="add Slurm schedulers and schedule_nodes actions to "
+                                         "a spec (Torc's algorithm)")
+    add_generate_arguments(s)
+    s.add_argument("spec")
+    s.add_argument("-o", "--output", help="write the spec here (default: print it)")
+    s.add_argument("--dry-run", action="store_true", help="print, write nothing")
+    s.set_defaults(func=cmd_slurm_generate, local=True)
+    s = ssub.add_parser("schedule-nodes", help="submit allocations for a scheduler now")
+    s.add_argument("id", type=int)
+    s.add_argument("--scheduler", required=True)
+    s.add_argument("-n", "--num-allocations", type=int, default=1)
+    s.add_argument("--start-one-worker-per-node", action="store_true")
+    s.add_argument("--output-dir", default="torc_output")
+    s.set_defaults(func=cmd_schedule_nodes)
+
+
+def add_generate_arguments(s: argparse.ArgumentParser) -> None:
+    """The planning flags, shared by ``slurm generate`` and ``submit --generate``."""
+    s.add_argument("--account", required=("submit" not in s.prog), help="Slurm account")
+    s.add_argument("--profile", help="HPC profile (default: the detected one)")
+    s.add_argument("--single-allocation", action="store_true",
+                   help="one allocation of N nodes per scheduler instead of N of one node")
+    s.add_argument("--group-by", choices=["resource-requirements", "partition"],
+                   default="resource-requirements")
+    s.add_argument("--walltime-strategy", choices=["max-job-runtime", "max-partition-time"],
+                   default="max-job-runtime")
+    s.add_argument("--walltime-multiplier", type=float, default=1.5)
+    s.add_argument("--no-actions", action="store_true", help="schedulers only")
+    s.add_argument("--force", action="store_true",
+                   help="replace the spec's own schedulers and schedule_nodes actions")
