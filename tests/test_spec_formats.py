@@ -29,11 +29,28 @@ resource_requirements:
   - {name: big, num_cpus: 2, num_gpus: 0, num_nodes: 1, memory: 2g, runtime: PT1H}
 slurm_schedulers:
   - {name: short, account: acct, walltime: "00:30:00", nodes: 1}
+failure_handlers:
+  - name: retry
+    rules:
+      - {exit_codes: [2, 3], max_retries: 2, recovery_script: echo again}
+      - {match_all_exit_codes: true, max_retries: 1}
+resource_monitor: {enabled: true, granularity: time_series, sample_interval_seconds: 2}
+execution_config:
+  limit_resources: false
+  stdio: {mode: separate, delete_on_success: true}
+use_pending_failed: true
+jobs_sort_method: gpus_memory_runtime
+compute_node_wait_for_new_jobs_seconds: 30
+compute_node_expiration_buffer_seconds: 120
+compute_node_ignore_workflow_completion: false
+compute_node_wait_for_healthy_database_minutes: 5
 jobs:
   - name: prepare
     command: mkdir -p data && seq 1 9 > ${files.output.raw}
     resource_requirements: small
     priority: 5
+    failure_handler: retry
+    stdio: {mode: combined}
   - name: "work_{i}"
     command: "sed -n '{i}p' ${files.input.raw} > data/part_{i}.txt"
     output_files: ["part_{i}"]
@@ -72,9 +89,22 @@ JSON5 = """\
     {name: 'big', num_cpus: 2, num_gpus: 0, num_nodes: 1, memory: '2g', runtime: 'PT1H'},
   ],
   slurm_schedulers: [{name: 'short', account: 'acct', walltime: '00:30:00', nodes: 1}],
+  failure_handlers: [{name: 'retry', rules: [
+    {exit_codes: [2, 3], max_retries: 2, recovery_script: 'echo again'},
+    {match_all_exit_codes: true, max_retries: 1},
+  ]}],
+  resource_monitor: {enabled: true, granularity: 'time_series', sample_interval_seconds: 2},
+  execution_config: {limit_resources: false, stdio: {mode: 'separate', delete_on_success: true}},
+  use_pending_failed: true,
+  jobs_sort_method: 'gpus_memory_runtime',
+  compute_node_wait_for_new_jobs_seconds: 30,
+  compute_node_expiration_buffer_seconds: 120,
+  compute_node_ignore_workflow_completion: false,
+  compute_node_wait_for_healthy_database_minutes: 5,
   jobs: [
     {name: 'prepare', command: 'mkdir -p data && seq 1 9 > ${files.output.raw}',
-     resource_requirements: 'small', priority: 5},
+     resource_requirements: 'small', priority: 5, failure_handler: 'retry',
+     stdio: {mode: 'combined'}},
     {name: 'work_{i}', command: "sed -n '{i}p' ${files.input.raw} > data/part_{i}.txt",
      output_files: ['part_{i}'], resource_requirements: 'big', supports_termination: true,
      parameters: {i: '1:3'}},
@@ -91,7 +121,7 @@ JSON5 = """\
 """
 
 KDL = """\
-// KDL, with Torc's spellings: one node per entry, singular keys repeated
+// KDL 2 (as Torc's examples), with Torc's spellings: one node per entry, singular keys repeated
 name "formats"
 description "one workflow, four formats"
 user "someone"
@@ -125,16 +155,49 @@ slurm_scheduler "short" {
     walltime "00:30:00"
     nodes 1
 }
+failure_handler "retry" {
+    rule {
+        exit_codes 2 3
+        max_retries 2
+        recovery_script "echo again"
+    }
+    rule {
+        match_all_exit_codes #true
+        max_retries 1
+    }
+}
+resource_monitor {
+    enabled #true
+    granularity "time_series"
+    sample_interval_seconds 2
+}
+execution_config {
+    limit_resources #false
+    stdio {
+        mode "separate"
+        delete_on_success #true
+    }
+}
+use_pending_failed #true
+jobs_sort_method "gpus_memory_runtime"
+compute_node_wait_for_new_jobs_seconds 30
+compute_node_expiration_buffer_seconds 120
+compute_node_ignore_workflow_completion #false
+compute_node_wait_for_healthy_database_minutes 5
 job "prepare" {
     command "mkdir -p data && seq 1 9 > ${files.output.raw}"
     resource_requirements "small"
     priority 5
+    failure_handler "retry"
+    stdio {
+        mode "combined"
+    }
 }
 job "work_{i}" {
     command "sed -n '{i}p' ${files.input.raw} > data/part_{i}.txt"
     output_file "part_{i}"
     resource_requirements "big"
-    supports_termination true
+    supports_termination #true
     parameters {
         i "1:3"
     }
@@ -143,7 +206,7 @@ job "report" {
     command "cat data/part_*.txt"
     depends_on_regexes "work_.*"
     input_user_data "cfg"
-    cancel_on_blocking_job_failure false
+    cancel_on_blocking_job_failure #false
 }
 action {
     trigger_type "on_workflow_start"
@@ -176,6 +239,9 @@ def test_four_formats_normalize_to_the_same_workflow(tmp_path: Path) -> None:
     normalized = {fmt: normalize(load_file(p), "spec") for fmt, p in paths.items()}
     reference = normalized["yaml"]
     assert len(reference["jobs"]) == 5 and len(reference["actions"]) == 2
+    assert reference["failure_handlers"][0]["rules"][1]["match_all_exit_codes"]
+    assert reference["settings"]["jobs_sort_method"] == "gpus_memory_runtime"
+    assert reference["jobs"][0]["stdio"] == {"mode": "combined", "delete_on_success": True}
     for fmt, spec in normalized.items():
         assert spec == reference, f"{fmt} differs from yaml"
 

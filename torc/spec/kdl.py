@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import kdl
+import ckdl
 
 from torc.errors import SpecError
 
@@ -35,36 +35,72 @@ _ALIASES = {
 # Top-level nodes that add one named entry to a list section.
 _SECTIONS = {"job": "jobs", "file": "files", "user_data": "user_data",
              "resource_requirements": "resource_requirements",
-             "slurm_scheduler": "slurm_schedulers", "action": "actions"}
+             "slurm_scheduler": "slurm_schedulers", "action": "actions",
+             "failure_handler": "failure_handlers"}
 # Children that are mappings of name to value (``parameters { i "1:3" }``).
-_MAPPINGS = {"parameters", "resource_monitor", "slurm_defaults", "execution_config"}
+_MAPPINGS = {"parameters", "resource_monitor", "slurm_defaults", "execution_config", "stdio"}
 
 
 def _native(value: Any) -> Any:
-    """A KDL value as Python: ``1`` an int and ``1.0`` a float, as Torc's reader has them (the
-    library's native mode makes every decimal literal a float)."""
-    if isinstance(value, kdl.Decimal):
-        number = value.mantissa * 10 ** value.exponent
-        return int(number) if isinstance(value.mantissa, int) and value.exponent >= 0 \
-            else float(number)
-    return getattr(value, "value", value)
-
-
-_CONFIG = kdl.ParseConfig(nativeUntaggedValues=False, nativeTaggedValues=False,
-                          valueConverters={})
+    """A KDL value as Python (a type-annotated one, ``(u8)5``, as its plain value)."""
+    return value.value if isinstance(value, ckdl.Value) else value
 
 
 def _args(node: Any) -> list[Any]:
     return [_native(v) for v in node.args]
 
 
+def _parses(text: str) -> bool:
+    try:
+        ckdl.parse(text, version="detect")
+        return True
+    except ckdl.ParseError:
+        return False
+
+
+def _error_line(text: str) -> int | None:
+    """Where a document ckdl refused goes wrong (ckdl reports no position): the line a string
+    that never ends starts on; else, in the first top-level node (cut at newlines outside
+    braces and strings) that does not parse alone, the first line after which its text,
+    closed with the braces still open, no longer parses."""
+    lines = text.split("\n")
+    depth, start, in_str, escaped, str_line = 0, 0, False, False, 0
+    depths: list[int] = []  # open braces after each line
+    for n, line in enumerate(lines):
+        for ch in line:
+            if in_str:
+                if escaped:
+                    escaped = False
+                elif ch == "\\":
+                    escaped = True
+                elif ch == '"':
+                    in_str = False
+            elif ch == '"':
+                in_str, str_line = True, n
+            elif ch == "{":
+                depth += 1
+            elif ch == "}":
+                depth -= 1
+        depths.append(depth)
+        if depth <= 0 and not in_str:
+            if not _parses("\n".join(lines[start:n + 1])):
+                for m in range(start, n + 1):
+                    if not _parses("\n".join(lines[start:m + 1]) + "\n}" * max(depths[m], 0)):
+                        return m + 1
+                return start + 1
+            start, depth = n + 1, 0
+    return str_line + 1 if in_str else (start + 1 if start < len(lines) else None)
+
+
 def parse_kdl(text: str, source: str) -> dict[str, Any]:
     """Parse a KDL spec; SpecError names the file and line (syntax) or the node (shape)."""
     try:
-        doc = kdl.parse(text, _CONFIG)
-    except kdl.ParseError as e:
-        line = str(e).split(":", 1)[0]
-        raise SpecError(f"{source}:{line}: invalid KDL: {e}") from None
+        # KDL 2 (Torc's own examples: #true, #false, #null) and KDL 1, told apart by ckdl.
+        doc = ckdl.parse(text, version="detect")
+    except ckdl.ParseError as e:
+        line = _error_line(text)
+        raise SpecError(f"{source}:{line}: invalid KDL: {e}" if line else
+                        f"{source}: invalid KDL: {e}") from None
     spec: dict[str, Any] = {}
     for node in doc.nodes:
         if node.name in _SECTIONS:
@@ -88,17 +124,17 @@ def _put(obj: dict, key: str, value: Any, source: str, where: str) -> None:
 
 
 def _scalar(node: Any, source: str, where: str) -> Any:
-    if len(node.args) != 1 or node.props or node.nodes:
+    if len(node.args) != 1 or node.properties or node.children:
         raise SpecError(f"{source}: {where}: {node.name!r} takes exactly one value")
     return _args(node)[0]
 
 
 def _mapping(node: Any, source: str) -> dict[str, Any]:
-    if node.args or node.props:
+    if node.args or node.properties:
         raise SpecError(f"{source}: {node.name}: expected a block of 'name value' lines")
     out: dict[str, Any] = {}
-    for child in node.nodes:
-        _put(out, child.name, _mapping(child, source) if child.nodes
+    for child in node.children:
+        _put(out, child.name, _mapping(child, source) if child.children
              else _scalar(child, source, node.name), source, node.name)
     return out
 
@@ -114,13 +150,15 @@ def _entry(node: Any, source: str) -> dict[str, Any]:
         raise SpecError(f"{source}: {node.name}: expected one name, e.g. {node.name} \"x\"")
     else:
         entry["name"] = _args(node)[0]
-    for key, value in node.props.items():
+    for key, value in node.properties.items():
         _put(entry, key, _native(value), source, where)
     aliases = _ALIASES.get(node.name, {})
-    for child in node.nodes:
+    for child in node.children:
         key = aliases.get(child.name, child.name)
-        if key in _LISTS:
-            if child.props or child.nodes or not child.args:
+        if node.name == "failure_handler" and key == "rule":
+            entry.setdefault("rules", []).append(_rule(child, source, where))
+        elif key in _LISTS:
+            if child.properties or child.children or not child.args:
                 raise SpecError(f"{source}: {where}: {child.name!r} takes one or more values")
             entry.setdefault(key, []).extend(_args(child))
         elif key in _MAPPINGS:
@@ -130,6 +168,18 @@ def _entry(node: Any, source: str) -> dict[str, Any]:
         else:
             _put(entry, key, _scalar(child, source, where), source, where)
     return entry
+
+
+def _rule(node: Any, source: str, where: str) -> dict[str, Any]:
+    """``rule { exit_codes 1 2; max_retries 3; recovery_script "..." }`` (Torc's KDL)."""
+    if node.args or node.properties:
+        raise SpecError(f"{source}: {where}: 'rule' takes a block, e.g. rule {{ exit_codes 1 }}")
+    rule: dict[str, Any] = {}
+    for child in node.children:
+        value = _args(child) if child.name == "exit_codes" else \
+            _scalar(child, source, f"{where} rule")
+        _put(rule, child.name, value, source, f"{where} rule")
+    return rule
 
 
 def _json(node: Any, source: str, where: str) -> Any:
