@@ -11,7 +11,8 @@ from tests.conftest import Coordinator, cli_json, run_cli
 # Holds 300 MB of written (resident) memory for 3 s.
 ALLOC_300 = "python3 -c 'import time; b = b\"x\" * (300 * 1024 * 1024); time.sleep(3)'"
 SPIN = "python3 -c 'import time; t = time.time()\nwhile time.time() - t < 3: pass'"
-MONITOR = {"enabled": True, "granularity": "time_series", "sample_interval_seconds": 1}
+MONITOR = {"enabled": True, "granularity": "time_series", "sample_interval_seconds": 1,
+           "generate_plots": True}
 
 
 def test_monitored_jobs_report_peak_and_average_memory_and_cpu(coordinator: Coordinator,
@@ -40,6 +41,7 @@ def test_monitored_jobs_report_peak_and_average_memory_and_cpu(coordinator: Coor
     with sqlite3.connect(db) as conn:
         names = {n for (n,) in conn.execute("SELECT job_name FROM job_resource_samples")}
     assert names == {"alloc", "daemon", "spin"}
+    assert "alloc" in db.with_suffix(".html").read_text()  # generate_plots, by the worker
     page = tmp_path / "plot.html"
     run_cli("plot-resources", str(out / "resource_utilization"), "-o", str(page), check=True)
     html = page.read_text()
@@ -97,3 +99,15 @@ def test_recover_raises_memory_after_an_oom_and_the_workflow_completes(
     assert r.returncode == 0, r.stderr
     states = {j["name"]: j["status"] for j in cli_json("jobs", "list", str(wf_id), url=url)}
     assert states == {"big": "completed", "after": "completed"}
+
+
+def test_resource_monitor_metrics_choose_the_figures(coordinator: Coordinator,
+                                                     tmp_path: Path) -> None:
+    url = coordinator.url
+    wf_id = coordinator.client.create_workflow({
+        "name": "metrics", "resource_monitor": {"enabled": True, "sample_interval_seconds": 1,
+                                                "metrics": ["memory_bytes"]},
+        "jobs": [{"name": "a", "command": "sleep 2"}]})
+    assert run_cli("run", str(wf_id), "--output-dir", str(tmp_path / "o"), url=url).returncode == 0
+    (r,) = cli_json("results", "list", str(wf_id), url=url)
+    assert r["peak_memory_bytes"] > 0 and r["peak_cpu_percent"] is None

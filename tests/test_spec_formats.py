@@ -366,3 +366,22 @@ def test_torc_settings_with_wrong_values_name_file_line_and_key(
         normalize(load_file(path), str(path))
     assert says in e.value.message
     assert str(path) in e.value.message
+
+
+def test_parameters_a_name_does_not_use_gather_into_one_entry() -> None:
+    spec = normalize({"name": "gather", "jobs": [
+        {"name": "sim_{m}_{s}", "command": "echo {m} {s}",
+         "parameters": {"m": "0:1", "s": "0:2"}},
+        # Torc's examples: one aggregate waiting for every simulation...
+        {"name": "aggregate", "command": "echo all", "depends_on": ["sim_{m}_{s}"],
+         "parameters": {"m": "0:1", "s": "0:2"}},
+        # ...and one report per m, waiting for that m's simulations.
+        {"name": "report_{m}", "command": "echo {m}", "depends_on": ["sim_{m}_{s}"],
+         "parameters": {"m": "0:1", "s": "0:2"}}]})
+    names = [j["name"] for j in spec["jobs"]]
+    assert names[6:] == ["aggregate", "report_0", "report_1"]
+    assert sorted(spec["jobs"][6]["deps"]) == list(range(6))
+    assert [names[d] for d in spec["jobs"][8]["deps"]] == ["sim_1_0", "sim_1_1", "sim_1_2"]
+    with pytest.raises(SpecError, match="'command' changes with parameter"):
+        normalize({"name": "bad", "jobs": [{"name": "one", "command": "echo {i}",
+                                            "parameters": {"i": "1:2"}}]})

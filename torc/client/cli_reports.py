@@ -110,7 +110,7 @@ def recover_workflow(a: argparse.Namespace, url: str | None) -> int:
 
 
 def cmd_plot(c: TorcClient | None, a: argparse.Namespace) -> None:
-    from torc.client.plots import plot_resources
+    from torc.plots import plot_resources
     n = plot_resources(Path(a.path), Path(a.output))
     if a.format == "json":
         output.emit_json({"output": a.output, "jobs": n})

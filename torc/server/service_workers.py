@@ -57,10 +57,9 @@ async def _ask(request: pb.ClaimJobRequest, context: grpc.aio.ServicerContext) -
 
 def report_row(r: pb.JobReport) -> E.ReportRow:
     """One job report as the event stores it (file ids become indices)."""
-    metrics = None
-    if r.HasField("peak_memory_bytes"):
-        metrics = (r.peak_memory_bytes, r.avg_memory_bytes, r.peak_cpu_percent,
-                   r.avg_cpu_percent)
+    fields = ("peak_memory_bytes", "avg_memory_bytes", "peak_cpu_percent", "avg_cpu_percent")
+    metrics = tuple(getattr(r, f) if r.HasField(f) else None for f in fields) \
+        if any(r.HasField(f) for f in fields) else None
     return E.ReportRow(
         r.job_id, r.kind, r.return_code, r.status, r.start_time, r.end_time, r.run_id,
         r.attempt_id, r.message[:4000], metrics,

@@ -194,5 +194,41 @@ def expand_entry(
     if not params:
         return iter([base])
     mode = entry.get("parameter_mode", "product")
+    name = base.get("name")
+    in_name = referenced(name, set(params)) if isinstance(name, str) else set(params)
+    if in_name != set(params):
+        return iter(_gathered(base, params, in_name, mode, where, limit))
     return ({k: _apply(v, values) for k, v in base.items()}
             for values in combinations(params, mode, where, limit))
+
+
+def _gathered(base: dict[str, Any], params: dict[str, Any], in_name: set[str], mode: str,
+              where: str, limit: int) -> list[dict[str, Any]]:
+    """Parameters an entry's name does not use do not make more entries: each name's entry
+    gathers their values into its lists. ``report_{d}`` with ``depends_on: [analyze_{d}_{a}]``
+    over d and a is one report per d waiting for every analysis of it, which is what Torc's
+    examples mean (Torc itself makes same-named copies, which its own validation refuses). A
+    non-list field that would differ between the gathered values is an error."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for values in combinations(params, mode, where, limit):
+        groups.setdefault(tuple(repr(values[n]) for n in sorted(in_name)), []).append(values)
+    out = []
+    for rows in groups.values():
+        entry: dict[str, Any] = {}
+        for k, v in base.items():
+            if isinstance(v, list) and all(isinstance(x, str) for x in v):
+                seen: dict[str, None] = {}
+                for values in rows:
+                    for item in _apply(v, values):
+                        seen.setdefault(item, None)
+                entry[k] = list(seen)
+                continue
+            expanded = {repr(_apply(v, values)) for values in rows}
+            if len(expanded) > 1:
+                raise ValueError(f"{where}: {k!r} changes with parameter(s) "
+                                 f"{', '.join(sorted(set(params) - in_name))} but the name "
+                                 f"{base['name']!r} does not: put them in the name to make "
+                                 "one entry per value")
+            entry[k] = _apply(v, rows[0])
+        out.append(entry)
+    return out

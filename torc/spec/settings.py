@@ -27,7 +27,9 @@ EXECUTION_KEYS = {"mode", "stdio", "limit_resources", "termination_signal",
                   "sigterm_lead_seconds", "sigkill_headroom_seconds", "oom_exit_code",
                   "timeout_exit_code"}
 STDIO_KEYS = {"mode", "delete_on_success"}
-MONITOR_KEYS = {"enabled", "granularity", "sample_interval_seconds", "generate_plots"}
+MONITOR_KEYS = {"enabled", "granularity", "sample_interval_seconds", "generate_plots",
+                "metrics"}
+METRICS = ("cpu_percent", "memory_bytes")
 HANDLER_KEYS = {"name", "rules"}
 RULE_KEYS = {"exit_codes", "match_all_exit_codes", "recovery_script", "max_retries"}
 SIGNALS = ("SIGTERM", "SIGINT", "SIGUSR1", "SIGUSR2", "SIGHUP", "SIGQUIT", "SIGKILL")
@@ -111,7 +113,19 @@ def resource_monitor(ctx: Ctx, spec: dict) -> dict[str, Any]:
         "sample_interval_seconds": int_field(ctx, rm, "sample_interval_seconds", where, 5,
                                              minimum=1),
         "generate_plots": bool_field(ctx, rm, "generate_plots", where, False),
+        "metrics": _metrics(ctx, rm, where),
     }
+
+
+def _metrics(ctx: Ctx, rm: dict, where: str) -> list[str]:
+    """Which figures to record (Torc's examples list them): both unless the spec says."""
+    value = rm.get("metrics")
+    if value is None:
+        return list(METRICS)
+    if not isinstance(value, list) or not value or any(v not in METRICS for v in value):
+        raise ctx.fail(where, f"'metrics' must be a non-empty list of {', '.join(METRICS)}; "
+                       f"got {value!r}", line_of(rm, "metrics"))
+    return [m for m in METRICS if m in value]
 
 
 def failure_handlers(ctx: Ctx, spec: dict) -> list[dict[str, Any]]:

@@ -36,7 +36,7 @@ class Outcome:
     return_code: int
     status: int = 0  # 0: by the return code; FAILED, TERMINATED or CANCELED
     message: str = ""
-    metrics: tuple[int, int, float, float] | None = None
+    metrics: tuple[int | None, int | None, float | None, float | None] | None = None
     recovery_rc: int | None = None
     output_mtimes: dict[int, float] = field(default_factory=dict)
 
@@ -47,8 +47,11 @@ class Outcome:
                          status=self.status, start_time=start, end_time=end,
                          message=self.message, output_mtimes=self.output_mtimes)
         if self.metrics is not None:
-            (r.peak_memory_bytes, r.avg_memory_bytes, r.peak_cpu_percent,
-             r.avg_cpu_percent) = self.metrics
+            for name, value in zip(("peak_memory_bytes", "avg_memory_bytes",
+                                    "peak_cpu_percent", "avg_cpu_percent"), self.metrics,
+                                   strict=True):
+                if value is not None:
+                    setattr(r, name, value)
         if self.recovery_rc is not None:
             r.recovery_return_code = self.recovery_rc
         return r
@@ -150,7 +153,12 @@ class Execution:
         usage = self.monitor.remove(cj.id) if self.monitor is not None else None
         out = Outcome(rc, rj.final_status)
         if usage is not None and self.settings.monitoring:
-            out.metrics = usage.figures()
+            figures = usage.figures()
+            wanted = self.settings.monitor.get("metrics") or ("memory_bytes", "cpu_percent")
+            if figures is not None:
+                mem, cpu = "memory_bytes" in wanted, "cpu_percent" in wanted
+                out.metrics = (figures[0] if mem else None, figures[1] if mem else None,
+                               figures[2] if cpu else None, figures[3] if cpu else None)
             if usage.series and self.series_path is not None:
                 await asyncio.to_thread(self._store_series, cj, usage)
         ec = self.settings.execution
@@ -205,6 +213,16 @@ class Execution:
         code = await proc.wait()
         log.info("job %d (%s): recovery script exited %d", cj.id, cj.name, code)
         return code
+
+    def write_plots(self) -> Path | None:
+        """``generate_plots``: this worker's samples as an HTML page beside them."""
+        if self.series_path is None or not self.series_path.exists() \
+                or not self.settings.monitor.get("generate_plots"):
+            return None
+        from torc.plots import plot_resources
+        page = self.series_path.with_suffix(".html")
+        plot_resources(self.series_path, page)
+        return page
 
     def _store_series(self, cj: pb.ClaimedJob, usage: Usage) -> None:
         """Append a job's samples to this worker's SQLite file (Torc's time_series)."""

@@ -124,6 +124,12 @@ class WorkerRunner:
     async def _shutdown(self, background: list[asyncio.Task]) -> None:
         """Stop jobs, deliver reports, run the last actions, unregister."""
         await self._stop_jobs()
+        try:
+            page = await asyncio.to_thread(self.execution.write_plots)
+            if page is not None:
+                log.info("resource plots: %s", page)
+        except Exception as e:  # a plot must never cost the results
+            log.warning("resource plots: %s", e)
         await self.reporter.flushed()
         await self._finish_actions()
         await self._run_actions(["on_worker_complete"])
