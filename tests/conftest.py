@@ -157,3 +157,26 @@ def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.05) -> A
 def job_states(client: TorcClient, wf_id: int) -> dict[str, str]:
     from torc import states as S
     return {j.name: S.name(j.status) for j in client.list_jobs(wf_id)}
+
+
+NODES = 3  # of the local Slurm cluster
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[None]:
+    """The real local Slurm cluster (scripts/slurm-cluster), for every test that needs it."""
+    script = ROOT / "scripts" / "slurm-cluster"
+    subprocess.run([str(script), "start", str(NODES)], check=True, timeout=600)
+    yield
+    subprocess.run(["scancel", "--user", "root"], check=False)
+    subprocess.run([str(script), "stop"], check=False)
+
+
+@pytest.fixture
+def coord(cluster: None, tmp_path: Path) -> Iterator[Coordinator]:
+    """A coordinator that polls Slurm often, beside the cluster."""
+    c = Coordinator(tmp_path / "coord", "--heartbeat-interval", "1",
+                    "--slurm-poll-interval", "0.5")
+    c.start()
+    yield c
+    c.close()

@@ -8,35 +8,22 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, Coordinator, cli_json, job_states, run_cli, wait_for, write_spec
+from tests.conftest import (
+    NODES,
+    Coordinator,
+    cli_json,
+    job_states,
+    run_cli,
+    wait_for,
+    write_spec,
+)
 from torc import slurm
 from torc.slurm import commands
-
-NODES = 3
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[None]:
-    script = ROOT / "scripts" / "slurm-cluster"
-    subprocess.run([str(script), "start", str(NODES)], check=True, timeout=600)
-    yield
-    subprocess.run(["scancel", "--user", "root"], check=False)
-    subprocess.run([str(script), "stop"], check=False)
-
-
-@pytest.fixture
-def coord(cluster: None, tmp_path: Path) -> Iterator[Coordinator]:
-    c = Coordinator(tmp_path / "coord", "--heartbeat-interval", "1",
-                    "--slurm-poll-interval", "0.5")
-    c.start()
-    yield c
-    c.close()
 
 
 def scheduler(name: str = "short", **extra: Any) -> dict[str, Any]:

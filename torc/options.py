@@ -19,6 +19,9 @@ def add_worker_arguments(p: argparse.ArgumentParser) -> None:
                    help="exit after this many seconds with nothing to run, when no job left "
                    "could run here (default: the workflow's "
                    "compute_node_wait_for_new_jobs_seconds, 90; 0: never)")
+    p.add_argument("--scheduler", default="",
+                   help="the Slurm scheduler whose allocation runs this worker: it takes only "
+                   "jobs for it or for none (default: any job)")
     p.add_argument("--end-buffer", type=float, default=None,
                    help="stop this many seconds before the Slurm allocation ends (default: "
                    "the workflow's compute_node_expiration_buffer_seconds, 60)")

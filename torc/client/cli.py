@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from torc.client import cli_data, cli_groups, cli_jobs, cli_reports, output
+from torc.client import cli_data, cli_groups, cli_jobs, cli_reports, cli_slurm, output
 from torc.client.stub import TorcClient
 from torc.config import DEFAULT_URL
 from torc.errors import TorcError
@@ -150,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="group", required=True, metavar="COMMAND")
     wverbs = _workflow_commands(sub)
     cli_reports.add_commands(sub, wverbs)
+    cli_slurm.add_commands(sub)
     cli_jobs.add_commands(sub)
     _listing_commands(sub)
     cli_groups.add_commands(sub)
@@ -243,6 +244,10 @@ def _running_commands(sub: Any) -> None:
     s.add_argument("target", metavar="SPEC|ID")
     s.add_argument("--output-dir", default="torc_output",
                    help="where the allocations' workers write (default: %(default)s)")
+    s.add_argument("--generate", action="store_true",
+                   help="first add Slurm schedulers and actions to the spec (torc slurm "
+                   "generate; the generated spec is saved in --output-dir)")
+    cli_slurm.add_generate_arguments(s)
     s.set_defaults(func=None)
 
 

@@ -117,7 +117,9 @@ def generate_spec(a: argparse.Namespace) -> tuple[dict[str, Any], planner.Plan]:
     opts = planner.Options(account=a.account, single_allocation=a.single_allocation,
                            group_by=a.group_by, walltime_strategy=a.walltime_strategy,
                            walltime_multiplier=a.walltime_multiplier,
-                           add_actions=not a.no_actions)
+                           add_actions=not a.no_actions,
+                           expiration_buffer=norm["settings"][
+                               "compute_node_expiration_buffer_seconds"])
     plan = planner.make_plan(norm, resolve_profile(a.profile), opts)
     spec = planner.apply_plan(raw, plan, names_of, force=a.force)
     normalize(json.loads(json.dumps(spec)), "generated spec")  # what we write must load

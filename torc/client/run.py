@@ -70,9 +70,9 @@ def _worker_argv(args: argparse.Namespace, url: str, wf_id: int, output_dir: Pat
     argv = [sys.executable, "-m", "torc.worker.main", "--url", url, "--workflow-id", str(wf_id),
             "--output-dir", str(output_dir)]
     for opt in ("num_cpus", "memory", "num_gpus", "max_parallel_jobs", "idle_timeout",
-                "end_buffer"):
+                "end_buffer", "scheduler"):
         value = getattr(args, opt, None)
-        if value is not None:
+        if value is not None and value != "":
             argv += ["--" + opt.replace("_", "-"), str(value)]
     return argv
 

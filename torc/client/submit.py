@@ -25,9 +25,30 @@ from torc.proto import torc_pb2 as pb
 from torc.slurm import schedule_nodes
 
 
+def _generated(args: argparse.Namespace, output_dir: Path) -> Path:
+    """``--generate``: the spec with Slurm schedulers and actions, saved beside the output."""
+    import yaml
+
+    from torc.client.cli_slurm import generate_spec
+    if args.target.isdigit():
+        raise TorcError("--generate needs a spec file, not a workflow id")
+    if not args.account:
+        raise TorcError("--generate needs --account")
+    args.spec = args.target
+    spec, plan = generate_spec(args)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    path = output_dir / f"{Path(args.target).stem}.generated.yaml"
+    path.write_text(yaml.safe_dump(json.loads(json.dumps(spec)), sort_keys=False))
+    for warning in plan.warnings:
+        output.console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    return path
+
+
 def submit(args: argparse.Namespace, url: str, fmt: str) -> int:
     """Returns 0 when every pending schedule_nodes action submitted its allocations."""
     output_dir = Path(args.output_dir).resolve()
+    if getattr(args, "generate", False):
+        args.target = str(_generated(args, output_dir))
     with TorcClient(url) as client:
         wf_id = prepare(client, args.target, output_dir)
         reg = client.call("RegisterWorker", pb.RegisterWorkerRequest(

@@ -249,7 +249,7 @@ class CreateWorkflowRequest(_message.Message):
     def __init__(self, spec_json: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
 
 class Workflow(_message.Message):
-    __slots__ = ("id", "name", "description", "project", "num_jobs", "run_id", "initialized", "canceled", "complete", "created_at", "metadata_json", "user")
+    __slots__ = ("id", "name", "description", "project", "num_jobs", "run_id", "initialized", "canceled", "complete", "created_at", "metadata_json", "user", "slurm_schedulers_json")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -262,6 +262,7 @@ class Workflow(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     METADATA_JSON_FIELD_NUMBER: _ClassVar[int]
     USER_FIELD_NUMBER: _ClassVar[int]
+    SLURM_SCHEDULERS_JSON_FIELD_NUMBER: _ClassVar[int]
     id: int
     name: str
     description: str
@@ -274,7 +275,8 @@ class Workflow(_message.Message):
     created_at: float
     metadata_json: str
     user: str
-    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., project: _Optional[str] = ..., num_jobs: _Optional[int] = ..., run_id: _Optional[int] = ..., initialized: _Optional[bool] = ..., canceled: _Optional[bool] = ..., complete: _Optional[bool] = ..., created_at: _Optional[float] = ..., metadata_json: _Optional[str] = ..., user: _Optional[str] = ...) -> None: ...
+    slurm_schedulers_json: str
+    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., project: _Optional[str] = ..., num_jobs: _Optional[int] = ..., run_id: _Optional[int] = ..., initialized: _Optional[bool] = ..., canceled: _Optional[bool] = ..., complete: _Optional[bool] = ..., created_at: _Optional[float] = ..., metadata_json: _Optional[str] = ..., user: _Optional[str] = ..., slurm_schedulers_json: _Optional[str] = ...) -> None: ...
 
 class ListWorkflowsRequest(_message.Message):
     __slots__ = ("offset", "limit")
@@ -530,7 +532,7 @@ class Resources(_message.Message):
     def __init__(self, num_cpus: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., num_gpus: _Optional[int] = ..., num_nodes: _Optional[int] = ..., time_left_seconds: _Optional[float] = ...) -> None: ...
 
 class Worker(_message.Message):
-    __slots__ = ("id", "workflow_id", "hostname", "slurm_job_id", "node_name", "resources", "start_time", "last_heartbeat", "active", "pid", "running_job_ids", "lost", "role")
+    __slots__ = ("id", "workflow_id", "hostname", "slurm_job_id", "node_name", "resources", "start_time", "last_heartbeat", "active", "pid", "running_job_ids", "lost", "role", "scheduler")
     ID_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     HOSTNAME_FIELD_NUMBER: _ClassVar[int]
@@ -544,6 +546,7 @@ class Worker(_message.Message):
     RUNNING_JOB_IDS_FIELD_NUMBER: _ClassVar[int]
     LOST_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULER_FIELD_NUMBER: _ClassVar[int]
     id: int
     workflow_id: int
     hostname: str
@@ -557,7 +560,8 @@ class Worker(_message.Message):
     running_job_ids: _containers.RepeatedScalarFieldContainer[int]
     lost: bool
     role: str
-    def __init__(self, id: _Optional[int] = ..., workflow_id: _Optional[int] = ..., hostname: _Optional[str] = ..., slurm_job_id: _Optional[str] = ..., node_name: _Optional[str] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., start_time: _Optional[float] = ..., last_heartbeat: _Optional[float] = ..., active: _Optional[bool] = ..., pid: _Optional[int] = ..., running_job_ids: _Optional[_Iterable[int]] = ..., lost: _Optional[bool] = ..., role: _Optional[str] = ...) -> None: ...
+    scheduler: str
+    def __init__(self, id: _Optional[int] = ..., workflow_id: _Optional[int] = ..., hostname: _Optional[str] = ..., slurm_job_id: _Optional[str] = ..., node_name: _Optional[str] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., start_time: _Optional[float] = ..., last_heartbeat: _Optional[float] = ..., active: _Optional[bool] = ..., pid: _Optional[int] = ..., running_job_ids: _Optional[_Iterable[int]] = ..., lost: _Optional[bool] = ..., role: _Optional[str] = ..., scheduler: _Optional[str] = ...) -> None: ...
 
 class ListWorkersResponse(_message.Message):
     __slots__ = ("workers",)
@@ -566,7 +570,7 @@ class ListWorkersResponse(_message.Message):
     def __init__(self, workers: _Optional[_Iterable[_Union[Worker, _Mapping]]] = ...) -> None: ...
 
 class RegisterWorkerRequest(_message.Message):
-    __slots__ = ("workflow_id", "hostname", "slurm_job_id", "node_name", "resources", "pid", "role", "instance_id")
+    __slots__ = ("workflow_id", "hostname", "slurm_job_id", "node_name", "resources", "pid", "role", "instance_id", "scheduler")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     HOSTNAME_FIELD_NUMBER: _ClassVar[int]
     SLURM_JOB_ID_FIELD_NUMBER: _ClassVar[int]
@@ -575,6 +579,7 @@ class RegisterWorkerRequest(_message.Message):
     PID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULER_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     hostname: str
     slurm_job_id: str
@@ -583,7 +588,8 @@ class RegisterWorkerRequest(_message.Message):
     pid: int
     role: str
     instance_id: str
-    def __init__(self, workflow_id: _Optional[int] = ..., hostname: _Optional[str] = ..., slurm_job_id: _Optional[str] = ..., node_name: _Optional[str] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., pid: _Optional[int] = ..., role: _Optional[str] = ..., instance_id: _Optional[str] = ...) -> None: ...
+    scheduler: str
+    def __init__(self, workflow_id: _Optional[int] = ..., hostname: _Optional[str] = ..., slurm_job_id: _Optional[str] = ..., node_name: _Optional[str] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., pid: _Optional[int] = ..., role: _Optional[str] = ..., instance_id: _Optional[str] = ..., scheduler: _Optional[str] = ...) -> None: ...
 
 class RegisterWorkerResponse(_message.Message):
     __slots__ = ("worker_id", "heartbeat_interval", "settings_json")

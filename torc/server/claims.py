@@ -1,8 +1,9 @@
 """Ready queue and claim packing: which ready jobs a worker gets for the resources it offers.
 
-Ready jobs are bucketed by (priority, resource requirements). A claim walks priorities from high
-to low and, in each, takes jobs from every bucket whose requirements still fit, so its cost is
-the number of buckets plus the number of jobs handed out, whatever the workflow's size.
+Ready jobs are bucketed by priority, then by (resource requirements, Slurm scheduler). A claim
+walks priorities from high to low and, in each, takes jobs from every bucket whose requirements
+still fit and whose scheduler is the worker's (or none), so its cost is the number of buckets
+plus the number of jobs handed out, whatever the workflow's size.
 Entries are removed lazily: a popped id whose job is no longer ready is skipped.
 """
 
@@ -46,19 +47,20 @@ class ReadyQueue:
     __slots__ = ("_buckets", "_priorities")
 
     def __init__(self) -> None:
-        self._buckets: dict[int, dict[int, deque[int]]] = {}
+        self._buckets: dict[int, dict[tuple[int, str | None], deque[int]]] = {}
         self._priorities: list[int] = []  # descending
 
-    def push(self, job_id: int, priority: int, rr: int) -> None:
+    def push(self, job_id: int, priority: int, rr: int, scheduler: str | None = None) -> None:
         """Add a job that just became ready."""
         by_rr = self._buckets.get(priority)
         if by_rr is None:
             by_rr = self._buckets[priority] = {}
             self._priorities.append(priority)
             self._priorities.sort(reverse=True)
-        q = by_rr.get(rr)
+        key = (rr, scheduler)
+        q = by_rr.get(key)
         if q is None:
-            q = by_rr[rr] = deque()
+            q = by_rr[key] = deque()
         q.append(job_id)
 
     def ids(self) -> set[int]:
@@ -77,18 +79,23 @@ class ReadyQueue:
         is_ready: Callable[[int], bool],
         max_jobs: int,
         sort_key: Callable[[dict], tuple] | None = None,
+        scheduler: str = "",
     ) -> list[int]:
         """Pop up to ``max_jobs`` ready ids that fit ``offer`` (which is reduced as jobs fit).
 
         Within a priority, requirement buckets are taken in ``sort_key`` order of their
-        requirements (Torc's jobs_sort_method), else in the order they first became ready.
+        requirements (Torc's jobs_sort_method), else in the order they first became ready. A
+        worker started for ``scheduler`` takes only jobs for it or for none (Torc's
+        strict_scheduler_match); one without takes any.
         """
         out: list[int] = []
         for priority in self._priorities:
             by_rr = self._buckets[priority]
             buckets = by_rr.items() if sort_key is None else \
-                sorted(by_rr.items(), key=lambda kv: sort_key(rrs[kv[0]]))
-            for rr_index, q in buckets:
+                sorted(by_rr.items(), key=lambda kv: sort_key(rrs[kv[0][0]]))
+            for (rr_index, sched), q in buckets:
+                if scheduler and sched and sched != scheduler:
+                    continue
                 rr = rrs[rr_index]
                 while q and len(out) < max_jobs and offer.fits(rr):
                     job_id = q.popleft()
@@ -104,8 +111,8 @@ class ReadyQueue:
     def _drop_empty(self) -> None:
         for priority in list(self._priorities):
             by_rr = self._buckets[priority]
-            for rr_index in [k for k, q in by_rr.items() if not q]:
-                del by_rr[rr_index]
+            for key in [k for k, q in by_rr.items() if not q]:
+                del by_rr[key]
             if not by_rr:
                 del self._buckets[priority]
                 self._priorities.remove(priority)

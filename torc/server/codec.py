@@ -45,7 +45,7 @@ def load_workflow(d: dict[str, Any]) -> Workflow:
     for job in wf.jobs:
         wf.counts[job.status] += 1
         if job.status == S.READY:
-            wf.ready.push(job.id, job.priority, job.rr)
+            wf.ready.push(job.id, job.priority, job.rr, job.scheduler)
     for a, ad in zip(wf.actions.actions, d["actions"], strict=True):
         a.count, a.triggered, a.claimed = ad["count"], ad["triggered"], ad["claimed"]
         a.claimed_by = set(ad["claimed_by"])
@@ -60,5 +60,5 @@ def dump_worker(w: Any) -> dict[str, Any]:
             "slurm_job_id": w.slurm_job_id, "node_name": w.node_name, "resources": w.resources,
             "pid": w.pid, "start_time": w.start_time, "last_heartbeat": w.last_heartbeat,
             "active": w.active, "lost": w.lost, "jobs": sorted(w.jobs), "role": w.role,
-            "instance": w.instance,
+            "instance": w.instance, "scheduler": w.scheduler,
             "last_claim": w.last_claim, "last_action_claim": w.last_action_claim}

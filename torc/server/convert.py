@@ -19,6 +19,8 @@ def workflow(wf: Workflow) -> pb.Workflow:
         num_jobs=len(wf.jobs), run_id=wf.run_id, initialized=wf.initialized,
         canceled=wf.canceled, complete=wf.complete, created_at=wf.created_at,
         metadata_json=json.dumps(wf.extra.get("metadata")), user=wf.user,
+        slurm_schedulers_json=json.dumps([wf.scheduler_config(s["name"]) for s in
+                                          wf.extra.get("slurm_schedulers") or []]),
     )
 
 
@@ -130,7 +132,8 @@ def worker(w: Worker) -> pb.Worker:
                      slurm_job_id=w.slurm_job_id, node_name=w.node_name,
                      resources=resources(w.resources), start_time=w.start_time,
                      last_heartbeat=w.last_heartbeat, active=w.active, pid=w.pid,
-                     running_job_ids=sorted(w.jobs), lost=w.lost, role=w.role)
+                     running_job_ids=sorted(w.jobs), lost=w.lost, role=w.role,
+                     scheduler=w.scheduler)
 
 
 def access_group(g: Group) -> pb.AccessGroup:

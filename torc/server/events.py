@@ -111,6 +111,7 @@ class RegisterWorker(Event):
     pid: int = 0
     role: str = "worker"
     instance: str = ""
+    scheduler: str = ""
 
 
 @dataclass(frozen=True, slots=True)

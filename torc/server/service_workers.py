@@ -67,9 +67,10 @@ def report_row(r: pb.JobReport) -> E.ReportRow:
         tuple(sorted((k - 1, v) for k, v in r.output_mtimes.items())))
 
 
-def fitting_jobs(wf: Any, offer: Offer) -> int:
-    """Jobs not yet done (and not held) that would fit ``offer``: what may still run on a
-    worker that has nothing to do now (it asks only when deciding whether to leave)."""
+def fitting_jobs(wf: Any, offer: Offer, scheduler: str = "") -> int:
+    """Jobs not yet done (and not held) that would fit ``offer`` and may run on a worker of
+    ``scheduler``: what may still run on a worker that has nothing to do now (it asks only
+    when deciding whether to leave)."""
     fits = [offer.fits(rr) for rr in wf.rrs]
     held: set[int] = set()  # downstream of a pending_failed job: waits for `torc recover`
     if wf.counts[S.PENDING_FAILED]:
@@ -80,7 +81,8 @@ def fitting_jobs(wf: Any, offer: Offer) -> int:
                 held.add(i)
                 stack.extend(wf.jobs[i - 1].dependents)
     return sum(1 for j in wf.jobs if j.status in (S.UNINITIALIZED, S.BLOCKED, S.READY)
-               and fits[j.rr] and j.id not in held)
+               and fits[j.rr] and j.id not in held
+               and not (scheduler and j.scheduler and j.scheduler != scheduler))
 
 
 def retried(last_claim: list, claim_id: int) -> list[int] | None:
@@ -115,7 +117,8 @@ class WorkerRpcs:
             self.store.next_worker_id, request.workflow_id, time.time(),
             hostname=request.hostname, slurm_job_id=request.slurm_job_id,
             node_name=request.node_name, resources=res, pid=request.pid,
-            role=request.role or "worker", instance=request.instance_id), context)
+            role=request.role or "worker", instance=request.instance_id,
+            scheduler=request.scheduler), context)
         return pb.RegisterWorkerResponse(
             worker_id=w.id, heartbeat_interval=self.heartbeat_interval,
             settings_json=convert.worker_settings(self.store.workflow(w.workflow_id)))
@@ -170,7 +173,7 @@ class WorkerRpcs:
                     or (request.peek and flags["initialized"])):
                 await self._durable(context)
                 if request.count_fitting and ask.now is not None:
-                    flags["fitting_jobs"] = fitting_jobs(wf, ask.now)
+                    flags["fitting_jobs"] = fitting_jobs(wf, ask.now, w.scheduler)
                 return pb.ClaimJobResponse(**flags)
             # Any change in the workflow ends the wait: the worker then claims again with
             # what it has free by then, which may differ from this request's offer.
@@ -196,12 +199,12 @@ class WorkerRpcs:
             return [convert.claimed_job(wf, j) for j in again]
         ids = []
         if pick and ask.now is not None:
-            ids = wf.pick(replace(ask.now), ask.max_now)
+            ids = wf.pick(replace(ask.now), ask.max_now, w.scheduler)
         if pick and ask.ahead is not None:
             # Queued jobs run one after another: each must fit the worker, not all together,
             # so the offer is renewed for every load.
             ahead: list[int] = []
-            while got := wf.pick(replace(ask.ahead), ask.max_ahead - len(ahead)):
+            while got := wf.pick(replace(ask.ahead), ask.max_ahead - len(ahead), w.scheduler):
                 ahead += got
                 if len(ahead) >= ask.max_ahead:
                     break

@@ -202,7 +202,8 @@ class Store:
         if worker_id in self.workers:
             raise FailedPrecondition(f"worker {worker_id} already exists")
         w = Worker(worker_id, wf.id, ev.hostname, ev.slurm_job_id, ev.node_name,
-                   dict(ev.resources), ev.pid, ev.ts, ev.ts, role=ev.role, instance=ev.instance)
+                   dict(ev.resources), ev.pid, ev.ts, ev.ts, role=ev.role, instance=ev.instance,
+                   scheduler=ev.scheduler)
         self.workers[worker_id] = w
         self.next_worker_id = max(self.next_worker_id, worker_id + 1)
         return w
@@ -330,7 +331,8 @@ class Store:
         if w.workflow_id != wf.id:
             raise InvalidArgument(f"worker {w.id} belongs to workflow {w.workflow_id}, "
                                   f"not {wf.id}")
-        wf.actions.get(ev.action_id)
+        if ev.action_id:  # 0: submitted by hand (torc slurm schedule-nodes)
+            wf.actions.get(ev.action_id)
         if not ev.slurm_job_id:
             raise InvalidArgument("slurm_job_id must not be empty")
         for a in wf.allocations:

@@ -114,7 +114,7 @@ class Workflow:
         self.counts[new] += 1
         job.status = new
         if new == S.READY:
-            self.ready.push(job.id, job.priority, job.rr)
+            self.ready.push(job.id, job.priority, job.rr, job.scheduler)
         self.actions.job_changed(job.id, old, new)
 
     def require_idle(self, what: str) -> None:
@@ -260,13 +260,15 @@ class Workflow:
 
     # ----- worker transitions
 
-    def pick(self, offer: Offer, max_jobs: int) -> list[int]:
-        """Choose ready jobs for a claim (pops them from the ready queue)."""
+    def pick(self, offer: Offer, max_jobs: int, scheduler: str = "") -> list[int]:
+        """Choose ready jobs for a claim (pops them from the ready queue); a worker of
+        ``scheduler`` gets only jobs for it or for no scheduler."""
         if self.canceled or not self.initialized:
             return []
         jobs = self.jobs
         return self.ready.pick(offer, self.rrs,
-                               lambda i: jobs[i - 1].status == S.READY, max_jobs, self.sort_key)
+                               lambda i: jobs[i - 1].status == S.READY, max_jobs, self.sort_key,
+                               scheduler)
 
     def requeue(self, job_ids: list[int]) -> None:
         """Put picked jobs that were not claimed after all (the claim failed) back in the
@@ -274,14 +276,14 @@ class Workflow:
         for i in job_ids:
             job = self.jobs[i - 1]
             if job.status == S.READY:
-                self.ready.push(job.id, job.priority, job.rr)
+                self.ready.push(job.id, job.priority, job.rr, job.scheduler)
 
     def requeue_all(self) -> None:
         """Rebuild the ready queue from the jobs' states (after a change of buckets)."""
         self.ready.clear()
         for j in self.jobs:
             if j.status == S.READY:
-                self.ready.push(j.id, j.priority, j.rr)
+                self.ready.push(j.id, j.priority, j.rr, j.scheduler)
 
     def check(self) -> None:
         """Verify invariants (AssertionError naming the first broken one); for tests."""

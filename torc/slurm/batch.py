@@ -56,8 +56,10 @@ def batch_script(workflow_id: int, scheduler: dict[str, Any], url: str, output_d
         # A lost allocation's jobs are failed or retried by the coordinator; a requeued batch
         # job would only start a late, surprising worker.
         lines.append("#SBATCH --no-requeue")
+    # The workers take only jobs for this scheduler (or for none): Torc's strict matching.
     worker = [python, "-m", "torc.worker.main", "--url", url, "--workflow-id",
-              str(workflow_id), "--output-dir", str(output_dir), *worker_args]
+              str(workflow_id), "--output-dir", str(output_dir), "--scheduler", name,
+              *worker_args]
     command = " ".join(shlex.quote(a) for a in worker)
     lines += ["", f"export TORC_URL={shlex.quote(url)}", f"cd {shlex.quote(str(output_dir))}"]
     if one_worker_per_node:

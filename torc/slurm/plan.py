@@ -31,6 +31,9 @@ class Options:
     walltime_strategy: str = "max-job-runtime"  # or "max-partition-time"
     walltime_multiplier: float = 1.5
     add_actions: bool = True
+    # The spec's compute_node_expiration_buffer_seconds: workers stop claiming that long
+    # before the walltime, so the walltime must leave it on top of the jobs' runtime.
+    expiration_buffer: int = 60
 
 
 @dataclass
@@ -70,11 +73,19 @@ def allocations(g: Group, p: Partition, single: bool) -> int:
     return 1 if single else max(total, 1)
 
 
+STARTUP_SECONDS = 60  # from the allocation's start to its worker's first claim, at most
+
+
 def walltime(g: Group, p: Partition, o: Options) -> int:
-    """Seconds: the partition's limit, or the longest job times the multiplier (capped)."""
+    """Seconds: the partition's limit, or the longest job times the multiplier plus what a
+    worker needs around it (capped by the partition). Torc uses the product alone: a 2-minute
+    job then gets a 3-minute allocation whose worker, stopping 60 s before the end, never
+    finds 2 minutes left to start it."""
     if o.walltime_strategy == "max-partition-time" or g.runtime <= 0:
         return p.max_walltime_secs
-    return min(math.ceil(g.runtime * o.walltime_multiplier), p.max_walltime_secs)
+    needed = math.ceil(g.runtime * o.walltime_multiplier) + o.expiration_buffer + \
+        STARTUP_SECONDS
+    return min(needed, p.max_walltime_secs)
 
 
 def _groups(spec: dict[str, Any]) -> list[Group]:
@@ -158,10 +169,15 @@ def make_plan(spec: dict[str, Any], profile: Profile, o: Options) -> Plan:
         nodes = n if o.single_allocation else max(g.nodes, 1)
         count = 1 if o.single_allocation else max(n // max(g.nodes, 1), 1)
         name = f"{g.name}_scheduler"
+        # The whole node (jobs may use more than their estimate): Torc asks for all its
+        # memory; the CPUs must be asked for too, or Slurm gives one. Memory in MB unless
+        # exact in GB (4000 MB as "3g" is less than a 3500m job needs).
+        mem = p.memory_mb
         sched: dict[str, Any] = {
             "name": name, "account": o.account, "nodes": nodes,
             "walltime": walltime_str(walltime(g, p, o)),
-            "mem": f"{p.memory_mb // 1024}g" if p.memory_mb >= 1024 else f"{p.memory_mb}m"}
+            "mem": f"{mem // 1024}g" if mem % 1024 == 0 else f"{mem}m",
+            "extra": f"--cpus-per-task={p.cpus_per_node}" if p.shared else "--exclusive"}
         if p.requires_explicit_request:
             sched["partition"] = p.name
         if g.gpus:

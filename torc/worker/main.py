@@ -41,7 +41,7 @@ def options_from_args(args: argparse.Namespace, url: str, workflow_id: int) -> W
         url=url, workflow_id=workflow_id, output_dir=Path(args.output_dir).resolve(),
         resources=resources, placement=placement,
         max_parallel_jobs=args.max_parallel_jobs, idle_timeout=args.idle_timeout,
-        end_buffer=args.end_buffer,
+        end_buffer=args.end_buffer, scheduler=args.scheduler,
     )
 
 

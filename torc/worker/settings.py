@@ -28,6 +28,7 @@ class WorkerOptions:
     idle_timeout: float | None = None
     # None: the workflow's compute_node_expiration_buffer_seconds (Torc's 60).
     end_buffer: float | None = None
+    scheduler: str = ""  # the Slurm scheduler that started it: only jobs for it (or none)
     claim_wait: float = 20.0
     termination_grace: float = 30.0  # SIGTERM -> SIGKILL for jobs that support termination
     schedule_nodes: ScheduleNodes | None = None
@@ -38,7 +39,7 @@ def registration(o: WorkerOptions, instance_id: str) -> pb.RegisterWorkerRequest
     p, r = o.placement, o.resources
     return pb.RegisterWorkerRequest(
         workflow_id=o.workflow_id, hostname=p.hostname, slurm_job_id=p.slurm_job_id,
-        node_name=p.node_name, pid=os.getpid(), instance_id=instance_id,
+        node_name=p.node_name, pid=os.getpid(), instance_id=instance_id, scheduler=o.scheduler,
         resources=pb.Resources(num_cpus=r.num_cpus, memory_bytes=r.memory, num_gpus=r.num_gpus,
                                num_nodes=p.num_nodes,
                                time_left_seconds=time_left(p.end_time, o.end_buffer or 60.0)))

@@ -1,0 +1,115 @@
+"""Slurm without hand-written schedulers, on the real local cluster: an HPC profile generated
+from sinfo, ``torc slurm generate`` for three resource classes run to completion by ``torc
+submit --generate``, jobs steered to their scheduler's allocations, and allocations that end
+when nothing left can run there."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import NODES, Coordinator, cli_json, job_states, run_cli, wait_for, write_spec
+from tests.test_slurm import scheduler
+from torc import slurm
+
+
+@pytest.fixture
+def profile_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Saved HPC profiles go to a directory of the test's own."""
+    home = tmp_path / "config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    return home
+
+
+def test_hpc_generate_describes_the_local_cluster(cluster: None, profile_home: Path) -> None:
+    gen = cli_json("hpc", "generate", "--name", "here", url="")
+    parts = {p["name"]: p for p in gen["partitions"]}
+    assert set(parts) == {"debug", "other"}
+    for p in parts.values():
+        assert (p["cpus_per_node"], p["memory_mb"], p["max_nodes"]) == (4, 4000, NODES)
+    # debug is Slurm's default partition; other must be asked for.
+    assert not parts["debug"]["requires_explicit_request"]
+    assert parts["other"]["requires_explicit_request"]
+    assert (profile_home / "torc" / "hpc_profiles" / "here.json").exists()
+    assert cli_json("hpc", "detect", url="")["name"] == "here"
+    (best,) = [p for p in cli_json("hpc", "match", "--num-cpus", "2", "--memory", "3g",
+                                   url="") if p["best"]]
+    assert best["name"] == "other"  # never a debug partition when another fits
+    r = run_cli("hpc", "match", "--num-cpus", "8", url="")
+    assert r.returncode == 0 and "debug" not in r.stdout
+
+
+THREE = {
+    "name": "three_classes",
+    "compute_node_wait_for_new_jobs_seconds": 3,
+    "resource_requirements": [
+        {"name": "small", "num_cpus": 1, "memory": "500m", "runtime": "PT2M"},
+        {"name": "medium", "num_cpus": 2, "memory": "1500m", "runtime": "PT5M"},
+        {"name": "large", "num_cpus": 4, "memory": "3500m", "runtime": "PT10M"}],
+    "jobs": [
+        {"name": "prep_{i}", "command": "echo prep {i}", "resource_requirements": "small",
+         "parameters": {"i": "1:6"}},
+        {"name": "work_{i}", "command": "echo work {i}", "resource_requirements": "medium",
+         "depends_on": ["prep_{i}"], "parameters": {"i": "1:6"}},
+        {"name": "merge", "command": "echo merge", "resource_requirements": "large",
+         "depends_on_regexes": ["work_.*"]}]}
+
+
+def test_generate_plans_three_classes_and_submit_runs_them(
+        coord: Coordinator, tmp_path: Path, profile_home: Path) -> None:
+    cli_json("hpc", "generate", "--name", "here", url="")
+    spec = write_spec(tmp_path, THREE)
+    plan = cli_json("slurm", "generate", "--account", "torc", "--dry-run", str(spec), url="")
+    scheds = {s["name"]: s for s in plan["schedulers"]}
+    assert set(scheds) == {"small_scheduler", "medium_deferred_scheduler",
+                           "large_deferred_scheduler"}
+    assert all(s["partition"] == "other" and s["mem"] == "4000m" for s in scheds.values())
+    triggers = {a["scheduler"]: a["trigger_type"] for a in plan["actions"]}
+    assert triggers == {"small_scheduler": "on_workflow_start",
+                        "medium_deferred_scheduler": "on_jobs_ready",
+                        "large_deferred_scheduler": "on_jobs_ready"}
+    out = tmp_path / "out"
+    r = run_cli("-f", "json", "submit", str(spec), "--generate", "--account", "torc",
+                "--output-dir", str(out), url=coord.url)
+    assert r.returncode == 0, r.stderr
+    wf_id = json.loads(r.stdout)["id"]
+    c = coord.client
+    wait_for(lambda: c.get_workflow(wf_id).complete, timeout=180)
+    assert set(job_states(c, wf_id).values()) == {"completed"}
+    # Every job ran in an allocation of its own scheduler.
+    workers = {w.id: w for w in c.list_workers(wf_id)}
+    scheduler_of = {j.id: j.scheduler for j in c.list_jobs(wf_id)}
+    assert all(workers[r.worker_id].scheduler == scheduler_of[r.job_id]
+               for r in c.list_results(wf_id))
+    ids = [a.slurm_job_id for a in c.list_allocations(wf_id)]
+    assert len(ids) == 3
+    wait_for(lambda: not [j for j, i in slurm.squeue(ids).items()
+                          if i.state not in slurm.FINAL_STATES], timeout=120)
+
+
+def test_an_allocation_whose_remaining_jobs_cannot_run_there_ends(
+        coord: Coordinator, tmp_path: Path) -> None:
+    spec = {"name": "idle_alloc", "compute_node_wait_for_new_jobs_seconds": 2,
+            "slurm_schedulers": [scheduler(walltime="00:30:00")],
+            "resource_requirements": [{"name": "huge", "num_cpus": 64}],
+            "jobs": [{"name": "small", "command": "true"},
+                     {"name": "too_big", "command": "true", "resource_requirements": "huge"}],
+            "actions": [{"trigger_type": "on_workflow_start", "action_type": "schedule_nodes",
+                         "scheduler": "short", "scheduler_type": "slurm",
+                         "num_allocations": 1}]}
+    out = tmp_path / "out"
+    r = run_cli("-f", "json", "submit", str(write_spec(tmp_path, spec)), "--output-dir",
+                str(out), url=coord.url)
+    assert r.returncode == 0, r.stderr
+    wf_id = json.loads(r.stdout)["id"]
+    c = coord.client
+    (alloc,) = c.list_allocations(wf_id)
+    # Its 30-minute walltime is not what ends it: its worker leaves after the idle wait.
+    wait_for(lambda: slurm.squeue([alloc.slurm_job_id])[alloc.slurm_job_id].state
+             in slurm.FINAL_STATES, timeout=120)
+    assert slurm.squeue([alloc.slurm_job_id])[alloc.slurm_job_id].state == "COMPLETED"
+    assert job_states(c, wf_id) == {"small": "completed", "too_big": "ready"}
+    log = next(out.glob("slurm_output_wf*_sl*.e")).read_text()
+    assert "idle for 2s with no job left that fits" in log
