@@ -113,3 +113,61 @@ def test_an_allocation_whose_remaining_jobs_cannot_run_there_ends(
     assert job_states(c, wf_id) == {"small": "completed", "too_big": "ready"}
     log = next(out.glob("slurm_output_wf*_sl*.e")).read_text()
     assert "idle for 2s with no job left that fits" in log
+
+
+def test_jobs_as_slurm_steps_are_limited_and_accounted_by_slurm(
+        coord: Coordinator, tmp_path: Path) -> None:
+    spec = {"name": "steps", "execution_config": {"mode": "slurm"},
+            "compute_node_wait_for_new_jobs_seconds": 2,
+            "slurm_schedulers": [scheduler(mem="3000m", extra="--exclusive")],
+            "resource_requirements": [{"name": "r", "num_cpus": 1, "memory": "100m",
+                                       "runtime": "PT5M"}],
+            "jobs": [{"name": "ok", "command": "echo step=$SLURM_STEP_ID",
+                      "resource_requirements": "r"},
+                     {"name": "hog", "resource_requirements": "r", "command":
+                      "python3 -c 'import time; b = b\"x\" * (300 * 1024 * 1024); "
+                      "time.sleep(3)'"}],
+            "actions": [{"trigger_type": "on_workflow_start", "action_type": "schedule_nodes",
+                         "scheduler": "short", "scheduler_type": "slurm",
+                         "num_allocations": 1}]}
+    out = tmp_path / "out"
+    r = run_cli("-f", "json", "submit", str(write_spec(tmp_path, spec)), "--output-dir",
+                str(out), url=coord.url)
+    assert r.returncode == 0, r.stderr
+    wf_id = json.loads(r.stdout)["id"]
+    c = coord.client
+    wait_for(lambda: c.get_workflow(wf_id).complete, timeout=120)
+    by = {x["job_name"]: x for x in cli_json("results", "list", str(wf_id), url=coord.url)}
+    assert by["ok"]["status"] == "completed"
+    assert (out / "job_stdio" / f"job_wf{wf_id}_j1_r1_a1.o").read_text().startswith("step=")
+    # Slurm, not the worker, killed the step over its memory; recorded as such.
+    assert by["hog"]["return_code"] == 137
+    assert by["hog"]["message"] == "out of memory: Slurm killed the step over its 105 MB"
+    steps = {}
+
+    def accounted() -> bool:
+        steps.update({s["job_name"]: s for s in cli_json("slurm", "sacct", str(wf_id),
+                                                         url=coord.url)})
+        return {"ok", "hog"} <= set(steps) and steps["hog"]["max_rss_bytes"] is not None
+
+    wait_for(accounted, timeout=60)  # slurmdbd records steps a moment after they end
+    assert steps["ok"]["state"] == "COMPLETED" and steps["ok"]["attempt_id"] == 1
+    assert steps["hog"]["max_rss_bytes"] > 100 * 2**20
+    hits = cli_json("slurm", "parse-logs", str(wf_id), "--output-dir", str(out),
+                    url=coord.url)
+    assert {(h["kind"], h["jobs"]) for h in hits} == {("out_of_memory", "hog")}
+
+
+def test_schedule_nodes_by_hand(coord: Coordinator, tmp_path: Path) -> None:
+    c = coord.client
+    wf_id = c.create_workflow({"name": "by_hand", "slurm_schedulers": [scheduler()],
+                               "jobs": [{"name": f"j{i}", "command": "true",
+                                         "scheduler": "short"} for i in range(3)]})
+    c.initialize(wf_id)
+    r = run_cli("slurm", "schedule-nodes", str(wf_id), "--scheduler", "nope", url=coord.url)
+    assert r.returncode == 1 and "has no scheduler 'nope'; it has short" in r.stderr
+    (sub,) = cli_json("slurm", "schedule-nodes", str(wf_id), "--scheduler", "short",
+                      "--output-dir", str(tmp_path / "out"), url=coord.url)
+    wait_for(lambda: c.get_workflow(wf_id).complete, timeout=120)
+    assert set(job_states(c, wf_id).values()) == {"completed"}
+    assert [a.slurm_job_id for a in c.list_allocations(wf_id)] == [sub["slurm_job_id"]]

@@ -284,3 +284,39 @@ def test_allocation_end_limits_claims_and_terminates_jobs(coordinator: Coordinat
     assert time.monotonic() - t0 < 30
     # The one-hour job does not fit in the allocation; the other was stopped before its end.
     assert job_states(c, wf_id) == {"overruns": "terminated", "too_long": "ready"}
+
+
+def test_gpu_jobs_get_devices_no_running_job_shares(coordinator: Coordinator,
+                                                    tmp_path: Path) -> None:
+    c = coordinator.client
+    record = ('echo "$TORC_JOB_NAME $CUDA_VISIBLE_DEVICES $ROCR_VISIBLE_DEVICES '
+              '$(date +%s.%N)" >> gpus.log; sleep 0.5; echo "$TORC_JOB_NAME end $(date +%s.%N)"'
+              ' >> gpus.log')
+    wf_id = c.create_workflow({
+        "name": "gpus",
+        "resource_requirements": [{"name": "one", "num_gpus": 1, "num_cpus": 1},
+                                  {"name": "two", "num_gpus": 2, "num_cpus": 1}],
+        "jobs": [*({"name": f"one_{i}", "command": record, "resource_requirements": "one"}
+                   for i in range(6)),
+                 *({"name": f"two_{i}", "command": record, "resource_requirements": "two"}
+                   for i in range(3))]})
+    c.initialize(wf_id)
+    out = tmp_path / "out"
+    # Fake device ids: no GPU is needed to check who holds which.
+    worker = start_worker(coordinator.url, wf_id, out, "--gpu-ids", "5,7,9", "--num-cpus", "8")
+    assert worker.wait(timeout=120) == 0
+    spans: dict[str, list] = {}
+    for line in (out / "gpus.log").read_text().splitlines():
+        name, *rest = line.split()
+        if rest[0] == "end":
+            spans[name].append(float(rest[1]))
+        else:
+            assert rest[0] == rest[1]  # CUDA and ROCR name the same devices
+            spans[name] = [set(rest[0].split(",")), float(rest[2])]
+    assert len(spans) == 9
+    for name, (devices, _, _) in spans.items():
+        assert devices <= {"5", "7", "9"} and len(devices) == (2 if name.startswith("two") else 1)
+    for a, (da, sa, ea) in spans.items():
+        for b, (db, sb, eb) in spans.items():
+            if a < b and sa < eb and sb < ea:  # ran at the same time
+                assert not da & db, f"{a} and {b} shared {da & db}"

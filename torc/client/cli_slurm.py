@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from torc import states as S
 from torc.client import output
 from torc.client.stub import TorcClient
 from torc.errors import TorcError
@@ -161,6 +162,54 @@ def cmd_schedule_nodes(c: TorcClient, a: argparse.Namespace) -> None:
                 ["slurm_job_id", "scheduler"])
 
 
+def cmd_sacct(c: TorcClient, a: argparse.Namespace) -> None:
+    from torc.slurm.accounting import sacct
+    allocs = c.list_allocations(a.id)
+    names = {j.id: j.name for j in c.list_jobs(a.id)}
+    rows = []
+    for r in sacct(x.slurm_job_id for x in allocs):
+        if a.all or r.get("workflow_id") == a.id:
+            rows.append({"slurm_step": r["JobID"], "job_id": r.get("job_id"),
+                         "job_name": names.get(r.get("job_id", 0)), "run_id": r.get("run_id"),
+                         "attempt_id": r.get("attempt_id"), "state": r["State"],
+                         "exit_code": r["ExitCode"], "max_rss_bytes": r["MaxRSSBytes"],
+                         "max_rss": r["MaxRSS"] or None, "total_cpu": r["TotalCPU"],
+                         "elapsed": r["Elapsed"], "nodes": r["NodeList"]})
+    output.rows(a.format, f"Slurm accounting of workflow {a.id}'s job steps", rows,
+                ["slurm_step", "job_id", "job_name", "attempt_id", "state", "exit_code",
+                 "max_rss", "total_cpu", "elapsed", "nodes"])
+
+
+def cmd_parse_logs(c: TorcClient, a: argparse.Namespace) -> None:
+    from torc.slurm.accounting import scan
+    out_dir = Path(a.output_dir).resolve()
+    workers = c.list_workers(a.id)
+    results = c.list_results(a.id, all_runs=True)
+    worker_alloc = {w.id: w.slurm_job_id for w in workers}
+    rows = []
+    for alloc in c.list_allocations(a.id):
+        sid = alloc.slurm_job_id
+        ran = sorted({r.job_name for r in results if worker_alloc.get(r.worker_id) == sid
+                      and r.status != S.COMPLETED})  # jobs there that did not complete
+        for suffix in (".o", ".e"):
+            path = out_dir / f"slurm_output_wf{a.id}_sl{sid}{suffix}"
+            for hit in scan(path):
+                rows.append({"slurm_job_id": sid, "file": str(path), **hit,
+                             "jobs": ", ".join(ran) or None})
+        # srun and the job itself write into the job's own stderr (a step over its memory).
+        for r in results:
+            if worker_alloc.get(r.worker_id) != sid or r.status == S.COMPLETED:
+                continue
+            base = out_dir / "job_stdio" / \
+                f"job_wf{a.id}_j{r.job_id}_r{r.run_id}_a{r.attempt_id}"
+            for path in (base.with_suffix(".e"), base.with_suffix(".o")):
+                for hit in scan(path):
+                    rows.append({"slurm_job_id": sid, "file": str(path), **hit,
+                                 "jobs": r.job_name})
+    output.rows(a.format, f"failure patterns in the Slurm output of workflow {a.id}", rows,
+                ["slurm_job_id", "kind", "line", "text", "jobs", "file"])
+
+
 def add_commands(sub: Any) -> None:
     """``torc hpc ...`` and ``torc slurm ...``."""
     hpc = sub.add_parser("hpc", help="HPC cluster profiles (partitions and their limits)")
@@ -204,6 +253,15 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--start-one-worker-per-node", action="store_true")
     s.add_argument("--output-dir", default="torc_output")
     s.set_defaults(func=cmd_schedule_nodes)
+    s = ssub.add_parser("sacct", help="each job's Slurm step as sacct recorded it")
+    s.add_argument("id", type=int)
+    s.add_argument("--all", action="store_true", help="also the allocations' other steps")
+    s.set_defaults(func=cmd_sacct)
+    s = ssub.add_parser("parse-logs", help="known failures (OOM, time limit, node failure, "
+                                           "CUDA, tracebacks) in the allocations' output")
+    s.add_argument("id", type=int)
+    s.add_argument("--output-dir", default="torc_output")
+    s.set_defaults(func=cmd_parse_logs)
 
 
 def add_generate_arguments(s: argparse.ArgumentParser) -> None:

@@ -20,8 +20,11 @@ import psutil
 
 from torc.proto import torc_pb2 as pb
 from torc.spec.settings import matching_rule
-from torc.worker.jobs import RunningJob, recovery_process, stdio_base
+from torc.worker import steps
+from torc.worker.jobs import RunningJob, job_process, recovery_process, stdio_base
 from torc.worker.monitor import Monitor, Usage
+from torc.worker.process import SAME_AS_STDOUT, JobProcess
+from torc.worker.resources import Placement
 from torc.worker.settings import WorkflowSettings
 
 log = logging.getLogger("torc.worker")
@@ -75,10 +78,20 @@ class Execution:
         self.settings = WorkflowSettings()
         self.monitor: Monitor | None = None
         self.series_path: Path | None = None
+        self.placement: Placement | None = None
+        self.steps = False  # jobs run as Slurm steps
+        self._step_limits: dict[int, int] = {}  # job id -> its step's --time (seconds)
 
-    def configure(self, worker_id: int, settings: WorkflowSettings, cwd: Path | None) -> None:
+    def configure(self, worker_id: int, settings: WorkflowSettings, cwd: Path | None,
+                  placement: Placement) -> None:
         """After registration: what the workflow asks for."""
         self.worker_id, self.settings, self.cwd = worker_id, settings, cwd
+        self.placement = placement
+        mode = settings.execution.get("mode", "direct")
+        self.steps = steps.uses_steps(mode, placement.slurm_job_id)
+        if mode == "slurm" and not self.steps:
+            log.warning("execution_config.mode is slurm but this worker is in no Slurm "
+                        "allocation: jobs run directly")
         if settings.monitoring or settings.limit_resources:
             keep = settings.monitoring and settings.monitor.get("granularity") == "time_series"
             self.monitor = Monitor(keep_series=keep)
@@ -96,6 +109,26 @@ class Execution:
                 else interval
         return LIMIT_CHECK_SECONDS
 
+    def process(self, cj: pb.ClaimedJob, gpu_ids: list[str] | None = None) -> JobProcess:
+        """The process of one attempt: the command itself, or a Slurm step running it; with
+        the GPU devices it was given."""
+        wrap = None
+        if self.steps:
+            p = self.placement
+            assert p is not None
+
+            def wrap(argv: list[str]) -> list[str]:
+                argv = steps.srun_argv(self.workflow_id, cj, p.slurm_job_id, p.node_name,
+                                       self.settings.execution, p.end_time, argv)
+                self._step_limits[cj.id] = steps.time_limit(argv)
+                return argv
+        env = None
+        if gpu_ids is not None:
+            devices = ",".join(gpu_ids)
+            env = {"CUDA_VISIBLE_DEVICES": devices, "ROCR_VISIBLE_DEVICES": devices}
+        return job_process(cj, self.workflow_id, self.worker_id, self.url, self.output_dir,
+                           self.cwd, self.marker, wrap, env)
+
     # ----- while jobs run
 
     def started(self, rj: RunningJob) -> None:
@@ -103,7 +136,7 @@ class Execution:
         assert rj.process is not None
         if self.monitor is not None:
             self.monitor.add(rj.job.id, rj.process.pid)
-        if self.settings.limit_resources and rj.job.runtime_seconds > 0:
+        if self.settings.limit_resources and rj.job.runtime_seconds > 0 and not self.steps:
             rj.timer = asyncio.get_running_loop().call_later(
                 rj.job.runtime_seconds, self._over_time, rj)
 
@@ -162,10 +195,18 @@ class Execution:
             if usage.series and self.series_path is not None:
                 await asyncio.to_thread(self._store_series, cj, usage)
         ec = self.settings.execution
+        if self.steps and rc != 0 and not rj.final_status and rj.process is not None:
+            # Slurm ended the step: its words in the job's stderr (or the time) say why.
+            p = rj.process
+            err = p.stderr_path if p.stderr_path not in (None, SAME_AS_STDOUT) else \
+                p.stdout_path
+            rj.limit = steps.why_killed(err, p.end_time - p.start_time,
+                                        self._step_limits.pop(cj.id, 0))
         if rj.limit == "oom":
             out.return_code, out.status = int(ec.get("oom_exit_code", 137)), pb.FAILED
             out.message = (f"out of memory: used {_mb(rj.over_memory)}, more than its "
-                           f"{_mb(cj.memory_bytes)}")
+                           f"{_mb(cj.memory_bytes)}") if rj.over_memory else \
+                f"out of memory: Slurm killed the step over its {_mb(cj.memory_bytes)}"
         elif rj.limit == "timeout" and rc != 0:
             out.return_code, out.status = int(ec.get("timeout_exit_code", 152)), pb.FAILED
             out.message = f"timeout: ran past its runtime of {cj.runtime_seconds:g}s"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ class RunningJob:
     process: JobProcess | None = None
     final_status: int = 0  # set when the worker kills it: TERMINATED or CANCELED
     task: asyncio.Task | None = field(default=None, repr=False)
+    gpus: list[str] | None = None  # the devices it holds
     limit = ""  # "oom" or "timeout" when killed for going over its requirements
     over_memory = 0  # the memory it had when killed for it
     timer: asyncio.TimerHandle | None = field(default=None, repr=False)
@@ -80,13 +82,17 @@ def stdio_paths(cj: pb.ClaimedJob, base: Path) -> tuple[Path | None, Path | None
 
 
 def job_process(cj: pb.ClaimedJob, workflow_id: int, worker_id: int, url: str,
-                output_dir: Path, cwd: Path | None, marker: str) -> JobProcess:
-    """The (not yet started) process of one attempt, its stdio in ``job_stdio/``."""
+                output_dir: Path, cwd: Path | None, marker: str,
+                wrap: Callable[[list[str]], list[str]] | None = None,
+                extra_env: dict[str, str] | None = None) -> JobProcess:
+    """The (not yet started) process of one attempt, its stdio in ``job_stdio/``; ``wrap``
+    turns the command into another (``srun ...`` for Slurm steps)."""
     command = f"{cj.invocation_script} {cj.command}" if cj.invocation_script else cj.command
     out, err = stdio_paths(cj, stdio_base(cj, workflow_id, output_dir))
-    return JobProcess(["bash", "-c", command], cwd,
-                      job_environment(cj, workflow_id, worker_id, url, output_dir, marker),
-                      out, err)
+    argv = ["bash", "-c", command]
+    env = job_environment(cj, workflow_id, worker_id, url, output_dir, marker)
+    env.update(extra_env or {})
+    return JobProcess(wrap(argv) if wrap else argv, cwd, env, out, err)
 
 
 def recovery_process(cj: pb.ClaimedJob, script: str, return_code: int, workflow_id: int,

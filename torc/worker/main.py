@@ -13,6 +13,7 @@ from torc import slurm
 from torc.config import default_url
 from torc.options import add_worker_arguments
 from torc.spec.units import parse_memory
+from torc.worker.gpus import detect_gpu_ids
 from torc.worker.resources import detect_placement, detect_resources
 from torc.worker.runner import WorkerRunner
 from torc.worker.settings import WorkerOptions
@@ -30,6 +31,8 @@ def options_from_args(args: argparse.Namespace, url: str, workflow_id: int) -> W
             raise SystemExit(f"error: --memory: {e}") from None
     if args.num_gpus is not None:
         resources.num_gpus = args.num_gpus
+    elif args.gpu_ids:
+        resources.num_gpus = len([x for x in args.gpu_ids.split(",") if x.strip()])
     if resources.num_cpus < 1 or args.max_parallel_jobs < 0:
         raise SystemExit("error: --num-cpus must be at least 1 and --max-parallel-jobs >= 0")
     placement = detect_placement()
@@ -42,6 +45,7 @@ def options_from_args(args: argparse.Namespace, url: str, workflow_id: int) -> W
         resources=resources, placement=placement,
         max_parallel_jobs=args.max_parallel_jobs, idle_timeout=args.idle_timeout,
         end_buffer=args.end_buffer, scheduler=args.scheduler,
+        gpu_ids=detect_gpu_ids(resources.num_gpus, args.gpu_ids or ""),
     )
 
 
@@ -51,6 +55,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--url", default=None, help="coordinator host:port (default: $TORC_URL)")
     p.add_argument("--workflow-id", type=int, required=True)
     p.add_argument("--log-level", default=os.environ.get("TORC_LOG_LEVEL", "INFO"))
+    p.add_argument("--gpu-ids", help="GPU device ids, e.g. 0,1 (default: from Slurm or "
+                   "CUDA_VISIBLE_DEVICES, else 0..num-gpus-1)")
     add_worker_arguments(p)
     args = p.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,

@@ -22,8 +22,9 @@ from torc.worker import claim_policy, watchdog
 from torc.worker.claim_policy import QUEUE_PATIENCE_SECONDS, Ask, ClaimState
 from torc.worker.connection import CallFailed, Connection
 from torc.worker.execution import Execution, Outcome
+from torc.worker.gpus import GpuPool
 from torc.worker.heartbeat import Heartbeat
-from torc.worker.jobs import RunningJob, job_process
+from torc.worker.jobs import RunningJob
 from torc.worker.reporter import END_REPORT_DELAY, START_REPORT_DELAY, Reporter
 from torc.worker.resources import Resources, time_left
 from torc.worker.settings import WorkerOptions, WorkflowSettings, registration, workflow_settings
@@ -65,6 +66,7 @@ class WorkerRunner:
         self.settings = WorkflowSettings()  # the workflow's, once registered
         self.execution = Execution(options.workflow_id, options.url, options.output_dir,
                                    self._job_cwd, self.marker)
+        self.gpus = GpuPool(options.gpu_ids)
 
     # ----- lifecycle
 
@@ -103,7 +105,8 @@ class WorkerRunner:
         self.heartbeat_interval = reg.heartbeat_interval or 5.0
         self.settings = workflow_settings(self.o, reg.settings_json)
         self.conn.give_up_after = self.settings.healthy_wait
-        self.execution.configure(self.worker_id, self.settings, self._job_cwd)
+        self.execution.configure(self.worker_id, self.settings, self._job_cwd,
+                                 self.o.placement)
         self.actions = worker_actions.ActionRunner(self.conn, self.o.workflow_id,
                                                    self.worker_id, self.o.url,
                                                    self.o.output_dir, self.o.schedule_nodes)
@@ -345,14 +348,15 @@ class WorkerRunner:
     def _start(self, cj: pb.ClaimedJob) -> None:
         needs = Resources(cj.num_cpus, cj.memory_bytes, cj.num_gpus)
         rj = RunningJob(cj, needs)
+        # Slurm assigns a step's GPUs itself; a direct job gets devices no other job holds.
+        rj.gpus = None if self.execution.steps else self.gpus.take(cj.id, cj.num_gpus)
         self.running[cj.id] = rj
         self.used = self.used + needs
         rj.task = asyncio.get_running_loop().create_task(self._run_job(rj))
 
     async def _run_job(self, rj: RunningJob) -> None:
         cj = rj.job
-        proc = job_process(cj, self.o.workflow_id, self.worker_id, self.o.url,
-                           self.o.output_dir, self._job_cwd, self.marker)
+        proc = self.execution.process(cj, rj.gpus)
         rc = -1
         try:
             if self.canceled:
@@ -388,6 +392,7 @@ class WorkerRunner:
                          outcome)
         finally:
             del self.running[cj.id]
+            self.gpus.give_back(cj.id)
             self.used = self.used - rj.needs
             self._drain()
             self._changed.set()

@@ -29,6 +29,7 @@ class WorkerOptions:
     # None: the workflow's compute_node_expiration_buffer_seconds (Torc's 60).
     end_buffer: float | None = None
     scheduler: str = ""  # the Slurm scheduler that started it: only jobs for it (or none)
+    gpu_ids: list[str] = field(default_factory=list)  # its GPU devices
     claim_wait: float = 20.0
     termination_grace: float = 30.0  # SIGTERM -> SIGKILL for jobs that support termination
     schedule_nodes: ScheduleNodes | None = None
