@@ -171,3 +171,26 @@ def test_schedule_nodes_by_hand(coord: Coordinator, tmp_path: Path) -> None:
     wait_for(lambda: c.get_workflow(wf_id).complete, timeout=120)
     assert set(job_states(c, wf_id).values()) == {"completed"}
     assert [a.slurm_job_id for a in c.list_allocations(wf_id)] == [sub["slurm_job_id"]]
+
+
+def test_regenerate_submits_allocations_for_the_jobs_left(
+        coord: Coordinator, tmp_path: Path, profile_home: Path) -> None:
+    cli_json("hpc", "generate", "--name", "here", url="")
+    c = coord.client
+    wf_id = c.create_workflow({
+        "name": "left", "compute_node_wait_for_new_jobs_seconds": 2,
+        "resource_requirements": [{"name": "small", "num_cpus": 1, "memory": "500m",
+                                   "runtime": "PT2M"}],
+        "jobs": [{"name": f"j{i}", "command": "true", "resource_requirements": "small"}
+                 for i in range(4)] + [{"name": "last", "command": "true",
+                                        "depends_on": ["j0"], "resource_requirements": "small"}]})
+    c.initialize(wf_id)
+    planned = cli_json("slurm", "regenerate", str(wf_id), "--account", "torc", url=coord.url)
+    assert {p["name"]: p["jobs"] for p in planned} == {"small_scheduler": 4,
+                                                      "small_deferred_scheduler": 1}
+    subs = cli_json("slurm", "regenerate", str(wf_id), "--account", "torc", "--submit",
+                    "--output-dir", str(tmp_path / "out"), url=coord.url)
+    assert [s["slurm_job_id"] is not None for s in subs] == [True, False]
+    # The allocation for the ready jobs runs everything (its workers take any job).
+    wait_for(lambda: c.get_workflow(wf_id).complete, timeout=120)
+    assert set(job_states(c, wf_id).values()) == {"completed"}

@@ -162,6 +162,27 @@ def cmd_schedule_nodes(c: TorcClient, a: argparse.Namespace) -> None:
                 ["slurm_job_id", "scheduler"])
 
 
+def cmd_regenerate(c: TorcClient, a: argparse.Namespace) -> None:
+    from torc.client.allocations import regeneration_plan, submit_regenerated
+    opts = planner.Options(account=a.account, single_allocation=a.single_allocation,
+                           group_by=a.group_by, walltime_strategy=a.walltime_strategy,
+                           walltime_multiplier=a.walltime_multiplier)
+    plan, ready = regeneration_plan(c, a.id, resolve_profile(a.profile), opts)
+    for w in plan.warnings:
+        output.console.print(f"[yellow]warning:[/] {w}", highlight=False)
+    if a.submit:
+        rows = submit_regenerated(c, a.id, plan, ready, Path(a.output_dir).resolve())
+        output.rows(a.format, f"allocations for workflow {a.id}'s remaining jobs", rows,
+                    ["scheduler", "slurm_job_id", "note"])
+        return
+    rows = [{**s, "num_allocations": next(x["num_allocations"] for x in plan.actions
+                                          if x["scheduler"] == s["name"]),
+             "jobs": sum(1 for v in plan.assignments.values() if v == s["name"])}
+            for s in plan.schedulers]
+    output.rows(a.format, f"allocations workflow {a.id}'s remaining jobs need", rows,
+                ["name", "partition", "nodes", "walltime", "mem", "num_allocations", "jobs"])
+
+
 def cmd_sacct(c: TorcClient, a: argparse.Namespace) -> None:
     from torc.slurm.accounting import sacct
     allocs = c.list_allocations(a.id)
@@ -253,6 +274,13 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--start-one-worker-per-node", action="store_true")
     s.add_argument("--output-dir", default="torc_output")
     s.set_defaults(func=cmd_schedule_nodes)
+    s = ssub.add_parser("regenerate", help="plan (and --submit) allocations for the jobs not "
+                                           "done yet, e.g. after torc recover")
+    s.add_argument("id", type=int)
+    add_generate_arguments(s, for_spec=False)
+    s.add_argument("--submit", action="store_true")
+    s.add_argument("--output-dir", default="torc_output")
+    s.set_defaults(func=cmd_regenerate)
     s = ssub.add_parser("sacct", help="each job's Slurm step as sacct recorded it")
     s.add_argument("id", type=int)
     s.add_argument("--all", action="store_true", help="also the allocations' other steps")
@@ -264,8 +292,9 @@ def add_commands(sub: Any) -> None:
     s.set_defaults(func=cmd_parse_logs)
 
 
-def add_generate_arguments(s: argparse.ArgumentParser) -> None:
-    """The planning flags, shared by ``slurm generate`` and ``submit --generate``."""
+def add_generate_arguments(s: argparse.ArgumentParser, for_spec: bool = True) -> None:
+    """The planning flags, shared by ``slurm generate``, ``submit --generate`` and (without
+    those that edit a spec) ``slurm regenerate``."""
     s.add_argument("--account", required=("submit" not in s.prog), help="Slurm account")
     s.add_argument("--profile", help="HPC profile (default: the detected one)")
     s.add_argument("--single-allocation", action="store_true",
@@ -275,6 +304,7 @@ def add_generate_arguments(s: argparse.ArgumentParser) -> None:
     s.add_argument("--walltime-strategy", choices=["max-job-runtime", "max-partition-time"],
                    default="max-job-runtime")
     s.add_argument("--walltime-multiplier", type=float, default=1.5)
-    s.add_argument("--no-actions", action="store_true", help="schedulers only")
-    s.add_argument("--force", action="store_true",
-                   help="replace the spec's own schedulers and schedule_nodes actions")
+    if for_spec:
+        s.add_argument("--no-actions", action="store_true", help="schedulers only")
+        s.add_argument("--force", action="store_true",
+                       help="replace the spec's own schedulers and schedule_nodes actions")

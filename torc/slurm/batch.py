@@ -36,8 +36,9 @@ def _directive(option: str, value: object) -> str:
 
 def batch_script(workflow_id: int, scheduler: dict[str, Any], url: str, output_dir: Path,
                  python: str, one_worker_per_node: bool,
-                 worker_args: Iterable[str] = ()) -> str:
-    """The script a schedule_nodes action submits (torc-compat.md, "Slurm submission")."""
+                 worker_args: Iterable[str] = (), strict: bool = True) -> str:
+    """The script a schedule_nodes action submits (torc-compat.md, "Slurm submission");
+    ``strict``: its workers take only jobs for this scheduler (or for none)."""
     name = scheduler.get("name", "slurm")
     lines = ["#!/bin/bash",
              _directive("job-name", f"torc_wf{workflow_id}_{name}"),
@@ -58,8 +59,8 @@ def batch_script(workflow_id: int, scheduler: dict[str, Any], url: str, output_d
         lines.append("#SBATCH --no-requeue")
     # The workers take only jobs for this scheduler (or for none): Torc's strict matching.
     worker = [python, "-m", "torc.worker.main", "--url", url, "--workflow-id",
-              str(workflow_id), "--output-dir", str(output_dir), "--scheduler", name,
-              *worker_args]
+              str(workflow_id), "--output-dir", str(output_dir),
+              *(["--scheduler", name] if strict else []), *worker_args]
     command = " ".join(shlex.quote(a) for a in worker)
     lines += ["", f"export TORC_URL={shlex.quote(url)}", f"cd {shlex.quote(str(output_dir))}"]
     if one_worker_per_node:
