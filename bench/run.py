@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_coordinator  # noqa: E402
 import bench_e2e  # noqa: E402
+import bench_monitor  # noqa: E402
 
 
 @dataclass
@@ -59,6 +60,12 @@ def _coordinator(m: int, tmp: Path, say: Callable[[Figure], None]) -> None:
         say(Figure("  coordinator CPU per job", cpu, "µs"))
 
 
+def _monitor(long: int, short: int, tmp: Path, say: Callable[[Figure], None]) -> None:
+    for name, on, off in bench_monitor.figures(long, short, 8, tmp):
+        say(Figure(name, on, "jobs/s", "same worker, monitoring off", off,
+                   ">= 90% of unmonitored", on / off >= 0.9))
+
+
 def _scale(n: int, tmp: Path, say: Callable[[Figure], None]) -> None:
     targets = {"create + initialize": (60.0, "< 60 s"), "coordinator memory per job":
                (1536.0, "< 1.5 KB"), "status query": (200.0, "< 200 ms"),
@@ -86,6 +93,8 @@ def main() -> None:
         tmp = Path(tmp_s)
         print("end to end (real workers, bash -c true) ...", file=sys.stderr, flush=True)
         _e2e(10_000 // q, 5_000 // q, 1_000 // q, tmp, say)
+        print("resource monitoring beside many jobs ...", file=sys.stderr, flush=True)
+        _monitor(1_000 // q, 3_000 // q, tmp, say)
         print("coordinator alone ...", file=sys.stderr, flush=True)
         _coordinator(50_000 // q, tmp, say)
         print(f"scale ({1_000_000 // q:,} jobs) ...", file=sys.stderr, flush=True)

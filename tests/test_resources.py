@@ -111,3 +111,26 @@ def test_resource_monitor_metrics_choose_the_figures(coordinator: Coordinator,
     assert run_cli("run", str(wf_id), "--output-dir", str(tmp_path / "o"), url=url).returncode == 0
     (r,) = cli_json("results", "list", str(wf_id), url=url)
     assert r["peak_memory_bytes"] > 0 and r["peak_cpu_percent"] is None
+
+
+def test_watch_recover_reruns_an_oom_until_the_workflow_completes(
+        coordinator: Coordinator, tmp_path: Path) -> None:
+    url, out = coordinator.url, tmp_path / "out"
+    wf_id = coordinator.client.create_workflow({
+        "name": "watched", "execution_config": {"limit_resources": True},
+        "resource_requirements": [{"name": "r", "num_cpus": 1, "memory": "100m"}],
+        "jobs": [{"name": "big", "command": ALLOC_300, "resource_requirements": "r"}]})
+    assert run_cli("run", str(wf_id), "--output-dir", str(out), url=url,
+                   timeout=300).returncode == 1
+    # 100m -> 200m -> 400m: two recoveries, then it fits.
+    r = run_cli("watch", str(wf_id), "--interval", "0.2", "--recover", "--max-retries", "3",
+                "--memory-multiplier", "2", "--output-dir", str(out), url=url, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("of at most 3)") == 2
+    attempts = cli_json("results", "list", str(wf_id), "--all-runs", url=url)
+    assert [x["return_code"] for x in attempts] == [137, 137, 0]
+    # Without --recover, watch says the workflow did not complete.
+    wf2 = coordinator.client.create_workflow({"name": "fails",
+                                              "jobs": [{"name": "x", "command": "exit 3"}]})
+    run_cli("run", str(wf2), "--output-dir", str(out), url=url)
+    assert run_cli("watch", str(wf2), url=url).returncode == 1

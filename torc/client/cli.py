@@ -129,6 +129,7 @@ def cmd_events(c: TorcClient, a: argparse.Namespace) -> None:
 
 
 def cmd_watch(c: TorcClient, a: argparse.Namespace) -> None:
+    recoveries = 0
     while True:
         d = output.status_dict(c.status(a.id))
         counts = ", ".join(f"{k} {v}" for k, v in d["job_counts"].items() if v)
@@ -137,8 +138,23 @@ def cmd_watch(c: TorcClient, a: argparse.Namespace) -> None:
         else:
             output.console.print(f"{time.strftime('%H:%M:%S')} workflow {a.id}: {counts}")
         if d["complete"]:
+            if a.recover and recoveries < a.max_retries and _recoverable(c, a):
+                recoveries += 1
+                output.console.print(f"recovering workflow {a.id} "
+                                     f"({recoveries} of at most {a.max_retries})")
+                cli_reports.recover_workflow(a, c.url)
+                continue
+            if d["job_counts"].get("completed", 0) + d["job_counts"].get("disabled", 0) \
+                    < d["num_jobs"]:
+                sys.exit(1)  # the workflow ended with jobs that did not complete
             return
         time.sleep(a.interval)
+
+
+def _recoverable(c: TorcClient, a: argparse.Namespace) -> bool:
+    from torc.client.recover import recovery_plan
+    return bool(recovery_plan(c.list_jobs(a.id), c.list_results(a.id, all_runs=True),
+                              a.memory_multiplier, a.runtime_multiplier, a.retry_unknown))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -229,10 +245,18 @@ def _running_commands(sub: Any) -> None:
                    help="first show the recent events the coordinator holds")
     s.set_defaults(func=cmd_events)
 
-    s = sub.add_parser("watch", help="print status until the workflow is complete")
+    s = sub.add_parser("watch", help="print status until the workflow is complete (exit 1 "
+                                     "when jobs did not complete)")
     s.add_argument("id", type=int)
     s.add_argument("--interval", type=float, default=2.0)
-    s.set_defaults(func=cmd_watch)
+    s.add_argument("--recover", action="store_true",
+                   help="when it ends with jobs out of memory or time, torc recover them")
+    s.add_argument("--max-retries", type=int, default=2, help="recoveries at most")
+    s.add_argument("--memory-multiplier", type=float, default=1.5)
+    s.add_argument("--runtime-multiplier", type=float, default=1.4)
+    s.add_argument("--retry-unknown", action="store_true")
+    add_worker_arguments(s)
+    s.set_defaults(func=cmd_watch, dry_run=False, no_run=False)
 
     s = sub.add_parser("run", help="run a workflow here (embedded coordinator unless --url)")
     s.add_argument("target", metavar="SPEC|ID")

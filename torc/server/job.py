@@ -48,8 +48,9 @@ class Job:
         self.return_code: int | None = None
         self.worker_id = 0
         # What it ran with when it last completed (command and input user data), so that a
-        # reinitialize can tell a changed job; "" when it has not completed.
-        self.digest = ""
+        # reinitialize can tell a changed job; 0 when it has not completed. An int: the
+        # smallest object a million completed jobs can each hold.
+        self.digest = 0
 
     def to_spec(self) -> dict[str, Any]:
         """The normalized spec entry of this job."""
@@ -65,13 +66,13 @@ class Job:
             spec["stdio"] = self.stdio
         return spec
 
-    def inputs_digest(self, user_data: list[dict[str, Any]]) -> str:
+    def inputs_digest(self, user_data: list[dict[str, Any]]) -> int:
         """A hash of what the job runs with: its command and its input user data values."""
-        h = hashlib.blake2b(digest_size=12)
+        h = hashlib.blake2b(digest_size=8)
         h.update(f"{self.invocation_script}\0{self.command}\0".encode())
         for k in self.io.get("input_user_data", ()):
             h.update(json.dumps(user_data[k].get("data"), sort_keys=True).encode())
-        return h.hexdigest()
+        return int.from_bytes(h.digest(), "little") or 1
 
 
 class Result(NamedTuple):

@@ -169,7 +169,7 @@ class Execution:
         rj.limit_kill("oom", signal.SIGKILL, 0)
         if self.monitor is None or rj.process is None:
             return
-        for p in self.monitor.tree(rj.process.pid, {}):
+        for p in self.monitor.tree(rj.process.pid):
             try:
                 p.kill()
             except psutil.Error:

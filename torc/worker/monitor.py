@@ -42,13 +42,6 @@ class Usage:
                 round(avg_cpu, 1))
 
 
-def _cpu_seconds(p: psutil.Process) -> float:
-    t = p.cpu_times()
-    # Reaped children's times are in the parent's children_* fields: nothing is lost when a
-    # short-lived child exits between two samples.
-    return t.user + t.system + t.children_user + t.children_system
-
-
 class Monitor:
     """The jobs a worker samples, keyed by job id."""
 
@@ -67,49 +60,38 @@ class Monitor:
         self.leaders.pop(job_id, None)
         return self.usage.pop(job_id, None)
 
-    def tree(self, leader: int, by_session: dict[int, list[int]]) -> list[psutil.Process]:
-        """The live processes of the job led by ``leader``."""
-        pids = set(by_session.get(leader, ()))
-        try:
-            root = psutil.Process(leader)
-            pids.add(leader)
-            pids.update(c.pid for c in root.children(recursive=True))
-        except psutil.Error:
-            pass
-        out = []
-        for pid in pids:
-            try:
-                out.append(psutil.Process(pid))
-            except psutil.Error:
-                continue
-        return out
+    def tree(self, leader: int) -> list[psutil.Process]:
+        """The live processes of the job led by ``leader``: its descendants and whatever is
+        still in its session or process group."""
+        table = _process_table()
+        children: dict[int, list[int]] = {}
+        for pid, (ppid, *_) in table.items():
+            children.setdefault(ppid, []).append(pid)
+        grouped = {pid for pid, (_, sid, pgid, *_) in table.items() if leader in (sid, pgid)}
+        return _processes(_descendants(leader, children) | grouped)
 
     def sample(self) -> dict[int, int]:
         """One pass over every sampled job (blocking); returns each job's memory now."""
         leaders = dict(self.leaders)
         if not leaders:
             return {}
-        wanted = set(leaders.values())
-        by_session: dict[int, list[int]] = {}
-        for pid in psutil.pids():
-            try:
-                sid, pgid = os.getsid(pid), os.getpgid(pid)
-            except OSError:
-                continue
-            for key in {sid, pgid} & wanted:
-                by_session.setdefault(key, []).append(pid)
+        table = _process_table(figures=True)
+        children: dict[int, list[int]] = {}
+        by_group: dict[int, set[int]] = {}
+        for pid, (ppid, sid, pgid, _, _) in table.items():
+            children.setdefault(ppid, []).append(pid)
+            by_group.setdefault(sid, set()).add(pid)
+            by_group.setdefault(pgid, set()).add(pid)
         now = time.time()
         memory: dict[int, int] = {}
         for job_id, leader in leaders.items():
             rss, cpu_seconds, alive = 0, 0.0, 0
-            for p in self.tree(leader, by_session):
-                try:
-                    with p.oneshot():
-                        rss += p.memory_info().rss
-                        cpu_seconds += _cpu_seconds(p)
+            for pid in _descendants(leader, children) | by_group.get(leader, set()):
+                row = table.get(pid)
+                if row is not None:
+                    rss += row[3]
+                    cpu_seconds += row[4]
                     alive += 1
-                except psutil.Error:
-                    continue
             usage = self.usage.get(job_id)
             if usage is None or not alive:
                 continue
@@ -129,3 +111,43 @@ class Monitor:
                 usage.series.append((now, rss, round(cpu, 1), alive))
             memory[job_id] = rss
         return memory
+
+
+def _process_table(figures: bool = False) -> dict[int, tuple[int, int, int, int, float]]:
+    """pid -> (parent pid, session, process group, RSS bytes, CPU seconds) of every process,
+    each read once (one ``psutil`` pass; the figures only when asked for)."""
+    attrs = ["ppid", "memory_info", "cpu_times"] if figures else ["ppid"]
+    table: dict[int, tuple[int, int, int, int, float]] = {}
+    for p in psutil.process_iter(attrs):
+        try:
+            info = p.info
+            rss = info["memory_info"].rss if figures and info["memory_info"] else 0
+            t = info.get("cpu_times") if figures else None
+            # Reaped children's times are in the parent's children_* fields: nothing is lost
+            # when a short-lived child exits between two samples.
+            cpu = t.user + t.system + t.children_user + t.children_system if t else 0.0
+            table[p.pid] = (info["ppid"] or 0, os.getsid(p.pid), os.getpgid(p.pid), rss, cpu)
+        except (OSError, psutil.Error):
+            continue
+    return table
+
+
+def _descendants(leader: int, children: dict[int, list[int]]) -> set[int]:
+    out = {leader}
+    stack = [leader]
+    while stack:
+        for c in children.get(stack.pop(), ()):
+            if c not in out:
+                out.add(c)
+                stack.append(c)
+    return out
+
+
+def _processes(pids: set[int]) -> list[psutil.Process]:
+    out = []
+    for pid in pids:
+        try:
+            out.append(psutil.Process(pid))
+        except psutil.Error:
+            continue
+    return out
