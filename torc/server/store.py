@@ -23,6 +23,7 @@ from torc.errors import FailedPrecondition, InvalidArgument, NotFound, TorcError
 from torc.server import codec
 from torc.server import events as E
 from torc.server.access import AccessGroups
+from torc.server.allocation_events import AllocationEvents
 from torc.server.job_updates import update_job
 from torc.server.records import Effects, FeedItem, Worker
 from torc.server.workflow import Workflow
@@ -34,7 +35,7 @@ FEED_LIMIT = 10_000
 CHECK_INVARIANTS = os.environ.get("TORC_CHECK_INVARIANTS") == "1"
 
 
-class Store:
+class Store(AllocationEvents):
     """All workflows and workers."""
 
     def __init__(self) -> None:
@@ -321,41 +322,6 @@ class Store:
         w.lost = lost
         w.active = False
         return affected
-
-    def _allocation(self, ev: E.RecordAllocation) -> dict[str, Any]:
-        """A schedule_nodes action submitted a Slurm job for the workflow."""
-        wf = self.workflow(ev.workflow_id)
-        # A fact, not a claim: sbatch accepted the job, so it is recorded (and will be
-        # scancelled with the workflow) even when its submitter was declared lost meanwhile.
-        w = self.worker(ev.worker_id)
-        if w.workflow_id != wf.id:
-            raise InvalidArgument(f"worker {w.id} belongs to workflow {w.workflow_id}, "
-                                  f"not {wf.id}")
-        if ev.action_id:  # 0: submitted by hand (torc slurm schedule-nodes)
-            wf.actions.get(ev.action_id)
-        if not ev.slurm_job_id:
-            raise InvalidArgument("slurm_job_id must not be empty")
-        for a in wf.allocations:
-            if a["slurm_job_id"] == ev.slurm_job_id:
-                return a  # a retried record
-        alloc = {"slurm_job_id": ev.slurm_job_id, "scheduler": ev.scheduler,
-                 "action_id": ev.action_id, "num_nodes": ev.num_nodes,
-                 "state": "SUBMITTED", "submitted_at": ev.ts, "updated_at": ev.ts}
-        wf.allocations.append(alloc)
-        self._note(wf.id, ev.ts, "allocation", f"Slurm job {alloc['slurm_job_id']} submitted "
-                   f"({alloc['scheduler']}, {alloc['num_nodes']} node(s))")
-        return alloc
-
-    def _allocation_state(self, ev: E.AllocationState) -> None:
-        wf = self.workflow(ev.workflow_id)
-        for alloc in wf.allocations:
-            if alloc["slurm_job_id"] == ev.slurm_job_id:
-                alloc["state"] = ev.state
-                alloc["updated_at"] = ev.ts
-                self._note(wf.id, ev.ts, "allocation",
-                           f"Slurm job {alloc['slurm_job_id']} is {ev.state}")
-                return
-        raise NotFound(f"Slurm job {ev.slurm_job_id} is not an allocation of workflow {wf.id}")
 
     def _update_user_data(self, ev: E.UpdateUserData) -> dict[str, Any]:
         """The value lives in the workflow's spec entry, so snapshots carry it."""

@@ -19,13 +19,14 @@ from torc.proto import torc_pb2 as pb
 from torc.triggers import MAIN_LOOP_TRIGGERS
 from torc.worker import actions as worker_actions
 from torc.worker import claim_policy, watchdog
-from torc.worker.claim_policy import QUEUE_PATIENCE_SECONDS, Ask, ClaimState
+from torc.worker.claim_policy import Ask, ClaimState
 from torc.worker.connection import CallFailed, Connection
-from torc.worker.execution import Execution, Outcome
+from torc.worker.execution import Execution
 from torc.worker.gpus import GpuPool
 from torc.worker.heartbeat import Heartbeat
 from torc.worker.jobs import RunningJob
-from torc.worker.reporter import END_REPORT_DELAY, START_REPORT_DELAY, Reporter
+from torc.worker.queueing import QueueAndReports
+from torc.worker.reporter import Reporter
 from torc.worker.resources import Resources, time_left
 from torc.worker.settings import WorkerOptions, WorkflowSettings, registration, workflow_settings
 
@@ -34,7 +35,7 @@ log = logging.getLogger("torc.worker")
 STARTED, FINISHED = pb.STARTED, pb.FINISHED
 
 
-class WorkerRunner:
+class WorkerRunner(QueueAndReports):
     """One worker process's life."""
 
     def __init__(self, options: WorkerOptions) -> None:
@@ -307,44 +308,6 @@ class WorkerRunner:
         resp = await self.conn.call("ClaimJob", req)
         return resp.fitting_jobs > 0 and not (resp.workflow_done or resp.canceled)
 
-    def _admit(self, jobs: list[pb.ClaimedJob]) -> None:
-        """Queue claimed jobs (in the coordinator's priority order) and start what fits."""
-        if jobs and not self.queue:
-            self._dequeued_at = time.monotonic()
-        self.queue.extend(jobs)
-        if self.canceled:
-            self.queue.clear()
-        elif self.stopping:
-            self._release_queue()  # a claim that was in flight when the worker was stopped
-        else:
-            self._drain()
-
-    def _drain(self) -> None:
-        """Start queued jobs from the head while they fit; the head waits for room."""
-        slots = self.o.max_parallel_jobs
-        while self.queue and not self.stopping and not self.canceled:
-            cj = self.queue[0]
-            if (slots and len(self.running) >= slots) or not self._free().fits(
-                    Resources(cj.num_cpus, cj.memory_bytes, cj.num_gpus)):
-                return
-            self._start(self.queue.popleft())
-            self._dequeued_at = time.monotonic()
-
-    async def _queue_patience(self) -> None:
-        while True:
-            await asyncio.sleep(QUEUE_PATIENCE_SECONDS / 4)
-            if self.queue and time.monotonic() - self._dequeued_at > QUEUE_PATIENCE_SECONDS:
-                log.info("giving back %d queued job(s): the running ones are long",
-                         len(self.queue))
-                self._mean_seconds = None
-                self._release_queue()
-
-    def _release_queue(self) -> None:
-        """Give back what was claimed ahead and will not run here: it becomes ready again."""
-        while self.queue:
-            cj = self.queue.popleft()
-            self._report(cj, pb.RELEASED, 0, 0, 0.0, 0.0)
-
     def _start(self, cj: pb.ClaimedJob) -> None:
         needs = Resources(cj.num_cpus, cj.memory_bytes, cj.num_gpus)
         rj = RunningJob(cj, needs)
@@ -396,51 +359,6 @@ class WorkerRunner:
             self.used = self.used - rj.needs
             self._drain()
             self._changed.set()
-
-    # ----- reports
-
-    def _report(self, cj: pb.ClaimedJob, kind: int, rc: int, status: int, start: float,
-                end: float, outcome: Outcome | None = None) -> None:
-        report = outcome.report(cj, start, end) if outcome is not None else pb.JobReport(
-            job_id=cj.id, kind=kind, run_id=cj.run_id, attempt_id=cj.attempt_id,
-            return_code=rc, status=status, start_time=start, end_time=end)
-        if kind == STARTED:
-            # A start only updates what users see: let it ride with the next end (short jobs)
-            # or go after a moment, instead of costing a round trip of its own.
-            self.reporter.add(report, START_REPORT_DELAY)
-        elif kind == FINISHED and self.queue and not self.stopping:
-            self.reporter.add(report, END_REPORT_DELAY)
-        else:
-            self.reporter.add(report)
-
-    async def _send_reports(self, batch: list[pb.JobReport]) -> None:
-        """Deliver one batch, with a claim for the freed resources in the same round trip
-        (unless the main loop is claiming already: one claimer keeps the offers honest)."""
-        claim = None
-        offer = None if self._claiming else self._offer()
-        if offer is not None:
-            claim = self._claim_request(peek=False, wait=0.0, offer=offer)
-            self._claiming = True
-        try:
-            resp = await self.conn.call("ReportStatus", pb.ReportStatusRequest(
-                workflow_id=self.o.workflow_id, worker_id=self.worker_id, reports=batch,
-                claim=claim))
-        finally:
-            if claim is not None:
-                self._claiming = False
-        self._admit(list(resp.jobs))
-        for reason in resp.rejected:
-            log.warning("report rejected: %s", reason)
-        if resp.workflow_done:
-            self.workflow_done = True
-        if resp.actions_pending:
-            self.actions_pending = True
-        self._changed.set()
-
-    def _reports_failed(self, why: str) -> None:
-        """The worker cannot account for its work: stop, and exit non-zero."""
-        self.failure = self.failure or why
-        self.terminate("coordinator error")
 
     async def _stop_jobs(self) -> None:
         self._release_queue()
