@@ -339,8 +339,10 @@ BASE = "name: x\njobs:\n  - {name: a, command: 'true'}\n  - {name: b_1, command:
      "job_name_regexes: ['z.*'], commands: [x]}", "'z.*' matches no job"),
     ("- {trigger_type: on_jobs_complete, action_type: run_commands, "
      "job_name_regexes: ['('], commands: [x]}", "invalid regex '('"),
-    ("- {trigger_type: on_workflow_start, action_type: run_commands, jobs: [a], commands: [x]}",
-     "'jobs' does not belong to a on_workflow_start action"),
+    ("- {trigger_type: on_workflow_complete, action_type: run_commands, jobs: [a], "
+     "commands: [x]}", "'jobs' does not belong to a on_workflow_complete action"),
+    ("- {trigger_type: on_workflow_start, action_type: run_commands, jobs: [nope], "
+     "commands: [x]}", "jobs: unknown job 'nope'"),
     ("- {trigger_type: on_workflow_start, action_type: run_commands, commands: [x], "
      "scheduler: s}", "'scheduler' does not belong to action_type 'run_commands'"),
     ("- {trigger_type: on_workflow_start, action_type: schedule_nodes, scheduler: s, "

@@ -194,3 +194,23 @@ def test_ignore_workflow_completion_keeps_the_worker_until_idle(coordinator: Coo
     assert worker.wait(timeout=60) == 0
     log = (out / "w.log").read_text()
     assert "exits: idle for 1s" in log and "exits: workflow done" not in log
+
+
+def test_an_on_workflow_start_action_with_jobs_fires_only_when_they_run(
+        coordinator: Coordinator, tmp_path: Path) -> None:
+    url, out = coordinator.url, tmp_path / "out"
+    wf_id = coordinator.client.create_workflow({
+        "name": "start_jobs",
+        "jobs": [{"name": "prep", "command": "true"}, {"name": "other", "command": "true"}],
+        # Torc's subgraph examples name the jobs a start action (an allocation) is for.
+        "actions": [{"trigger_type": "on_workflow_start", "action_type": "run_commands",
+                     "jobs": ["prep"], "commands": ["echo for-prep >> starts"]}]})
+    assert run_cli("run", str(wf_id), "--output-dir", str(out), url=url).returncode == 0
+    assert (out / "starts").read_text().split() == ["for-prep"]
+    # Rerun only `other`: prep stays completed, so its start action does not fire again.
+    cli_json("jobs", "reset-status", str(wf_id), "--job-ids", "2", "--reinitialize", url=url)
+    assert run_cli("run", str(wf_id), "--output-dir", str(out), url=url).returncode == 0
+    assert (out / "starts").read_text().split() == ["for-prep"]
+    cli_json("jobs", "reset-status", str(wf_id), "--job-ids", "1", "--reinitialize", url=url)
+    assert run_cli("run", str(wf_id), "--output-dir", str(out), url=url).returncode == 0
+    assert (out / "starts").read_text().split() == ["for-prep", "for-prep"]

@@ -79,8 +79,9 @@ class ActionBook:
         self.actions = [Action(i + 1, s) for i, s in enumerate(specs)]
         self._watch: dict[int, list[Action]] = {}
         for a in self.actions:
-            for j in a.job_ids:
-                self._watch.setdefault(j, []).append(a)
+            if a.trigger in _COUNTS:  # on_workflow_start's jobs are looked at only at arm()
+                for j in a.job_ids:
+                    self._watch.setdefault(j, []).append(a)
 
     def job_changed(self, job_id: int, old: int, new: int) -> None:
         """Update trigger counts for one job transition."""
@@ -107,6 +108,11 @@ class ActionBook:
                 counted = _COUNTS[a.trigger]
                 a.count = sum(1 for j in a.job_ids if statuses[j - 1] in counted)
                 a.triggered = a.count >= len(a.job_ids)
+            elif a.trigger == "on_workflow_start" and a.job_ids:
+                # Torc's examples name the jobs an allocation is for: it is asked for only
+                # when one of them runs in this run (a reinitialize that keeps them
+                # completed submits nothing for them).
+                a.triggered = any(statuses[j - 1] not in S.DONE for j in a.job_ids)
             elif a.trigger in _ARMED_AT_INIT:
                 a.triggered = True
             else:  # on_workflow_complete

@@ -90,7 +90,8 @@ def action(wf: Workflow, a: Action) -> pb.Action:
     """An action with its progress and executions."""
     return pb.Action(
         id=a.id, trigger_type=a.trigger, action_type=a.kind, persistent=a.persistent,
-        trigger_count=a.count if a.job_ids else int(a.triggered), required_triggers=a.required,
+        trigger_count=a.count if a.trigger in ("on_jobs_ready", "on_jobs_complete")
+        else int(a.triggered), required_triggers=a.required,
         pending=a.triggered and (a.persistent or not a.claimed), executed=bool(a.executions),
         job_names=[wf.jobs[j - 1].name for j in a.job_ids[:1000]],
         config_json=json.dumps(a.config),

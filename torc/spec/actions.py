@@ -60,7 +60,7 @@ def normalize_actions(ctx: Ctx, spec: dict, names: list[str], index: dict[str, i
             raise ctx.fail(where, f"unknown action_type {kind!r}; expected run_commands or "
                            "schedule_nodes", line_of(a, "action_type"))
         allowed = ACTION_COMMON_KEYS | ACTION_TYPE_KEYS[kind]
-        if trigger in JOB_TRIGGERS:
+        if trigger in JOB_TRIGGERS or trigger == "on_workflow_start":
             allowed |= {"jobs", "job_name_regexes"}
         for key in a:
             if key not in allowed:
@@ -80,6 +80,10 @@ def normalize_actions(ctx: Ctx, spec: dict, names: list[str], index: dict[str, i
         if trigger in JOB_TRIGGERS:
             if "jobs" not in a and "job_name_regexes" not in a:
                 raise ctx.fail(where, f"{trigger} needs 'jobs' or 'job_name_regexes'", line_of(a))
+            norm["jobs"] = _select_jobs(ctx, a, where, names, index)
+            if not norm["jobs"]:
+                raise ctx.fail(where, "selects no job", line_of(a))
+        elif "jobs" in a or "job_name_regexes" in a:  # on_workflow_start: only if they run
             norm["jobs"] = _select_jobs(ctx, a, where, names, index)
             if not norm["jobs"]:
                 raise ctx.fail(where, "selects no job", line_of(a))

@@ -33,6 +33,7 @@ from torc.worker.settings import WorkerOptions, WorkflowSettings, registration, 
 log = logging.getLogger("torc.worker")
 
 STARTED, FINISHED = pb.STARTED, pb.FINISHED
+SHUTDOWN_PATIENCE_SECONDS = 30.0
 
 
 class WorkerRunner(QueueAndReports):
@@ -135,6 +136,9 @@ class WorkerRunner(QueueAndReports):
         except Exception as e:  # a plot must never cost the results
             log.warning("resource plots: %s", e)
         await self.reporter.flushed()
+        # Its work is accounted for: what is left (last actions, unregistering) must not hold
+        # an allocation for the coordinator's whole outage allowance if it went away.
+        self.conn.give_up_after = min(self.conn.give_up_after, SHUTDOWN_PATIENCE_SECONDS)
         await self._finish_actions()
         await self._run_actions(["on_worker_complete"])
         try:
