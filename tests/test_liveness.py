@@ -129,3 +129,19 @@ def test_retry_on_worker_loss_requeues_the_job(coordinator: Coordinator, tmp_pat
             os.kill(int(pid), signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def test_a_worker_whose_coordinator_goes_away_during_its_last_actions_still_exits(
+        coordinator: Coordinator, tmp_path: Path) -> None:
+    c, out = coordinator.client, tmp_path / "out"
+    wf_id = c.create_workflow({
+        "name": "leaving", "jobs": [{"name": "a", "command": "true"}],
+        "actions": [{"trigger_type": "on_worker_complete", "action_type": "run_commands",
+                     "commands": ["touch last_action_started; sleep 2"]}]})
+    c.initialize(wf_id)
+    worker = start_worker(coordinator.url, wf_id, out)
+    wait_for(lambda: (out / "last_action_started").exists(), timeout=60)
+    coordinator.kill9()  # the action's result can never be delivered now
+    # It gives up on the gone coordinator instead of holding its node (an allocation) for
+    # the 20 minutes it allows a coordinator that is still running a workflow.
+    assert worker.wait(timeout=180) is not None
