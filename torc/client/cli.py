@@ -6,13 +6,22 @@ import argparse
 import json
 import os
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
 from rich.markup import escape
 
-from torc.client import cli_data, cli_groups, cli_jobs, cli_reports, cli_slurm, output
+from torc.client import (
+    cli_data,
+    cli_exec,
+    cli_groups,
+    cli_jobs,
+    cli_plans,
+    cli_reports,
+    cli_slurm,
+    cli_transfer,
+    output,
+)
 from torc.client.stub import TorcClient
 from torc.config import DEFAULT_URL
 from torc.errors import TorcError
@@ -33,6 +42,9 @@ def _workflow_out(fmt: str, w: Any) -> None:
 
 
 def cmd_create(c: TorcClient, a: argparse.Namespace) -> None:
+    if a.dry_run:
+        cli_plans.dry_run(a)
+        return
     wf_id = c.create_workflow(a.spec)
     if a.initialize:
         c.initialize(wf_id, a.output_dir)
@@ -43,7 +55,7 @@ def cmd_create(c: TorcClient, a: argparse.Namespace) -> None:
 
 
 def cmd_list_workflows(c: TorcClient, a: argparse.Namespace) -> None:
-    rows = [output.workflow_dict(w) for w in c.list_workflows()]
+    rows = [output.workflow_dict(w) for w in c.list_workflows(user=a.user or "", all=a.all)]
     output.rows(a.format, "workflows", rows, WORKFLOW_COLUMNS)
 
 
@@ -129,32 +141,19 @@ def cmd_events(c: TorcClient, a: argparse.Namespace) -> None:
 
 
 def cmd_watch(c: TorcClient, a: argparse.Namespace) -> None:
-    recoveries = 0
-    while True:
-        d = output.status_dict(c.status(a.id))
-        counts = ", ".join(f"{k} {v}" for k, v in d["job_counts"].items() if v)
-        if a.format == "json":
-            print(json.dumps(d), flush=True)
-        else:
-            output.console.print(f"{time.strftime('%H:%M:%S')} workflow {a.id}: {counts}")
-        if d["complete"]:
-            if a.recover and recoveries < a.max_retries and _recoverable(c, a):
-                recoveries += 1
-                output.console.print(f"recovering workflow {a.id} "
-                                     f"({recoveries} of at most {a.max_retries})")
-                cli_reports.recover_workflow(a, c.url)
-                continue
-            if d["job_counts"].get("completed", 0) + d["job_counts"].get("disabled", 0) \
-                    < d["num_jobs"]:
-                sys.exit(1)  # the workflow ended with jobs that did not complete
-            return
-        time.sleep(a.interval)
+    from torc.client.watch import watch
 
+    def recover(c: TorcClient, a: argparse.Namespace, check: bool) -> bool:
+        if check:
+            from torc.client.recover import recovery_plan
+            return bool(recovery_plan(c.list_jobs(a.id), c.list_results(a.id, all_runs=True),
+                                      a.memory_multiplier, a.runtime_multiplier,
+                                      a.retry_unknown))
+        return cli_reports.recover_workflow(a, c.url) == 0
 
-def _recoverable(c: TorcClient, a: argparse.Namespace) -> bool:
-    from torc.client.recover import recovery_plan
-    return bool(recovery_plan(c.list_jobs(a.id), c.list_results(a.id, all_runs=True),
-                              a.memory_multiplier, a.runtime_multiplier, a.retry_unknown))
+    code = watch(c, a, recover)
+    if code:
+        sys.exit(code)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -166,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="group", required=True, metavar="COMMAND")
     wverbs = _workflow_commands(sub)
     cli_reports.add_commands(sub, wverbs)
+    cli_plans.add_commands(wverbs)
+    cli_transfer.add_commands(wverbs)
     cli_slurm.add_commands(sub)
     cli_jobs.add_commands(sub)
     _listing_commands(sub)
@@ -182,10 +183,15 @@ def _workflow_commands(sub: Any) -> Any:
     s = wsub.add_parser("create", help="create a workflow from a YAML/JSON spec")
     s.add_argument("spec")
     s.add_argument("--initialize", action="store_true", help="initialize it too")
+    s.add_argument("--dry-run", action="store_true",
+                   help="validate and show what would be created; store nothing")
     s.add_argument("--output-dir", default="torc_output",
                    help="with --initialize: where jobs run (default: %(default)s)")
     s.set_defaults(func=cmd_create)
-    wsub.add_parser("list", help="list workflows").set_defaults(func=cmd_list_workflows)
+    s = wsub.add_parser("list", help="list workflows (archived ones with --all)")
+    s.add_argument("--user", help="only this user's workflows")
+    s.add_argument("--all", action="store_true", help="archived ones too")
+    s.set_defaults(func=cmd_list_workflows)
     for verb, func, text in (
         ("get", cmd_get, "show a workflow"),
         ("status", cmd_status, "job counts per state"),
@@ -245,8 +251,8 @@ def _running_commands(sub: Any) -> None:
                    help="first show the recent events the coordinator holds")
     s.set_defaults(func=cmd_events)
 
-    s = sub.add_parser("watch", help="print status until the workflow is complete (exit 1 "
-                                     "when jobs did not complete)")
+    s = sub.add_parser("watch", help="progress and events until the workflow ends; exit 0 "
+                                     "all completed, 1 some did not, 2 canceled")
     s.add_argument("id", type=int)
     s.add_argument("--interval", type=float, default=2.0)
     s.add_argument("--recover", action="store_true",
@@ -263,6 +269,16 @@ def _running_commands(sub: Any) -> None:
     add_worker_arguments(s)
     s.set_defaults(func=None)
 
+    cli_exec.add_command(sub)
+    s = sub.add_parser("config", help="configuration files and TORC_* variables")
+    csub = s.add_subparsers(dest="verb", required=True, metavar="VERB")
+    csub.add_parser("show", help="the merged settings and where each came from").set_defaults(
+        func=cmd_config_show, local=True)
+    s = sub.add_parser("completion", help="print a shell completion script: eval it, e.g. "
+                                          "eval \"$(torc completion bash)\"")
+    s.add_argument("shell", choices=["bash", "zsh"])
+    s.set_defaults(func=None)
+
     s = sub.add_parser("submit", help="create/initialize and submit Slurm allocations "
                                       "(runs the pending schedule_nodes actions)")
     s.add_argument("target", metavar="SPEC|ID")
@@ -275,9 +291,28 @@ def _running_commands(sub: Any) -> None:
     s.set_defaults(func=None)
 
 
+def cmd_config_show(c: Any, a: argparse.Namespace) -> None:
+    from torc import config_files
+    rows = [{"setting": f"[{s.section}] {s.key}", "value": s.value, "source": s.source}
+            for s in config_files.load().values()]
+    if a.format == "json":
+        output.emit_json(rows)
+        return
+    output.table("torc configuration (files, then TORC_* variables; flags win over both): "
+                 + ", ".join(str(f) for f in config_files.files()), rows,
+                 ["setting", "value", "source"])
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``torc``."""
-    args = build_parser().parse_args(argv)
+    from torc import config_files
+    parser = build_parser()
+    try:
+        config_files.apply_defaults(parser, ("client", "client.run", "client.slurm"))
+    except TorcError as e:
+        print(f"error: {e.message}", file=sys.stderr)
+        sys.exit(2)
+    args = parser.parse_args(argv)
     url = args.url or os.environ.get("TORC_URL")
     try:
         if args.group == "run":
@@ -286,6 +321,12 @@ def main(argv: list[str] | None = None) -> None:
         if args.group == "submit":
             from torc.client.submit import submit
             sys.exit(submit(args, url or DEFAULT_URL, args.format))
+        if args.group == "exec":
+            sys.exit(cli_exec.run_exec(args, url, args.format))
+        if args.group == "completion":
+            import shtab
+            print(shtab.complete(build_parser(), shell=args.shell))
+            return
         if args.group == "recover":
             sys.exit(cli_reports.recover_workflow(args, url))
         if getattr(args, "local", False):  # needs no coordinator

@@ -29,7 +29,7 @@ def workflow_dict(w: pb.Workflow) -> dict[str, Any]:
     return {"id": w.id, "name": w.name, "description": w.description, "project": w.project,
             "user": w.user, "num_jobs": w.num_jobs, "run_id": w.run_id,
             "initialized": w.initialized, "canceled": w.canceled, "complete": w.complete,
-            "created_at": ts(w.created_at)}
+            "created_at": ts(w.created_at), "archived": w.archived}
 
 
 def status_dict(s: pb.WorkflowStatus) -> dict[str, Any]:

@@ -109,9 +109,10 @@ class TorcClient:
         """One workflow."""
         return self.call("GetWorkflow", pb.WorkflowRef(workflow_id=wf_id))
 
-    def list_workflows(self, offset: int = 0, limit: int = 0) -> list[pb.Workflow]:
-        """All workflows (or a page)."""
-        req = pb.ListWorkflowsRequest(offset=offset, limit=limit)
+    def list_workflows(self, offset: int = 0, limit: int = 0, user: str = "",
+                       all: bool = False) -> list[pb.Workflow]:
+        """Workflows (or a page): not archived unless ``all``; only ``user``'s if given."""
+        req = pb.ListWorkflowsRequest(offset=offset, limit=limit, user=user, all=all)
         return list(self.call("ListWorkflows", req).workflows)
 
     def delete_workflow(self, wf_id: int) -> None:
@@ -224,3 +225,21 @@ class TorcClient:
         recent events the coordinator holds come first."""
         return self.stub.WatchEvents(pb.WatchEventsRequest(workflow_id=wf_id, history=history),
                                      metadata=self._metadata)
+
+    # ----- moving workflows
+
+    def export_workflow(self, wf_id: int) -> dict[str, Any]:
+        """The workflow as one self-contained document (spec, states, results, events)."""
+        return json.loads(self.call("ExportWorkflow", pb.WorkflowRef(workflow_id=wf_id),
+                                    timeout=max(self.timeout, 600)).document_json)
+
+    def import_workflow(self, document: dict[str, Any], keep_state: bool = False) -> pb.Workflow:
+        """A new workflow from an export (new ids; states reset unless ``keep_state``)."""
+        return self.call("ImportWorkflow", pb.ImportWorkflowRequest(
+            document_json=json.dumps(document), keep_state=keep_state),
+            timeout=max(self.timeout, 600))
+
+    def archive(self, wf_id: int, archived: bool = True) -> pb.Workflow:
+        """Hide a workflow from listings (or show it again)."""
+        return self.call("ArchiveWorkflow", pb.ArchiveWorkflowRequest(workflow_id=wf_id,
+                                                                      archived=archived))

@@ -249,7 +249,7 @@ class CreateWorkflowRequest(_message.Message):
     def __init__(self, spec_json: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
 
 class Workflow(_message.Message):
-    __slots__ = ("id", "name", "description", "project", "num_jobs", "run_id", "initialized", "canceled", "complete", "created_at", "metadata_json", "user", "slurm_schedulers_json")
+    __slots__ = ("id", "name", "description", "project", "num_jobs", "run_id", "initialized", "canceled", "complete", "created_at", "metadata_json", "user", "slurm_schedulers_json", "archived")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -263,6 +263,7 @@ class Workflow(_message.Message):
     METADATA_JSON_FIELD_NUMBER: _ClassVar[int]
     USER_FIELD_NUMBER: _ClassVar[int]
     SLURM_SCHEDULERS_JSON_FIELD_NUMBER: _ClassVar[int]
+    ARCHIVED_FIELD_NUMBER: _ClassVar[int]
     id: int
     name: str
     description: str
@@ -276,15 +277,42 @@ class Workflow(_message.Message):
     metadata_json: str
     user: str
     slurm_schedulers_json: str
-    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., project: _Optional[str] = ..., num_jobs: _Optional[int] = ..., run_id: _Optional[int] = ..., initialized: _Optional[bool] = ..., canceled: _Optional[bool] = ..., complete: _Optional[bool] = ..., created_at: _Optional[float] = ..., metadata_json: _Optional[str] = ..., user: _Optional[str] = ..., slurm_schedulers_json: _Optional[str] = ...) -> None: ...
+    archived: bool
+    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., project: _Optional[str] = ..., num_jobs: _Optional[int] = ..., run_id: _Optional[int] = ..., initialized: _Optional[bool] = ..., canceled: _Optional[bool] = ..., complete: _Optional[bool] = ..., created_at: _Optional[float] = ..., metadata_json: _Optional[str] = ..., user: _Optional[str] = ..., slurm_schedulers_json: _Optional[str] = ..., archived: _Optional[bool] = ...) -> None: ...
 
 class ListWorkflowsRequest(_message.Message):
-    __slots__ = ("offset", "limit")
+    __slots__ = ("offset", "limit", "user", "all")
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    ALL_FIELD_NUMBER: _ClassVar[int]
     offset: int
     limit: int
-    def __init__(self, offset: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+    user: str
+    all: bool
+    def __init__(self, offset: _Optional[int] = ..., limit: _Optional[int] = ..., user: _Optional[str] = ..., all: _Optional[bool] = ...) -> None: ...
+
+class ExportedWorkflow(_message.Message):
+    __slots__ = ("document_json",)
+    DOCUMENT_JSON_FIELD_NUMBER: _ClassVar[int]
+    document_json: str
+    def __init__(self, document_json: _Optional[str] = ...) -> None: ...
+
+class ImportWorkflowRequest(_message.Message):
+    __slots__ = ("document_json", "keep_state")
+    DOCUMENT_JSON_FIELD_NUMBER: _ClassVar[int]
+    KEEP_STATE_FIELD_NUMBER: _ClassVar[int]
+    document_json: str
+    keep_state: bool
+    def __init__(self, document_json: _Optional[str] = ..., keep_state: _Optional[bool] = ...) -> None: ...
+
+class ArchiveWorkflowRequest(_message.Message):
+    __slots__ = ("workflow_id", "archived")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    ARCHIVED_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    archived: bool
+    def __init__(self, workflow_id: _Optional[int] = ..., archived: _Optional[bool] = ...) -> None: ...
 
 class ListWorkflowsResponse(_message.Message):
     __slots__ = ("workflows",)

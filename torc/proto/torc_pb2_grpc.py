@@ -54,6 +54,21 @@ class TorcStub:
                 request_serializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
                 response_deserializer=torc_dot_proto_dot_torc__pb2.Empty.FromString,
                 _registered_method=True)
+        self.ExportWorkflow = channel.unary_unary(
+                '/torc.v1.Torc/ExportWorkflow',
+                request_serializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.ExportedWorkflow.FromString,
+                _registered_method=True)
+        self.ImportWorkflow = channel.unary_unary(
+                '/torc.v1.Torc/ImportWorkflow',
+                request_serializer=torc_dot_proto_dot_torc__pb2.ImportWorkflowRequest.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.Workflow.FromString,
+                _registered_method=True)
+        self.ArchiveWorkflow = channel.unary_unary(
+                '/torc.v1.Torc/ArchiveWorkflow',
+                request_serializer=torc_dot_proto_dot_torc__pb2.ArchiveWorkflowRequest.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.Workflow.FromString,
+                _registered_method=True)
         self.CancelWorkflow = channel.unary_unary(
                 '/torc.v1.Torc/CancelWorkflow',
                 request_serializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
@@ -250,6 +265,27 @@ class TorcServicer:
 
     def DeleteWorkflow(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportWorkflow(self, request, context):
+        """One self-contained, versioned JSON document (spec, states, results, actions, events),
+        and a new workflow from one (new ids; states reset unless keep_state).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportWorkflow(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ArchiveWorkflow(self, request, context):
+        """Archived workflows are left out of ListWorkflows unless it asks for all.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -495,6 +531,21 @@ def add_TorcServicer_to_server(servicer, server):
                     servicer.DeleteWorkflow,
                     request_deserializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.FromString,
                     response_serializer=torc_dot_proto_dot_torc__pb2.Empty.SerializeToString,
+            ),
+            'ExportWorkflow': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportWorkflow,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.ExportedWorkflow.SerializeToString,
+            ),
+            'ImportWorkflow': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportWorkflow,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.ImportWorkflowRequest.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.Workflow.SerializeToString,
+            ),
+            'ArchiveWorkflow': grpc.unary_unary_rpc_method_handler(
+                    servicer.ArchiveWorkflow,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.ArchiveWorkflowRequest.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.Workflow.SerializeToString,
             ),
             'CancelWorkflow': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelWorkflow,
@@ -775,6 +826,87 @@ class Torc:
             '/torc.v1.Torc/DeleteWorkflow',
             torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
             torc_dot_proto_dot_torc__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportWorkflow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/ExportWorkflow',
+            torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.ExportedWorkflow.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportWorkflow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/ImportWorkflow',
+            torc_dot_proto_dot_torc__pb2.ImportWorkflowRequest.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.Workflow.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ArchiveWorkflow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/ArchiveWorkflow',
+            torc_dot_proto_dot_torc__pb2.ArchiveWorkflowRequest.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.Workflow.FromString,
             options,
             channel_credentials,
             insecure,

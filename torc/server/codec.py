@@ -18,6 +18,7 @@ def dump_workflow(wf: Workflow) -> dict[str, Any]:
     return {
         "id": wf.id, "user": wf.user, "created_at": wf.created_at, "spec": wf.to_spec(),
         "run_id": wf.run_id, "initialized": wf.initialized, "canceled": wf.canceled,
+        "archived": wf.archived,
         "results": wf.results, "allocations": wf.allocations,
         "file_mtimes": sorted(wf.file_mtimes.items()),
         "jobs": {f: [getattr(j, f) for j in wf.jobs] for f in _JOB_FIELDS},
@@ -32,6 +33,7 @@ def load_workflow(d: dict[str, Any]) -> Workflow:
     """Rebuild a workflow from :func:`dump_workflow` output (counts and queue recomputed)."""
     wf = Workflow(d["id"], d["spec"], d["user"], d["created_at"])
     wf.run_id, wf.initialized, wf.canceled = d["run_id"], d["initialized"], d["canceled"]
+    wf.archived = d.get("archived", False)
     wf.results = [Result(*r) for r in d["results"]]
     wf.allocations = d.get("allocations", [])
     wf.file_mtimes = {int(k): v for k, v in d.get("file_mtimes", ())}

@@ -18,7 +18,7 @@ def workflow(wf: Workflow) -> pb.Workflow:
         id=wf.id, name=wf.name, description=wf.description, project=wf.project,
         num_jobs=len(wf.jobs), run_id=wf.run_id, initialized=wf.initialized,
         canceled=wf.canceled, complete=wf.complete, created_at=wf.created_at,
-        metadata_json=json.dumps(wf.extra.get("metadata")), user=wf.user,
+        metadata_json=json.dumps(wf.extra.get("metadata")), user=wf.user, archived=wf.archived,
         slurm_schedulers_json=json.dumps([wf.scheduler_config(s["name"]) for s in
                                           wf.extra.get("slurm_schedulers") or []]),
     )

@@ -201,6 +201,28 @@ class UpdateUserData(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ImportWorkflow(Event):
+    """An exported workflow becomes workflow ``workflow_id``: its spec (validated and
+    normalized), with its checked state when kept, and its events."""
+
+    KIND = "import"
+    workflow_id: int
+    spec: dict[str, Any]
+    user: str
+    ts: float
+    state: dict[str, Any] | None = None
+    events: tuple = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveWorkflow(Event):
+    KIND = "archive"
+    workflow_id: int
+    archived: bool
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
 class UpdateJob(Event):
     """``torc jobs update``: a job's priority, requirements or command."""
 
@@ -267,6 +289,7 @@ KINDS: dict[str, type[Event]] = {cls.KIND: cls for cls in (
     CreateWorkflow, DeleteWorkflow, InitializeWorkflow, ReinitializeWorkflow, ResetStatus,
     CancelWorkflow, RegisterWorker, UnregisterWorker, ClaimJobs, Report, ClaimActions,
     ActionResult, WorkerLost, RecordAllocation, AllocationState, UpdateUserData, UpdateJob,
+    ImportWorkflow, ArchiveWorkflow,
     GroupCreate, GroupDelete,
     GroupAddUser, GroupRemoveUser, GroupAddWorkflow, GroupRemoveWorkflow)}
 # Version 1 spelled some fields tersely.

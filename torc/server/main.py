@@ -18,6 +18,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from torc import config_files
 from torc.auth import AuthInterceptor, default_token_file, ensure_token
 from torc.config import MAX_MESSAGE_BYTES
 from torc.errors import TorcError
@@ -255,6 +256,11 @@ def users_command(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``torc-coord``."""
     parser = build_parser()
+    try:
+        config_files.apply_defaults(parser, ("server",))
+    except TorcError as e:
+        print(f"error: {e.message}", file=sys.stderr)
+        sys.exit(2)
     args = parser.parse_args(argv)
     if args.command == "users":
         sys.exit(users_command(args))

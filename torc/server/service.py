@@ -29,6 +29,7 @@ from torc.server.rpc import abort, paged
 from torc.server.service_data import UserDataRpcs
 from torc.server.service_groups import AccessGroupRpcs
 from torc.server.service_jobs import JobRpcs
+from torc.server.service_transfer import TransferRpcs
 from torc.server.service_workers import WorkerRpcs
 from torc.server.store import Store
 from torc.server.wal import Wal, encode_payload
@@ -37,7 +38,8 @@ from torc.spec.validate import normalize
 
 log = logging.getLogger(__name__)
 
-class TorcService(WorkerRpcs, JobRpcs, UserDataRpcs, AccessGroupRpcs, pb_grpc.TorcServicer):
+class TorcService(WorkerRpcs, JobRpcs, TransferRpcs, UserDataRpcs, AccessGroupRpcs,
+                  pb_grpc.TorcServicer):
     """Implements ``torc.v1.Torc`` over one Store and one Wal."""
 
     def __init__(self, store: Store, wal: Wal, identities: Identities,
@@ -70,7 +72,7 @@ class TorcService(WorkerRpcs, JobRpcs, UserDataRpcs, AccessGroupRpcs, pb_grpc.To
     async def _commit(self, event: E.Event, context: grpc.aio.ServicerContext) -> Any:
         try:
             wf_id = getattr(event, "workflow_id", None)
-            if wf_id is not None and not isinstance(event, E.CreateWorkflow):
+            if wf_id is not None and not isinstance(event, (E.CreateWorkflow, E.ImportWorkflow)):
                 self._writable(context, wf_id)  # only its owner or an admin changes it
             result, seq = self._apply_and_log(event)
             await self.wal.sync(seq)
@@ -199,7 +201,9 @@ class TorcService(WorkerRpcs, JobRpcs, UserDataRpcs, AccessGroupRpcs, pb_grpc.To
         await self._durable(context)
         who, multi = self.who(context), self.identities.multi_user
         wfs = sorted((w for w in self.store.workflows.values()
-                      if access.can_read(who, w.user, w.id, multi, self.store.groups)),
+                      if access.can_read(who, w.user, w.id, multi, self.store.groups)
+                      and (request.all or not w.archived)
+                      and (not request.user or w.user == request.user)),
                      key=lambda w: w.id)
         page = paged(wfs, request.offset, request.limit)
         return pb.ListWorkflowsResponse(workflows=[convert.workflow(w) for w in page])

@@ -20,7 +20,7 @@ from typing import Any
 
 from torc import states as S
 from torc.errors import FailedPrecondition, InvalidArgument, NotFound, TorcError
-from torc.server import codec
+from torc.server import codec, export
 from torc.server import events as E
 from torc.server.access import AccessGroups
 from torc.server.allocation_events import AllocationEvents
@@ -63,6 +63,8 @@ class Store(AllocationEvents):
             E.AllocationState: self._allocation_state,
             E.UpdateUserData: self._update_user_data,
             E.UpdateJob: self._update_job,
+            E.ImportWorkflow: self._import,
+            E.ArchiveWorkflow: self._archive,
             **{t: self.groups.apply for t in (E.GroupCreate, E.GroupDelete, E.GroupAddUser,
                                               E.GroupRemoveUser, E.GroupAddWorkflow,
                                               E.GroupRemoveWorkflow)},
@@ -147,6 +149,24 @@ class Store(AllocationEvents):
         self.workflows[wf_id] = wf
         self.next_workflow_id = max(self.next_workflow_id, wf_id + 1)
         self._note(wf_id, ev.ts, "created", f"workflow {wf.name!r} with {len(wf.jobs)} jobs")
+        return wf
+
+    def _import(self, ev: E.ImportWorkflow) -> Workflow:
+        """Like a create; with the export's state (checked by the service) applied."""
+        wf = self._create(E.CreateWorkflow(ev.workflow_id, ev.spec, ev.user, ev.ts))
+        if ev.state is not None:
+            export.apply_state(wf, export.restored(ev.state))
+        for ts, kind, message in ev.events:
+            self.feed.append(FeedItem(wf.id, ts, kind, message))
+        self._note(wf.id, ev.ts, "imported", f"workflow {wf.id} imported"
+                   + (" with its state" if ev.state is not None else ""))
+        return wf
+
+    def _archive(self, ev: E.ArchiveWorkflow) -> Workflow:
+        wf = self.workflow(ev.workflow_id)
+        wf.archived = ev.archived
+        self._note(wf.id, ev.ts, "archived" if ev.archived else "unarchived",
+                   f"workflow {wf.id} {'archived' if ev.archived else 'unarchived'}")
         return wf
 
     def _delete(self, ev: E.DeleteWorkflow) -> None:

@@ -50,6 +50,7 @@ class Workflow:
         self.run_id = 0
         self.initialized = False
         self.canceled = False
+        self.archived = False  # hidden from listings unless all are asked for
         self.ready = ReadyQueue()
         self.results: list[Result] = []
         # Slurm allocations submitted for this workflow (schedule_nodes actions).

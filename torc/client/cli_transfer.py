@@ -1,0 +1,70 @@
+"""``torc workflows export|import|archive|unarchive``: move a workflow between coordinators
+(one versioned JSON document), and keep finished ones out of the way."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from torc.client import output
+from torc.client.stub import TorcClient
+from torc.errors import TorcError
+
+
+def cmd_export(c: TorcClient, a: argparse.Namespace) -> None:
+    doc = c.export_workflow(a.id)
+    text = json.dumps(doc, indent=1) + "\n"
+    if a.output in (None, "-"):
+        print(text, end="")
+        return
+    Path(a.output).write_text(text)
+    if a.format == "json":
+        output.emit_json({"id": a.id, "output": a.output, "jobs": len(doc["spec"]["jobs"])})
+    else:
+        print(f"exported workflow {a.id} ({len(doc['spec']['jobs'])} jobs) to {a.output}")
+
+
+def cmd_import(c: TorcClient, a: argparse.Namespace) -> None:
+    try:
+        doc = json.loads(Path(a.file).read_text())
+    except OSError as e:
+        raise TorcError(f"{a.file}: cannot read: {e.strerror}") from None
+    except ValueError as e:
+        raise TorcError(f"{a.file}: not JSON: {e}") from None
+    wf = c.import_workflow(doc, keep_state=a.keep_state)
+    if a.format == "json":
+        output.emit_json(output.workflow_dict(wf))
+    else:
+        print(f"imported {a.file} as workflow {wf.id}"
+              + (" with its states and results" if a.keep_state else " (uninitialized)"))
+
+
+def _archive(archived: bool) -> Any:
+    def handler(c: TorcClient, a: argparse.Namespace) -> None:
+        wf = c.archive(a.id, archived)
+        if a.format == "json":
+            output.emit_json(output.workflow_dict(wf))
+        else:
+            print(f"workflow {wf.id} {'archived' if archived else 'unarchived'}")
+    return handler
+
+
+def add_commands(workflow_verbs: Any) -> None:
+    """``workflows export|import|archive|unarchive``."""
+    s = workflow_verbs.add_parser("export", help="the workflow as one JSON document (spec, "
+                                                 "states, results, actions, events)")
+    s.add_argument("id", type=int)
+    s.add_argument("-o", "--output", help="file to write (default: stdout)")
+    s.set_defaults(func=cmd_export)
+    s = workflow_verbs.add_parser("import", help="a new workflow from an export")
+    s.add_argument("file")
+    s.add_argument("--keep-state", action="store_true",
+                   help="keep job states and results (default: uninitialized)")
+    s.set_defaults(func=cmd_import)
+    for verb, archived in (("archive", True), ("unarchive", False)):
+        s = workflow_verbs.add_parser(verb, help=("hide from" if archived else "show again in")
+                                      + " workflows list")
+        s.add_argument("id", type=int)
+        s.set_defaults(func=_archive(archived))

@@ -1,0 +1,101 @@
+"""``torc watch ID``: a workflow's progress live (bars by state and its latest events, or one
+JSON line per look), until it ends; the exit code says how: 0 every job completed, 1 some did
+not (failed, canceled, terminated...), 2 the workflow was canceled. With ``--recover`` it runs
+``torc recover`` when the workflow ends with jobs out of memory or time."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from rich.console import Group
+from rich.live import Live
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.text import Text
+
+from torc.client import output
+from torc.client.stub import TorcClient
+
+HISTORY_WAIT_SECONDS = 10.0  # a workflow always has events (its creation): never waited out
+SHOWN = ("completed", "running", "ready", "blocked", "failed", "canceled", "terminated",
+         "pending_failed")
+
+
+def _follow(c: TorcClient, wf_id: int, latest: deque[str], stop: threading.Event,
+            first: threading.Event) -> None:
+    """Keep the latest events (one WatchEvents stream, in a thread)."""
+    try:
+        for ev in c.watch_events(wf_id, history=True):
+            latest.append(f"{output.ts(ev.timestamp)} [bold]{escape(ev.kind)}[/] "
+                          f"{escape(ev.message)}")
+            first.set()
+            if stop.is_set():
+                return
+    except Exception:  # the stream ends with the coordinator or the command
+        return
+    finally:
+        first.set()
+
+
+def _ended(d: dict[str, Any]) -> int:
+    if d["canceled"]:
+        return 2
+    counts = d["job_counts"]
+    done = counts.get("completed", 0) + counts.get("disabled", 0)
+    return 0 if done == d["num_jobs"] else 1
+
+
+def watch(c: TorcClient, a: argparse.Namespace, recover: Any) -> int:
+    """Watch until the workflow ends; its exit code (see the module)."""
+    recoveries = 0
+    latest: deque[str] = deque(maxlen=6)
+    stop, first = threading.Event(), threading.Event()
+    if a.format != "json":
+        threading.Thread(target=_follow, args=(c, a.id, latest, stop, first),
+                         daemon=True).start()
+        first.wait(HISTORY_WAIT_SECONDS)  # the history comes at once: show it from the start
+    progress = Progress(TextColumn("[bold]{task.description:<14}"), BarColumn(),
+                        MofNCompleteColumn())
+    bars: dict[str, Any] = {}
+    try:
+        with Live(console=output.console, refresh_per_second=4,
+                  transient=False) if a.format != "json" else _NoLive() as live:
+            while True:
+                d = output.status_dict(c.status(a.id))
+                if a.format == "json":
+                    print(json.dumps(d), flush=True)
+                else:
+                    for name in SHOWN:
+                        n = d["job_counts"].get(name, 0)
+                        if name not in bars:
+                            bars[name] = progress.add_task(name, total=d["num_jobs"])
+                        progress.update(bars[name], completed=n, total=d["num_jobs"])
+                    live.update(Group(Text(f"workflow {a.id}, run {d['run_id']}"), progress,
+                                      Text.from_markup("\n".join(latest) or "(no events yet)")))
+                if d["complete"]:
+                    if a.recover and recoveries < a.max_retries and recover(c, a, check=True):
+                        recoveries += 1
+                        output.console.print(f"recovering workflow {a.id} "
+                                             f"({recoveries} of at most {a.max_retries})")
+                        recover(c, a, check=False)
+                        continue
+                    return _ended(d)
+                time.sleep(a.interval)
+    finally:
+        stop.set()
+
+
+class _NoLive:
+    def __enter__(self) -> _NoLive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, *_: object) -> None:
+        return None

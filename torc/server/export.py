@@ -1,0 +1,201 @@
+"""Moving a workflow between coordinators (``torc workflows export`` / ``import``): one
+self-contained, versioned JSON document.
+
+The document's ``spec`` is a Torc-style spec (names, not indices; memory in bytes, runtimes in
+seconds) that validates to the same workflow, so an import goes through the same validation
+as a create and nothing in a document can put the coordinator in a state a spec could not.
+``state`` (job states, attempts, results, action progress) is checked field by field before it
+is applied; jobs that were pending or running on the old coordinator's workers are ready here.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from torc import states as S
+from torc.errors import InvalidArgument
+from torc.server.job import Result
+from torc.server.workflow import Workflow
+
+FORMAT = "torc-py workflow"
+VERSION = 1
+MAX_EVENTS = 10_000
+
+
+def spec_of(wf: Workflow) -> dict[str, Any]:
+    """The workflow as a spec ``normalize`` turns back into the same workflow."""
+    n = wf.to_spec()
+    names = [j["name"] for j in n["jobs"]]
+    files = [f["name"] for f in n.get("files") or []]
+    uds = [u["name"] for u in n.get("user_data") or []]
+    rr_names = [r["name"] for r in n["resource_requirements"]]
+    handlers = [h["name"] for h in n.get("failure_handlers") or []]
+    jobs = []
+    for j in n["jobs"]:
+        job: dict[str, Any] = {
+            "name": j["name"], "command": j["command"],
+            "invocation_script": j["invocation_script"] or None,
+            "depends_on": [names[d] for d in j["deps"]],
+            "resource_requirements": rr_names[j["rr"]], "scheduler": j["scheduler"],
+            "cancel_on_blocking_job_failure": j["cancel_on_blocking_job_failure"],
+            "supports_termination": j["supports_termination"], "priority": j["priority"],
+            "retry_on_worker_loss": j["retry_on_worker_loss"]}
+        for key, table in (("input_files", files), ("output_files", files),
+                           ("input_user_data", uds), ("output_user_data", uds)):
+            if j.get(key):
+                job[key] = [table[k] for k in j[key]]
+        if j.get("failure_handler") is not None:
+            job["failure_handler"] = handlers[j["failure_handler"]]
+        if j.get("stdio"):
+            job["stdio"] = j["stdio"]
+        jobs.append({k: v for k, v in job.items() if v is not None})
+    actions = []
+    for a in n["actions"]:
+        action = {k: v for k, v in a.items() if k != "jobs"}
+        if a.get("jobs"):
+            action["jobs"] = [names[j] for j in a["jobs"]]
+        actions.append(action)
+    spec: dict[str, Any] = {
+        "name": n["name"], "description": n.get("description", ""),
+        "project": n.get("project", ""), "user": wf.user, "metadata": n.get("metadata"),
+        "files": n.get("files") or [], "user_data": n.get("user_data") or [],
+        "resource_requirements": [{**r, "memory": f"{r['memory']}b",
+                                   "runtime": f"PT{r['runtime']:g}S"}
+                                  for r in n["resource_requirements"]],
+        "slurm_schedulers": n.get("slurm_schedulers") or [],
+        "slurm_defaults": n.get("slurm_defaults") or {},
+        "jobs": jobs, "actions": actions}
+    for key in ("execution_config", "failure_handlers", "resource_monitor",
+                "use_pending_failed"):
+        if n.get(key) is not None:
+            spec[key] = n[key]
+    spec.update(n.get("settings") or {})
+    return spec
+
+
+def document(wf: Workflow, feed: list[Any]) -> dict[str, Any]:
+    """The export: spec, states, results, actions' progress and events."""
+    return {
+        "format": FORMAT, "version": VERSION, "workflow_id": wf.id, "spec": spec_of(wf),
+        "state": {
+            "run_id": wf.run_id, "initialized": wf.initialized, "canceled": wf.canceled,
+            "jobs": {f: [getattr(j, f) for j in wf.jobs]
+                     for f in ("status", "attempt_id", "run_id", "return_code")},
+            "results": [list(r) for r in wf.results],
+            "actions": [{"count": a.count, "triggered": a.triggered, "claimed": a.claimed,
+                         "executions": a.executions} for a in wf.actions.actions],
+            "file_mtimes": sorted(wf.file_mtimes.items())},
+        "events": [[f.timestamp, f.kind, f.message] for f in feed
+                   if f.workflow_id == wf.id][-MAX_EVENTS:],
+    }
+
+
+def check_document(doc: Any) -> dict[str, Any]:
+    """The document's spec, or InvalidArgument saying what is wrong with it."""
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise InvalidArgument(f"not a torc-py workflow export (its 'format' must be {FORMAT!r})")
+    if doc.get("version") != VERSION:
+        raise InvalidArgument(f"export version {doc.get('version')!r} is not one this "
+                              f"coordinator reads ({VERSION})")
+    if not isinstance(doc.get("spec"), dict):
+        raise InvalidArgument("the export has no 'spec'")
+    return doc["spec"]
+
+
+def _ints(values: Any, n: int, what: str, allow_none: bool = False) -> list[Any]:
+    if not isinstance(values, list) or len(values) != n:
+        raise InvalidArgument(f"state: {what} must list one value per job ({n})")
+    for v in values:
+        if v is None and allow_none:
+            continue
+        if not isinstance(v, int) or isinstance(v, bool) or abs(v) > 2**62:
+            raise InvalidArgument(f"state: {what} holds {v!r}, not an integer")
+    return values
+
+
+def number(v: Any, what: str) -> float:
+    """A finite number, or InvalidArgument naming ``what``."""
+    if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+        raise InvalidArgument(f"state: {what} must be a number, got {v!r}")
+    return float(v)
+
+
+def check_state(state: Any, n_jobs: int, n_actions: int, n_files: int) -> dict[str, Any]:
+    """The state of an export, checked so that applying it cannot fail or break the store
+    (JSON-able, for the event; :func:`restored` makes it applicable)."""
+    if not isinstance(state, dict):
+        raise InvalidArgument("state: expected an object")
+    jobs = state.get("jobs") or {}
+    statuses = _ints(jobs.get("status"), n_jobs, "status")
+    if any(s not in S.NAMES for s in statuses):
+        raise InvalidArgument("state: a job status is not one of torc's")
+    clean: dict[str, Any] = {
+        "run_id": int(number(state.get("run_id", 0), "run_id")),
+        "initialized": bool(state.get("initialized")), "canceled": bool(state.get("canceled")),
+        "status": statuses,
+        "attempt_id": _ints(jobs.get("attempt_id"), n_jobs, "attempt_id"),
+        "job_run_id": _ints(jobs.get("run_id"), n_jobs, "run_id"),
+        "return_code": _ints(jobs.get("return_code"), n_jobs, "return_code", True)}
+    results = []
+    for r in state.get("results") or []:
+        if not isinstance(r, list) or not 8 <= len(r) <= len(Result._fields):
+            raise InvalidArgument("state: a result is not a list of its fields")
+        job_id, run_id, attempt, rc, status, *rest = r
+        if not (isinstance(job_id, int) and 1 <= job_id <= n_jobs and status in S.TERMINAL):
+            raise InvalidArgument(f"state: result {r!r} names no job of the workflow")
+        fixed = [job_id, int(number(run_id, "run_id")), int(number(attempt, "attempt_id")),
+                 int(number(rc, "return_code")), status, number(rest[0], "start_time"),
+                 number(rest[1], "end_time"), 0]  # its worker is not one of this coordinator's
+        if len(rest) > 3:
+            fixed.append(str(rest[3])[:4000])
+        results.append(fixed)
+    clean["results"] = results
+    actions = state.get("actions") or []
+    if not isinstance(actions, list) or len(actions) != n_actions:
+        raise InvalidArgument(f"state: actions must list one entry per action ({n_actions})")
+    clean["actions"] = []
+    for a in actions:
+        if not isinstance(a, dict) or not isinstance(a.get("executions", []), list):
+            raise InvalidArgument("state: an action's progress is not an object")
+        clean["actions"].append({
+            "count": int(number(a.get("count", 0), "count")), "triggered": bool(a.get("triggered")),
+            "claimed": bool(a.get("claimed")),
+            "executions": [e for e in a.get("executions", []) if isinstance(e, dict)][-100:]})
+    mtimes = []
+    for pair in state.get("file_mtimes") or []:
+        if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], int)
+                and 0 <= pair[0] < n_files):
+            raise InvalidArgument("state: file_mtimes must be [file index, mtime] pairs")
+        mtimes.append([pair[0], number(pair[1], "mtime")])
+    clean["file_mtimes"] = mtimes
+    return clean
+
+
+def restored(clean: dict[str, Any]) -> dict[str, Any]:
+    """A checked state as the event carries it (JSON), ready for :func:`apply_state`."""
+    return {**clean, "results": [Result(*r) for r in clean["results"]],
+            "file_mtimes": {int(k): float(v) for k, v in clean["file_mtimes"]}}
+
+
+def apply_state(wf: Workflow, st: dict[str, Any]) -> None:
+    """Give a freshly created workflow the checked state of an export."""
+    wf.run_id, wf.initialized, wf.canceled = st["run_id"], st["initialized"], st["canceled"]
+    wf.counts = [0] * len(wf.counts)
+    for k, job in enumerate(wf.jobs):
+        status = st["status"][k]
+        if status in S.ACTIVE:
+            status = S.READY  # its worker belonged to the old coordinator
+        job.status, job.attempt_id = status, st["attempt_id"][k]
+        job.run_id, job.return_code = st["job_run_id"][k], st["return_code"][k]
+        wf.counts[status] += 1
+    for job in wf.jobs:
+        job.waiting = sum(1 for u in job.deps if wf.jobs[u - 1].status not in S.DONE)
+        if job.status == S.BLOCKED and job.waiting == 0:
+            wf._set(job, S.READY)
+    wf.requeue_all()
+    wf.results = list(st["results"])
+    wf.file_mtimes = dict(st["file_mtimes"])
+    for a, s in zip(wf.actions.actions, st["actions"], strict=True):
+        a.count, a.triggered, a.claimed = s["count"], s["triggered"], s["claimed"]
+        a.executions = s["executions"]

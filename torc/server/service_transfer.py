@@ -1,0 +1,59 @@
+"""Export, import and archive RPCs of ``torc.v1.Torc`` (mixed into TorcService)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import grpc
+
+from torc.errors import InvalidArgument, TorcError
+from torc.proto import torc_pb2 as pb
+from torc.server import convert, export
+from torc.server import events as E
+from torc.server.access import PermissionDenied
+from torc.server.rpc import abort
+from torc.spec.validate import normalize
+
+
+class TransferRpcs:
+    """Expects TorcService's helpers (``_read``, ``_commit``, ``who``...) on ``self``."""
+
+    async def ExportWorkflow(self, request: pb.WorkflowRef,
+                             context: grpc.aio.ServicerContext) -> pb.ExportedWorkflow:
+        wf = await self._read(context, request.workflow_id)  # type: ignore[attr-defined]
+        doc = export.document(wf, list(self.store.feed))  # type: ignore[attr-defined]
+        return pb.ExportedWorkflow(document_json=json.dumps(doc))
+
+    async def ImportWorkflow(self, request: pb.ImportWorkflowRequest,
+                             context: grpc.aio.ServicerContext) -> pb.Workflow:
+        try:
+            try:
+                doc = json.loads(request.document_json)
+            except (ValueError, RecursionError) as e:
+                raise InvalidArgument(f"the export is not valid JSON: {e}") from None
+            spec = normalize(export.check_document(doc), "export")
+            state = None
+            if request.keep_state:
+                state = export.check_state(doc.get("state"), len(spec["jobs"]),
+                                           len(spec["actions"]), len(spec["files"]))
+            events = tuple((export.number(e[0], "event time"), str(e[1])[:100],
+                            str(e[2])[:4000]) for e in doc.get("events") or []
+                           if isinstance(e, list) and len(e) == 3)[-export.MAX_EVENTS:]
+        except TorcError as e:
+            await abort(context, e)
+        who = self.who(context)  # type: ignore[attr-defined]
+        user = spec.get("user") or who.name
+        if self.identities.multi_user and user != who.name and not who.admin:  # type: ignore[attr-defined]
+            await abort(context, PermissionDenied(
+                f"the export belongs to {user!r}: only an admin may import it for them"))
+        wf = await self._commit(E.ImportWorkflow(  # type: ignore[attr-defined]
+            self.store.next_workflow_id, spec, user, time.time(), state,  # type: ignore[attr-defined]
+            events), context)
+        return convert.workflow(wf)
+
+    async def ArchiveWorkflow(self, request: pb.ArchiveWorkflowRequest,
+                              context: grpc.aio.ServicerContext) -> pb.Workflow:
+        wf = await self._commit(E.ArchiveWorkflow(  # type: ignore[attr-defined]
+            request.workflow_id, request.archived, time.time()), context)
+        return convert.workflow(wf)
