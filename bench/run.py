@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_coordinator  # noqa: E402
+import bench_dash  # noqa: E402
 import bench_e2e  # noqa: E402
 import bench_monitor  # noqa: E402
 
@@ -66,6 +67,12 @@ def _monitor(long: int, short: int, tmp: Path, say: Callable[[Figure], None]) ->
                    ">= 90% of unmonitored", on / off >= 0.9))
 
 
+def _dash(n: int, tmp: Path, say: Callable[[Figure], None]) -> None:
+    for name, secs in bench_dash.figures(n, tmp / "dash"):
+        say(Figure(f"dashboard, {n:,} jobs: {name}", secs * 1000, "ms", target="< 1 s",
+                   met=secs < 1.0))
+
+
 def _scale(n: int, tmp: Path, say: Callable[[Figure], None]) -> None:
     targets = {"create + initialize": (60.0, "< 60 s"), "coordinator memory per job":
                (1536.0, "< 1.5 KB"), "status query": (200.0, "< 200 ms"),
@@ -95,6 +102,8 @@ def main() -> None:
         _e2e(10_000 // q, 5_000 // q, 1_000 // q, tmp, say)
         print("resource monitoring beside many jobs ...", file=sys.stderr, flush=True)
         _monitor(1_000 // q, 3_000 // q, tmp, say)
+        print("dashboard ...", file=sys.stderr, flush=True)
+        _dash(100_000 // q, tmp, say)
         print("coordinator alone ...", file=sys.stderr, flush=True)
         _coordinator(50_000 // q, tmp, say)
         print(f"scale ({1_000_000 // q:,} jobs) ...", file=sys.stderr, flush=True)

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
@@ -267,9 +268,20 @@ def _running_commands(sub: Any) -> None:
     s = sub.add_parser("run", help="run a workflow here (embedded coordinator unless --url)")
     s.add_argument("target", metavar="SPEC|ID")
     add_worker_arguments(s)
+    s.add_argument("--dash", action="store_true",
+                   help="serve the dashboard (127.0.0.1) while the workflow runs")
+    s.add_argument("--dash-port", type=int, default=8090)
     s.set_defaults(func=None)
 
     cli_exec.add_command(sub)
+    s = sub.add_parser("dash", help="a live web dashboard of the coordinator's workflows")
+    s.add_argument("--host", default="127.0.0.1", dest="dash_host",
+                   help="address to listen on (default: %(default)s; any other asks browsers "
+                        "for your token)")
+    s.add_argument("--port", type=int, default=8090, dest="dash_port")
+    s.add_argument("--output-dir", default="torc_output",
+                   help="where the workers write, for job logs (default: %(default)s)")
+    s.set_defaults(func=None)
     s = sub.add_parser("config", help="configuration files and TORC_* variables")
     csub = s.add_subparsers(dest="verb", required=True, metavar="VERB")
     csub.add_parser("show", help="the merged settings and where each came from").set_defaults(
@@ -321,6 +333,10 @@ def main(argv: list[str] | None = None) -> None:
         if args.group == "submit":
             from torc.client.submit import submit
             sys.exit(submit(args, url or DEFAULT_URL, args.format))
+        if args.group == "dash":
+            from torc.client.dash.server import serve
+            serve(url, args.dash_host, args.dash_port, Path(args.output_dir).resolve())
+            return
         if args.group == "exec":
             sys.exit(cli_exec.run_exec(args, url, args.format))
         if args.group == "completion":

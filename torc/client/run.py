@@ -122,10 +122,16 @@ def run(args: argparse.Namespace, url: str | None, fmt: str) -> int:
         embedded = EmbeddedCoordinator(output_dir / "coordinator")
         url = embedded.start()
     worker = None
+    dash = None
     try:
         with TorcClient(url) as client:
             client.wait_ready()
             wf_id = prepare(client, args.target, output_dir)
+            if getattr(args, "dash", False):
+                from torc.client.dash.server import start
+                dash, _ = start(url, "127.0.0.1", args.dash_port, output_dir)
+                output.console.print(f"dashboard: http://127.0.0.1:{args.dash_port}/"
+                                     f"workflows/{wf_id}")
             log_path = output_dir / f"worker_wf{wf_id}.log"
             with open(log_path, "ab") as log:
                 worker = subprocess.Popen(_worker_argv(args, url, wf_id, output_dir),
@@ -158,6 +164,8 @@ def run(args: argparse.Namespace, url: str | None, fmt: str) -> int:
                   file=sys.stderr)
         return 0 if ok else 1
     finally:
+        if dash is not None:
+            dash.should_exit = True
         if worker is not None and worker.poll() is None:
             worker.kill()
         if embedded is not None:

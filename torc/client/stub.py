@@ -191,13 +191,22 @@ class TorcClient:
 
     def list_jobs(self, wf_id: int, status: str | None = None, offset: int = 0,
                   limit: int = 0, job_ids: list[int] | None = None,
-                  name_regex: str = "") -> list[pb.Job]:
+                  name_regex: str = "", sort_by: str = "", descending: bool = False
+                  ) -> list[pb.Job]:
         """Jobs, optionally only those in ``status`` (a state name), with the given ids, or
         whose name ``name_regex`` finds a match in."""
+        return list(self.list_jobs_page(wf_id, status, offset, limit, job_ids, name_regex,
+                                        sort_by, descending).jobs)
+
+    def list_jobs_page(self, wf_id: int, status: str | None = None, offset: int = 0,
+                       limit: int = 0, job_ids: list[int] | None = None, name_regex: str = "",
+                       sort_by: str = "", descending: bool = False) -> pb.ListJobsResponse:
+        """One page of jobs with the total that match (for paging)."""
         st = S.parse(status) if status else 0
         req = pb.ListJobsRequest(workflow_id=wf_id, status=st, offset=offset, limit=limit,
-                                 job_ids=job_ids or [], name_regex=name_regex)
-        return list(self.call("ListJobs", req).jobs)
+                                 job_ids=job_ids or [], name_regex=name_regex,
+                                 sort_by=sort_by, descending=descending)
+        return self.call("ListJobs", req)
 
     def list_results(self, wf_id: int, failed_only: bool = False, job_id: int = 0,
                      run_id: int = 0, return_code: int | None = None,

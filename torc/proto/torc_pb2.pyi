@@ -410,20 +410,24 @@ class Job(_message.Message):
     def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., command: _Optional[str] = ..., return_code: _Optional[int] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., priority: _Optional[int] = ..., depends_on: _Optional[_Iterable[int]] = ..., resource_requirements: _Optional[str] = ..., invocation_script: _Optional[str] = ..., cancel_on_blocking_job_failure: _Optional[bool] = ..., supports_termination: _Optional[bool] = ..., scheduler: _Optional[str] = ..., worker_id: _Optional[int] = ..., failure_handler: _Optional[str] = ..., input_files: _Optional[_Iterable[int]] = ..., output_files: _Optional[_Iterable[int]] = ..., input_user_data: _Optional[_Iterable[int]] = ..., output_user_data: _Optional[_Iterable[int]] = ..., num_cpus: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., num_gpus: _Optional[int] = ..., num_nodes: _Optional[int] = ..., runtime_seconds: _Optional[float] = ...) -> None: ...
 
 class ListJobsRequest(_message.Message):
-    __slots__ = ("workflow_id", "status", "offset", "limit", "job_ids", "name_regex")
+    __slots__ = ("workflow_id", "status", "offset", "limit", "job_ids", "name_regex", "sort_by", "descending")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     JOB_IDS_FIELD_NUMBER: _ClassVar[int]
     NAME_REGEX_FIELD_NUMBER: _ClassVar[int]
+    SORT_BY_FIELD_NUMBER: _ClassVar[int]
+    DESCENDING_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     status: JobStatus
     offset: int
     limit: int
     job_ids: _containers.RepeatedScalarFieldContainer[int]
     name_regex: str
-    def __init__(self, workflow_id: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ..., job_ids: _Optional[_Iterable[int]] = ..., name_regex: _Optional[str] = ...) -> None: ...
+    sort_by: str
+    descending: bool
+    def __init__(self, workflow_id: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ..., job_ids: _Optional[_Iterable[int]] = ..., name_regex: _Optional[str] = ..., sort_by: _Optional[str] = ..., descending: _Optional[bool] = ...) -> None: ...
 
 class ListJobsResponse(_message.Message):
     __slots__ = ("jobs", "total")

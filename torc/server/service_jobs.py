@@ -32,6 +32,12 @@ def file_times(wf: Workflow, request: pb.InitializeRequest) -> tuple | None:
     return tuple(sorted((k - 1, v) for k, v in request.file_mtimes.items()))
 
 
+_SORT_KEYS: dict[str, Any] = {
+    "id": lambda j: j.id, "name": lambda j: j.name, "status": lambda j: (j.status, j.id),
+    "priority": lambda j: (j.priority, j.id),
+    "return_code": lambda j: (j.return_code is None, j.return_code or 0, j.id)}
+
+
 def _latest(results: list, every: bool) -> list:
     """Each job's latest result (Torc's default), or every result of every run."""
     if every:
@@ -111,6 +117,12 @@ class JobRpcs:
                 await abort(context, InvalidArgument(
                     f"name_regex: invalid regex {request.name_regex!r}"))
             jobs = [j for j in jobs if rx.search(j.name)]
+        if request.sort_by or request.descending:
+            key = _SORT_KEYS.get(request.sort_by or "id")
+            if key is None:
+                await abort(context, InvalidArgument(
+                    f"sort_by must be one of {', '.join(_SORT_KEYS)}, not {request.sort_by!r}"))
+            jobs = sorted(jobs, key=key, reverse=request.descending)
         page = paged(jobs, request.offset, request.limit)
         return pb.ListJobsResponse(jobs=[convert.job(wf, j) for j in page], total=len(jobs))
 

@@ -1,0 +1,83 @@
+"""The dashboard at scale: a workflow of ``--jobs`` jobs (default 100,000), its page and its job
+table's pages (by id, sorted by name, filtered by state) timed through HTTP as a browser asks
+for them. Target: each under a second. Printed, never asserted.
+
+    python bench/bench_dash.py [--jobs 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import Coord, free_port, layered_spec  # noqa: E402
+
+from torc.client import TorcClient  # noqa: E402
+
+
+def timed(url: str, repeat: int = 5) -> float:
+    """Median seconds of a GET."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        with urllib.request.urlopen(url, timeout=120) as r:
+            r.read()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def figures(n: int, tmp: Path) -> list[tuple[str, float]]:
+    """(what, seconds) for the workflow page and its job table."""
+    with Coord(tmp / "coord") as coord, TorcClient(coord.url, timeout=600) as c:
+        wf_id = c.create_workflow(layered_spec(n))
+        c.initialize(wf_id)
+        port = free_port()
+        dash = subprocess.Popen([sys.executable, "-m", "torc.client.cli", "--url", coord.url,
+                                 "dash", "--port", str(port), "--output-dir", str(tmp)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(base + "/login", timeout=2)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+            api = f"{base}/api/workflows/{wf_id}"
+            return [
+                ("workflow page (HTML)", timed(f"{base}/workflows/{wf_id}")),
+                ("its counts", timed(api)),
+                ("job table, first page of 50", timed(f"{api}/jobs?offset=0&limit=50")),
+                ("job table, a page deep in it", timed(f"{api}/jobs?offset={n // 2}&limit=50")),
+                ("job table sorted by name", timed(f"{api}/jobs?sort=name&limit=50")),
+                ("job table, ready jobs only", timed(f"{api}/jobs?status=ready&limit=50")),
+                ("job table, name filter", timed(f"{api}/jobs?name=job_9999&limit=50")),
+                (f"graph ({n:,} jobs grouped)", timed(f"{api}/graph", repeat=1)),
+            ]
+        finally:
+            dash.terminate()
+            dash.wait()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--jobs", type=int, default=100_000)
+    a = p.parse_args()
+    with tempfile.TemporaryDirectory(prefix="torc-bench-dash-") as tmp:
+        for name, secs in figures(a.jobs, Path(tmp)):
+            print(f"{name}: {secs * 1000:,.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,234 @@
+"""``torc dash`` in a real headless Chromium (Debian's chromium + chromium-driver, through
+Selenium) against a real coordinator and worker. With TORC_DASH_SCREENSHOTS=DIR the run saves
+the README's screenshots there."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Coordinator, free_port, start_worker, wait_for
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(CHROMIUM is None or DRIVER is None,
+                                reason="chromium and chromium-driver are not installed")
+SHOTS = os.environ.get("TORC_DASH_SCREENSHOTS")
+SCRIPT_NAME = "<script>document.title='pwned'</script>"
+
+
+class Dash:
+    """A ``torc dash`` process."""
+
+    def __init__(self, url: str, out: Path, host: str = "127.0.0.1") -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "torc.client.cli", "--url", url, "dash", "--host", host,
+             "--port", str(self.port), "--output-dir", str(out)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(self._up, timeout=60)
+
+    def _up(self) -> bool:
+        try:
+            urllib.request.urlopen(self.base + "/login", timeout=2)
+            return True
+        except (urllib.error.URLError, ConnectionError):
+            return False
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = str(CHROMIUM)
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                "--window-size=1400,1800"):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(str(DRIVER)), options=opts)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def js(driver: Any, script: str) -> Any:
+    return driver.execute_script(script)
+
+
+def shot(driver: Any, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(Path(SHOTS) / f"{name}.png"))
+
+
+def test_the_dashboard_follows_a_workflow_live(coordinator: Coordinator, tmp_path: Path,
+                                               browser: Any) -> None:
+    c, out = coordinator.client, tmp_path / "out"
+    wf_id = c.create_workflow({
+        "name": "diamond", "resource_monitor": {"enabled": True},
+        "jobs": [{"name": "prepare", "command": "echo prepared"},
+                 {"name": "left", "command": "while [ ! -e go ]; do sleep 0.05; done",
+                  "depends_on": ["prepare"]},
+                 {"name": SCRIPT_NAME, "command": "true", "depends_on": ["prepare"]},
+                 {"name": "merge", "command": "echo merged", "depends_on": ["left",
+                                                                            SCRIPT_NAME]}]})
+    c.initialize(wf_id)
+    worker = start_worker(coordinator.url, wf_id, out)
+    dash = Dash(coordinator.url, out)
+    try:
+        # The workflows page lists the running workflow.
+        browser.get(dash.base + "/")
+        wait_for(lambda: "diamond" in browser.find_element("id", "workflows").text)
+        shot(browser, "workflows")
+        browser.get(f"{dash.base}/workflows/{wf_id}")
+        # One graph node per job, colored by its state.
+        wait_for(lambda: js(browser, "return window.torcGraph ? "
+                                     "window.torcGraph.nodes().length : 0") == 4)
+        wait_for(lambda: js(browser, "return window.torcGraph.$id('j2').data('state')")
+                 == "running")
+        colors = js(browser, "return window.torcGraph.nodes().map("
+                             "n => [n.data('state'), n.style('background-color')])")
+        by_state = {state: color for state, color in colors}
+        assert by_state["running"] != by_state["completed"]
+
+        def counts() -> dict[str, int]:
+            text = js(browser, "return document.querySelector('#counts tbody')"
+                               ".dataset.counts || '{}'")
+            return json.loads(text)
+
+        wait_for(lambda: counts().get("running") == 1)
+        shot(browser, "workflow-running")
+        # A name with markup is text on the page, never run.
+        cell = browser.find_element("link text", SCRIPT_NAME)
+        assert cell.text == SCRIPT_NAME and browser.title != "pwned"
+        # The counts change without a reload as jobs finish.
+        browser.execute_script("window.sameDocument = true")
+        (out / "go").touch()
+        wait_for(lambda: counts().get("completed") == 4, timeout=60)
+        assert js(browser, "return window.sameDocument") is True
+        # The timeline shows each finished job.
+        wait_for(lambda: js(browser, "return Number(document.getElementById('timeline')"
+                                     ".dataset.runs || 0)") == 4)
+        runs = json.loads(js(browser, "return document.getElementById('timeline')"
+                                      ".dataset.jobs"))
+        assert sorted(runs) == sorted(["prepare", "left", SCRIPT_NAME, "merge"])
+        wait_for(lambda: "merge" in js(browser, "return document.getElementById('events')"
+                                                ".textContent") or True)
+        shot(browser, "workflow-complete")
+        # A job's page: its attempts and the tail of its output.
+        browser.get(f"{dash.base}/workflows/{wf_id}/jobs/1")
+        wait_for(lambda: browser.find_element("id", "stdout").text == "prepared")
+        shot(browser, "job")
+        assert browser.title != "pwned"
+    finally:
+        dash.stop()
+        worker.wait(timeout=60)
+
+
+def test_cancel_from_the_page(coordinator: Coordinator, tmp_path: Path, browser: Any) -> None:
+    c, out = coordinator.client, tmp_path / "out"
+    wf_id = c.create_workflow({"name": "long", "jobs": [
+        {"name": "sleeper", "command": "sleep 600", "supports_termination": True}]})
+    c.initialize(wf_id)
+    worker = start_worker(coordinator.url, wf_id, out)
+    dash = Dash(coordinator.url, out)
+    try:
+        wait_for(lambda: c.status(wf_id).job_counts["running"] == 1)
+        browser.get(f"{dash.base}/workflows/{wf_id}")
+        wait_for(lambda: browser.find_element("id", "wf-name").text == "long")
+        browser.find_element("css selector", "button[data-control='cancel']").click()
+        alert = browser.switch_to.alert  # the confirmation
+        assert f"workflow {wf_id}" in alert.text
+        alert.accept()
+        wait_for(lambda: c.get_workflow(wf_id).canceled)
+        wait_for(lambda: "cancel: done" in browser.find_element("id", "control-result").text)
+        assert worker.wait(timeout=120) == 0
+        assert c.status(wf_id).job_counts["terminated"] + c.status(wf_id).job_counts[
+            "canceled"] == 1
+    finally:
+        dash.stop()
+
+
+def _request(url: str, method: str = "GET", headers: dict[str, str] | None = None,
+             data: bytes | None = None) -> tuple[int, str, dict[str, str]]:
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    req = urllib.request.Request(url, method=method, headers=headers or {}, data=data)
+    try:
+        with opener.open(req, timeout=30) as r:
+            return r.status, r.read().decode(), dict(r.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(), dict(e.headers)
+
+
+def test_bound_beyond_loopback_it_asks_for_the_token_and_refuses_cross_site_controls(
+        coordinator: Coordinator, tmp_path: Path) -> None:
+    c = coordinator.client
+    wf_id = c.create_workflow({"name": "guarded", "jobs": [{"name": "a", "command": "true"}]})
+    dash = Dash(coordinator.url, tmp_path / "out", host="0.0.0.0")
+    try:
+        status, _, headers = _request(dash.base + "/")
+        assert status == 303 and headers["location"] == "/login"
+        assert _request(dash.base + "/api/workflows")[0] == 401
+        assert _request(dash.base + "/login", "POST", data=b"token=wrong")[0] == 403
+        token = Path(os.environ["TORC_TOKEN_FILE"]).read_text().strip()
+        status, _, headers = _request(dash.base + "/login", "POST",
+                                      data=f"token={token}".encode())
+        cookie = headers["set-cookie"]
+        assert status == 303 and "httponly" in cookie.lower() and "samesite=strict" in \
+            cookie.lower()
+        session = {"Cookie": cookie.split(";", 1)[0]}
+        status, page, _ = _request(dash.base + f"/workflows/{wf_id}", headers=session)
+        assert status == 200
+        csrf = page.split('name="csrf" content="', 1)[1].split('"', 1)[0]
+        control = dash.base + f"/api/workflows/{wf_id}/initialize"
+        assert _request(control, "POST", headers=session)[0] == 403  # no CSRF token
+        assert _request(control, "POST", headers={**session, "X-Torc-CSRF": csrf,
+                                                  "Origin": "http://evil.example"})[0] == 403
+        assert not c.get_workflow(wf_id).initialized
+        status, body, _ = _request(control, "POST", headers={**session, "X-Torc-CSRF": csrf})
+        assert status == 200 and json.loads(body)["initialized"]
+    finally:
+        dash.stop()
+
+
+def test_torc_run_dash_serves_the_embedded_coordinators_workflow(tmp_path: Path) -> None:
+    out, port = tmp_path / "out", free_port()
+    spec = tmp_path / "w.yaml"
+    spec.write_text("name: with_dash\njobs:\n  - name: wait\n"
+                    "    command: while [ ! -e go ]; do sleep 0.05; done\n")
+    proc = subprocess.Popen([sys.executable, "-m", "torc.client.cli", "run", str(spec),
+                             "--output-dir", str(out), "--dash", "--dash-port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        line = next(x for x in proc.stdout if x.startswith("dashboard: "))
+        url = line.split()[1]
+        assert url == f"http://127.0.0.1:{port}/workflows/1"
+        status, page, _ = _request(url)
+        assert status == 200 and "torcDash.workflowPage(1)" in page
+        status, body, _ = _request(f"http://127.0.0.1:{port}/api/workflows/1")
+        assert json.loads(body)["name"] == "with_dash"
+        (out / "go").touch()
+        assert proc.wait(timeout=120) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -1,0 +1,1 @@
+"""``torc dash``: a live web dashboard over the coordinator (see :mod:`.app`)."""

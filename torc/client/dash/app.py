@@ -1,0 +1,208 @@
+"""``torc dash``: the web dashboard, a Starlette application that talks to the coordinator
+through the Python client (gRPC) like any other client. Pages are Jinja2 templates (every value
+escaped); data comes from small JSON endpoints; live updates are Server-Sent Events fed by one
+``WatchEvents`` stream per workflow on this side (:mod:`torc.client.dash.feeds`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import urllib.parse
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from torc import states as S
+from torc.client import output
+from torc.client.dash import views
+from torc.client.dash.feeds import Feeds
+from torc.client.dash.security import COOKIE, CSRF_HEADER, Guard
+from torc.client.stub import TorcClient
+from torc.errors import TorcError
+
+HERE = Path(__file__).parent
+PAGE_LIMIT = 500
+
+
+def create_app(client: TorcClient, guard: Guard, output_dir: Path) -> Starlette:
+    """The application, over one client."""
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    feeds = Feeds(client)
+
+    async def call(fn: Any, *args: Any, **kw: Any) -> Any:
+        return await run_in_threadpool(fn, *args, **kw)
+
+    def page(request: Request, name: str, **context: Any) -> Response:
+        if not guard.allowed(request.cookies.get(COOKIE)):
+            return RedirectResponse("/login", status_code=303)
+        return templates.TemplateResponse(request, name, {"csrf": guard.csrf, **context})
+
+    def api(fn: Any) -> Any:
+        async def endpoint(request: Request) -> Response:
+            if not guard.allowed(request.cookies.get(COOKIE)):
+                return JSONResponse({"error": "log in first"}, status_code=401)
+            try:
+                return JSONResponse(await fn(request))
+            except TorcError as e:
+                return JSONResponse({"error": e.message}, status_code=400)
+        return endpoint
+
+    async def login_page(request: Request) -> Response:
+        return templates.TemplateResponse(request, "login.html", {"error": ""})
+
+    async def login(request: Request) -> Response:
+        # A urlencoded form of one field: the standard library reads it (no multipart here).
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > 4096:
+                return JSONResponse({"error": "login form too large"}, status_code=413)
+        offered = urllib.parse.parse_qs(body.decode(errors="replace")).get("token", [""])[0]
+        session = guard.login(offered)
+        if session is None:
+            return templates.TemplateResponse(request, "login.html",
+                                              {"error": "that is not the token"},
+                                              status_code=403)
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(COOKIE, session, httponly=True, samesite="strict")
+        return response
+
+    async def workflows_page(request: Request) -> Response:
+        return page(request, "workflows.html")
+
+    async def workflow_page(request: Request) -> Response:
+        wf_id = int(request.path_params["wf"])
+        return page(request, "workflow.html", wf_id=wf_id)
+
+    async def job_page(request: Request) -> Response:
+        wf_id, job_id = int(request.path_params["wf"]), int(request.path_params["job"])
+        return page(request, "job.html", wf_id=wf_id, job_id=job_id)
+
+    async def workflows(request: Request) -> Any:
+        wfs = await call(client.list_workflows, all=request.query_params.get("all") == "1")
+        rows = []
+        for w in wfs:
+            status = await call(client.status, w.id)
+            rows.append({**output.workflow_dict(w),
+                         "job_counts": dict(status.job_counts)})
+        return rows
+
+    async def status(request: Request) -> Any:
+        wf_id = int(request.path_params["wf"])
+        w, s = await call(client.get_workflow, wf_id), await call(client.status, wf_id)
+        return {**output.workflow_dict(w), **output.status_dict(s)}
+
+    async def jobs(request: Request) -> Any:
+        q = request.query_params
+        limit = min(int(q.get("limit", 50)), PAGE_LIMIT)
+        resp = await call(client.list_jobs_page, int(request.path_params["wf"]),
+                          q.get("status") or None, int(q.get("offset", 0)), limit,
+                          name_regex=q.get("name", ""), sort_by=q.get("sort", ""),
+                          descending=q.get("desc") == "1")
+        return {"total": resp.total, "jobs": [output.job_dict(j) for j in resp.jobs]}
+
+    async def graph(request: Request) -> Any:
+        return views.graph(await call(client.list_jobs, int(request.path_params["wf"])))
+
+    async def timeline(request: Request) -> Any:
+        wf_id = int(request.path_params["wf"])
+        return views.timeline(await call(client.list_results, wf_id, all_runs=True),
+                              await call(client.list_workers, wf_id))
+
+    async def workers(request: Request) -> Any:
+        wf_id = int(request.path_params["wf"])
+        return {"workers": [output.worker_dict(w) for w in await call(client.list_workers,
+                                                                      wf_id)],
+                "allocations": [output.allocation_dict(a) for a in
+                                await call(client.list_allocations, wf_id)],
+                "actions": [output.action_dict(a) for a in await call(client.list_actions,
+                                                                      wf_id)]}
+
+    async def job(request: Request) -> Any:
+        wf_id, job_id = int(request.path_params["wf"]), int(request.path_params["job"])
+        found = await call(client.list_jobs, wf_id, job_ids=[job_id])
+        if not found:
+            raise TorcError(f"workflow {wf_id} has no job {job_id}")
+        results = await call(client.list_results, wf_id, job_id=job_id, all_runs=True)
+        logs = {}
+        if results:
+            files = views.job_files(output_dir, wf_id, results[-1])
+            logs = {k: views.tail(p) for k, p in files.items()}
+        return {"job": output.job_dict(found[0]),
+                "results": [output.result_dict(r) for r in results], "logs": logs}
+
+    async def control(request: Request) -> Response:
+        why = guard.control_allowed(request.cookies.get(COOKIE),
+                                    request.headers.get(CSRF_HEADER),
+                                    request.headers.get("origin"), request.headers.get("host"))
+        if why:
+            return JSONResponse({"error": why}, status_code=403)
+        wf_id, what = int(request.path_params["wf"]), request.path_params["what"]
+        actions = {"initialize": lambda: client.initialize(wf_id),
+                   "cancel": lambda: client.cancel(wf_id),
+                   "reset-failed": lambda: client.reset_status(wf_id, failed_only=True,
+                                                               reinitialize=True),
+                   "reinitialize": lambda: client.reinitialize(wf_id)}
+        if what not in actions:
+            return JSONResponse({"error": f"unknown control {what!r}"}, status_code=404)
+        try:
+            w = await call(actions[what])
+        except TorcError as e:
+            return JSONResponse({"error": e.message}, status_code=400)
+        return JSONResponse(output.workflow_dict(w))
+
+    async def events(request: Request) -> Response:
+        if not guard.allowed(request.cookies.get(COOKIE)):
+            return JSONResponse({"error": "log in first"}, status_code=401)
+        wf_id = int(request.path_params["wf"])
+        queue = feeds.subscribe(wf_id)
+
+        async def stream() -> Any:
+            try:
+                yield "retry: 2000\n\n"
+                while True:
+                    try:
+                        data = await asyncio.wait_for(queue.get(), 15)
+                        yield f"data: {data}\n\n"
+                    except TimeoutError:
+                        yield ": keep-alive\n\n"
+            finally:
+                feeds.unsubscribe(wf_id, queue)
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store"})
+
+    routes = [
+        Route("/", workflows_page), Route("/login", login_page),
+        Route("/login", login, methods=["POST"]),
+        Route("/workflows/{wf:int}", workflow_page),
+        Route("/workflows/{wf:int}/jobs/{job:int}", job_page),
+        Route("/api/workflows", api(workflows)),
+        Route("/api/workflows/{wf:int}", api(status)),
+        Route("/api/workflows/{wf:int}/jobs", api(jobs)),
+        Route("/api/workflows/{wf:int}/graph", api(graph)),
+        Route("/api/workflows/{wf:int}/timeline", api(timeline)),
+        Route("/api/workflows/{wf:int}/workers", api(workers)),
+        Route("/api/workflows/{wf:int}/jobs/{job:int}", api(job)),
+        Route("/api/workflows/{wf:int}/events", events),
+        Route("/api/workflows/{wf:int}/{what}", control, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        feeds.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.states = list(S.NAMES.values())
+    app.state.json = json
+    return app

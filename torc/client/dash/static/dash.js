@@ -1,0 +1,236 @@
+// torc dashboard. Every value from the coordinator is user text (job names, commands): it is
+// put into the page with textContent, never as HTML.
+"use strict";
+
+const torcDash = (() => {
+  const COLORS = {
+    uninitialized: "#9aa5b1", blocked: "#c3c9d0", ready: "#4c9be8", pending: "#7fb8f0",
+    running: "#f0a33c", completed: "#3aa65b", failed: "#d64545", canceled: "#8e6bbf",
+    terminated: "#b5543a", disabled: "#dddddd", pending_failed: "#e07a7a",
+  };
+  const csrf = () => document.querySelector('meta[name="csrf"]').content;
+
+  async function get(url) {
+    const r = await fetch(url, {credentials: "same-origin"});
+    const body = await r.json();
+    if (!r.ok) throw new Error(body.error || r.statusText);
+    return body;
+  }
+
+  function el(tag, text, attrs) {
+    const e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+    return e;
+  }
+
+  function row(cells) {
+    const tr = el("tr");
+    for (const c of cells) {
+      const td = el("td");
+      if (c instanceof Node) td.appendChild(c); else td.textContent = c === null ? "" : c;
+      tr.appendChild(td);
+    }
+    return tr;
+  }
+
+  function fill(tbody, rows) {
+    tbody.replaceChildren(...rows.map(row));
+  }
+
+  function bar(counts, total) {
+    const b = el("div", null, {class: "bar"});
+    for (const [state, n] of Object.entries(counts)) {
+      if (!n) continue;
+      const seg = el("span", null, {class: "seg", title: `${state}: ${n}`,
+                                    "data-state": state});
+      seg.style.width = `${(100 * n) / Math.max(total, 1)}%`;
+      seg.style.background = COLORS[state] || "#999";
+      b.appendChild(seg);
+    }
+    return b;
+  }
+
+  // Server-Sent Events: one stream per page; `refresh` runs at most every 300 ms.
+  function live(wfId, onEvent, refresh) {
+    let timer = null;
+    const source = new EventSource(`/api/workflows/${wfId}/events`);
+    source.onmessage = (m) => {
+      const ev = JSON.parse(m.data);
+      if (onEvent) onEvent(ev);
+      if (!timer) timer = setTimeout(() => { timer = null; refresh(); }, 300);
+    };
+    return source;
+  }
+
+  function workflowsPage() {
+    const tbody = document.querySelector("#workflows tbody");
+    const all = document.getElementById("show-all");
+    async function refresh() {
+      const wfs = await get(`/api/workflows${all.checked ? "?all=1" : ""}`);
+      fill(tbody, wfs.map((w) => {
+        const link = el("a", w.name, {href: `/workflows/${w.id}`});
+        const state = w.canceled ? "canceled" : w.complete ? "complete"
+          : w.initialized ? "running" : "not started";
+        return [w.id, link, w.user, state, bar(w.job_counts, w.num_jobs), w.num_jobs,
+                w.created_at];
+      }));
+      tbody.dataset.loaded = "1";
+    }
+    all.onchange = refresh;
+    refresh();
+    live(0, null, refresh);
+  }
+
+  function workflowPage(wfId) {
+    let offset = 0;
+    const limit = 50;
+    let cy = null;
+    let chart = null;
+
+    async function status() {
+      const s = await get(`/api/workflows/${wfId}`);
+      document.getElementById("wf-name").textContent = s.name;
+      document.getElementById("wf-state").textContent =
+        `run ${s.run_id}, ${s.num_jobs} jobs, ` +
+        (s.canceled ? "canceled" : s.complete ? "complete" : s.initialized ? "running"
+          : "not initialized");
+      document.getElementById("bar").replaceChildren(bar(s.job_counts, s.num_jobs));
+      const rows = Object.entries(s.job_counts).filter(([, n]) => n);
+      fill(document.querySelector("#counts tbody"), rows);
+      document.querySelector("#counts tbody").dataset.counts = JSON.stringify(s.job_counts);
+    }
+
+    async function jobs() {
+      const q = new URLSearchParams({offset, limit,
+        status: document.getElementById("job-status").value,
+        name: document.getElementById("job-name").value,
+        sort: document.getElementById("job-sort").value,
+        desc: document.getElementById("job-desc").checked ? "1" : "0"});
+      const page = await get(`/api/workflows/${wfId}/jobs?${q}`);
+      fill(document.querySelector("#jobs tbody"), page.jobs.map((j) => [
+        j.id, el("a", j.name, {href: `/workflows/${wfId}/jobs/${j.id}`}),
+        el("span", j.status, {class: "state", "data-state": j.status}),
+        j.return_code, j.attempt_id, j.run_id, j.command]));
+      const last = Math.min(offset + limit, page.total);
+      document.getElementById("job-page").textContent =
+        `${page.total ? offset + 1 : 0}-${last} of ${page.total}`;
+    }
+
+    async function graph() {
+      const g = await get(`/api/workflows/${wfId}/graph`);
+      document.getElementById("graph-note").textContent =
+        g.grouped ? "(jobs grouped by name pattern, with counts)" : "";
+      const style = [
+        {selector: "node", style: {"label": "data(label)", "font-size": 10,
+          "background-color": (n) => COLORS[n.data("state")] || "#999",
+          "text-valign": "bottom", "width": 18, "height": 18}},
+        {selector: "edge", style: {"width": 1, "line-color": "#bbb", "target-arrow-shape":
+          "triangle", "target-arrow-color": "#bbb", "curve-style": "bezier"}}];
+      if (!cy) {
+        cy = cytoscape({container: document.getElementById("graph"), elements: g.elements,
+                        style, layout: {name: "dagre", rankDir: "LR"}});
+        window.torcGraph = cy;
+      } else {
+        for (const e of g.elements) {
+          const node = cy.getElementById(e.data.id);
+          if (node.nonempty()) node.data(e.data);
+        }
+      }
+    }
+
+    async function timeline() {
+      const t = await get(`/api/workflows/${wfId}/timeline`);
+      // Seconds since the first run started: jobs of a few seconds stay visible.
+      const t0 = Math.min(...t.runs.map((r) => r.start), Infinity);
+      const span = Math.max(...t.runs.map((r) => r.end - t0), 1);
+      // A run too short to see is drawn 0.3% of the span wide (its tooltip has the truth).
+      const data = {datasets: [{label: "job runs", data: t.runs.map((r) => ({
+        x: [(r.start - t0) / 1000, Math.max(r.end - t0, r.start - t0 + span / 300) / 1000],
+        y: r.lane, job: r.job, state: r.state})),
+        backgroundColor: t.runs.map((r) => COLORS[r.state] || "#999")}]};
+      const options = {indexAxis: "y", animation: false, maintainAspectRatio: false,
+        parsing: {xAxisKey: "x", yAxisKey: "y"}, plugins: {legend: {display: false},
+        tooltip: {callbacks: {label: (c) => `${c.raw.job} (${c.raw.state})`}}},
+        scales: {x: {type: "linear", beginAtZero: true, title: {display: true,
+          text: "seconds since the first job started"}},
+          y: {type: "category", labels: t.lanes}}};
+      const canvas = document.getElementById("timeline");
+      canvas.parentElement.style.height = `${Math.min(Math.max(160, 22 * t.lanes.length +
+                                                                  60), 4000)}px`;
+      canvas.dataset.runs = String(t.runs.length);
+      canvas.dataset.jobs = JSON.stringify(t.runs.map((r) => r.job));
+      if (chart) { chart.data = data; chart.options = options; chart.update(); }
+      else chart = new Chart(canvas, {type: "bar", data, options});
+    }
+
+    async function workers() {
+      const w = await get(`/api/workflows/${wfId}/workers`);
+      fill(document.querySelector("#workers tbody"), w.workers.map((x) => [
+        x.id, x.node_name || x.hostname, x.slurm_job_id, x.state, x.last_heartbeat,
+        (x.running_jobs || []).join(", ")]));
+      fill(document.querySelector("#allocations tbody"), w.allocations.map((a) => [
+        a.slurm_job_id, a.scheduler, a.num_nodes, a.state, a.submitted_at]));
+      fill(document.querySelector("#actions tbody"), w.actions.map((a) => [
+        a.id, a.trigger_type, a.action_type, `${a.trigger_count}/${a.required_triggers}`,
+        a.pending ? "yes" : "", a.executions.length]));
+    }
+
+    function refresh() {
+      status(); jobs(); graph(); timeline(); workers();
+    }
+
+    const events = document.getElementById("events");
+    function addEvent(ev) {
+      if (ev.kind === "feed_ended") return;
+      const li = el("li");
+      li.append(el("span", new Date(ev.timestamp * 1000).toLocaleTimeString(),
+                   {class: "sub"}), " ", el("b", ev.kind), " ", el("span", ev.message));
+      events.prepend(li);
+      while (events.children.length > 200) events.lastChild.remove();
+    }
+
+    for (const b of document.querySelectorAll("button[data-control]")) {
+      b.onclick = async () => {
+        const what = b.dataset.control;
+        if (!window.confirm(`${what} workflow ${wfId}?`)) return;
+        const r = await fetch(`/api/workflows/${wfId}/${what}`, {method: "POST",
+          credentials: "same-origin", headers: {"X-Torc-CSRF": csrf()}});
+        const body = await r.json();
+        document.getElementById("control-result").textContent =
+          r.ok ? `${what}: done` : `${what}: ${body.error}`;
+        refresh();
+      };
+    }
+    for (const id of ["job-status", "job-sort", "job-desc"]) {
+      document.getElementById(id).onchange = () => { offset = 0; jobs(); };
+    }
+    document.getElementById("job-name").oninput = () => { offset = 0; jobs(); };
+    document.getElementById("job-prev").onclick = () => {
+      offset = Math.max(offset - limit, 0); jobs(); };
+    document.getElementById("job-next").onclick = () => { offset += limit; jobs(); };
+    refresh();
+    live(wfId, addEvent, refresh);
+  }
+
+  async function jobPage(wfId, jobId) {
+    const d = await get(`/api/workflows/${wfId}/jobs/${jobId}`);
+    document.getElementById("job-name").textContent = d.job.name;
+    fill(document.querySelector("#job tbody"), [
+      ["state", d.job.status], ["return code", d.job.return_code],
+      ["command", d.job.command], ["depends on", d.job.depends_on.join(", ")],
+      ["requirements", `${d.job.num_cpus} CPUs, ${d.job.memory_bytes} bytes, ` +
+                       `${d.job.runtime_seconds} s`]]);
+    fill(document.querySelector("#results tbody"), d.results.map((r) => [
+      r.run_id, r.attempt_id, r.status, r.return_code, r.exec_seconds, r.peak_memory,
+      r.peak_cpu_percent, r.message]));
+    for (const k of ["stdout", "stderr"]) {
+      const log = d.logs[k];
+      if (!log) continue;
+      document.getElementById(`${k}-path`).textContent = log.path;
+      document.getElementById(k).textContent = log.text === null ? log.why : log.text;
+    }
+  }
+
+  return {workflowsPage, workflowPage, jobPage};
+})();

@@ -1,0 +1,88 @@
+"""What the dashboard shows, shaped from the client's listings: the dependency graph (one node
+per job, or per parameter group beyond a few thousand jobs), the timeline of job runs per
+worker, and the tail of a job's output. Pure functions, no I/O but the log tails."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from torc import states as S
+from torc.proto import torc_pb2 as pb
+
+GRAPH_JOB_LIMIT = 2_000  # beyond this, jobs are drawn as parameter groups
+TIMELINE_LIMIT = 5_000
+_NUMBER = re.compile(r"\d+")
+
+
+def group_name(name: str) -> str:
+    """A job's parameter group: its name with every number replaced (``work_{n}``)."""
+    return _NUMBER.sub("{n}", name)
+
+
+def graph(jobs: list[pb.Job]) -> dict[str, Any]:
+    """Cytoscape elements: jobs and their dependencies, or groups with counts by state."""
+    if len(jobs) <= GRAPH_JOB_LIMIT:
+        nodes = [{"data": {"id": f"j{j.id}", "label": j.name, "state": S.name(j.status),
+                           "job_id": j.id}} for j in jobs]
+        edges = [{"data": {"id": f"e{d}_{j.id}", "source": f"j{d}", "target": f"j{j.id}"}}
+                 for j in jobs for d in j.depends_on]
+        return {"grouped": False, "elements": nodes + edges}
+    group_of = {j.id: group_name(j.name) for j in jobs}
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for j in jobs:
+        counts[group_of[j.id]][S.name(j.status)] += 1
+    links = {(group_of[d], group_of[j.id]) for j in jobs for d in j.depends_on
+             if group_of[d] != group_of[j.id]}
+    nodes = []
+    for name, c in counts.items():
+        total = sum(c.values())
+        main = c.most_common(1)[0][0]
+        nodes.append({"data": {"id": f"g{len(nodes)}", "group": name, "count": total,
+                               "state": main, "counts": dict(c),
+                               "label": f"{name} × {total:,}"}})
+    ids = {n["data"]["group"]: n["data"]["id"] for n in nodes}
+    edges = [{"data": {"id": f"ge{k}", "source": ids[a], "target": ids[b]}}
+             for k, (a, b) in enumerate(sorted(links))]
+    return {"grouped": True, "elements": nodes + edges}
+
+
+def timeline(results: list[pb.JobResult], workers: list[pb.Worker]) -> dict[str, Any]:
+    """Job runs per worker (node), for a Gantt chart: the latest TIMELINE_LIMIT results."""
+    where = {w.id: w.node_name or w.hostname or f"worker {w.id}" for w in workers}
+    rows = []
+    for r in results[-TIMELINE_LIMIT:]:
+        node = f"{where.get(r.worker_id, 'worker')} #{r.worker_id}"
+        attempt = f" (attempt {r.attempt_id})" if r.attempt_id > 1 else ""
+        rows.append({"job": r.job_name, "job_id": r.job_id, "attempt": r.attempt_id,
+                     "worker": node, "lane": f"{r.job_name}{attempt} @ {node}",
+                     "start": r.start_time * 1000, "end": max(r.end_time, r.start_time) * 1000,
+                     "state": S.NAMES.get(r.status, "unknown"), "return_code": r.return_code})
+    # One row per run, grouped by worker and in start order: runs that overlap on a worker
+    # (its slots) each get their own row.
+    rows.sort(key=lambda x: (x["worker"], x["start"]))
+    return {"runs": rows, "lanes": [x["lane"] for x in rows]}
+
+
+def tail(path: Path, limit: int = 16_384) -> dict[str, Any]:
+    """The end of an output file, or why there is none to show."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            f.seek(max(size - limit, 0))
+            text = f.read().decode(errors="replace")
+    except FileNotFoundError:
+        return {"path": str(path), "text": None,
+                "why": "not found here: the dashboard reads the output directory it was "
+                       "given (--output-dir); run it where that directory is mounted"}
+    except OSError as e:
+        return {"path": str(path), "text": None, "why": f"cannot read: {e.strerror}"}
+    return {"path": str(path), "text": text, "truncated": size > limit, "why": ""}
+
+
+def job_files(output_dir: Path, wf_id: int, r: pb.JobResult) -> dict[str, Path]:
+    """Where a result's stdout and stderr are (Torc's naming)."""
+    base = output_dir / "job_stdio" / f"job_wf{wf_id}_j{r.job_id}_r{r.run_id}_a{r.attempt_id}"
+    return {"stdout": base.with_suffix(".o"), "stderr": base.with_suffix(".e")}
