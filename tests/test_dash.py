@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import urllib.error
@@ -231,4 +232,5 @@ def test_torc_run_dash_serves_the_embedded_coordinators_workflow(tmp_path: Path)
         assert proc.wait(timeout=120) == 0
     finally:
         if proc.poll() is None:
-            proc.kill()
+            proc.send_signal(signal.SIGINT)  # torc run stops its worker and coordinator
+            proc.wait(timeout=60)
