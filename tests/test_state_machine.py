@@ -297,7 +297,11 @@ def test_every_event_round_trips_through_its_encoding() -> None:
         E.Report(1, 3, (E.ReportRow(4, STARTED, 1, 0, 1.0, 2.0, 1, 1, "out of memory",
                                     (300, 200, 99.5, 50.0), 0, ((1, 5.5),)),)),
         E.UpdateJob(1, 4, 2.0, priority=3, rr_name="big", resources={"memory": 5},
-                    command="echo")]
+                    command="echo"),
+        E.ImportWorkflow(2, {"name": "x"}, "alice", 2.0,
+                         {"status": [6], "results": [[1, 1, 1, 0, 6, 1.0, 2.0, 0]]},
+                         ((1.0, "created", "workflow made"),)),
+        E.ArchiveWorkflow(1, True, 2.0)]
     assert {type(e) for e in samples} == set(E.KINDS.values())
     for event in samples:
         data = json.loads(json.dumps(E.to_json(event)))

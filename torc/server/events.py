@@ -345,6 +345,8 @@ def from_json(data: dict[str, Any]) -> Event:
         values["rows"] = tuple(_row(r) for r in values["rows"])
     if values.get("mtimes") is not None:
         values["mtimes"] = tuple(tuple(p) for p in values["mtimes"])
+    if "events" in values:
+        values["events"] = tuple(tuple(e) for e in values["events"])
     for name in ("job_ids", "action_ids"):
         if name in values:
             values[name] = tuple(values[name])
