@@ -42,13 +42,11 @@ CHANNEL_OPTIONS = [
 
 
 def load_spec(spec: str | Path | dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """Read a spec file (or take a dict) and validate it locally; returns (raw spec, source)."""
+    """Read a spec file (or take a dict); returns (raw spec, source). The coordinator
+    validates it; :meth:`TorcClient.create_workflow` explains a refusal with file lines."""
     if isinstance(spec, dict):
-        raw, source = spec, "<dict>"
-    else:
-        raw, source = load_file(spec), str(spec)
-    normalize(raw, source)  # early errors with file and line; the coordinator checks again
-    return raw, source
+        return spec, "<dict>"
+    return load_file(spec), str(spec)
 
 
 def raw_stub(url: str) -> pb_grpc.TorcStub:
@@ -103,7 +101,15 @@ class TorcClient:
         """Create a workflow from a spec file or dict; returns its id."""
         raw, source = load_spec(spec)
         req = pb.CreateWorkflowRequest(spec_json=json.dumps(raw), source=source)
-        return self.call("CreateWorkflow", req, timeout=max(self.timeout, 600)).id
+        try:
+            return self.call("CreateWorkflow", req, timeout=max(self.timeout, 600)).id
+        except ClientError as e:
+            if e.code != "INVALID_ARGUMENT":
+                raise
+            # Validated once, by the coordinator: only a refused spec is validated here too,
+            # for the file lines the parsed file still has (SpecError names them).
+            normalize(raw, source)
+            raise
 
     def get_workflow(self, wf_id: int) -> pb.Workflow:
         """One workflow."""

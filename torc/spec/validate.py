@@ -145,6 +145,8 @@ def _user_data_refs(ctx: Ctx, command: str, where: str, line: int | None, user_d
                     inputs: list, outputs: list) -> str:
     """``${user_data.input.X}`` / ``${user_data.output.X}`` become X's id, as in Torc (so a job
     can run ``torc user-data get/update <id>``), and imply the dependency like files do."""
+    if "${user_data." not in command:
+        return command  # the common case, at a million jobs
     ids = {name: i + 1 for i, name in enumerate(user_data)}
 
     def repl(m: re.Match[str]) -> str:
@@ -167,6 +169,8 @@ def _regex_refs(ctx: Ctx, job: dict, where: str, line: int | None, files: dict,
     """Torc's ``input_file_regexes`` and kin: every file (user data) whose whole name matches
     is an input (output), exactly as if listed by name."""
     for key, kind, is_input in _REGEX_REFS:
+        if key not in job:
+            continue
         pool = list(files if kind == "file" else user_data)
         for pattern in str_list(ctx, job, key, where):
             at = line_of(job, key) or line
@@ -203,6 +207,8 @@ def _implied_deps(jobs: list[dict[str, Any]], producers: dict[tuple[str, str], l
 
 def _io_refs(entry: dict[str, Any], inputs: list, outputs: list, order: dict[str, dict]) -> None:
     """A job's input and output files and user data, as indices in spec order."""
+    if not inputs and not outputs:
+        return
     for direction, refs in (("input", inputs), ("output", outputs)):
         for kind, key in (("file", f"{direction}_files"), ("user_data", f"{direction}_user_data")):
             ids = sorted({order[kind][n] for k, n in refs if k == kind})
@@ -262,7 +268,8 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
             (inputs if direction == "input" else outputs).append(("file", fname))
             return files[fname]["path"]
 
-        command = _FILE_REF.sub(file_ref, command)
+        if "${files." in command:
+            command = _FILE_REF.sub(file_ref, command)
         command = _user_data_refs(ctx, command, where, line, user_data, inputs, outputs)
         for f in (*inputs, *outputs):
             if f[0] == "file" and f[1] not in files:
