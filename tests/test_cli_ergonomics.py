@@ -197,3 +197,26 @@ def test_shell_completion_completes_verbs() -> None:
                         ' _shtab_torc; echo "${COMPREPLY[@]}"'], capture_output=True,
                        text=True, timeout=60)
     assert {"create", "list", "export", "import", "archive"} <= set(r.stdout.split())
+
+
+def test_hpc_profiles_from_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "torc.toml").write_text(
+        '[hpc.profiles.mysite]\ndisplay_name = "My site"\n'
+        'detection = [{env = "MYSITE", value = "1"}]\n'
+        '[[hpc.profiles.mysite.partitions]]\nname = "compute"\ncpus_per_node = 64\n'
+        'memory_mb = 256000\nmax_walltime_secs = 172800\n'
+        '[[hpc.profiles.mysite.partitions]]\nname = "gpu"\ncpus_per_node = 32\n'
+        'memory_mb = 512000\nmax_walltime_secs = 86400\ngpus_per_node = 4\n')
+    env = {**os.environ, "MYSITE": "1", "XDG_CONFIG_HOME": str(tmp_path / "none")}
+
+    def torc(*args: str) -> Any:
+        r = subprocess.run([*CLI, "-f", "json", *args], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    listed = {p["name"]: p for p in torc("hpc", "list")}
+    assert listed["mysite"]["detected"] and "torc.toml" in listed["mysite"]["source"]
+    assert torc("hpc", "detect")["name"] == "mysite"
+    (best,) = [p for p in torc("hpc", "match", "--num-gpus", "2") if p["best"]]
+    assert best["name"] == "gpu"

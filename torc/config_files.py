@@ -62,6 +62,8 @@ def _flatten(data: dict[str, Any], source: str, prefix: str = "") -> list[Settin
     out = []
     for name, value in data.items():
         section = f"{prefix}.{name}" if prefix else name
+        if section == "hpc":
+            continue  # HPC profiles: read by hpc_profiles()
         if isinstance(value, dict):
             if section not in KEYS and not any(k.startswith(section + ".") for k in KEYS):
                 raise TorcError(f"{source}: unknown section [{section}]; known: "
@@ -93,6 +95,27 @@ def _typed(section: str, key: str, value: Any, source: str) -> Any:
     if (section, key) == ("client", "format") and value not in ("table", "json"):
         raise TorcError(f"{source}: [client] format must be table or json, got {value!r}")
     return value
+
+
+def hpc_profiles() -> list[tuple[dict[str, Any], str]]:
+    """User HPC profiles from the config files (``[hpc.profiles.NAME]`` with
+    ``[[hpc.profiles.NAME.partitions]]``), each with its file."""
+    out = []
+    for path in files():
+        if not path.is_file():
+            continue
+        try:
+            data = tomllib.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue  # load() reports a broken file
+        profiles = (data.get("hpc") or {}).get("profiles") or {}
+        if not isinstance(profiles, dict):
+            raise TorcError(f"{path}: [hpc.profiles] must be tables, one per profile")
+        for name, profile in profiles.items():
+            if not isinstance(profile, dict):
+                raise TorcError(f"{path}: [hpc.profiles.{name}] must be a table")
+            out.append(({"name": name, **profile}, f"{path} [hpc.profiles.{name}]"))
+    return out
 
 
 def load() -> dict[tuple[str, str], Setting]:

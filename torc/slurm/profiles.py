@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from torc.errors import TorcError
+
 DAY = 24 * 3600
 
 
@@ -196,8 +198,16 @@ def profile_dir() -> Path:
 
 
 def all_profiles() -> dict[str, Profile]:
-    """Built-in profiles, then saved ones (a saved profile replaces a built-in of its name)."""
+    """Built-in profiles, then those in the config files, then saved ones (a later one
+    replaces an earlier one of its name)."""
+    from torc import config_files
     profiles = dict(BUILT_IN)
+    for data, source in config_files.hpc_profiles():
+        try:
+            p = Profile.from_json(data, source)
+        except ValueError as e:
+            raise TorcError(str(e)) from None
+        profiles[p.name] = p
     d = profile_dir()
     if d.is_dir():
         for f in sorted(d.glob("*.json")):
