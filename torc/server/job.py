@@ -40,7 +40,7 @@ class Job:
         self.io: dict[str, list[int]] = io or _NO_IO
         # Upstream job ids (1-based); dependents are filled in by the workflow.
         self.deps: tuple[int, ...] = tuple(d + 1 for d in spec["deps"])
-        self.dependents: list[int] = []
+        self.dependents: tuple[int, ...] = ()
         self.status = S.UNINITIALIZED
         self.waiting = 0  # upstream jobs not yet done
         self.attempt_id = 0

@@ -41,9 +41,13 @@ class Workflow:
         self.sort_key = SORT_KEYS.get((spec.get("settings") or {}).get("jobs_sort_method"))
         self.rrs: list[dict[str, Any]] = spec["resource_requirements"]
         self.jobs = [Job(i + 1, j) for i, j in enumerate(spec["jobs"])]
+        dependents: list[list[int]] = [[] for _ in self.jobs]
         for job in self.jobs:
             for d in job.deps:
-                self.jobs[d - 1].dependents.append(job.id)
+                dependents[d - 1].append(job.id)
+        # Tuples, shared when empty: a list over-allocates, and a million jobs hold one each.
+        for job, ds in zip(self.jobs, dependents, strict=True):
+            job.dependents = tuple(ds) if ds else ()
         self.actions = ActionBook(spec.get("actions", []))
         self.counts = [0] * (max(S.NAMES) + 1)
         self.counts[S.UNINITIALIZED] = len(self.jobs)
