@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import NODES, Coordinator, cli_json, job_states, run_cli, wait_for, write_spec
-from tests.test_slurm import scheduler
+from tests.test_slurm import schedule, scheduler, submit
 from torc import slurm
 
 
@@ -96,14 +96,8 @@ def test_an_allocation_whose_remaining_jobs_cannot_run_there_ends(
             "resource_requirements": [{"name": "huge", "num_cpus": 64}],
             "jobs": [{"name": "small", "command": "true"},
                      {"name": "too_big", "command": "true", "resource_requirements": "huge"}],
-            "actions": [{"trigger_type": "on_workflow_start", "action_type": "schedule_nodes",
-                         "scheduler": "short", "scheduler_type": "slurm",
-                         "num_allocations": 1}]}
-    out = tmp_path / "out"
-    r = run_cli("-f", "json", "submit", str(write_spec(tmp_path, spec)), "--output-dir",
-                str(out), url=coord.url)
-    assert r.returncode == 0, r.stderr
-    wf_id = json.loads(r.stdout)["id"]
+            "actions": [schedule()]}
+    wf_id, out = submit(coord, tmp_path, spec)
     c = coord.client
     (alloc,) = c.list_allocations(wf_id)
     # Its 30-minute walltime is not what ends it: its worker leaves after the idle wait.
@@ -127,14 +121,8 @@ def test_jobs_as_slurm_steps_are_limited_and_accounted_by_slurm(
                      {"name": "hog", "resource_requirements": "r", "command":
                       "python3 -c 'import time; b = b\"x\" * (300 * 1024 * 1024); "
                       "time.sleep(3)'"}],
-            "actions": [{"trigger_type": "on_workflow_start", "action_type": "schedule_nodes",
-                         "scheduler": "short", "scheduler_type": "slurm",
-                         "num_allocations": 1}]}
-    out = tmp_path / "out"
-    r = run_cli("-f", "json", "submit", str(write_spec(tmp_path, spec)), "--output-dir",
-                str(out), url=coord.url)
-    assert r.returncode == 0, r.stderr
-    wf_id = json.loads(r.stdout)["id"]
+            "actions": [schedule()]}
+    wf_id, out = submit(coord, tmp_path, spec)
     c = coord.client
     wait_for(lambda: c.get_workflow(wf_id).complete, timeout=120)
     by = {x["job_name"]: x for x in cli_json("results", "list", str(wf_id), url=coord.url)}

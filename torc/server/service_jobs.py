@@ -55,13 +55,18 @@ def _latest(results: list, every: bool) -> list:
 class JobRpcs:
     """Expects TorcService's helpers (``_read``, ``_commit``) on ``self``."""
 
-    async def _init_event(self, cls: type, request: pb.InitializeRequest,
-                          context: grpc.aio.ServicerContext) -> pb.Workflow:
+    async def _file_times(self, request: pb.InitializeRequest,
+                          context: grpc.aio.ServicerContext) -> tuple[Workflow, tuple | None]:
+        """The workflow and the file times its caller saw (aborting the call when bad)."""
         wf = await self._read(context, request.workflow_id)  # type: ignore[attr-defined]
         try:
-            mtimes = file_times(wf, request)
+            return wf, file_times(wf, request)
         except InvalidArgument as e:
             await abort(context, e)
+
+    async def _init_event(self, cls: type, request: pb.InitializeRequest,
+                          context: grpc.aio.ServicerContext) -> pb.Workflow:
+        _, mtimes = await self._file_times(request, context)
         return convert.workflow(await self._commit(  # type: ignore[attr-defined]
             cls(request.workflow_id, time.time(), mtimes), context))
 
@@ -75,11 +80,7 @@ class JobRpcs:
 
     async def PlanReinitialize(self, request: pb.InitializeRequest,
                                context: grpc.aio.ServicerContext) -> pb.ReinitializePlan:
-        wf = await self._read(context, request.workflow_id)  # type: ignore[attr-defined]
-        try:
-            pairs = file_times(wf, request)
-        except InvalidArgument as e:
-            await abort(context, e)
+        wf, pairs = await self._file_times(request, context)
         found = changes.changed_jobs(wf, None if pairs is None else dict(pairs))
         return pb.ReinitializePlan(job_ids=[i for i, _ in found], reasons=[r for _, r in found])
 
