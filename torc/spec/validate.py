@@ -120,8 +120,11 @@ def _job_names(ctx: Ctx, entries: list[tuple[dict, int | None]]
 
 
 def _explicit_deps(ctx: Ctx, job: dict, i: int, where: str, line: int | None,
-                   names: list[str], index: dict[str, int]) -> set[int]:
-    """``depends_on`` and ``depends_on_regexes`` (RE2, matched against whole names)."""
+                   names: list[str], index: dict[str, int],
+                   matches: dict[str, frozenset[int]]) -> set[int]:
+    """``depends_on`` and ``depends_on_regexes`` (RE2, matched against whole names; each
+    distinct pattern once per spec, in ``matches``: a stage of a thousand jobs usually shares
+    one pattern)."""
     deps: set[int] = set()
     for dep in str_list(ctx, job, "depends_on", where):
         if dep not in index:
@@ -129,10 +132,16 @@ def _explicit_deps(ctx: Ctx, job: dict, i: int, where: str, line: int | None,
                            line_of(job, "depends_on") or line)
         deps.add(index[dep])
     for pattern in str_list(ctx, job, "depends_on_regexes", where):
-        rx = compile_regex(ctx, pattern, f"{where}.depends_on_regexes",
-                           line_of(job, "depends_on_regexes") or line)
-        matched = {j for j, n in enumerate(names) if rx.fullmatch(n) and j != i}
+        found = matches.get(pattern)
+        if found is None:
+            rx = compile_regex(ctx, pattern, f"{where}.depends_on_regexes",
+                               line_of(job, "depends_on_regexes") or line)
+            found = matches[pattern] = frozenset(j for j, n in enumerate(names)
+                                                 if rx.fullmatch(n))
+        matched = found - {i}
         if not matched:
+            rx = compile_regex(ctx, pattern, f"{where}.depends_on_regexes",
+                               line_of(job, "depends_on_regexes") or line)
             raise ctx.fail(where, f"depends_on_regexes: {no_match(pattern, rx, names)}",
                            line_of(job, "depends_on_regexes") or line)
         deps |= matched
@@ -250,6 +259,7 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
     order = {"file": {n: k for k, n in enumerate(files)},
              "user_data": {n: k for k, n in enumerate(user_data)}}
 
+    regex_matches: dict[str, frozenset[int]] = {}
     producers: dict[tuple[str, str], list[int]] = {}
     consumers: list[list[tuple[str, str]]] = []
     jobs: list[dict[str, Any]] = []
@@ -309,7 +319,7 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
             "name": names[i],
             "command": command,
             "invocation_script": str_field(ctx, job, "invocation_script", where),
-            "deps": _explicit_deps(ctx, job, i, where, line, names, index),
+            "deps": _explicit_deps(ctx, job, i, where, line, names, index, regex_matches),
             "rr": rr,
             "scheduler": scheduler,
             "cancel_on_blocking_job_failure":
