@@ -41,12 +41,21 @@ CHANNEL_OPTIONS = [
 ]
 
 
+LOCAL_CHECK_JOBS = 10_000  # specs this small are validated here first (no round trip)
+
+
 def load_spec(spec: str | Path | dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """Read a spec file (or take a dict); returns (raw spec, source). The coordinator
-    validates it; :meth:`TorcClient.create_workflow` explains a refusal with file lines."""
-    if isinstance(spec, dict):
-        return spec, "<dict>"
-    return load_file(spec), str(spec)
+    """Read a spec file (or take a dict); returns (raw spec, source). A small spec is
+    validated here too, so its mistakes are named even with no coordinator; a large one (or
+    one that expands) only by the coordinator, once, and :meth:`TorcClient.create_workflow`
+    explains a refusal with the file's lines."""
+    raw, source = (spec, "<dict>") if isinstance(spec, dict) else (load_file(spec), str(spec))
+    jobs = raw.get("jobs") if isinstance(raw, dict) else None
+    if not isinstance(jobs, list) or (len(jobs) <= LOCAL_CHECK_JOBS and not any(
+            isinstance(j, dict) and ("parameters" in j or "use_parameters" in j)
+            for j in jobs)):
+        normalize(raw, source)
+    return raw, source
 
 
 def raw_stub(url: str) -> pb_grpc.TorcStub:
