@@ -214,3 +214,20 @@ def test_an_on_workflow_start_action_with_jobs_fires_only_when_they_run(
     cli_json("jobs", "reset-status", str(wf_id), "--job-ids", "1", "--reinitialize", url=url)
     assert run_cli("run", str(wf_id), "--output-dir", str(out), url=url).returncode == 0
     assert (out / "starts").read_text().split() == ["for-prep", "for-prep"]
+
+
+def test_wait_for_healthy_database_minutes_bounds_how_long_workers_wait(
+        coordinator: Coordinator, tmp_path: Path) -> None:
+    c, out = coordinator.client, tmp_path / "out"
+    wf_id = c.create_workflow({
+        "name": "impatient", "compute_node_wait_for_healthy_database_minutes": 0,
+        "jobs": [{"name": "a", "command": "touch started; sleep 5"}]})
+    c.initialize(wf_id)
+    worker = start_worker(coordinator.url, wf_id, out, log_name="w.log")
+    from tests.conftest import wait_for
+    wait_for(lambda: (out / "started").exists())
+    coordinator.kill9()
+    # With the default (20 minutes) it would keep retrying; 0 minutes: it gives up at once
+    # and says it could not account for its work.
+    assert worker.wait(timeout=120) == 1
+    assert "could not finish its work" in (out / "w.log").read_text()
