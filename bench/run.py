@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_barrier  # noqa: E402
 import bench_coordinator  # noqa: E402
 import bench_dash  # noqa: E402
 import bench_e2e  # noqa: E402
@@ -67,6 +68,35 @@ def _monitor(long: int, short: int, tmp: Path, say: Callable[[Figure], None]) ->
                    ">= 90% of unmonitored", on / off >= 0.9))
 
 
+def _spec_file(n: int, tmp: Path, say: Callable[[Figure], None]) -> None:
+    import time
+
+    import yaml
+    from common import layered_spec
+
+    from torc.spec.load import load_file
+    from torc.spec.validate import normalize
+    path = tmp / "spec.yaml"
+    path.write_text(yaml.safe_dump(layered_spec(n), sort_keys=False))
+    t0 = time.perf_counter()
+    raw = load_file(path)
+    t1 = time.perf_counter()
+    normalize(raw, str(path))
+    t2 = time.perf_counter()
+    say(Figure(f"parse {n:,}-job YAML spec (libyaml, with lines)", t1 - t0, "s"))
+    say(Figure("  + validate it", t2 - t1, "s", target="parse + validate <= 0.3 s",
+               met=t2 - t0 <= 0.3))
+
+
+def _barrier(width: int, say: Callable[[Figure], None]) -> None:
+    total = 0.0
+    for name, secs in bench_barrier.figures(width):
+        total += secs
+        say(Figure(f"barrier: {name}", secs, "s"))
+    say(Figure(f"barrier {width:,} x {width:,}: create + initialize + unblock", total, "s",
+               target="<= 3 s", met=total <= 3))
+
+
 def _dash(n: int, tmp: Path, say: Callable[[Figure], None]) -> None:
     for name, secs in bench_dash.figures(n, tmp / "dash"):
         say(Figure(f"dashboard, {n:,} jobs: {name}", secs * 1000, "ms", target="< 1 s",
@@ -102,6 +132,9 @@ def main() -> None:
         _e2e(10_000 // q, 5_000 // q, 1_000 // q, tmp, say)
         print("resource monitoring beside many jobs ...", file=sys.stderr, flush=True)
         _monitor(1_000 // q, 3_000 // q, tmp, say)
+        print("specs ...", file=sys.stderr, flush=True)
+        _spec_file(10_000 // q, tmp, say)
+        _barrier(1_000 // q, say)
         print("dashboard ...", file=sys.stderr, flush=True)
         _dash(100_000 // q, tmp, say)
         print("coordinator alone ...", file=sys.stderr, flush=True)
