@@ -81,7 +81,7 @@ def scale(n: int, tmp: Path) -> list[tuple[str, float, str]]:
             t_status = time.perf_counter() - t0
             assert counts["ready"] == min(n, 1000)
         del spec
-        rows.append((f"create {n:,} jobs (client validation + RPC)", t_create, "s"))
+        rows.append((f"create {n:,} jobs (one RPC; validated on the coordinator)", t_create, "s"))
         rows.append((f"initialize {n:,} jobs", t_init, "s"))
         rows.append(("create + initialize", t_create + t_init, "s"))
         rows.append(("coordinator memory per job", rss / n, "bytes"))
