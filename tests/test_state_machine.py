@@ -318,3 +318,28 @@ def test_version_1_records_still_decode_and_damage_is_refused() -> None:
                 {"v": 2, "t": "init", "workflow_id": 1, "ts": 0, "extra": 1}):
         with pytest.raises(ValueError):
             E.from_json(bad)
+
+
+def test_snapshots_keep_job_specs_as_columns_and_still_read_the_older_form() -> None:
+    store = Store()
+    spec = normalize({"name": "cols", "files": [{"name": "f", "path": "f.txt"}],
+                      "failure_handlers": [{"name": "h", "rules": [{"exit_codes": [3]}]}],
+                      "jobs": [{"name": "a", "command": "echo > f.txt", "output_files": ["f"],
+                                "failure_handler": "h", "stdio": {"mode": "combined"}},
+                               {"name": "b", "command": "cat f.txt", "priority": 4,
+                                "input_files": ["f"]}]})
+    store.apply(E.CreateWorkflow(1, spec, "u", 1.0))
+    store.apply(E.InitializeWorkflow(1, 2.0))
+    snap = json.loads(json.dumps(store.to_snapshot()))
+    (wf,) = snap["workflows"]
+    assert "jobs" not in wf["spec"] and wf["job_specs"]["name"] == ["a", "b"]
+    older = json.loads(json.dumps(snap))
+    (old,) = older["workflows"]
+    old["spec"]["jobs"] = [j.to_spec() for j in store.workflows[1].jobs]
+    del old["job_specs"]
+    for data in (snap, older):
+        back = Store.from_snapshot(data)
+        back.check()
+        assert [j.to_spec() for j in back.workflows[1].jobs] == \
+            [j.to_spec() for j in store.workflows[1].jobs]
+        assert [j.status for j in back.workflows[1].jobs] == [S.READY, S.BLOCKED]

@@ -6,17 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from torc import states as S
-from torc.server.job import Result
+from torc.server.job import STATE_FIELDS, Result, jobs_from_columns, spec_columns
 from torc.server.workflow import Workflow
 
-_JOB_FIELDS = ("status", "waiting", "attempt_id", "run_id", "return_code", "worker_id",
-               "digest")
+_JOB_FIELDS = STATE_FIELDS
 
 
 def dump_workflow(wf: Workflow) -> dict[str, Any]:
     """A workflow's whole state (spec, run state, jobs column by column, actions)."""
     return {
-        "id": wf.id, "user": wf.user, "created_at": wf.created_at, "spec": wf.to_spec(),
+        "id": wf.id, "user": wf.user, "created_at": wf.created_at,
+        "spec": wf.to_spec(jobs=False),
+        "job_specs": spec_columns(wf.jobs),
         "run_id": wf.run_id, "initialized": wf.initialized, "canceled": wf.canceled,
         "archived": wf.archived,
         "results": wf.results, "allocations": wf.allocations,
@@ -31,14 +32,16 @@ def dump_workflow(wf: Workflow) -> dict[str, Any]:
 
 def load_workflow(d: dict[str, Any]) -> Workflow:
     """Rebuild a workflow from :func:`dump_workflow` output (counts and queue recomputed)."""
-    wf = Workflow(d["id"], d["spec"], d["user"], d["created_at"])
+    # Job specs as columns; a snapshot from before them has them in the spec.
+    columns = d["jobs"]
+    jobs = jobs_from_columns(d["job_specs"], columns) if "job_specs" in d else None
+    wf = Workflow(d["id"], d["spec"], d["user"], d["created_at"], jobs)
     wf.run_id, wf.initialized, wf.canceled = d["run_id"], d["initialized"], d["canceled"]
     wf.archived = d.get("archived", False)
     wf.results = [Result(*r) for r in d["results"]]
     wf.allocations = d.get("allocations", [])
     wf.file_mtimes = {int(k): v for k, v in d.get("file_mtimes", ())}
-    columns = d["jobs"]
-    for f in _JOB_FIELDS:
+    for f in _JOB_FIELDS if jobs is None else ():
         if f not in columns:
             continue  # a snapshot older than the field: its default stands
         for job, value in zip(wf.jobs, columns[f], strict=True):

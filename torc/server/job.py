@@ -92,3 +92,58 @@ class Result(NamedTuple):
     avg_memory_bytes: int | None = None
     peak_cpu_percent: float | None = None
     avg_cpu_percent: float | None = None
+
+
+# Snapshots hold job specs column by column: a million jobs decode as a few long lists, not a
+# million small objects (each key written out again), and are rebuilt without a dict each.
+DENSE = ("name", "command", "invocation_script", "deps", "rr", "scheduler",
+         "cancel_on_blocking_job_failure", "supports_termination", "priority",
+         "retry_on_worker_loss")
+SPARSE = ("failure_handler", "stdio", *IO_KEYS)
+
+
+def spec_columns(jobs: list[Job]) -> dict[str, list[Any]]:
+    """The jobs' normalized specs, one list per field (sparse fields as [index, value])."""
+    specs = [j.to_spec() for j in jobs]
+    cols: dict[str, list[Any]] = {f: [s.get(f) for s in specs] for f in DENSE}
+    for f in SPARSE:
+        cols[f] = [[i, s[f]] for i, s in enumerate(specs) if s.get(f) is not None]
+    return cols
+
+
+def jobs_from_columns(cols: dict[str, list[Any]],
+                      state: dict[str, list[Any]] | None = None) -> list[Job]:
+    """Jobs rebuilt from :func:`spec_columns` output, with their state columns (status,
+    waiting, attempt_id, run_id, return_code, worker_id, digest) when given."""
+    n = len(cols["name"])
+    sparse: list[dict[str, Any]] = [{} for _ in range(n)] if any(cols[f] for f in SPARSE) \
+        else []
+    for f in SPARSE:
+        for i, value in cols[f]:
+            sparse[i][f] = value
+    jobs = []
+    empty: dict[str, Any] = {}
+    for i, (name, command, script, deps, rr, scheduler, cancel, term, priority,
+            retry) in enumerate(zip(*(cols[f] for f in DENSE), strict=True)):
+        job = Job.__new__(Job)
+        extra = sparse[i] if sparse else empty
+        job.id, job.name, job.command, job.invocation_script = i + 1, name, command, script or ""
+        job.rr, job.scheduler, job.cancel_on_fail = rr, scheduler, cancel
+        job.supports_termination, job.priority, job.retry_on_loss = term, priority, retry
+        job.handler, job.stdio = extra.get("failure_handler"), extra.get("stdio")
+        job.io = ({k: extra[k] for k in IO_KEYS if extra.get(k)} or _NO_IO) if extra \
+            else _NO_IO
+        job.deps = tuple(d + 1 for d in deps)
+        job.dependents = ()
+        job.status, job.waiting, job.attempt_id, job.run_id = S.UNINITIALIZED, 0, 0, 0
+        job.return_code, job.worker_id, job.digest = None, 0, 0
+        jobs.append(job)
+    for field, values in (state or {}).items():
+        if field in STATE_FIELDS:
+            for job, value in zip(jobs, values, strict=True):
+                setattr(job, field, value)
+    return jobs
+
+
+STATE_FIELDS = ("status", "waiting", "attempt_id", "run_id", "return_code", "worker_id",
+                "digest")

@@ -26,7 +26,9 @@ SORT_KEYS = {
 class Workflow:
     """A workflow's jobs, actions, results and run state."""
 
-    def __init__(self, wf_id: int, spec: dict[str, Any], user: str, created_at: float) -> None:
+    def __init__(self, wf_id: int, spec: dict[str, Any], user: str, created_at: float,
+                 jobs: list[Job] | None = None) -> None:
+        """``jobs``: already built (from a snapshot's columns) instead of ``spec["jobs"]``."""
         self.id = wf_id
         self.user = user
         self.created_at = created_at
@@ -40,14 +42,16 @@ class Workflow:
             "settings")}
         self.sort_key = SORT_KEYS.get((spec.get("settings") or {}).get("jobs_sort_method"))
         self.rrs: list[dict[str, Any]] = spec["resource_requirements"]
-        self.jobs = [Job(i + 1, j) for i, j in enumerate(spec["jobs"])]
-        dependents: list[list[int]] = [[] for _ in self.jobs]
+        self.jobs = jobs if jobs is not None else [Job(i + 1, j)
+                                                   for i, j in enumerate(spec["jobs"])]
+        dependents: dict[int, list[int]] = {}
         for job in self.jobs:
             for d in job.deps:
-                dependents[d - 1].append(job.id)
+                dependents.setdefault(d, []).append(job.id)
         # Tuples, shared when empty: a list over-allocates, and a million jobs hold one each.
-        for job, ds in zip(self.jobs, dependents, strict=True):
-            job.dependents = tuple(ds) if ds else ()
+        jobs = self.jobs
+        for d, ds in dependents.items():
+            jobs[d - 1].dependents = tuple(ds)
         self.actions = ActionBook(spec.get("actions", []))
         self.counts = [0] * (max(S.NAMES) + 1)
         self.counts[S.UNINITIALIZED] = len(self.jobs)
@@ -65,12 +69,15 @@ class Workflow:
 
     # ----- queries
 
-    def to_spec(self) -> dict[str, Any]:
-        """The normalized spec (for snapshots)."""
-        return {"name": self.name, "description": self.description, "project": self.project,
+    def to_spec(self, jobs: bool = True) -> dict[str, Any]:
+        """The normalized spec (without its jobs when ``jobs`` is false: snapshots keep
+        those as columns)."""
+        spec = {"name": self.name, "description": self.description, "project": self.project,
                 **self.extra, "resource_requirements": self.rrs,
-                "jobs": [j.to_spec() for j in self.jobs],
                 "actions": [a.to_spec() for a in self.actions.actions]}
+        if jobs:
+            spec["jobs"] = [j.to_spec() for j in self.jobs]
+        return spec
 
     def user_data(self, user_data_id: int) -> dict[str, Any]:
         """User data entry by id (1-based, in spec order), or NotFound naming it."""
