@@ -44,14 +44,14 @@ class Workflow:
         self.rrs: list[dict[str, Any]] = spec["resource_requirements"]
         self.jobs = jobs if jobs is not None else [Job(i + 1, j)
                                                    for i, j in enumerate(spec["jobs"])]
-        dependents: dict[int, list[int]] = {}
+        dependents: list[list[int]] = [[] for _ in self.jobs]
         for job in self.jobs:
             for d in job.deps:
-                dependents.setdefault(d, []).append(job.id)
+                dependents[d - 1].append(job.id)
         # Tuples, shared when empty: a list over-allocates, and a million jobs hold one each.
-        jobs = self.jobs
-        for d, ds in dependents.items():
-            jobs[d - 1].dependents = tuple(ds)
+        for job, ds in zip(self.jobs, dependents, strict=True):
+            if ds:
+                job.dependents = tuple(ds)
         self.actions = ActionBook(spec.get("actions", []))
         self.counts = [0] * (max(S.NAMES) + 1)
         self.counts[S.UNINITIALIZED] = len(self.jobs)
