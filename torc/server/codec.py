@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from torc import states as S
 from torc.server.job import STATE_FIELDS, Result, jobs_from_columns, spec_columns
 from torc.server.workflow import Workflow
-
-_JOB_FIELDS = STATE_FIELDS
 
 
 def dump_workflow(wf: Workflow) -> dict[str, Any]:
@@ -22,7 +19,7 @@ def dump_workflow(wf: Workflow) -> dict[str, Any]:
         "archived": wf.archived,
         "results": wf.results, "allocations": wf.allocations,
         "file_mtimes": sorted(wf.file_mtimes.items()),
-        "jobs": {f: [getattr(j, f) for j in wf.jobs] for f in _JOB_FIELDS},
+        "jobs": {f: [getattr(j, f) for j in wf.jobs] for f in STATE_FIELDS},
         "actions": [{"count": a.count, "triggered": a.triggered, "claimed": a.claimed,
                      "claimed_by": sorted(a.claimed_by), "failures": a.failures,
                      "executions": a.executions, "running": sorted(a.running)}
@@ -41,16 +38,12 @@ def load_workflow(d: dict[str, Any]) -> Workflow:
     wf.results = [Result(*r) for r in d["results"]]
     wf.allocations = d.get("allocations", [])
     wf.file_mtimes = {int(k): v for k, v in d.get("file_mtimes", ())}
-    for f in _JOB_FIELDS if jobs is None else ():
+    for f in STATE_FIELDS if jobs is None else ():
         if f not in columns:
             continue  # a snapshot older than the field: its default stands
         for job, value in zip(wf.jobs, columns[f], strict=True):
             setattr(job, f, value)
-    wf.counts = [0] * len(wf.counts)
-    for job in wf.jobs:
-        wf.counts[job.status] += 1
-        if job.status == S.READY:
-            wf.ready.push(job.id, job.priority, job.rr, job.scheduler)
+    wf.recount()
     for a, ad in zip(wf.actions.actions, d["actions"], strict=True):
         a.count, a.triggered, a.claimed = ad["count"], ad["triggered"], ad["claimed"]
         a.claimed_by = set(ad["claimed_by"])

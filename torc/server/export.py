@@ -181,19 +181,17 @@ def restored(clean: dict[str, Any]) -> dict[str, Any]:
 def apply_state(wf: Workflow, st: dict[str, Any]) -> None:
     """Give a freshly created workflow the checked state of an export."""
     wf.run_id, wf.initialized, wf.canceled = st["run_id"], st["initialized"], st["canceled"]
-    wf.counts = [0] * len(wf.counts)
     for k, job in enumerate(wf.jobs):
         status = st["status"][k]
         if status in S.ACTIVE:
             status = S.READY  # its worker belonged to the old coordinator
         job.status, job.attempt_id = status, st["attempt_id"][k]
         job.run_id, job.return_code = st["job_run_id"][k], st["return_code"][k]
-        wf.counts[status] += 1
     for job in wf.jobs:
         job.waiting = sum(1 for u in job.deps if wf.jobs[u - 1].status not in S.DONE)
         if job.status == S.BLOCKED and job.waiting == 0:
-            wf._set(job, S.READY)
-    wf.requeue_all()
+            job.status = S.READY
+    wf.recount()
     wf.results = list(st["results"])
     wf.file_mtimes = dict(st["file_mtimes"])
     for a, s in zip(wf.actions.actions, st["actions"], strict=True):

@@ -57,5 +57,5 @@ def update_job(wf: Workflow, job_id: int, priority: int | None = None, rr_name: 
         job.command = command
     if job.status == S.READY:
         # The ready queue buckets jobs by priority and requirements: rebuild it.
-        wf.requeue_all()
+        wf.recount()
     return job

@@ -181,15 +181,23 @@ class TorcService(WorkerRpcs, JobRpcs, TransferRpcs, UserDataRpcs, AccessGroupRp
             spec = normalize(raw, source)
         except TorcError as e:
             await abort(context, e)
-        who = self.who(context)
-        user = spec.get("user") or who.name
-        if self.identities.multi_user and user != who.name and not who.admin:
-            await abort(context, PermissionDenied(
-                f"{source}: user {user!r}: only an admin may create a workflow for someone "
-                f"else (you are {who.name!r})"))
+        user = await self._owner(context, spec, lambda user, me: (
+            f"{source}: user {user!r}: only an admin may create a workflow for someone "
+            f"else (you are {me!r})"))
         wf = await self._commit(E.CreateWorkflow(self.store.next_workflow_id, spec, user,
                                                  time.time()), context)
         return convert.workflow(wf)
+
+    async def _owner(self, context: grpc.aio.ServicerContext, spec: dict[str, Any],
+                     refusal: Any) -> str:
+        """Who a new workflow (created or imported) belongs to: the spec's ``user``, else the
+        caller; on a coordinator with several users only an admin may name someone else
+        (``refusal(user, caller)`` says why not)."""
+        who = self.who(context)
+        user = spec.get("user") or who.name
+        if self.identities.multi_user and user != who.name and not who.admin:
+            await abort(context, PermissionDenied(refusal(user, who.name)))
+        return user
 
     async def GetWorkflow(self, request: pb.WorkflowRef,
                           context: grpc.aio.ServicerContext) -> pb.Workflow:

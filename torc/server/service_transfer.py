@@ -11,7 +11,6 @@ from torc.errors import InvalidArgument, TorcError
 from torc.proto import torc_pb2 as pb
 from torc.server import convert, export
 from torc.server import events as E
-from torc.server.access import PermissionDenied
 from torc.server.rpc import abort
 from torc.spec.validate import normalize
 
@@ -42,11 +41,8 @@ class TransferRpcs:
                            if isinstance(e, list) and len(e) == 3)[-export.MAX_EVENTS:]
         except TorcError as e:
             await abort(context, e)
-        who = self.who(context)  # type: ignore[attr-defined]
-        user = spec.get("user") or who.name
-        if self.identities.multi_user and user != who.name and not who.admin:  # type: ignore[attr-defined]
-            await abort(context, PermissionDenied(
-                f"the export belongs to {user!r}: only an admin may import it for them"))
+        user = await self._owner(context, spec, lambda user, me: (  # type: ignore[attr-defined]
+            f"the export belongs to {user!r}: only an admin may import it for them"))
         wf = await self._commit(E.ImportWorkflow(  # type: ignore[attr-defined]
             self.store.next_workflow_id, spec, user, time.time(), state,  # type: ignore[attr-defined]
             events), context)

@@ -74,12 +74,8 @@ def fitting_jobs(wf: Any, offer: Offer, scheduler: str = "") -> int:
     fits = [offer.fits(rr) for rr in wf.rrs]
     held: set[int] = set()  # downstream of a pending_failed job: waits for `torc recover`
     if wf.counts[S.PENDING_FAILED]:
-        stack = [d for j in wf.jobs if j.status == S.PENDING_FAILED for d in j.dependents]
-        while stack:
-            i = stack.pop()
-            if i not in held:
-                held.add(i)
-                stack.extend(wf.jobs[i - 1].dependents)
+        held = {j.id for j in wf.downstream([j.id for j in wf.jobs
+                                             if j.status == S.PENDING_FAILED])}
     return sum(1 for j in wf.jobs if j.status in (S.UNINITIALIZED, S.BLOCKED, S.READY)
                and fits[j.rr] and j.id not in held
                and not (scheduler and j.scheduler and j.scheduler != scheduler))

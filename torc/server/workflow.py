@@ -228,22 +228,14 @@ class Workflow:
         """Jobs back to uninitialized: all; or the given jobs, or the failed, canceled and
         terminated ones, each with everything downstream of it (the rest stays as it is)."""
         if job_ids or failed_only:
-            seeds = ([self.job(i) for i in job_ids] if job_ids else
-                     [j for j in self.jobs if j.status in S.UNSUCCESSFUL
+            seeds = ([self.job(i).id for i in job_ids] if job_ids else
+                     [j.id for j in self.jobs if j.status in S.UNSUCCESSFUL
                       or j.status == S.PENDING_FAILED])
-            chosen: dict[int, Job] = {}
-            stack = seeds
-            while stack:
-                j = stack.pop()
-                if j.id in chosen:
-                    continue
-                chosen[j.id] = j
-                stack.extend(self.jobs[d - 1] for d in j.dependents)
-            busy = [j.name for j in chosen.values() if j.status in S.ACTIVE]
+            targets = self.downstream(seeds)
+            busy = [j.name for j in targets if j.status in S.ACTIVE]
             if busy:
                 raise FailedPrecondition(
                     f"cannot reset workflow {self.id}: job(s) {', '.join(busy[:5])} are running")
-            targets = list(chosen.values())
         else:
             self.require_idle("reset")
             targets = self.jobs
@@ -253,7 +245,7 @@ class Workflow:
             self._set(j, S.UNINITIALIZED)
             j.return_code = None
             j.worker_id = 0
-        self.requeue_all()
+        self.recount()
         self.canceled = False
         return len(targets)
 
@@ -290,12 +282,26 @@ class Workflow:
             if job.status == S.READY:
                 self.ready.push(job.id, job.priority, job.rr, job.scheduler)
 
-    def requeue_all(self) -> None:
-        """Rebuild the ready queue from the jobs' states (after a change of buckets)."""
+    def recount(self) -> None:
+        """Rebuild the counts per state and the ready queue from the jobs' states (after they
+        were set wholesale: a snapshot, an import; or a change of buckets)."""
+        self.counts = [0] * len(self.counts)
         self.ready.clear()
         for j in self.jobs:
+            self.counts[j.status] += 1
             if j.status == S.READY:
                 self.ready.push(j.id, j.priority, j.rr, j.scheduler)
+
+    def downstream(self, seeds: list[int]) -> list[Job]:
+        """The jobs ``seeds`` name and every job that depends on them, transitively."""
+        chosen: dict[int, Job] = {}
+        stack = [self.jobs[i - 1] for i in seeds]
+        while stack:
+            j = stack.pop()
+            if j.id not in chosen:
+                chosen[j.id] = j
+                stack.extend(self.jobs[d - 1] for d in j.dependents)
+        return list(chosen.values())
 
     def check(self) -> None:
         """Verify invariants (AssertionError naming the first broken one); for tests."""

@@ -29,7 +29,6 @@ class Usage:
     cpu_samples: int = 0
     last_cpu_seconds: float | None = None
     last_time: float = 0.0
-    last_memory: int = 0
     # (unix time, rss bytes, cpu percent, processes), kept for time_series granularity.
     series: list[tuple[float, int, float, int]] = field(default_factory=list)
 
@@ -63,12 +62,7 @@ class Monitor:
     def tree(self, leader: int) -> list[psutil.Process]:
         """The live processes of the job led by ``leader``: its descendants and whatever is
         still in its session or process group."""
-        table = _process_table()
-        children: dict[int, list[int]] = {}
-        for pid, (ppid, *_) in table.items():
-            children.setdefault(ppid, []).append(pid)
-        grouped = {pid for pid, (_, sid, pgid, *_) in table.items() if leader in (sid, pgid)}
-        return _processes(_descendants(leader, children) | grouped)
+        return _processes(_Index(_process_table()).pids(leader))
 
     def sample(self) -> dict[int, int]:
         """One pass over every sampled job (blocking); returns each job's memory now."""
@@ -76,17 +70,12 @@ class Monitor:
         if not leaders:
             return {}
         table = _process_table(figures=True)
-        children: dict[int, list[int]] = {}
-        by_group: dict[int, set[int]] = {}
-        for pid, (ppid, sid, pgid, _, _) in table.items():
-            children.setdefault(ppid, []).append(pid)
-            by_group.setdefault(sid, set()).add(pid)
-            by_group.setdefault(pgid, set()).add(pid)
+        index = _Index(table)
         now = time.time()
         memory: dict[int, int] = {}
         for job_id, leader in leaders.items():
             rss, cpu_seconds, alive = 0, 0.0, 0
-            for pid in _descendants(leader, children) | by_group.get(leader, set()):
+            for pid in index.pids(leader):
                 row = table.get(pid)
                 if row is not None:
                     rss += row[3]
@@ -106,7 +95,6 @@ class Monitor:
             usage.samples += 1
             usage.memory_sum += rss
             usage.peak_memory = max(usage.peak_memory, rss)
-            usage.last_memory = rss
             if self.keep_series:
                 usage.series.append((now, rss, round(cpu, 1), alive))
             memory[job_id] = rss
@@ -132,15 +120,27 @@ def _process_table(figures: bool = False) -> dict[int, tuple[int, int, int, int,
     return table
 
 
-def _descendants(leader: int, children: dict[int, list[int]]) -> set[int]:
-    out = {leader}
-    stack = [leader]
-    while stack:
-        for c in children.get(stack.pop(), ()):
-            if c not in out:
-                out.add(c)
-                stack.append(c)
-    return out
+class _Index:
+    """One look at every process, indexed for finding each job's processes."""
+
+    def __init__(self, table: dict[int, tuple[int, int, int, int, float]]) -> None:
+        self.children: dict[int, list[int]] = {}
+        self.grouped: dict[int, set[int]] = {}  # session or process group -> its pids
+        for pid, (ppid, sid, pgid, _, _) in table.items():
+            self.children.setdefault(ppid, []).append(pid)
+            self.grouped.setdefault(sid, set()).add(pid)
+            self.grouped.setdefault(pgid, set()).add(pid)
+
+    def pids(self, leader: int) -> set[int]:
+        """The job led by ``leader``: its descendants and what is in its session or group."""
+        seen = {leader}
+        stack = [leader]
+        while stack:
+            for c in self.children.get(stack.pop(), ()):
+                if c not in seen:
+                    seen.add(c)
+                    stack.append(c)
+        return seen | self.grouped.get(leader, set())
 
 
 def _processes(pids: set[int]) -> list[psutil.Process]:
