@@ -55,6 +55,19 @@ class CreateWorkflow(Event):
     spec: dict[str, Any]
     user: str
     ts: float
+    # The jobs' specs column by column (``job.spec_columns``), and then ``spec`` has no "jobs":
+    # a million jobs encode, log and replay as a few long lists instead of a million objects.
+    # Records from before it carry the jobs in ``spec``.
+    job_specs: dict[str, list[Any]] | None = None
+
+    @classmethod
+    def columnar(cls, workflow_id: int, spec: dict[str, Any], user: str,
+                 ts: float) -> CreateWorkflow:
+        """The event for a normalized spec, its jobs as columns."""
+        from torc.server.job import dict_columns
+
+        rest = {k: v for k, v in spec.items() if k != "jobs"}
+        return cls(workflow_id, rest, user, ts, dict_columns(spec["jobs"]))
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,7 +104,12 @@ SPARSE = ("failure_handler", "stdio", *IO_KEYS)
 
 def spec_columns(jobs: list[Job]) -> dict[str, list[Any]]:
     """The jobs' normalized specs, one list per field (sparse fields as [index, value])."""
-    specs = [j.to_spec() for j in jobs]
+    return dict_columns([j.to_spec() for j in jobs])
+
+
+def dict_columns(specs: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Normalized job specs (dicts) as columns: one list per field, sparse fields as
+    [index, value] pairs; :func:`jobs_from_columns` reads them."""
     cols: dict[str, list[Any]] = {f: [s.get(f) for s in specs] for f in DENSE}
     for f in SPARSE:
         cols[f] = [[i, s[f]] for i, s in enumerate(specs) if s.get(f) is not None]

@@ -24,6 +24,7 @@ from torc.config import MAX_MESSAGE_BYTES
 from torc.errors import TorcError
 from torc.proto import torc_pb2 as pb
 from torc.proto import torc_pb2_grpc as pb_grpc
+from torc.server import heap
 from torc.server.identity import USERS_FILE, Identities, add_user, read_users, remove_user
 from torc.server.lock import DataDirLock
 from torc.server.recovery import fork_snapshot, recover
@@ -88,7 +89,8 @@ class Coordinator:
             # Owner-only, also when the directory existed: the WAL holds every command.
             self.data_dir.chmod(0o700)
             self.lock.acquire()
-            store, next_seq, figures = recover(self.data_dir)
+            with heap.bulk():
+                store, next_seq, figures = recover(self.data_dir)
             token = ensure_token(Path(a.token_file) if a.token_file else default_token_file())
             creds = load_tls(a.tls_cert, a.tls_key) if a.tls_cert else None
         except (CorruptWal, TorcError) as e:

@@ -20,7 +20,7 @@ from torc import auth
 from torc.errors import InvalidArgument, TorcError
 from torc.proto import torc_pb2 as pb
 from torc.proto import torc_pb2_grpc as pb_grpc
-from torc.server import access, convert
+from torc.server import access, convert, heap
 from torc.server import events as E
 from torc.server.access import PermissionDenied
 from torc.server.identity import Identities, Identity
@@ -167,6 +167,11 @@ class TorcService(WorkerRpcs, JobRpcs, TransferRpcs, UserDataRpcs, AccessGroupRp
 
     async def CreateWorkflow(self, request: pb.CreateWorkflowRequest,
                              context: grpc.aio.ServicerContext) -> pb.Workflow:
+        with heap.bulk():
+            return await self._create(request, context)
+
+    async def _create(self, request: pb.CreateWorkflowRequest,
+                      context: grpc.aio.ServicerContext) -> pb.Workflow:
         source = request.source or "<request>"
         try:
             try:
@@ -184,7 +189,7 @@ class TorcService(WorkerRpcs, JobRpcs, TransferRpcs, UserDataRpcs, AccessGroupRp
         user = await self._owner(context, spec, lambda user, me: (
             f"{source}: user {user!r}: only an admin may create a workflow for someone "
             f"else (you are {me!r})"))
-        wf = await self._commit(E.CreateWorkflow(self.store.next_workflow_id, spec, user,
+        wf = await self._commit(E.CreateWorkflow.columnar(self.store.next_workflow_id, spec, user,
                                                  time.time()), context)
         return convert.workflow(wf)
 
@@ -219,6 +224,7 @@ class TorcService(WorkerRpcs, JobRpcs, TransferRpcs, UserDataRpcs, AccessGroupRp
     async def DeleteWorkflow(self, request: pb.WorkflowRef,
                              context: grpc.aio.ServicerContext) -> pb.Empty:
         await self._commit(E.DeleteWorkflow(request.workflow_id, time.time()), context)
+        heap.released()
         return pb.Empty()
 
     async def _workflow_event(self, event: E.Event,

@@ -9,7 +9,7 @@ import grpc
 
 from torc.errors import InvalidArgument, TorcError
 from torc.proto import torc_pb2 as pb
-from torc.server import convert, export
+from torc.server import convert, export, heap
 from torc.server import events as E
 from torc.server.rpc import abort
 from torc.spec.validate import normalize
@@ -26,6 +26,11 @@ class TransferRpcs:
 
     async def ImportWorkflow(self, request: pb.ImportWorkflowRequest,
                              context: grpc.aio.ServicerContext) -> pb.Workflow:
+        with heap.bulk():
+            return await self._import(request, context)
+
+    async def _import(self, request: pb.ImportWorkflowRequest,
+                      context: grpc.aio.ServicerContext) -> pb.Workflow:
         try:
             try:
                 doc = json.loads(request.document_json)

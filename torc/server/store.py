@@ -24,6 +24,7 @@ from torc.server import codec, export
 from torc.server import events as E
 from torc.server.access import AccessGroups
 from torc.server.allocation_events import AllocationEvents
+from torc.server.job import jobs_from_columns
 from torc.server.job_updates import update_job
 from torc.server.records import Effects, FeedItem, Worker
 from torc.server.workflow import Workflow
@@ -145,7 +146,8 @@ class Store(AllocationEvents):
         wf_id = ev.workflow_id
         if wf_id in self.workflows:
             raise FailedPrecondition(f"workflow {wf_id} already exists")
-        wf = Workflow(wf_id, ev.spec, ev.user, ev.ts)
+        jobs = jobs_from_columns(ev.job_specs) if ev.job_specs is not None else None
+        wf = Workflow(wf_id, ev.spec, ev.user, ev.ts, jobs)
         self.workflows[wf_id] = wf
         self.next_workflow_id = max(self.next_workflow_id, wf_id + 1)
         self._note(wf_id, ev.ts, "created", f"workflow {wf.name!r} with {len(wf.jobs)} jobs")

@@ -163,6 +163,9 @@ def combinations(params: dict[str, Any], mode: str, where: str,
     return (dict(zip(names, row, strict=True)) for row in rows)
 
 
+_PARAM_KEYS = frozenset(("parameters", "parameter_mode", "use_parameters"))
+
+
 def expand_entry(
     entry: dict[str, Any], shared: dict[str, Any], where: str, limit: int = MAX_EXPANSION
 ) -> Iterator[dict[str, Any]]:
@@ -172,6 +175,8 @@ def expand_entry(
     ``use_parameters``; its own ``parameters`` override shared ones of the same name. Without
     ``use_parameters``, it takes those whose placeholder appears in its name.
     """
+    if not shared and not (_PARAM_KEYS & entry.keys()):
+        return iter((entry,))  # nothing to expand: most jobs of a big spec
     own = entry.get("parameters") or {}
     if not isinstance(own, dict):
         raise ValueError(f"{where}.parameters: expected a mapping of name to values")

@@ -76,7 +76,8 @@ def _expand(ctx: Ctx, entries: list, shared: dict, section: str, allowed: set[st
         try:
             for e in expand_entry(entry, shared, where, max(budget[0], 0)):
                 budget[0] -= 1
-                budget[1] -= sum(len(v) for v in e.values() if isinstance(v, str))
+                if e is not entry:  # made by expansion (the request's own text is bounded)
+                    budget[1] -= sum(len(v) for v in e.values() if isinstance(v, str))
                 if budget[0] < 0:
                     raise ValueError(f"the spec expands to more than {MAX_EXPANSION:,} entries")
                 if budget[1] < 0:
@@ -126,6 +127,8 @@ def _explicit_deps(ctx: Ctx, job: dict, i: int, where: str, line: int | None,
     distinct pattern once per spec, in ``matches``: a stage of a thousand jobs usually shares
     one pattern)."""
     deps: set[int] = set()
+    if "depends_on" not in job and "depends_on_regexes" not in job:
+        return deps
     for dep in str_list(ctx, job, "depends_on", where):
         if dep not in index:
             raise ctx.fail(where, f"depends_on: unknown job {dep!r}",
@@ -148,6 +151,41 @@ def _explicit_deps(ctx: Ctx, job: dict, i: int, where: str, line: int | None,
     if i in deps:
         raise ctx.fail(where, "a job cannot depend on itself", line)
     return deps
+
+
+_IO_KEYS = frozenset(("input_files", "output_files", "input_user_data", "output_user_data",
+                      "input_file_regexes", "output_file_regexes", "input_user_data_regexes",
+                      "output_user_data_regexes"))
+
+
+def _job_io(ctx: Ctx, job: dict, where: str, line: int | None, command: str, files: dict,
+            user_data: dict) -> tuple[str, list[tuple[str, str]], list[tuple[str, str]]]:
+    """A job's command with its ``${files...}`` and ``${user_data...}`` references replaced,
+    and its inputs and outputs as (kind, name) pairs, from the references and the lists."""
+    inputs = [("file", f) for f in str_list(ctx, job, "input_files", where)]
+    outputs = [("file", f) for f in str_list(ctx, job, "output_files", where)]
+
+    def file_ref(m: re.Match[str]) -> str:
+        direction, fname = m.group(1), m.group(2)
+        if fname not in files:
+            raise ctx.fail(where, f"command refers to unknown file {fname!r}", line)
+        (inputs if direction == "input" else outputs).append(("file", fname))
+        return files[fname]["path"]
+
+    if "${files." in command:
+        command = _FILE_REF.sub(file_ref, command)
+    command = _user_data_refs(ctx, command, where, line, user_data, inputs, outputs)
+    for f in (*inputs, *outputs):
+        if f[0] == "file" and f[1] not in files:
+            raise ctx.fail(where, f"unknown file {f[1]!r} (not in 'files')", line)
+    for key, out in (("input_user_data", inputs), ("output_user_data", outputs)):
+        for ud in str_list(ctx, job, key, where):
+            if ud not in user_data:
+                raise ctx.fail(where, f"{key}: unknown user_data {ud!r}",
+                               line_of(job, key) or line)
+            out.append(("user_data", ud))
+    _regex_refs(ctx, job, where, line, files, user_data, inputs, outputs)
+    return command, inputs, outputs
 
 
 def _user_data_refs(ctx: Ctx, command: str, where: str, line: int | None, user_data: dict,
@@ -267,30 +305,11 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
     for i, (job, line) in enumerate(entries):
         where = f"jobs[{names[i]!r}]"
         command = str_field(ctx, job, "command", where, required=True)
-        inputs = [("file", f) for f in str_list(ctx, job, "input_files", where)]
-        outputs = [("file", f) for f in str_list(ctx, job, "output_files", where)]
-
-        def file_ref(m: re.Match[str], where: str = where, line: int | None = line,
-                     inputs: list = inputs, outputs: list = outputs) -> str:
-            direction, fname = m.group(1), m.group(2)
-            if fname not in files:
-                raise ctx.fail(where, f"command refers to unknown file {fname!r}", line)
-            (inputs if direction == "input" else outputs).append(("file", fname))
-            return files[fname]["path"]
-
-        if "${files." in command:
-            command = _FILE_REF.sub(file_ref, command)
-        command = _user_data_refs(ctx, command, where, line, user_data, inputs, outputs)
-        for f in (*inputs, *outputs):
-            if f[0] == "file" and f[1] not in files:
-                raise ctx.fail(where, f"unknown file {f[1]!r} (not in 'files')", line)
-        for key, out in (("input_user_data", inputs), ("output_user_data", outputs)):
-            for ud in str_list(ctx, job, key, where):
-                if ud not in user_data:
-                    raise ctx.fail(where, f"{key}: unknown user_data {ud!r}",
-                                   line_of(job, key) or line)
-                out.append(("user_data", ud))
-        _regex_refs(ctx, job, where, line, files, user_data, inputs, outputs)
+        inputs: list[tuple[str, str]] | tuple[()] = ()
+        outputs: list[tuple[str, str]] | tuple[()] = ()
+        if "${" in command or not _IO_KEYS.isdisjoint(job.keys()):
+            command, inputs, outputs = _job_io(ctx, job, where, line, command, files,
+                                               user_data)
         for ref in outputs:
             producers.setdefault(ref, []).append(i)
         consumers.append(inputs)

@@ -1,0 +1,52 @@
+"""The coordinator's heap and CPython's cyclic garbage collector.
+
+A million-job store is several million tracked objects (jobs, their tuples and strings' holders)
+that live until their workflow is deleted and never form garbage cycles of their own. The cyclic
+collector does not know that: while a big spec is decoded, validated and stored, every 700
+allocations start a young-generation pass and, now and then, a pass over everything, so
+building a 1,000,000-job workflow spent about half its time in the collector (measured:
+normalize 17.7 s with it, 9.4 s without; ``json.loads`` 2.2 s vs 0.5 s). Later, one full pass
+over the store is a pause of a second in the middle of serving claims.
+
+So bulk work runs with the collector paused (``bulk()``), and what it built is then moved to
+the permanent generation (``gc.freeze()``), which the collector never scans. Objects there are
+still freed by reference counting the moment nothing refers to them; only a garbage *cycle*
+among them would wait, so a deleted workflow returns them to the collector
+(``released()``), where the next full pass finds any.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_depth = 0  # bulk() nests (two creates may interleave at their awaits)
+# Frozen only after this many objects were built: a small create leaves its few objects (and
+# any cycle an error made, such as a traceback) to the collector, as usual.
+FREEZE_AFTER = 100_000
+
+
+@contextmanager
+def bulk() -> Iterator[None]:
+    """Pause the cyclic collector for a bulk build; when the last one ends, freeze what was
+    built if it was big. Reference counting, which frees almost everything, is not affected."""
+    global _depth
+    if _depth == 0:
+        gc.disable()
+    _depth += 1
+    try:
+        yield
+    finally:
+        _depth -= 1
+        if _depth == 0:
+            # While paused, the young generation's count is the objects built since.
+            if gc.get_count()[0] >= FREEZE_AFTER:
+                gc.freeze()
+            gc.enable()
+
+
+def released() -> None:
+    """A workflow was deleted: hand frozen objects back to the collector, so any cycle among
+    what the workflow held is found by its next full pass instead of living on."""
+    gc.unfreeze()
