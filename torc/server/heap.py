@@ -17,9 +17,23 @@ among them would wait, so a deleted workflow returns them to the collector
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+
+def _glibc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim  # noqa: B018  (glibc only: musl and others have no malloc_trim)
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+_libc = _glibc()
 
 _depth = 0  # bulk() nests (two creates may interleave at their awaits)
 # Frozen only after this many objects were built: a small create leaves its few objects (and
@@ -43,7 +57,16 @@ def bulk() -> Iterator[None]:
             # While paused, the young generation's count is the objects built since.
             if gc.get_count()[0] >= FREEZE_AFTER:
                 gc.freeze()
+                _trim()
             gc.enable()
+
+
+def _trim() -> None:
+    """Give memory freed by the build (the request, the parsed spec: several times the size of
+    what is kept) back to the system: glibc keeps freed blocks in its heap otherwise, and the
+    coordinator's resident size would stay at the build's high-water mark."""
+    if _libc is not None:
+        _libc.malloc_trim(0)
 
 
 def released() -> None:

@@ -11,6 +11,7 @@ from torc import states as S
 # Optional per-job spec fields, absent for most jobs (a million jobs carry no empty lists).
 IO_KEYS = ("input_files", "output_files", "input_user_data", "output_user_data")
 _NO_IO: dict[str, list[int]] = {}
+_PLUS_ONE = (1).__add__  # spec indices (0-based) to job ids, in C
 
 
 class Job:
@@ -39,7 +40,7 @@ class Job:
         io = {k: spec[k] for k in IO_KEYS if spec.get(k)}
         self.io: dict[str, list[int]] = io or _NO_IO
         # Upstream job ids (1-based); dependents are filled in by the workflow.
-        self.deps: tuple[int, ...] = tuple(d + 1 for d in spec["deps"])
+        self.deps: tuple[int, ...] = tuple(map(_PLUS_ONE, spec["deps"]))
         self.dependents: tuple[int, ...] = ()
         self.status = S.UNINITIALIZED
         self.waiting = 0  # upstream jobs not yet done
@@ -138,7 +139,7 @@ def jobs_from_columns(cols: dict[str, list[Any]],
         job.handler, job.stdio = extra.get("failure_handler"), extra.get("stdio")
         job.io = ({k: extra[k] for k in IO_KEYS if extra.get(k)} or _NO_IO) if extra \
             else _NO_IO
-        job.deps = tuple(d + 1 for d in deps)
+        job.deps = tuple(map(_PLUS_ONE, deps)) if deps else ()
         job.dependents = ()
         job.status, job.waiting, job.attempt_id, job.run_id = S.UNINITIALIZED, 0, 0, 0
         job.return_code, job.worker_id, job.digest = None, 0, 0
