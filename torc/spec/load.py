@@ -14,6 +14,7 @@ import pyjson5
 import yaml
 
 from torc.errors import SpecError
+from torc.spec import yaml_events
 from torc.spec.kdl import parse_kdl
 from torc.spec.params import scalar
 
@@ -96,7 +97,10 @@ def parse_text(text: str, source: str = "<spec>", fmt: str | None = None) -> Any
         except (ValueError, RecursionError) as e:
             raise SpecError(f"{source}: invalid JSON: {e}") from None
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        try:
+            return yaml_events.build(text, LineDict)
+        except yaml_events.Unusual:  # anchors, merge keys...: the full loader
+            return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
     except SpecError as e:
         raise SpecError(f"{source}: {e.message}") from None
     except yaml.MarkedYAMLError as e:
