@@ -29,7 +29,7 @@ from torc.proto import torc_pb2_grpc as pb_grpc  # noqa: E402
 
 
 async def simulated_worker(stub: pb_grpc.TorcStub, md: tuple, wf_id: int, interval: float,
-                           job_seconds: float, stop: asyncio.Event,
+                           job_seconds: float, slots: int, stop: asyncio.Event,
                            latencies: list[float], counters: dict[str, int]) -> None:
     w = (await stub.RegisterWorker(pb.RegisterWorkerRequest(workflow_id=wf_id, hostname="sim"),
                                    metadata=md)).worker_id
@@ -53,8 +53,8 @@ async def simulated_worker(stub: pb_grpc.TorcStub, md: tuple, wf_id: int, interv
         claim_id += 1
         t0 = time.perf_counter()
         resp = await stub.ClaimJob(pb.ClaimJobRequest(
-            workflow_id=wf_id, worker_id=w, max_jobs=4, claim_id=claim_id, wait_seconds=1,
-            available=pb.Resources(num_cpus=4, memory_bytes=1 << 34)), metadata=md)
+            workflow_id=wf_id, worker_id=w, max_jobs=slots, claim_id=claim_id, wait_seconds=1,
+            available=pb.Resources(num_cpus=slots, memory_bytes=1 << 34)), metadata=md)
         latencies.append(time.perf_counter() - t0)
         if not resp.jobs:
             if resp.workflow_done:
@@ -73,6 +73,8 @@ async def simulated_worker(stub: pb_grpc.TorcStub, md: tuple, wf_id: int, interv
         counters["jobs"] += len(resp.jobs)
         running.clear()
     hb.cancel()
+    # As a real worker does when its work is over: it is not lost, it left.
+    await stub.UnregisterWorker(pb.UnregisterWorkerRequest(worker_id=w), metadata=md)
 
 
 async def run(url: str, pid: int, wf_id: int, a: argparse.Namespace) -> list[tuple]:
@@ -83,7 +85,7 @@ async def run(url: str, pid: int, wf_id: int, a: argparse.Namespace) -> list[tup
     latencies: list[float] = []
     counters = {"jobs": 0, "beats": 0}
     tasks = [asyncio.create_task(simulated_worker(stub, md, wf_id, a.interval, a.job_seconds,
-                                                  stop, latencies, counters))
+                                                  a.slots, stop, latencies, counters))
              for _ in range(a.workers)]
     rows = []
     period = a.minutes * 60 / a.periods
@@ -110,6 +112,8 @@ def main() -> None:
     p.add_argument("--periods", type=int, default=6)
     p.add_argument("--interval", type=float, default=1.0, help="heartbeat interval (s)")
     p.add_argument("--job-seconds", type=float, default=0.5)
+    p.add_argument("--slots", type=int, default=4, help="jobs each worker claims at once")
+    p.add_argument("--jobs", type=int, default=2_000_000, help="jobs in the workflow")
     p.add_argument("--snapshot-every", type=int, default=50_000,
                    help="WAL records between snapshots (small, so that the run takes several)")
     a = p.parse_args()
@@ -119,7 +123,7 @@ def main() -> None:
         coord.start()
         try:
             with TorcClient(coord.url, timeout=600) as c:
-                wf_id = c.create_workflow(independent_spec(2_000_000))
+                wf_id = c.create_workflow(independent_spec(a.jobs))
                 c.initialize(wf_id)
             rows = asyncio.run(run(coord.url, coord.proc.pid, wf_id, a))  # type: ignore[union-attr]
             with TorcClient(coord.url) as c:

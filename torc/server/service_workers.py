@@ -93,7 +93,7 @@ class WorkerRpcs:
     store: Any
     wal: Any
     heartbeat_interval: float
-    _wake: dict[int, asyncio.Event]
+    _wake: dict[int, list[asyncio.Future[bool]]]
 
     async def RegisterWorker(self, request: pb.RegisterWorkerRequest,
                              context: grpc.aio.ServicerContext) -> pb.RegisterWorkerResponse:
@@ -173,12 +173,19 @@ class WorkerRpcs:
                 return pb.ClaimJobResponse(**flags)
             # Any change in the workflow ends the wait: the worker then claims again with
             # what it has free by then, which may differ from this request's offer.
-            ev = self._wake.setdefault(wf.id, asyncio.Event())
+            loop = asyncio.get_running_loop()
+            fut: asyncio.Future[bool] = loop.create_future()
+            timer = loop.call_later(remaining, lambda f=fut: f.done() or f.set_result(False))
+            waiting = self._wake.setdefault(wf.id, [])
+            waiting.append(fut)
             try:
-                await asyncio.wait_for(ev.wait(), remaining)
-                woken = True
-            except TimeoutError:
-                pass
+                woken = await fut
+            finally:
+                timer.cancel()
+                if fut in waiting:  # timed out or cancelled: leave no future behind
+                    waiting.remove(fut)
+                    if not waiting and self._wake.get(wf.id) is waiting:
+                        del self._wake[wf.id]
 
     async def _claim_now(self, wf: Any, w: Any, request: pb.ClaimJobRequest, ask: Ask,
                          context: grpc.aio.ServicerContext,
@@ -242,18 +249,24 @@ class WorkerRpcs:
         # A malformed claim is refused before the reports are applied: bad input changes nothing.
         ask = await _ask(request.claim, context) if request.HasField("claim") else None
         rows = tuple(report_row(r) for r in request.reports)
+        # Not waited for alone: the claim below is logged after it, and the answer goes only
+        # once both are durable, so a report and its claim cost one fsync, not two.
         rejected = await self._commit(E.Report(request.workflow_id, request.worker_id, rows),
-                                      context)
-        wf = self.store.workflows.get(request.workflow_id)
-        pending = wf is not None and bool(wf.actions.pending_for(request.worker_id,
-                                                                  MAIN_LOOP_TRIGGERS))
-        jobs: list[pb.ClaimedJob] | None = None
-        if ask is not None and wf is not None and not pending and not wf.actions.setup_running():
-            try:
-                w = self.store.live_worker(request.worker_id, wf.id)
-            except TorcError as e:
-                await abort(context, e)
-            jobs = await self._claim_now(wf, w, request.claim, ask, context)
+                                      context, durable=False)
+        try:
+            wf = self.store.workflows.get(request.workflow_id)
+            pending = wf is not None and bool(wf.actions.pending_for(request.worker_id,
+                                                                      MAIN_LOOP_TRIGGERS))
+            jobs: list[pb.ClaimedJob] | None = None
+            if (ask is not None and wf is not None and not pending
+                    and not wf.actions.setup_running()):
+                try:
+                    w = self.store.live_worker(request.worker_id, wf.id)
+                except TorcError as e:
+                    await abort(context, e)
+                jobs = await self._claim_now(wf, w, request.claim, ask, context)
+        finally:
+            await self._durable(context)  # the report, whatever the claim did
         return pb.ReportStatusResponse(rejected=rejected, workflow_done=wf is None or wf.complete,
                                        actions_pending=pending, jobs=jobs or [])
 
