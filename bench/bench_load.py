@@ -3,9 +3,11 @@
     python bench/bench_load.py [--workers 200] [--minutes 3] [--interval 1]
 
 Each simulated worker registers, keeps a heartbeat stream open (one beat per --interval) and
-loops: claim up to 4 jobs, "run" them for --job-seconds, report them. The coordinator's claim
-latency (p50/p99) and memory (RSS) are printed per period, with the last period's ratio to the
-first: flat means ~1.0. Not a test: figures for reading.
+loops as torc-worker does: claim up to --slots jobs, "run" them for --job-seconds, report them
+with the claim for the next ones in the same call. The latency of every call that brings jobs
+(p50/p99), jobs/s and the coordinator's memory (RSS) are printed per period (a minute by
+default), with the last period's ratio to the first: flat means ~1.0. The run ends after
+--minutes or when the workflow is done, whichever is first. Not a test: figures for reading.
 """
 
 from __future__ import annotations
@@ -49,28 +51,45 @@ async def simulated_worker(stub: pb_grpc.TorcStub, md: tuple, wf_id: int, interv
     hb = asyncio.create_task(heartbeat())
     await asyncio.sleep(random.random() * interval)
     claim_id = 0
-    while not stop.is_set():
+
+    def claim() -> pb.ClaimJobRequest:
+        nonlocal claim_id
         claim_id += 1
-        t0 = time.perf_counter()
-        resp = await stub.ClaimJob(pb.ClaimJobRequest(
+        return pb.ClaimJobRequest(
             workflow_id=wf_id, worker_id=w, max_jobs=slots, claim_id=claim_id, wait_seconds=1,
-            available=pb.Resources(num_cpus=slots, memory_bytes=1 << 34)), metadata=md)
-        latencies.append(time.perf_counter() - t0)
-        if not resp.jobs:
+            available=pb.Resources(num_cpus=slots, memory_bytes=1 << 34))
+
+    t0 = time.perf_counter()
+    resp = await stub.ClaimJob(claim(), metadata=md)
+    latencies.append(time.perf_counter() - t0)
+    jobs = list(resp.jobs)
+    while not stop.is_set():
+        if not jobs:
             if resp.workflow_done:
                 break
+            t0 = time.perf_counter()
+            resp = await stub.ClaimJob(claim(), metadata=md)
+            latencies.append(time.perf_counter() - t0)
+            jobs = list(resp.jobs)
             continue
-        running[:] = [j.id for j in resp.jobs]
-        await asyncio.sleep(job_seconds)
+        running[:] = [j.id for j in jobs]
+        # Jobs of one length for all would keep workers in lockstep (every answer of one
+        # group commit comes back at once): real durations vary.
+        await asyncio.sleep(job_seconds * random.uniform(0.5, 1.5))
         start = time.time()
-        await stub.ReportStatus(pb.ReportStatusRequest(workflow_id=wf_id, worker_id=w, reports=[
-            r for j in resp.jobs for r in (
-                pb.JobReport(job_id=j.id, kind=pb.STARTED, run_id=j.run_id,
-                             attempt_id=j.attempt_id, start_time=start),
-                pb.JobReport(job_id=j.id, kind=pb.FINISHED, run_id=j.run_id,
-                             attempt_id=j.attempt_id, start_time=start, end_time=time.time()))]),
-            metadata=md)
-        counters["jobs"] += len(resp.jobs)
+        # As torc-worker does: the report carries the claim for the freed slots.
+        t0 = time.perf_counter()
+        resp = await stub.ReportStatus(pb.ReportStatusRequest(
+            workflow_id=wf_id, worker_id=w, claim=claim(), reports=[
+                r for j in jobs for r in (
+                    pb.JobReport(job_id=j.id, kind=pb.STARTED, run_id=j.run_id,
+                                 attempt_id=j.attempt_id, start_time=start),
+                    pb.JobReport(job_id=j.id, kind=pb.FINISHED, run_id=j.run_id,
+                                 attempt_id=j.attempt_id, start_time=start,
+                                 end_time=time.time()))]), metadata=md)
+        latencies.append(time.perf_counter() - t0)
+        counters["jobs"] += len(jobs)
+        jobs = list(resp.jobs)
         running.clear()
     hb.cancel()
     # As a real worker does when its work is over: it is not lost, it left.
@@ -92,44 +111,72 @@ async def run(url: str, pid: int, wf_id: int, a: argparse.Namespace) -> list[tup
     for k in range(a.periods):
         latencies.clear()
         jobs0, beats0 = counters["jobs"], counters["beats"]
-        await asyncio.sleep(period)
+        t0 = time.perf_counter()
+        # A period ends early when the workflow is done (every worker has left).
+        await asyncio.wait(tasks, timeout=period)
+        took = time.perf_counter() - t0
+        if all(t.done() for t in tasks) and took < period / 10:
+            break  # the workflow was done at the start of this period: nothing to measure
         rows.append((k + 1, pct(latencies, 0.5) * 1000, pct(latencies, 0.99) * 1000,
-                     (counters["jobs"] - jobs0) / period, (counters["beats"] - beats0) / period,
+                     (counters["jobs"] - jobs0) / took, (counters["beats"] - beats0) / took,
                      rss_bytes(pid) / 1e6, max(latencies, default=0.0) * 1000))
         print(f"  period {k + 1}: p50 {rows[-1][1]:.1f} ms, p99 {rows[-1][2]:.1f} ms, "
               f"max {rows[-1][6]:.0f} ms, {rows[-1][3]:.0f} jobs/s, {rows[-1][4]:.0f} beats/s, "
               f"RSS {rows[-1][5]:.0f} MB", file=sys.stderr, flush=True)
+        if all(t.done() for t in tasks):
+            break
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     await channel.close()
     return rows
 
 
-def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--workers", type=int, default=200)
-    p.add_argument("--minutes", type=float, default=3.0)
-    p.add_argument("--periods", type=int, default=6)
-    p.add_argument("--interval", type=float, default=1.0, help="heartbeat interval (s)")
-    p.add_argument("--job-seconds", type=float, default=0.5)
-    p.add_argument("--slots", type=int, default=4, help="jobs each worker claims at once")
-    p.add_argument("--jobs", type=int, default=2_000_000, help="jobs in the workflow")
-    p.add_argument("--snapshot-every", type=int, default=50_000,
-                   help="WAL records between snapshots (small, so that the run takes several)")
-    a = p.parse_args()
+def load(a: argparse.Namespace) -> tuple[list[tuple], int]:
+    """Run the load on a fresh coordinator: (rows per period, workers declared lost)."""
     with tempfile.TemporaryDirectory(prefix="torc-load-") as tmp:
-        coord = Coord(Path(tmp) / "coord", "--heartbeat-interval", str(a.interval),
-                      "--snapshot-every", str(a.snapshot_every))
+        extra = ("--snapshot-every", str(a.snapshot_every)) if a.snapshot_every else ()
+        coord = Coord(Path(tmp) / "coord", "--heartbeat-interval", str(a.interval), *extra)
         coord.start()
         try:
             with TorcClient(coord.url, timeout=600) as c:
                 wf_id = c.create_workflow(independent_spec(a.jobs))
                 c.initialize(wf_id)
-            rows = asyncio.run(run(coord.url, coord.proc.pid, wf_id, a))  # type: ignore[union-attr]
+            rows = asyncio.run(run(coord.url, coord.pid, wf_id, a))
             with TorcClient(coord.url) as c:
                 lost = sum(1 for w in c.list_workers(wf_id) if w.lost)
         finally:
             coord.stop()
+    return rows, lost
+
+
+def options(**overrides: object) -> argparse.Namespace:
+    """The default options (as ``main`` parses them), with ``overrides``."""
+    a = parser().parse_args([])
+    for k, v in overrides.items():
+        setattr(a, k, v)
+    a.periods = a.periods or max(1, round(a.minutes))
+    return a
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser()
+    p.add_argument("--workers", type=int, default=1000)
+    p.add_argument("--minutes", type=float, default=10.0)
+    p.add_argument("--periods", type=int, default=0, help="default: one a minute")
+    p.add_argument("--interval", type=float, default=5.0, help="heartbeat interval (s)")
+    p.add_argument("--job-seconds", type=float, default=1.4,
+                   help="mean job length (each is 0.5x to 1.5x of it)")
+    p.add_argument("--slots", type=int, default=16, help="jobs each worker claims at once")
+    p.add_argument("--jobs", type=int, default=2_000_000, help="jobs in the workflow")
+    p.add_argument("--snapshot-every", type=int, default=0,
+                   help="WAL records between snapshots (default: the coordinator's)")
+    return p
+
+
+def main() -> None:
+    a = parser().parse_args()
+    a.periods = a.periods or max(1, round(a.minutes))
+    rows, lost = load(a)
     from rich.console import Console
     from rich.table import Table
     t = Table(title=f"{a.workers} simulated workers, heartbeat every {a.interval:g}s, "

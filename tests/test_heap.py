@@ -33,3 +33,20 @@ def test_a_failed_or_small_build_leaves_the_collector_as_it_was() -> None:
         a.append(a)
     del a
     assert gc.get_freeze_count() == 0
+
+
+def test_what_survives_a_full_collection_is_frozen_and_garbage_is_still_collected() -> None:
+    heap.install()
+    try:
+        heap.released()
+        kept = [[i] for i in range(1000)]  # noqa: F841 - live state
+        gc.collect()
+        assert gc.get_freeze_count() >= 1000
+        # A cycle made afterwards is garbage the next full collection still finds.
+        a: list = []
+        a.append(a)
+        del a
+        assert gc.collect() >= 1
+    finally:
+        gc.callbacks.remove(heap._after_full)  # this process is pytest's, not a coordinator
+        heap.released()

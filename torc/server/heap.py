@@ -9,7 +9,8 @@ normalize 17.7 s with it, 9.4 s without; ``json.loads`` 2.2 s vs 0.5 s). Later, 
 over the store is a pause of a second in the middle of serving claims.
 
 So bulk work runs with the collector paused (``bulk()``), and what it built is then moved to
-the permanent generation (``gc.freeze()``), which the collector never scans. Objects there are
+the permanent generation (``gc.freeze()``), which the collector never scans; so is whatever
+survives a full collection (``install()``). Objects there are
 still freed by reference counting the moment nothing refers to them; only a garbage *cycle*
 among them would wait, so a deleted workflow returns them to the collector
 (``released()``), where the next full pass finds any.
@@ -67,6 +68,25 @@ def _trim() -> None:
     coordinator's resident size would stay at the build's high-water mark."""
     if _libc is not None:
         _libc.malloc_trim(0)
+
+
+def install() -> None:
+    """Freeze whatever survives each full collection, for the coordinator's whole life.
+
+    State that only grows (a result per job run: a million named tuples, which the collector
+    never stops tracking) would otherwise be scanned again by every full collection: in a load
+    test at 11,000 jobs/s those pauses grew with the results, 0.3 s to 1.2 s, and were the
+    claim p99. Right after a full collection, every generation is empty but the oldest, and
+    all it holds is reachable, so freezing it holds back no garbage; the next full collection
+    scans only what is newer.
+    """
+    if _after_full not in gc.callbacks:
+        gc.callbacks.append(_after_full)
+
+
+def _after_full(phase: str, info: dict) -> None:
+    if phase == "stop" and info["generation"] == 2:
+        gc.freeze()
 
 
 def released() -> None:

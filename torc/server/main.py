@@ -89,6 +89,7 @@ class Coordinator:
             # Owner-only, also when the directory existed: the WAL holds every command.
             self.data_dir.chmod(0o700)
             self.lock.acquire()
+            heap.install()
             with heap.bulk():
                 store, next_seq, figures = recover(self.data_dir)
             token = ensure_token(Path(a.token_file) if a.token_file else default_token_file())
