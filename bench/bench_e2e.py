@@ -76,6 +76,20 @@ def run_workflow(spec: dict[str, Any], workers: int, cpus: int, tmp: Path,
                {r.job_name: r.end_time for r in results})
 
 
+def torc_run_rate(n: int, slots: int, tmp: Path) -> float:
+    """``torc run spec.yaml`` of n no-op jobs, the whole command (start a coordinator, load
+    the YAML, create, run on ``slots`` slots, stop): jobs per second of its wall time."""
+    import yaml
+
+    spec = tmp / f"run-{n}.yaml"
+    spec.write_text(yaml.safe_dump(independent_spec(n), sort_keys=False))
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "torc.client.cli", "run", str(spec), "--num-cpus",
+                    str(slots), "--output-dir", str(tmp / f"run-out-{n}")], check=True,
+                   cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return n / (time.perf_counter() - t0)
+
+
 def chain_delays(run: Run) -> list[float]:
     """End of c(i-1) -> start of c(i), seconds."""
     return [run.start[f"c{i}"] - run.end[f"c{i - 1}"] for i in range(1, run.jobs)]
@@ -112,6 +126,8 @@ def figures(jobs: int, fan_width: int, chain: int, fsync_off: bool,
                  "", 0.0, "ms"))
     rows.append(("  fan-in delay (last work job ends -> end starts)", in_delay * 1e3,
                  "", 0.0, "ms"))
+    rows.append((f"whole `torc run` of a {jobs:,}-job YAML spec, 8 slots", torc_run_rate(
+        jobs, 8, tmp), "raw spawn rate, 8 threads", raw8, "jobs/s"))
     raw1 = raw_spawn_rate(chain, 1)
     r = run_workflow(chain_spec(chain), 1, 8, tmp)
     d = chain_delays(r)

@@ -5,7 +5,7 @@
 Each figure is printed beside its reference measured in the same run (the machine's raw
 ``bash -c true`` spawn rate; WAL fsync on vs off) as a ratio, and beside its target. Not a test:
 machines here are shared and noisy, so the figures are for reading, never asserted. A full run
-takes about four minutes on 2 cores; ``--quick`` shrinks every size about tenfold.
+takes about fifteen minutes on 2 cores; ``--quick`` shrinks every size about tenfold.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ import bench_barrier  # noqa: E402
 import bench_coordinator  # noqa: E402
 import bench_dash  # noqa: E402
 import bench_e2e  # noqa: E402
+import bench_hq  # noqa: E402
+import bench_load  # noqa: E402
 import bench_monitor  # noqa: E402
 
 
@@ -48,11 +50,45 @@ def _e2e(jobs: int, fan: int, chain: int, tmp: Path, say: Callable[[Figure], Non
     rows = bench_e2e.figures(jobs, fan, chain, True, tmp)
     for name, value, ref_name, ref, unit in rows:
         f = Figure(name, value, unit, ref_name, ref)
-        if name.startswith("no-op") and "fsync off" not in name:
-            f.target, f.met = ">= 50% of raw (stretch 70%)", value / ref >= 0.5
+        if name.startswith("no-op") and "1 worker(s) x 8" in name:
+            f.target, f.met = ">= 85% of raw", value / ref >= 0.85
+        elif name.startswith("no-op") and "fsync off" not in name:
+            f.target, f.met = ">= 50% of raw", value / ref >= 0.5
+        elif name.startswith("whole `torc run`"):
+            f.target, f.met = ">= 80% of raw", value / ref >= 0.8
+        elif name.startswith("chain of"):
+            f.target, f.met = ">= 50% of raw sequential spawn", value / ref >= 0.5
         elif "chain unblock delay p99" in name:
             f.target, f.met = "< 20 ms", value < 20
         say(f)
+
+
+def _hyperqueue(jobs: int, tmp: Path, say: Callable[[Figure], None]) -> None:
+    rows = bench_hq.figures(jobs, tmp / "hq")
+    if rows is None:
+        say(Figure("HyperQueue comparison skipped (pip install hyperqueue)", 0, ""))
+        return
+    for name, torc, hq in rows:
+        say(Figure(f"{name}: torc", torc, "jobs/s", "HyperQueue 0.27 LocalCluster, same jobs",
+                   hq, ">= 2x HyperQueue", torc / hq >= 2))
+
+
+def _load(minutes: float, workers: int, jobs: int, say: Callable[[Figure], None]) -> None:
+    rows, lost = bench_load.load(bench_load.options(minutes=minutes, workers=workers,
+                                                    jobs=jobs))
+    full = rows[:-1] if len(rows) > 1 else rows  # the last minute may end with the workflow
+    rate = min(r[3] for r in full)
+    worst = max(r[2] for r in rows)
+    head = f"{workers:,} simulated workers x 16 slots, {jobs:,}-job workflow"
+    say(Figure(f"{head}: jobs/s, slowest minute", rate, "jobs/s",
+               target=">= 10,000 jobs/s (1,000 workers)",
+               met=rate >= 10_000 if workers >= 1000 else None))
+    say(Figure("  claim p99, worst minute", worst, "ms", target="<= 50 ms in every minute",
+               met=worst <= 50))
+    growth = rows[-1][5] / rows[0][5]
+    say(Figure("  coordinator RSS, last minute / first", growth * 100, "%",
+               target="flat (<= 105%)", met=growth <= 1.05))
+    say(Figure("  workers declared lost", lost, "", target="0", met=lost == 0))
 
 
 def _coordinator(m: int, tmp: Path, say: Callable[[Figure], None]) -> None:
@@ -84,8 +120,8 @@ def _spec_file(n: int, tmp: Path, say: Callable[[Figure], None]) -> None:
     normalize(raw, str(path))
     t2 = time.perf_counter()
     say(Figure(f"parse {n:,}-job YAML spec (libyaml, with lines)", t1 - t0, "s"))
-    say(Figure("  + validate it", t2 - t1, "s", target="parse + validate <= 0.3 s",
-               met=t2 - t0 <= 0.3))
+    say(Figure("  + validate it", t2 - t1, "s"))
+    say(Figure("  parse + validate", t2 - t0, "s", target="<= 0.3 s", met=t2 - t0 <= 0.3))
 
 
 def _barrier(width: int, say: Callable[[Figure], None]) -> None:
@@ -104,19 +140,25 @@ def _dash(n: int, tmp: Path, say: Callable[[Figure], None]) -> None:
 
 
 def _scale(n: int, tmp: Path, say: Callable[[Figure], None]) -> None:
-    targets = {"create + initialize": (60.0, "< 60 s"), "coordinator memory per job":
-               (1536.0, "< 1.5 KB"), "status query": (200.0, "< 200 ms"),
-               "restart after SIGKILL (snapshot + WAL replay)": (15.0, "< 15 s"),
-               "restart after clean stop (snapshot)": (15.0, "< 15 s")}
+    scale = n / 1_000_000  # targets are for a million jobs: judged only at that size
+    targets = {"create + initialize": (15.0, "<= 15 s at 1M"),
+               "create + initialize, independent jobs": (15.0, "<= 15 s at 1M"),
+               "coordinator memory per job": (1000.0, "<= 1,000 bytes"),
+               "status query": (200.0, "< 200 ms"),
+               "restart after SIGKILL (snapshot + WAL replay)": (5.0, "<= 5 s at 1M"),
+               "restart after clean stop (snapshot)": (5.0, "<= 5 s at 1M")}
     for name, value, unit in bench_coordinator.scale(n, tmp):
         limit, text = targets.get(name, (0.0, ""))
-        say(Figure(name, value, unit, target=text, met=value < limit if limit else None))
+        met = value <= limit if limit and (scale == 1 or "memory" in name) else None
+        say(Figure(name, value, unit, target=text, met=met))
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="every size about tenfold smaller")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--load-minutes", type=float, default=2.0,
+                   help="how long the 1,000-worker load runs (bench_load.py: 10 by default)")
     a = p.parse_args()
     q = 10 if a.quick else 1
     figures: list[Figure] = []
@@ -141,6 +183,11 @@ def main() -> None:
         _coordinator(50_000 // q, tmp, say)
         print(f"scale ({1_000_000 // q:,} jobs) ...", file=sys.stderr, flush=True)
         _scale(1_000_000 // q, tmp, say)
+        print("HyperQueue, same jobs ...", file=sys.stderr, flush=True)
+        _hyperqueue(10_000 // q, tmp, say)
+        print(f"load ({a.load_minutes:g} min; bench_load.py runs 10) ...", file=sys.stderr,
+              flush=True)
+        _load(a.load_minutes, 1000 // q, 2_000_000 // q, say)
     if a.json:
         print(json.dumps([{**asdict(f), "ratio": f.ratio} for f in figures], indent=2))
         return
