@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import os
 import sys
 import tempfile
 import time
@@ -45,9 +44,9 @@ def hyperqueue_rate(n: int, tmp: Path) -> float:
 
     work = tmp / "hq-work"
     work.mkdir(parents=True)
-    os.environ["TQDM_DISABLE"] = "1"  # its progress bar, on stderr
     server = str(tmp / "hq-server")  # its FFI takes a str, not a Path
-    with contextlib.redirect_stdout(io.StringIO()), \
+    # Its server table (stdout) and progress bar (stderr) would fill the benchmark's output.
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
             LocalCluster(server, WorkerConfig(cores=SLOTS)) as cluster:  # type: ignore[arg-type]
         client = cluster.client()
         job = Job(work)
