@@ -78,7 +78,9 @@ def install() -> None:
     test at 11,000 jobs/s those pauses grew with the results, 0.3 s to 1.2 s, and were the
     claim p99. Right after a full collection, every generation is empty but the oldest, and
     all it holds is reachable, so freezing it holds back no garbage; the next full collection
-    scans only what is newer.
+    scans only what is newer. What is in flight then (a request being served) is frozen too:
+    should part of it later become a garbage *cycle* (most of it is freed by reference
+    counting), that cycle waits for the next ``released()``, a workflow's deletion.
     """
     if _after_full not in gc.callbacks:
         gc.callbacks.append(_after_full)
