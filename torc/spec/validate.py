@@ -153,11 +153,6 @@ def _explicit_deps(ctx: Ctx, job: dict, i: int, where: str, line: int | None,
     return deps
 
 
-_IO_KEYS = frozenset(("input_files", "output_files", "input_user_data", "output_user_data",
-                      "input_file_regexes", "output_file_regexes", "input_user_data_regexes",
-                      "output_user_data_regexes"))
-
-
 def _job_io(ctx: Ctx, job: dict, where: str, line: int | None, command: str, files: dict,
             user_data: dict) -> tuple[str, list[tuple[str, str]], list[tuple[str, str]]]:
     """A job's command with its ``${files...}`` and ``${user_data...}`` references replaced,
@@ -209,6 +204,9 @@ def _user_data_refs(ctx: Ctx, command: str, where: str, line: int | None, user_d
 _REGEX_REFS = (("input_file_regexes", "file", True), ("output_file_regexes", "file", False),
                ("input_user_data_regexes", "user_data", True),
                ("output_user_data_regexes", "user_data", False))
+# Keys that give a job inputs or outputs (besides ``${...}`` references in its command).
+_IO_KEYS = frozenset(("input_files", "output_files", "input_user_data", "output_user_data",
+                      *(key for key, _, _ in _REGEX_REFS)))
 
 
 def _regex_refs(ctx: Ctx, job: dict, where: str, line: int | None, files: dict,

@@ -51,9 +51,14 @@ def build(text: str, line_dict: type[dict]) -> Any:
         parser.dispose()
 
 
+# The tag a collection may carry explicitly and still be a plain mapping or list.
+_PLAIN_TAGS = {MappingStartEvent: "tag:yaml.org,2002:map",
+               SequenceStartEvent: "tag:yaml.org,2002:seq"}
+
+
 def _document(parser: Any, constructor: Any, line_dict: type[dict]) -> Any:
-    stack: list[Any] = []  # open containers; for a mapping, [map, pending key, key line]
-    keys: list[Any] = []
+    stack: list[Any] = []  # the open containers, innermost last
+    keys: list[Any] = []  # beside each: a mapping's pending (key, line), else None
     root: Any = None
     documents = 0
     while True:
@@ -61,28 +66,17 @@ def _document(parser: Any, constructor: Any, line_dict: type[dict]) -> Any:
         cls = type(ev)
         if cls is ScalarEvent:
             value = _scalar(ev, constructor)
-        elif cls is MappingStartEvent:
-            if ev.anchor is not None or (ev.tag is not None and ev.tag != "tag:yaml.org,2002:map"):
+        elif cls is MappingStartEvent or cls is SequenceStartEvent:
+            if ev.anchor is not None or ev.tag not in (None, _PLAIN_TAGS[cls]):
                 raise Unusual
-            m = line_dict()
-            m.line = ev.start_mark.line + 1
-            _add(stack, keys, m, ev)
-            stack.append(m)
-            keys.append(None)
-            continue
-        elif cls is SequenceStartEvent:
-            if ev.anchor is not None or (ev.tag is not None and ev.tag != "tag:yaml.org,2002:seq"):
-                raise Unusual
-            seq: list[Any] = []
-            _add(stack, keys, seq, ev)
-            stack.append(seq)
-            keys.append(None)
-            continue
+            if cls is MappingStartEvent:
+                value = line_dict()
+                value.line = ev.start_mark.line + 1
+            else:
+                value = []
         elif cls is MappingEndEvent or cls is SequenceEndEvent:
-            done = stack.pop()
+            stack.pop()
             keys.pop()
-            if not stack:
-                root = done
             continue
         elif cls is DocumentStartEvent:
             documents += 1
@@ -95,18 +89,18 @@ def _document(parser: Any, constructor: Any, line_dict: type[dict]) -> Any:
             return root
         else:  # stream start, document end
             continue
-        if not stack:
-            root = value
+        if stack:
+            _add(stack[-1], keys, value, ev)
         else:
-            _add(stack, keys, value, ev)
+            root = value
+        if cls is not ScalarEvent:
+            stack.append(value)
+            keys.append(None)
 
 
-def _add(stack: list[Any], keys: list[Any], value: Any, ev: Any) -> None:
-    """Put ``value`` in the innermost open container: a list item, a mapping's key, or the
-    value of its pending key."""
-    if not stack:
-        return
-    top = stack[-1]
+def _add(top: Any, keys: list[Any], value: Any, ev: Any) -> None:
+    """Put ``value`` in the innermost open container ``top``: a list item, a mapping's key,
+    or the value of its pending key (``keys[-1]``)."""
     if type(top) is list:
         top.append(value)
         return

@@ -4,6 +4,7 @@ stops it (SIGTERM with a grace period for jobs that support termination, else SI
 from __future__ import annotations
 
 import asyncio
+import functools
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,18 +53,18 @@ class RunningJob:
             self.process.kill(signal.SIGKILL)
 
 
-_USER_ENV: dict[str, str] | None = None
+@functools.cache
+def _user_env() -> dict[str, str]:
+    """The user's environment, read once: rebuilding it from os.environ (decoding every
+    variable) for each job was a twentieth of a busy worker's time, and the worker never
+    changes its own environment. Callers copy it."""
+    return user_environment()
 
 
 def job_environment(cj: pb.ClaimedJob, workflow_id: int, worker_id: int, url: str,
                     output_dir: Path, marker: str) -> dict[str, str]:
     """The user's environment plus Torc's ``TORC_*`` variables and the worker's marker."""
-    global _USER_ENV
-    if _USER_ENV is None:
-        # Read once: rebuilding it from os.environ (decoding every variable) for each job was
-        # a twentieth of a busy worker's time. The worker never changes its own environment.
-        _USER_ENV = user_environment()
-    env = dict(_USER_ENV)
+    env = dict(_user_env())
     env.update({
         "TORC_WORKFLOW_ID": str(workflow_id), "TORC_JOB_ID": str(cj.id),
         "TORC_JOB_NAME": cj.name, "TORC_OUTPUT_DIR": str(output_dir),
