@@ -235,7 +235,7 @@ class Execution:
             return
         base = stdio_base(cj, self.workflow_id, self.output_dir)
         for suffix in (".o", ".e"):
-            base.with_suffix(suffix).unlink(missing_ok=True)
+            Path(base + suffix).unlink(missing_ok=True)
 
     async def _recover(self, cj: pb.ClaimedJob, rc: int) -> int | None:
         """Run the recovery script of the rule that will retry this attempt; its return code

@@ -16,8 +16,10 @@ it ends.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import select
+import shutil
 import signal
 import subprocess
 import time
@@ -35,7 +37,7 @@ class JobProcess:
     """One running command."""
 
     def __init__(self, argv: list[str], cwd: Path | None, env: Mapping[str, str],
-                 stdout: Path | None, stderr: Path | None) -> None:
+                 stdout: str | Path | None, stderr: str | Path | None) -> None:
         """``cwd`` None runs the job in this process's own directory (the cheap path);
         ``stdout``/``stderr`` None discard the stream, ``stderr`` SAME_AS_STDOUT joins it to
         stdout."""
@@ -50,24 +52,28 @@ class JobProcess:
         self.end_time = 0.0
         self._popen: subprocess.Popen[bytes] | None = None
 
+    @staticmethod
+    def _stdio(path: str | Path | None) -> str:
+        return os.devnull if path is None else str(path)
+
     async def start(self) -> None:
         """Spawn the process; raises OSError (or ValueError for an argument no process can
         take) when it cannot start."""
         self.start_time = time.time()
-        out_path = str(self.stdout_path or os.devnull)
+        out_path = self._stdio(self.stdout_path)
         if self.cwd is None:
             err_action: tuple = (
                 (os.POSIX_SPAWN_DUP2, 1, 2) if self.stderr_path == SAME_AS_STDOUT else
-                (os.POSIX_SPAWN_OPEN, 2, str(self.stderr_path or os.devnull), _CREATE,
-                 STDIO_MODE))
-            self.pid = os.posix_spawnp(self.argv[0], self.argv, self.env, setsid=True,
-                                       file_actions=[
+                (os.POSIX_SPAWN_OPEN, 2, self._stdio(self.stderr_path), _CREATE, STDIO_MODE))
+            program = _which(self.argv[0])
+            spawn = os.posix_spawnp if program == self.argv[0] else os.posix_spawn
+            self.pid = spawn(program, self.argv, self.env, setsid=True, file_actions=[
                 (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                 (os.POSIX_SPAWN_OPEN, 1, out_path, _CREATE, STDIO_MODE), err_action])
         else:
             out = os.open(out_path, _CREATE, STDIO_MODE)
             err = os.dup(out) if self.stderr_path == SAME_AS_STDOUT else \
-                os.open(self.stderr_path or os.devnull, _CREATE, STDIO_MODE)
+                os.open(self._stdio(self.stderr_path), _CREATE, STDIO_MODE)
             try:
                 self._popen = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env,
                                                stdin=subprocess.DEVNULL, stdout=out,
@@ -120,6 +126,16 @@ class JobProcess:
             os.killpg(self.pid, sig)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+@functools.lru_cache(maxsize=64)
+def _which(program: str) -> str:
+    """Where ``program`` is on this process's PATH (which posix_spawnp would search for each
+    job, trying every directory before it in the vfork), or ``program`` itself when it has a
+    slash or is not found (posix_spawnp then gives the error)."""
+    if os.sep in program:
+        return program
+    return shutil.which(program) or program
 
 
 class _ExitWatcher:

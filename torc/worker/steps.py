@@ -68,7 +68,7 @@ def time_limit(argv: list[str]) -> int:
     return int(minutes) * 60 + int(seconds)
 
 
-def why_killed(stderr: Path | None, took: float, limit: float) -> str:
+def why_killed(stderr: str | Path | None, took: float, limit: float) -> str:
     """``oom`` or ``timeout`` when Slurm ended the step for that (from srun's words in the
     job's stderr, or from how long it ran), else ""."""
     tail = ""
