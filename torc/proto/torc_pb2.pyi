@@ -664,7 +664,7 @@ class ClaimJobRequest(_message.Message):
     def __init__(self, workflow_id: _Optional[int] = ..., worker_id: _Optional[int] = ..., available: _Optional[_Union[Resources, _Mapping]] = ..., max_jobs: _Optional[int] = ..., wait_seconds: _Optional[float] = ..., peek: _Optional[bool] = ..., claim_id: _Optional[int] = ..., ahead: _Optional[_Union[Resources, _Mapping]] = ..., max_ahead: _Optional[int] = ..., count_fitting: _Optional[bool] = ...) -> None: ...
 
 class ClaimedJob(_message.Message):
-    __slots__ = ("id", "name", "command", "invocation_script", "run_id", "attempt_id", "num_cpus", "memory_bytes", "num_gpus", "num_nodes", "runtime_seconds", "supports_termination", "stdio_mode", "delete_stdio_on_success", "output_files", "failure_handler_json")
+    __slots__ = ("id", "name", "command", "invocation_script", "run_id", "attempt_id", "num_cpus", "memory_bytes", "num_gpus", "num_nodes", "runtime_seconds", "supports_termination", "stdio_mode", "delete_stdio_on_success", "output_files", "failure_handler_json", "after_job_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     COMMAND_FIELD_NUMBER: _ClassVar[int]
@@ -681,6 +681,7 @@ class ClaimedJob(_message.Message):
     DELETE_STDIO_ON_SUCCESS_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FILES_FIELD_NUMBER: _ClassVar[int]
     FAILURE_HANDLER_JSON_FIELD_NUMBER: _ClassVar[int]
+    AFTER_JOB_ID_FIELD_NUMBER: _ClassVar[int]
     id: int
     name: str
     command: str
@@ -697,10 +698,11 @@ class ClaimedJob(_message.Message):
     delete_stdio_on_success: bool
     output_files: _containers.RepeatedCompositeFieldContainer[FileInfo]
     failure_handler_json: str
-    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., command: _Optional[str] = ..., invocation_script: _Optional[str] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., num_cpus: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., num_gpus: _Optional[int] = ..., num_nodes: _Optional[int] = ..., runtime_seconds: _Optional[float] = ..., supports_termination: _Optional[bool] = ..., stdio_mode: _Optional[str] = ..., delete_stdio_on_success: _Optional[bool] = ..., output_files: _Optional[_Iterable[_Union[FileInfo, _Mapping]]] = ..., failure_handler_json: _Optional[str] = ...) -> None: ...
+    after_job_id: int
+    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., command: _Optional[str] = ..., invocation_script: _Optional[str] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., num_cpus: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., num_gpus: _Optional[int] = ..., num_nodes: _Optional[int] = ..., runtime_seconds: _Optional[float] = ..., supports_termination: _Optional[bool] = ..., stdio_mode: _Optional[str] = ..., delete_stdio_on_success: _Optional[bool] = ..., output_files: _Optional[_Iterable[_Union[FileInfo, _Mapping]]] = ..., failure_handler_json: _Optional[str] = ..., after_job_id: _Optional[int] = ...) -> None: ...
 
 class ClaimJobResponse(_message.Message):
-    __slots__ = ("jobs", "workflow_done", "canceled", "actions_pending", "ready_jobs", "unfinished_jobs", "initialized", "fitting_jobs")
+    __slots__ = ("jobs", "workflow_done", "canceled", "actions_pending", "ready_jobs", "unfinished_jobs", "initialized", "next_jobs", "fitting_jobs")
     JOBS_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_DONE_FIELD_NUMBER: _ClassVar[int]
     CANCELED_FIELD_NUMBER: _ClassVar[int]
@@ -708,6 +710,7 @@ class ClaimJobResponse(_message.Message):
     READY_JOBS_FIELD_NUMBER: _ClassVar[int]
     UNFINISHED_JOBS_FIELD_NUMBER: _ClassVar[int]
     INITIALIZED_FIELD_NUMBER: _ClassVar[int]
+    NEXT_JOBS_FIELD_NUMBER: _ClassVar[int]
     FITTING_JOBS_FIELD_NUMBER: _ClassVar[int]
     jobs: _containers.RepeatedCompositeFieldContainer[ClaimedJob]
     workflow_done: bool
@@ -716,8 +719,9 @@ class ClaimJobResponse(_message.Message):
     ready_jobs: int
     unfinished_jobs: int
     initialized: bool
+    next_jobs: _containers.RepeatedCompositeFieldContainer[ClaimedJob]
     fitting_jobs: int
-    def __init__(self, jobs: _Optional[_Iterable[_Union[ClaimedJob, _Mapping]]] = ..., workflow_done: _Optional[bool] = ..., canceled: _Optional[bool] = ..., actions_pending: _Optional[bool] = ..., ready_jobs: _Optional[int] = ..., unfinished_jobs: _Optional[int] = ..., initialized: _Optional[bool] = ..., fitting_jobs: _Optional[int] = ...) -> None: ...
+    def __init__(self, jobs: _Optional[_Iterable[_Union[ClaimedJob, _Mapping]]] = ..., workflow_done: _Optional[bool] = ..., canceled: _Optional[bool] = ..., actions_pending: _Optional[bool] = ..., ready_jobs: _Optional[int] = ..., unfinished_jobs: _Optional[int] = ..., initialized: _Optional[bool] = ..., next_jobs: _Optional[_Iterable[_Union[ClaimedJob, _Mapping]]] = ..., fitting_jobs: _Optional[int] = ...) -> None: ...
 
 class ClaimActionRequest(_message.Message):
     __slots__ = ("workflow_id", "worker_id", "trigger_types", "action_types", "claim_id")
@@ -768,7 +772,7 @@ class ReportActionResultRequest(_message.Message):
     def __init__(self, workflow_id: _Optional[int] = ..., worker_id: _Optional[int] = ..., action_id: _Optional[int] = ..., execution: _Optional[_Union[ActionExecution, _Mapping]] = ...) -> None: ...
 
 class JobReport(_message.Message):
-    __slots__ = ("job_id", "kind", "run_id", "attempt_id", "return_code", "status", "start_time", "end_time", "message", "peak_memory_bytes", "avg_memory_bytes", "peak_cpu_percent", "avg_cpu_percent", "recovery_return_code", "output_mtimes")
+    __slots__ = ("job_id", "kind", "run_id", "attempt_id", "return_code", "status", "start_time", "end_time", "message", "peak_memory_bytes", "avg_memory_bytes", "peak_cpu_percent", "avg_cpu_percent", "recovery_return_code", "output_mtimes", "after_job_id")
     class OutputMtimesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -791,6 +795,7 @@ class JobReport(_message.Message):
     AVG_CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
     RECOVERY_RETURN_CODE_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_MTIMES_FIELD_NUMBER: _ClassVar[int]
+    AFTER_JOB_ID_FIELD_NUMBER: _ClassVar[int]
     job_id: int
     kind: ReportKind
     run_id: int
@@ -806,7 +811,8 @@ class JobReport(_message.Message):
     avg_cpu_percent: float
     recovery_return_code: int
     output_mtimes: _containers.ScalarMap[int, float]
-    def __init__(self, job_id: _Optional[int] = ..., kind: _Optional[_Union[ReportKind, str]] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., return_code: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., start_time: _Optional[float] = ..., end_time: _Optional[float] = ..., message: _Optional[str] = ..., peak_memory_bytes: _Optional[int] = ..., avg_memory_bytes: _Optional[int] = ..., peak_cpu_percent: _Optional[float] = ..., avg_cpu_percent: _Optional[float] = ..., recovery_return_code: _Optional[int] = ..., output_mtimes: _Optional[_Mapping[int, float]] = ...) -> None: ...
+    after_job_id: int
+    def __init__(self, job_id: _Optional[int] = ..., kind: _Optional[_Union[ReportKind, str]] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., return_code: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., start_time: _Optional[float] = ..., end_time: _Optional[float] = ..., message: _Optional[str] = ..., peak_memory_bytes: _Optional[int] = ..., avg_memory_bytes: _Optional[int] = ..., peak_cpu_percent: _Optional[float] = ..., avg_cpu_percent: _Optional[float] = ..., recovery_return_code: _Optional[int] = ..., output_mtimes: _Optional[_Mapping[int, float]] = ..., after_job_id: _Optional[int] = ...) -> None: ...
 
 class ReportStatusRequest(_message.Message):
     __slots__ = ("workflow_id", "worker_id", "reports", "claim")
@@ -821,16 +827,20 @@ class ReportStatusRequest(_message.Message):
     def __init__(self, workflow_id: _Optional[int] = ..., worker_id: _Optional[int] = ..., reports: _Optional[_Iterable[_Union[JobReport, _Mapping]]] = ..., claim: _Optional[_Union[ClaimJobRequest, _Mapping]] = ...) -> None: ...
 
 class ReportStatusResponse(_message.Message):
-    __slots__ = ("rejected", "workflow_done", "actions_pending", "jobs")
+    __slots__ = ("rejected", "workflow_done", "actions_pending", "jobs", "next_jobs", "refused_job_ids")
     REJECTED_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_DONE_FIELD_NUMBER: _ClassVar[int]
     ACTIONS_PENDING_FIELD_NUMBER: _ClassVar[int]
     JOBS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_JOBS_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_JOB_IDS_FIELD_NUMBER: _ClassVar[int]
     rejected: _containers.RepeatedScalarFieldContainer[str]
     workflow_done: bool
     actions_pending: bool
     jobs: _containers.RepeatedCompositeFieldContainer[ClaimedJob]
-    def __init__(self, rejected: _Optional[_Iterable[str]] = ..., workflow_done: _Optional[bool] = ..., actions_pending: _Optional[bool] = ..., jobs: _Optional[_Iterable[_Union[ClaimedJob, _Mapping]]] = ...) -> None: ...
+    next_jobs: _containers.RepeatedCompositeFieldContainer[ClaimedJob]
+    refused_job_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, rejected: _Optional[_Iterable[str]] = ..., workflow_done: _Optional[bool] = ..., actions_pending: _Optional[bool] = ..., jobs: _Optional[_Iterable[_Union[ClaimedJob, _Mapping]]] = ..., next_jobs: _Optional[_Iterable[_Union[ClaimedJob, _Mapping]]] = ..., refused_job_ids: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class HeartbeatRequest(_message.Message):
     __slots__ = ("worker_id", "running_job_ids")

@@ -37,6 +37,8 @@ class ReportRow(NamedTuple):
     metrics: tuple | None = None
     recovery_rc: int | None = None
     output_mtimes: tuple = ()
+    # STARTED only: a hand-off, started right after this job succeeded on the same worker.
+    after: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ import grpc
 from torc import states as S
 from torc.errors import InvalidArgument, TorcError
 from torc.proto import torc_pb2 as pb
-from torc.server import convert
+from torc.server import convert, handoffs
 from torc.server import events as E
 from torc.server.claims import Offer
 from torc.server.rpc import abort
@@ -64,7 +64,30 @@ def report_row(r: pb.JobReport) -> E.ReportRow:
         r.job_id, r.kind, r.return_code, r.status, r.start_time, r.end_time, r.run_id,
         r.attempt_id, r.message[:4000], metrics,
         r.recovery_return_code if r.HasField("recovery_return_code") else None,
-        tuple(sorted((k - 1, v) for k, v in r.output_mtimes.items())))
+        tuple(sorted((k - 1, v) for k, v in r.output_mtimes.items())), r.after_job_id)
+
+
+def next_jobs(wf: Any, w: Any, held: list[int]) -> list[pb.ClaimedJob]:
+    """The hand-offs (see handoffs.py) for jobs worker ``w`` was just given or started."""
+    out = []
+    for job, parent in handoffs.next_jobs(wf, w.scheduler, held):
+        cj = convert.claimed_job(wf, job)
+        cj.after_job_id = parent
+        out.append(cj)
+    return out
+
+
+def refused_starts(wf: Any, worker_id: int, reports: Any) -> tuple[list[int], list[int]]:
+    """(accepted, refused) job ids of the hand-offs reported STARTED, once applied."""
+    accepted, refused = [], []
+    for r in reports:
+        if r.kind == pb.STARTED and r.after_job_id:
+            j = wf.jobs[r.job_id - 1] if wf is not None and 1 <= r.job_id <= len(wf.jobs) \
+                else None
+            ok = (j is not None and j.worker_id == worker_id and j.status != S.READY
+                  and (j.run_id, j.attempt_id) == (r.run_id, r.attempt_id))
+            (accepted if ok else refused).append(r.job_id)
+    return accepted, refused
 
 
 def fitting_jobs(wf: Any, offer: Offer, scheduler: str = "") -> int:
@@ -162,7 +185,8 @@ class WorkerRpcs:
                                          pick=not (request.peek or pending_actions
                                                    or wf.actions.setup_running()))
             if jobs is not None:
-                return pb.ClaimJobResponse(jobs=jobs, **self._claim_flags(wf.id, w.id))
+                return pb.ClaimJobResponse(jobs=jobs, next_jobs=next_jobs(
+                    wf, w, [j.id for j in jobs]), **self._claim_flags(wf.id, w.id))
             flags = self._claim_flags(wf.id, request.worker_id)
             remaining = deadline - time.monotonic()
             if (remaining <= 0 or woken or flags["workflow_done"] or flags["actions_pending"]
@@ -258,17 +282,22 @@ class WorkerRpcs:
             pending = wf is not None and bool(wf.actions.pending_for(request.worker_id,
                                                                       MAIN_LOOP_TRIGGERS))
             jobs: list[pb.ClaimedJob] | None = None
-            if (ask is not None and wf is not None and not pending
+            started, refused = refused_starts(wf, request.worker_id, request.reports)
+            nexts: list[pb.ClaimedJob] = []
+            if (wf is not None and (ask is not None or started) and not pending
                     and not wf.actions.setup_running()):
                 try:
                     w = self.store.live_worker(request.worker_id, wf.id)
                 except TorcError as e:
                     await abort(context, e)
-                jobs = await self._claim_now(wf, w, request.claim, ask, context)
+                if ask is not None:
+                    jobs = await self._claim_now(wf, w, request.claim, ask, context)
+                nexts = next_jobs(wf, w, started + [j.id for j in jobs or ()])
         finally:
             await self._durable(context)  # the report, whatever the claim did
         return pb.ReportStatusResponse(rejected=rejected, workflow_done=wf is None or wf.complete,
-                                       actions_pending=pending, jobs=jobs or [])
+                                       actions_pending=pending, jobs=jobs or [],
+                                       next_jobs=nexts, refused_job_ids=refused)
 
     async def ReportActionResult(self, request: pb.ReportActionResultRequest,
                                  context: grpc.aio.ServicerContext) -> pb.Empty:

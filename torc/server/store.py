@@ -20,7 +20,7 @@ from typing import Any
 
 from torc import states as S
 from torc.errors import FailedPrecondition, InvalidArgument, NotFound, TorcError
-from torc.server import codec, export
+from torc.server import codec, export, handoffs
 from torc.server import events as E
 from torc.server.access import AccessGroups
 from torc.server.allocation_events import AllocationEvents
@@ -266,6 +266,10 @@ class Store(AllocationEvents):
         if kind == STARTED:
             if same_attempt and job.status in (S.RUNNING, *S.TERMINAL):
                 return  # a re-sent report that was already applied
+            if row.after:
+                handoffs.start_after(wf, w.id, job_id, row.after, run_id, attempt_id)
+                w.jobs.add(job_id)
+                return
             wf.start(w.id, job_id, run_id, attempt_id)
         elif kind == FINISHED:
             if same_attempt and job.status in S.TERMINAL and job.return_code is not None:

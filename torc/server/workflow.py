@@ -345,6 +345,11 @@ class Workflow:
         self._check_holder(job, worker_id, run_id, attempt_id, (S.PENDING,), "start it")
         self._set(job, S.RUNNING)
 
+    def start_ready(self, worker_id: int, job: Job) -> None:
+        """A ready job runs on a worker without a claim (a hand-off, checked by the caller)."""
+        job.worker_id = worker_id
+        self._set(job, S.RUNNING)
+
     def release(self, worker_id: int, job_id: int, run_id: int = 0, attempt_id: int = 0) -> None:
         """A claimed job the worker will not run goes back to ready."""
         job = self.job(job_id)

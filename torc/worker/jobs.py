@@ -31,6 +31,7 @@ class RunningJob:
     limit = ""  # "oom" or "timeout" when killed for going over its requirements
     over_memory = 0  # the memory it had when killed for it
     timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+    refused = False  # a hand-off the coordinator refused (see handoffs.py)
 
     def limit_kill(self, reason: str, sig: int, kill_after: float) -> None:
         """Stop it for going over a limit: ``sig`` now, SIGKILL ``kill_after`` seconds later."""

@@ -65,6 +65,7 @@ class QueueAndReports:
         """Give back what was claimed ahead and will not run here: it becomes ready again."""
         while self.queue:
             cj = self.queue.popleft()
+            self._disarm(cj.id)
             self._report(cj, pb.RELEASED, 0, 0, 0.0, 0.0)
 
     # ----- reports
@@ -99,6 +100,7 @@ class QueueAndReports:
             if claim is not None:
                 self._claiming = False
         self._admit(list(resp.jobs))
+        self._hand_offs_answered(batch, resp)
         for reason in resp.rejected:
             log.warning("report rejected: %s", reason)
         if resp.workflow_done:

@@ -23,6 +23,7 @@ from torc.worker.claim_policy import Ask, ClaimState
 from torc.worker.connection import CallFailed, Connection
 from torc.worker.execution import Execution
 from torc.worker.gpus import GpuPool
+from torc.worker.handoffs import HandOffs
 from torc.worker.heartbeat import Heartbeat
 from torc.worker.jobs import RunningJob
 from torc.worker.queueing import QueueAndReports
@@ -36,7 +37,7 @@ STARTED, FINISHED = pb.STARTED, pb.FINISHED
 SHUTDOWN_PATIENCE_SECONDS = 30.0
 
 
-class WorkerRunner(QueueAndReports):
+class WorkerRunner(QueueAndReports, HandOffs):
     """One worker process's life."""
 
     def __init__(self, options: WorkerOptions) -> None:
@@ -58,6 +59,8 @@ class WorkerRunner(QueueAndReports):
         self._claim_seq = 0
         self._claiming = False  # a claim (long poll or piggybacked on a report) is in flight
         self.queue: deque[pb.ClaimedJob] = deque()  # claimed ahead, not started (pending)
+        self.armed: dict[int, pb.ClaimedJob] = {}  # hand-offs (see handoffs.py)
+        self.unconfirmed: set[int] = set()
         self._mean_seconds: float | None = None  # recent job duration (moving average)
         self._dequeued_at = 0.0  # when a job last left the queue (or the queue filled)
         self.stdio = options.output_dir / "job_stdio"
@@ -117,7 +120,8 @@ class WorkerRunner(QueueAndReports):
                  self.worker_id, p.node_name or p.hostname, self.o.workflow_id, r.num_cpus,
                  r.memory / (1 << 30), r.num_gpus)
         beat = Heartbeat(self.conn, self.worker_id, self.heartbeat_interval,
-                         lambda: sorted(self.running), self._coordinator_canceled)
+                         lambda: sorted(self.running.keys() - self.unconfirmed),
+                         self._coordinator_canceled)
         background = [loop.create_task(beat.run()), loop.create_task(self.reporter.run()),
                       loop.create_task(self._queue_patience())]
         if p.end_time is not None:
@@ -183,6 +187,7 @@ class WorkerRunner(QueueAndReports):
         self._changed.set()
 
     def _kill_all(self, final_status: int) -> None:
+        self.armed.clear()
         if final_status == pb.CANCELED:
             self.queue.clear()  # the coordinator canceled them with the workflow
         for rj in list(self.running.values()):
@@ -274,6 +279,7 @@ class WorkerRunner(QueueAndReports):
             if resp is None:
                 continue
             self._admit(resp.jobs)
+            self._arm(resp.next_jobs)
             if resp.jobs or self.running or self.queue:
                 idle_since = time.monotonic()
                 if not resp.jobs and self.queue:
@@ -323,23 +329,12 @@ class WorkerRunner(QueueAndReports):
 
     async def _run_job(self, rj: RunningJob) -> None:
         cj = rj.job
-        proc = self.execution.process(cj, rj.gpus)
-        rc = -1
+        nxt: RunningJob | None = None
         try:
-            if self.canceled:
-                return  # the coordinator canceled it with the workflow
-            if self.stopping:
-                self._report(cj, pb.RELEASED, 0, 0, 0.0, 0.0)  # never started: ready again
+            if rj.process is None and not await self._spawn(rj):
                 return
-            try:
-                await proc.start()
-            except (OSError, ValueError) as e:
-                log.error("job %d (%s) could not start: %s", cj.id, cj.name, e)
-                self._report(cj, FINISHED, 127, pb.FAILED, time.time(), time.time())
-                return
-            rj.process = proc
-            self.execution.started(rj)
-            self._report(cj, STARTED, 0, 0, proc.start_time, 0.0)
+            proc = rj.process
+            assert proc is not None
             rc = await proc.wait()
             if rc == -signal.SIGTERM and not rj.final_status:
                 # Slurm signals the whole allocation at once (scancel, walltime, node failure):
@@ -355,14 +350,41 @@ class WorkerRunner(QueueAndReports):
             self._mean_seconds = took if self._mean_seconds is None else \
                 0.8 * self._mean_seconds + 0.2 * took
             outcome = await self.execution.outcome(rj, rc)
+            if rj.refused:
+                return  # a hand-off the coordinator refused: it was never this worker's
+            nxt = await self._hand_off(rj, outcome)
             self._report(cj, FINISHED, rc, rj.final_status, proc.start_time, proc.end_time,
                          outcome)
+            if nxt is not None:
+                self._report_hand_off(nxt, cj.id)
         finally:
             del self.running[cj.id]
+            self._disarm(cj.id)
             self.gpus.give_back(cj.id)
             self.used = self.used - rj.needs
             self._drain()
             self._changed.set()
+
+    async def _spawn(self, rj: RunningJob) -> bool:
+        """Start a claimed job's process and report it; False when it did not start (what
+        happened instead is reported)."""
+        cj = rj.job
+        if self.canceled:
+            return False  # the coordinator canceled it with the workflow
+        if self.stopping:
+            self._report(cj, pb.RELEASED, 0, 0, 0.0, 0.0)  # never started: ready again
+            return False
+        proc = self.execution.process(cj, rj.gpus)
+        try:
+            await proc.start()
+        except (OSError, ValueError) as e:
+            log.error("job %d (%s) could not start: %s", cj.id, cj.name, e)
+            self._report(cj, FINISHED, 127, pb.FAILED, time.time(), time.time())
+            return False
+        rj.process = proc
+        self.execution.started(rj)
+        self._report(cj, STARTED, 0, 0, proc.start_time, 0.0)
+        return True
 
     async def _stop_jobs(self) -> None:
         self._release_queue()

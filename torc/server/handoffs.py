@@ -1,0 +1,91 @@
+"""Hand-offs: a job's dependent started by the same worker the moment the job succeeds.
+
+In a chain each link used to cost a round trip after its parent ended: the end report, then the
+answer to a claim. A hand-off removes it. With a job it holds, a worker is told which job waits
+on that one alone (:func:`next_jobs`); when the job exits with success, the worker starts the
+dependent in its place at once and reports the end and the start in one request. Applying the
+end unblocks the dependent, and the start that follows in the same event claims it for the
+worker (:func:`start_after`), so no other worker can take it in between.
+
+A hand-off is only a hint: nothing about it is logged or kept. The claim happens when the start
+is applied, under the same checks as any change (the job must be ready, its parent completed
+by this worker, the attempt current), and a start that fails them is refused, which the worker
+answers by stopping the job. Pure logic, like the workflow it reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from torc import states as S
+from torc.errors import FailedPrecondition
+from torc.server.job import Job
+
+DEPTH = 4  # links handed ahead
+
+
+def _fits_in(rr: dict[str, Any], parent: dict[str, Any]) -> bool:
+    """The dependent can take its parent's place: it needs no more than the parent held,
+    and no GPUs (devices are given per job, and a hand-off must not wait for them)."""
+    return (rr["num_gpus"] == 0 and rr["num_cpus"] <= parent["num_cpus"]
+            and rr["memory"] <= parent["memory"] and rr["num_nodes"] <= parent["num_nodes"])
+
+
+def _successor(wf: Any, parent: Job, scheduler: str) -> Job | None:
+    """The first dependent that waits on ``parent`` alone and can take its place."""
+    for d_id in parent.dependents:
+        d = wf.jobs[d_id - 1]
+        if (d.status == S.BLOCKED and d.waiting == 1
+                and not (scheduler and d.scheduler and d.scheduler != scheduler)
+                and _fits_in(wf.rrs[d.rr], wf.rrs[parent.rr])):
+            return d
+    return None
+
+
+def next_jobs(wf: Any, scheduler: str, held: Iterable[int]) -> list[tuple[Job, int]]:
+    """Hand-offs for jobs a worker just claimed or started: (dependent, parent id) pairs,
+    up to DEPTH links down from each.
+
+    Only while no job is ready: a hand-off must never run ahead of a job that could start
+    now (Torc's priorities decide those), and a workflow with ``on_jobs_ready`` actions gets
+    none, since such an action may have to run between a job becoming ready and its start.
+    """
+    if (wf.canceled or not wf.initialized or wf.counts[S.READY]
+            or any(a.trigger == "on_jobs_ready" for a in wf.actions.actions)):
+        return []
+    out: list[tuple[Job, int]] = []
+    for job_id in held:
+        parent = wf.jobs[job_id - 1]
+        for _ in range(DEPTH):
+            nxt = _successor(wf, parent, scheduler)
+            if nxt is None:
+                break
+            out.append((nxt, parent.id))
+            parent = nxt
+    return out
+
+
+def start_after(wf: Any, worker_id: int, job_id: int, after: int, run_id: int,
+                attempt_id: int) -> None:
+    """A worker started ``job_id`` the moment ``after`` succeeded on it: claim it for the
+    worker, running. FailedPrecondition (the start is refused) unless the job is ready now,
+    depends on ``after``, which this worker completed, and the attempt is the current one."""
+    job = wf.job(job_id)
+    parent = wf.job(after) if 1 <= after <= len(wf.jobs) else None
+    why = ""
+    if wf.canceled:
+        why = f"workflow {wf.id} is canceled"
+    elif job.status != S.READY:
+        why = f"it is {S.name(job.status)}, not ready"
+    elif parent is None or after not in job.deps:
+        why = f"it does not depend on job {after}"
+    elif parent.status != S.COMPLETED or parent.worker_id != worker_id:
+        why = f"job {after} was not completed by worker {worker_id}"
+    elif (run_id, attempt_id) != (job.run_id, job.attempt_id):
+        why = (f"run {run_id} attempt {attempt_id} is stale (current run {job.run_id} "
+               f"attempt {job.attempt_id})")
+    if why:
+        raise FailedPrecondition(f"job {job.id} ({job.name}) cannot start after job {after}: "
+                                 f"{why}")
+    wf.start_ready(worker_id, job)
