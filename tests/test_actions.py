@@ -7,6 +7,7 @@ commands wrote to files.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -398,3 +399,26 @@ def test_list_actions_shows_progress(coordinator: Coordinator) -> None:
     (after,) = actions_of(coordinator, wf_id)
     assert (after["trigger_count"], after["pending"]) == (1, False)
     assert after["trigger_type"] == "on_jobs_ready" and after["action_type"] == "run_commands"
+
+
+def test_an_action_made_pending_while_another_runs_is_run_and_the_worker_exits(
+        coordinator: Coordinator, tmp_path: Path) -> None:
+    """b ends while the action of a's completion runs: the report's answer says another
+    action is pending. The worker must run it, then see the workflow done and exit (it used
+    to lose that news and wait forever with nothing running)."""
+    out = tmp_path / "out"
+    torc = f"{sys.executable} -m torc.client.cli --url $TORC_URL -f json"
+    b_done = (f"until {torc} jobs list $TORC_WORKFLOW_ID --status completed --name '^b$' "
+              "| grep -q '\"b\"'; do sleep 0.1; done")
+    spec = {"name": "overlap", "jobs": [
+        {"name": "a", "command": "true"},
+        {"name": "b", "command": "until [ -e a_action_started ]; do sleep 0.05; done"}],
+        "actions": [
+            {"trigger_type": "on_jobs_complete", "action_type": "run_commands", "jobs": ["a"],
+             # Ends only once b's end is applied (and its answer, after an fsync, is on the
+             # way to the worker): that answer arrives while this action runs.
+             "commands": ["touch a_action_started", b_done, "sleep 1", stamp_cmd("after_a")]},
+            {"trigger_type": "on_jobs_complete", "action_type": "run_commands", "jobs": ["b"],
+             "commands": [stamp_cmd("after_b")]}]}
+    run_workflow(coordinator, spec, out)
+    assert sorted(t for t, _, _ in events(out)) == ["after_a", "after_b"]

@@ -215,7 +215,10 @@ class WorkerRunner(QueueAndReports, HandOffs, Claiming):
             offer = None if self.queue else self._offer()
             if offer is None or self._claiming:
                 self._changed.clear()
-                await self._changed.wait()
+                # An answer that came while actions ran may have made more pending (and set
+                # the event that the clear above just dropped): run them, do not wait.
+                if not self.actions_pending:
+                    await self._changed.wait()
                 continue
             resp = await self._claim(offer=offer)
             if resp is None:
