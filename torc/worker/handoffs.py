@@ -49,7 +49,7 @@ class HandOffs:
         while (cj := self.armed.pop(job_id, None)) is not None:
             job_id = cj.id
 
-    async def _hand_off(self, rj: RunningJob, outcome: Outcome) -> RunningJob | None:
+    def _hand_off(self, rj: RunningJob, outcome: Outcome) -> RunningJob | None:
         """Start the hand-off armed on ``rj``'s job if it succeeded; the started job (its
         start not yet reported) or None."""
         cj = self.armed.pop(rj.job.id, None)
@@ -64,7 +64,7 @@ class HandOffs:
         nxt = RunningJob(cj, _needs(cj))
         proc = self.execution.process(cj, None)
         try:
-            await proc.start()  # spawns without yielding: the parent's end is not sent yet
+            proc.spawn()  # before the parent's end is reported, in the same step
         except (OSError, ValueError) as e:
             # Not claimed: it becomes ready, and whoever claims it sees the same error.
             log.error("job %d (%s) could not start: %s", cj.id, cj.name, e)

@@ -59,6 +59,10 @@ class JobProcess:
     async def start(self) -> None:
         """Spawn the process; raises OSError (or ValueError for an argument no process can
         take) when it cannot start."""
+        self.spawn()
+
+    def spawn(self) -> None:
+        """``start`` without a coroutine: the caller goes on in the same step of the loop."""
         self.start_time = time.time()
         out_path = self._stdio(self.stdout_path)
         if self.cwd is None:

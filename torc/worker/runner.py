@@ -261,13 +261,16 @@ class WorkerRunner(QueueAndReports, HandOffs, Claiming):
         rj.gpus = None if self.execution.steps else self.gpus.take(cj.id, cj.num_gpus)
         self.running[cj.id] = rj
         self.used = self.used + needs
-        rj.task = asyncio.get_running_loop().create_task(self._run_job(rj))
+        # Spawned here, not in the job's task: a slot freed by a job's end refills in the
+        # same step of the loop, instead of after every other callback that step runs.
+        started = self._spawn(rj)
+        rj.task = asyncio.get_running_loop().create_task(self._run_job(rj, started))
 
-    async def _run_job(self, rj: RunningJob) -> None:
+    async def _run_job(self, rj: RunningJob, started: bool = True) -> None:
         cj = rj.job
         nxt: RunningJob | None = None
         try:
-            if rj.process is None and not await self._spawn(rj):
+            if not started:
                 return
             proc = rj.process
             assert proc is not None
@@ -288,7 +291,7 @@ class WorkerRunner(QueueAndReports, HandOffs, Claiming):
             outcome = await self.execution.outcome(rj, rc)
             if rj.refused:
                 return  # a hand-off the coordinator refused: it was never this worker's
-            nxt = await self._hand_off(rj, outcome)
+            nxt = self._hand_off(rj, outcome)
             self._report(cj, FINISHED, rc, rj.final_status, proc.start_time, proc.end_time,
                          outcome)
             if nxt is not None:
@@ -301,7 +304,7 @@ class WorkerRunner(QueueAndReports, HandOffs, Claiming):
             self._drain()
             self._changed.set()
 
-    async def _spawn(self, rj: RunningJob) -> bool:
+    def _spawn(self, rj: RunningJob) -> bool:
         """Start a claimed job's process and report it; False when it did not start (what
         happened instead is reported)."""
         cj = rj.job
@@ -312,7 +315,7 @@ class WorkerRunner(QueueAndReports, HandOffs, Claiming):
             return False
         proc = self.execution.process(cj, rj.gpus)
         try:
-            await proc.start()
+            proc.spawn()
         except (OSError, ValueError) as e:
             log.error("job %d (%s) could not start: %s", cj.id, cj.name, e)
             self._report(cj, FINISHED, 127, pb.FAILED, time.time(), time.time())
