@@ -120,8 +120,10 @@ async def run(url: str, pid: int, wf_id: int, a: argparse.Namespace) -> list[tup
         rows.append((k + 1, pct(latencies, 0.5) * 1000, pct(latencies, 0.99) * 1000,
                      (counters["jobs"] - jobs0) / took, (counters["beats"] - beats0) / took,
                      rss_bytes(pid) / 1e6, max(latencies, default=0.0) * 1000))
-        print(f"  period {k + 1}: p50 {rows[-1][1]:.1f} ms, p99 {rows[-1][2]:.1f} ms, "
-              f"max {rows[-1][6]:.0f} ms, {rows[-1][3]:.0f} jobs/s, {rows[-1][4]:.0f} beats/s, "
+        # Wall-clock time, to line periods up with the coordinator's log (snapshots).
+        print(f"  {time.strftime('%H:%M:%S')} period {k + 1}: p50 {rows[-1][1]:.1f} ms, "
+              f"p99 {rows[-1][2]:.1f} ms, max {rows[-1][6]:.0f} ms, {rows[-1][3]:.0f} jobs/s, "
+              f"{rows[-1][4]:.0f} beats/s, "
               f"RSS {rows[-1][5]:.0f} MB", file=sys.stderr, flush=True)
         if all(t.done() for t in tasks):
             break
