@@ -422,3 +422,19 @@ def test_an_action_made_pending_while_another_runs_is_run_and_the_worker_exits(
              "commands": [stamp_cmd("after_b")]}]}
     run_workflow(coordinator, spec, out)
     assert sorted(t for t, _, _ in events(out)) == ["after_a", "after_b"]
+
+
+def test_no_resource_warning_while_actions_hold_the_jobs_back(coordinator: Coordinator,
+                                                              tmp_path: Path) -> None:
+    """While an action is pending the coordinator hands out no job, so its answer counts
+    ready jobs the worker did not get; that is not 'too little room', and the log must not
+    say so."""
+    out = tmp_path / "out"
+    spec = {"name": "held", "jobs": [
+        {"name": "a", "command": "true"},
+        *({"name": f"b{i}", "command": "true", "depends_on": ["a"]} for i in range(3))],
+        "actions": [{"trigger_type": "on_jobs_complete", "action_type": "run_commands",
+                     "jobs": ["a"], "commands": [stamp_cmd("after_a")]}]}
+    run_workflow(coordinator, spec, out)
+    log = (out / "worker0.log").read_text()
+    assert "running action" in log and "need more resources" not in log

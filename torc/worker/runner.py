@@ -244,7 +244,9 @@ class WorkerRunner(QueueAndReports, HandOffs, Claiming):
                     except TimeoutError:
                         pass
                     continue
-            if resp.ready_jobs and not warned:
+            # With actions pending the coordinator hands out nothing: ready jobs are held
+            # back for them, not too big for this worker.
+            if resp.ready_jobs and not warned and not self.actions_pending:
                 warned = True
                 log.warning("%d ready job(s) need more resources than this worker has free",
                             resp.ready_jobs)
