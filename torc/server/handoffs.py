@@ -20,16 +20,16 @@ from typing import Any
 
 from torc import states as S
 from torc.errors import FailedPrecondition
+from torc.server.claims import Offer
 from torc.server.job import Job
 
 DEPTH = 4  # links handed ahead
 
 
-def _fits_in(rr: dict[str, Any], parent: dict[str, Any]) -> bool:
-    """The dependent can take its parent's place: it needs no more than the parent held,
-    and no GPUs (devices are given per job, and a hand-off must not wait for them)."""
-    return (rr["num_gpus"] == 0 and rr["num_cpus"] <= parent["num_cpus"]
-            and rr["memory"] <= parent["memory"] and rr["num_nodes"] <= parent["num_nodes"])
+def _place_of(parent: dict[str, Any]) -> Offer:
+    """What a dependent taking its parent's place may use: what the parent held, but no GPUs
+    (devices are given per job, and a hand-off must not wait for them)."""
+    return Offer(parent["num_cpus"], parent["memory"], 0, parent["num_nodes"])
 
 
 def _successor(wf: Any, parent: Job, scheduler: str) -> Job | None:
@@ -38,7 +38,7 @@ def _successor(wf: Any, parent: Job, scheduler: str) -> Job | None:
         d = wf.jobs[d_id - 1]
         if (d.status == S.BLOCKED and d.waiting == 1
                 and not (scheduler and d.scheduler and d.scheduler != scheduler)
-                and _fits_in(wf.rrs[d.rr], wf.rrs[parent.rr])):
+                and _place_of(wf.rrs[parent.rr]).fits(wf.rrs[d.rr])):
             return d
     return None
 

@@ -77,7 +77,7 @@ def next_jobs(wf: Any, w: Any, held: list[int]) -> list[pb.ClaimedJob]:
     return out
 
 
-def refused_starts(wf: Any, worker_id: int, reports: Any) -> tuple[list[int], list[int]]:
+def hand_off_starts(wf: Any, worker_id: int, reports: Any) -> tuple[list[int], list[int]]:
     """(accepted, refused) job ids of the hand-offs reported STARTED, once applied."""
     accepted, refused = [], []
     for r in reports:
@@ -282,7 +282,7 @@ class WorkerRpcs:
             pending = wf is not None and bool(wf.actions.pending_for(request.worker_id,
                                                                       MAIN_LOOP_TRIGGERS))
             jobs: list[pb.ClaimedJob] | None = None
-            started, refused = refused_starts(wf, request.worker_id, request.reports)
+            started, refused = hand_off_starts(wf, request.worker_id, request.reports)
             nexts: list[pb.ClaimedJob] = []
             if (wf is not None and (ask is not None or started) and not pending
                     and not wf.actions.setup_running()):

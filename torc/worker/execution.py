@@ -247,7 +247,7 @@ class Execution:
                                 self.worker_id, self.url, self.output_dir, self.cwd,
                                 self.marker)
         try:
-            await proc.start()
+            proc.spawn()
         except (OSError, ValueError) as e:
             log.error("job %d: recovery script could not start: %s", cj.id, e)
             return 127

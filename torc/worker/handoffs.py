@@ -25,10 +25,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("torc.worker")
 
 
-def _needs(cj: pb.ClaimedJob) -> Resources:
-    return Resources(cj.num_cpus, cj.memory_bytes, cj.num_gpus)
-
-
 class HandOffs:
     """Expects WorkerRunner's state (running, used, execution, reporter...) on ``self``."""
 
@@ -57,11 +53,11 @@ class HandOffs:
             return None
         ok = (outcome.return_code == 0 and not outcome.status and not rj.final_status
               and not self.stopping and not self.canceled and not cj.num_gpus
-              and _needs(rj.job).fits(_needs(cj)))
+              and Resources.of(rj.job).fits(Resources.of(cj)))
         if not ok:
             self._disarm(cj.id)
             return None
-        nxt = RunningJob(cj, _needs(cj))
+        nxt = RunningJob(cj, Resources.of(cj))
         proc = self.execution.process(cj, None)
         try:
             proc.spawn()  # before the parent's end is reported, in the same step

@@ -56,13 +56,10 @@ class JobProcess:
     def _stdio(path: str | Path | None) -> str:
         return os.devnull if path is None else str(path)
 
-    async def start(self) -> None:
-        """Spawn the process; raises OSError (or ValueError for an argument no process can
-        take) when it cannot start."""
-        self.spawn()
-
     def spawn(self) -> None:
-        """``start`` without a coroutine: the caller goes on in the same step of the loop."""
+        """Spawn the process; raises OSError (or ValueError for an argument no process can
+        take) when it cannot start. Not a coroutine: the caller goes on in the same step of
+        the event loop."""
         self.start_time = time.time()
         out_path = self._stdio(self.stdout_path)
         if self.cwd is None:

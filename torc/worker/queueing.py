@@ -47,7 +47,7 @@ class QueueAndReports:
         while self.queue and not self.stopping and not self.canceled:
             cj = self.queue[0]
             if (slots and len(self.running) >= slots) or not self._free().fits(
-                    Resources(cj.num_cpus, cj.memory_bytes, cj.num_gpus)):
+                    Resources.of(cj)):
                 return
             self._start(self.queue.popleft())
             self._dequeued_at = time.monotonic()

@@ -7,6 +7,10 @@ import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torc.proto import torc_pb2 as pb
 
 
 @dataclass(slots=True)
@@ -16,6 +20,11 @@ class Resources:
     num_cpus: int
     memory: int
     num_gpus: int = 0
+
+    @classmethod
+    def of(cls, cj: pb.ClaimedJob) -> Resources:
+        """What a claimed job needs."""
+        return cls(cj.num_cpus, cj.memory_bytes, cj.num_gpus)
 
     def fits(self, other: Resources) -> bool:
         """True when ``other`` fits in what is left here."""

@@ -257,7 +257,7 @@ class WorkerRunner(QueueAndReports, HandOffs, Claiming):
                 idle_since = time.monotonic()
 
     def _start(self, cj: pb.ClaimedJob) -> None:
-        needs = Resources(cj.num_cpus, cj.memory_bytes, cj.num_gpus)
+        needs = Resources.of(cj)
         rj = RunningJob(cj, needs)
         # Slurm assigns a step's GPUs itself; a direct job gets devices no other job holds.
         rj.gpus = None if self.execution.steps else self.gpus.take(cj.id, cj.num_gpus)
