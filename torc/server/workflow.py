@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from torc import states as S
-from torc.errors import FailedPrecondition, InvalidArgument, NotFound
-from torc.server import changes, failures
+from torc.errors import FailedPrecondition, NotFound
+from torc.server import changes
 from torc.server.actions import ActionBook
 from torc.server.claims import Offer, ReadyQueue
 from torc.server.job import Job, Result
+from torc.server.transitions import WorkerTransitions
 
 # How ready jobs are ordered within a priority (Torc's jobs_sort_method): largest first.
 SORT_KEYS = {
@@ -23,7 +24,7 @@ SORT_KEYS = {
 }
 
 
-class Workflow:
+class Workflow(WorkerTransitions):
     """A workflow's jobs, actions, results and run state."""
 
     def __init__(self, wf_id: int, spec: dict[str, Any], user: str, created_at: float,
@@ -313,105 +314,3 @@ class Workflow:
         missing = ready - self.ready.ids()
         assert not missing or self.canceled or not self.initialized, \
             f"workflow {self.id}: ready jobs not queued: {sorted(missing)[:10]}"
-
-    def claim(self, worker_id: int, job_ids: list[int]) -> list[Job]:
-        """Hand ready jobs to a worker (pending)."""
-        chosen = [self.job(i) for i in job_ids]
-        for j in chosen:
-            if j.status != S.READY:
-                raise FailedPrecondition(
-                    f"job {j.id} ({j.name}) is {S.name(j.status)}, not ready; cannot claim")
-        for j in chosen:
-            j.worker_id = worker_id
-            self._set(j, S.PENDING)
-        return chosen
-
-    def _check_holder(self, job: Job, worker_id: int, run_id: int, attempt_id: int,
-                      allowed: tuple[int, ...], what: str) -> None:
-        if job.status not in allowed:
-            raise FailedPrecondition(
-                f"job {job.id} ({job.name}) is {S.name(job.status)}; cannot {what}")
-        if job.worker_id != worker_id:
-            raise FailedPrecondition(
-                f"job {job.id} ({job.name}) is held by worker {job.worker_id}, not {worker_id}")
-        if (run_id and run_id != job.run_id) or (attempt_id and attempt_id != job.attempt_id):
-            raise FailedPrecondition(
-                f"job {job.id} ({job.name}): report for run {run_id} attempt {attempt_id} is "
-                f"stale (current run {job.run_id} attempt {job.attempt_id})")
-
-    def start(self, worker_id: int, job_id: int, run_id: int = 0, attempt_id: int = 0) -> None:
-        """A claimed job started running."""
-        job = self.job(job_id)
-        self._check_holder(job, worker_id, run_id, attempt_id, (S.PENDING,), "start it")
-        self._set(job, S.RUNNING)
-
-    def start_ready(self, worker_id: int, job: Job) -> None:
-        """A ready job runs on a worker without a claim (a hand-off, checked by the caller)."""
-        job.worker_id = worker_id
-        self._set(job, S.RUNNING)
-
-    def release(self, worker_id: int, job_id: int, run_id: int = 0, attempt_id: int = 0) -> None:
-        """A claimed job the worker will not run goes back to ready."""
-        job = self.job(job_id)
-        self._check_holder(job, worker_id, run_id, attempt_id, (S.PENDING,), "release it")
-        job.worker_id = 0
-        self._set(job, S.READY)
-
-    def finish(self, worker_id: int, job_id: int, status: int, return_code: int,
-               start: float, end: float, run_id: int = 0, attempt_id: int = 0,
-               report: Any = None) -> str:
-        """A job ended: record its result; then retry it (its failure handler says so),
-        hold it (pending_failed), or unblock or cancel its dependents. ``report`` (an
-        events.ReportRow) carries the message, resource figures, recovery script outcome
-        and output file times. Returns "retried", "pending_failed" or "" (done)."""
-        if status not in S.TERMINAL:
-            raise InvalidArgument(f"job {job_id}: final status must be terminal, "
-                                  f"not {S.NAMES.get(status, status)}")
-        job = self.job(job_id)
-        self._check_holder(job, worker_id, run_id, attempt_id, (S.PENDING, S.RUNNING), "finish it")
-        message = report.message if report is not None else ""
-        outcome = ""
-        if status == S.FAILED:
-            handlers = self.extra.get("failure_handlers") or []
-            outcome, why = failures.decide(
-                handlers[job.handler] if job.handler is not None else None,
-                bool(self.extra.get("use_pending_failed")), job.attempt_id, return_code,
-                report.recovery_rc if report is not None else None)
-            message = "; ".join(m for m in (message, why) if m)
-        metrics = tuple(report.metrics) if report is not None and report.metrics else ()
-        self.results.append(Result(job.id, job.run_id, job.attempt_id, return_code, status,
-                                   start, end, worker_id, message, *metrics))
-        job.return_code = return_code
-        if outcome == "retried":
-            job.worker_id = 0
-            job.attempt_id += 1
-            self._set(job, S.READY)
-            return outcome
-        if outcome == "pending_failed":
-            self._set(job, S.PENDING_FAILED)
-            return outcome
-        if status == S.COMPLETED:
-            job.digest = job.inputs_digest(self.extra.get("user_data") or [])
-            if report is not None and report.output_mtimes:
-                outputs = set(job.io.get("output_files", ()))
-                self.file_mtimes.update({int(k): float(v) for k, v in report.output_mtimes
-                                         if k in outputs})
-        self._set(job, status)
-        self._propagate([job], end)
-        self._after_change()
-        return outcome
-
-    def lose(self, worker_id: int, job_id: int, ts: float) -> bool:
-        """A running job was lost with its worker: run it again as a new attempt while
-        ``retry_on_worker_loss`` allows (the lost attempt is recorded with -128), else fail it
-        with -128. Returns True when requeued."""
-        job = self.job(job_id)
-        if job.attempt_id > job.retry_on_loss:
-            self.finish(worker_id, job_id, S.FAILED, S.LOST_RETURN_CODE, ts, ts)
-            return False
-        self.results.append(Result(job.id, job.run_id, job.attempt_id, S.LOST_RETURN_CODE,
-                                   S.FAILED, ts, ts, worker_id))
-        job.worker_id = 0
-        job.attempt_id += 1
-        self._set(job, S.READY)
-        return True
