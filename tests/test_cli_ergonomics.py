@@ -220,3 +220,16 @@ def test_hpc_profiles_from_the_config_file(tmp_path: Path) -> None:
     assert torc("hpc", "detect")["name"] == "mysite"
     (best,) = [p for p in torc("hpc", "match", "--num-gpus", "2") if p["best"]]
     assert best["name"] == "gpu"
+
+
+def test_watch_of_an_ended_workflow_shows_the_end_of_its_history(coordinator: Coordinator,
+                                                                 tmp_path: Path) -> None:
+    # A long history (a failure event per job) arrives in many messages: watch must show its
+    # last events, not whatever had arrived when it first looked at the status.
+    url, c = coordinator.url, coordinator.client
+    wf = c.create_workflow({"name": "many", "jobs": [
+        {"name": f"j{i}", "command": "exit 1"} for i in range(2000)]})
+    run_cli("run", str(wf), "--output-dir", str(tmp_path / "o"), url=url)
+    r = run_cli("watch", str(wf), "--interval", "0.1", url=url)
+    assert r.returncode == 1
+    assert f"workflow {wf} complete" in r.stdout, r.stdout[-2000:]

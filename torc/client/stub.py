@@ -244,11 +244,15 @@ class TorcClient:
         """Slurm allocations submitted for the workflow, with their last known state."""
         return list(self.call("ListAllocations", pb.WorkflowRef(workflow_id=wf_id)).allocations)
 
-    def watch_events(self, wf_id: int = 0, history: bool = False) -> Any:
+    def watch_events(self, wf_id: int = 0, history: bool = False,
+                     mark_history_end: bool = False) -> Any:
         """Iterator over the workflow event feed (0: all workflows); with ``history``, the
-        recent events the coordinator holds come first."""
-        return self.stub.WatchEvents(pb.WatchEventsRequest(workflow_id=wf_id, history=history),
-                                     metadata=self._metadata)
+        recent events the coordinator holds come first, and with ``mark_history_end`` an
+        event with ``history_end`` set follows them."""
+        return self.stub.WatchEvents(
+            pb.WatchEventsRequest(workflow_id=wf_id, history=history,
+                                  mark_history_end=mark_history_end),
+            metadata=self._metadata)
 
     # ----- moving workflows
 

@@ -21,25 +21,27 @@ from rich.text import Text
 from torc.client import output
 from torc.client.stub import TorcClient
 
-HISTORY_WAIT_SECONDS = 10.0  # a workflow always has events (its creation): never waited out
+HISTORY_WAIT_SECONDS = 60.0  # the history comes at once; a bound only for a stuck stream
 SHOWN = ("completed", "running", "ready", "blocked", "failed", "canceled", "terminated",
          "pending_failed")
 
 
 def _follow(c: TorcClient, wf_id: int, latest: deque[str], stop: threading.Event,
-            first: threading.Event) -> None:
+            history_sent: threading.Event) -> None:
     """Keep the latest events (one WatchEvents stream, in a thread)."""
     try:
-        for ev in c.watch_events(wf_id, history=True):
+        for ev in c.watch_events(wf_id, history=True, mark_history_end=True):
+            if ev.history_end:
+                history_sent.set()
+                continue
             latest.append(f"{output.ts(ev.timestamp)} [bold]{escape(ev.kind)}[/] "
                           f"{escape(ev.message)}")
-            first.set()
             if stop.is_set():
                 return
     except Exception:  # the stream ends with the coordinator or the command
         return
     finally:
-        first.set()
+        history_sent.set()
 
 
 def _ended(d: dict[str, Any]) -> int:
@@ -54,11 +56,13 @@ def watch(c: TorcClient, a: argparse.Namespace, recover: Any) -> int:
     """Watch until the workflow ends; its exit code (see the module)."""
     recoveries = 0
     latest: deque[str] = deque(maxlen=6)
-    stop, first = threading.Event(), threading.Event()
+    stop, history_sent = threading.Event(), threading.Event()
     if a.format != "json":
-        threading.Thread(target=_follow, args=(c, a.id, latest, stop, first),
+        threading.Thread(target=_follow, args=(c, a.id, latest, stop, history_sent),
                          daemon=True).start()
-        first.wait(HISTORY_WAIT_SECONDS)  # the history comes at once: show it from the start
+        # Show the whole history before the first look at the status: on a workflow that
+        # has ended, that look is the last.
+        history_sent.wait(HISTORY_WAIT_SECONDS)
     progress = Progress(TextColumn("[bold]{task.description:<14}"), BarColumn(),
                         MofNCompleteColumn())
     bars: dict[str, Any] = {}

@@ -903,21 +903,25 @@ class ListAllocationsResponse(_message.Message):
     def __init__(self, allocations: _Optional[_Iterable[_Union[Allocation, _Mapping]]] = ...) -> None: ...
 
 class WatchEventsRequest(_message.Message):
-    __slots__ = ("workflow_id", "history")
+    __slots__ = ("workflow_id", "history", "mark_history_end")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
+    MARK_HISTORY_END_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     history: bool
-    def __init__(self, workflow_id: _Optional[int] = ..., history: _Optional[bool] = ...) -> None: ...
+    mark_history_end: bool
+    def __init__(self, workflow_id: _Optional[int] = ..., history: _Optional[bool] = ..., mark_history_end: _Optional[bool] = ...) -> None: ...
 
 class WorkflowEvent(_message.Message):
-    __slots__ = ("workflow_id", "timestamp", "kind", "message")
+    __slots__ = ("workflow_id", "timestamp", "kind", "message", "history_end")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_END_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     timestamp: float
     kind: str
     message: str
-    def __init__(self, workflow_id: _Optional[int] = ..., timestamp: _Optional[float] = ..., kind: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+    history_end: bool
+    def __init__(self, workflow_id: _Optional[int] = ..., timestamp: _Optional[float] = ..., kind: _Optional[str] = ..., message: _Optional[str] = ..., history_end: _Optional[bool] = ...) -> None: ...

@@ -299,6 +299,9 @@ class TorcService(WorkerRpcs, JobRpcs, TransferRpcs, UserDataRpcs, AccessGroupRp
                     q.put_nowait(pb.WorkflowEvent(workflow_id=item.workflow_id,
                                                   timestamp=item.timestamp, kind=item.kind,
                                                   message=item.message))
+            if request.mark_history_end:
+                q.put_nowait(pb.WorkflowEvent(workflow_id=request.workflow_id,
+                                              timestamp=time.time(), history_end=True))
         self._subscribers.append(entry)
         try:
             while True:
