@@ -51,9 +51,9 @@ def test_data_and_output_files_are_owner_only(coordinator: Coordinator, tmp_path
     coordinator.stop()  # writes a snapshot
     data = coordinator.data_dir
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
-    files = [*data.glob("wal-*.log"), *data.glob("snapshot-*.json"),
+    files = [*data.glob("wal-*.log"), *data.glob("snapshot-*.json"), *data.glob("part-*"),
              *(tmp_path / "out" / "job_stdio").iterdir()]
-    assert len(files) >= 4
+    assert len(files) >= 6
     for f in files:
         assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
 

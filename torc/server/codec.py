@@ -5,21 +5,34 @@ from __future__ import annotations
 
 from typing import Any
 
+from torc.server import snapshot_parts
 from torc.server.job import STATE_FIELDS, Result, jobs_from_columns, spec_columns
 from torc.server.workflow import Workflow
 
 
-def dump_workflow(wf: Workflow) -> dict[str, Any]:
-    """A workflow's whole state (spec, run state, jobs column by column, actions)."""
+def dump_workflow(wf: Workflow, seq: int | None = None) -> dict[str, Any]:
+    """A workflow's whole state (spec, run state, jobs column by column, actions).
+
+    With ``seq``, for the snapshot at ``seq``: job specs, job states and the results already
+    in parts are named (``snapshot_parts``), not held."""
+    inline = seq is None
+    covered = 0 if inline else sum(n for _, n in wf.results_parts)
+    parts: dict[str, Any] = {
+        "job_specs": spec_columns(wf.jobs),
+        "jobs": {f: [getattr(j, f) for j in wf.jobs] for f in STATE_FIELDS},
+    } if inline else {
+        "specs_part": wf.specs_part, "state_part": snapshot_parts.state_part(wf, seq),
+        "results_parts": wf.results_parts,
+    }
     return {
         "id": wf.id, "user": wf.user, "created_at": wf.created_at,
         "spec": wf.to_spec(jobs=False),
-        "job_specs": spec_columns(wf.jobs),
         "run_id": wf.run_id, "initialized": wf.initialized, "canceled": wf.canceled,
         "archived": wf.archived,
-        "results": wf.results, "allocations": wf.allocations,
+        "results": wf.results[covered:] if covered else wf.results,
+        "allocations": wf.allocations,
         "file_mtimes": sorted(wf.file_mtimes.items()),
-        "jobs": {f: [getattr(j, f) for j in wf.jobs] for f in STATE_FIELDS},
+        **parts,
         "actions": [{"count": a.count, "triggered": a.triggered, "claimed": a.claimed,
                      "claimed_by": sorted(a.claimed_by), "failures": a.failures,
                      "executions": a.executions, "running": sorted(a.running)}
@@ -36,6 +49,9 @@ def load_workflow(d: dict[str, Any]) -> Workflow:
     wf.run_id, wf.initialized, wf.canceled = d["run_id"], d["initialized"], d["canceled"]
     wf.archived = d.get("archived", False)
     wf.results = [Result(*r) for r in d["results"]]
+    # The parts it was read from hold the same again: the next snapshot names them too.
+    wf.specs_part = d.get("specs_part")
+    wf.results_parts = [[name, count] for name, count in d.get("results_parts", ())]
     wf.allocations = d.get("allocations", [])
     wf.file_mtimes = {int(k): v for k, v in d.get("file_mtimes", ())}
     for f in STATE_FIELDS if jobs is None else ():

@@ -193,6 +193,7 @@ def apply_state(wf: Workflow, st: dict[str, Any]) -> None:
             job.status = S.READY
     wf.recount()
     wf.results = list(st["results"])
+    wf.results_parts = []  # none of its snapshot parts holds these
     wf.file_mtimes = dict(st["file_mtimes"])
     for a, s in zip(wf.actions.actions, st["actions"], strict=True):
         a.count, a.triggered, a.claimed = s["count"], s["triggered"], s["claimed"]

@@ -51,6 +51,7 @@ def update_job(wf: Workflow, job_id: int, priority: int | None = None, rr_name: 
     if command is not None and not command.strip():
         raise InvalidArgument(f"job {job.id}: the command must not be empty")
     job.rr = rr
+    wf.specs_part = None  # the snapshot part with the old specs no longer holds them
     if priority is not None:
         job.priority = priority
     if command is not None:

@@ -8,6 +8,7 @@ import getpass
 import json
 import logging
 import os
+import secrets
 import signal
 import ssl
 import sys
@@ -53,15 +54,24 @@ class Coordinator:
         self.lock = DataDirLock(self.data_dir)
         self.stop = asyncio.Event()
         self.exit_code = 0
+        # Names this life's snapshot parts apart from those of earlier lives (snapshot_parts).
+        self.boot = secrets.token_hex(4)
+        self.snapshot_lock = asyncio.Lock()
 
     async def snapshot(self) -> None:
         """Write a snapshot of the current state and drop the WAL segments it covers."""
+        # One at a time: the one a clean stop takes may start while a periodic one runs, and
+        # each removes the parts the other's snapshot has not named yet (snapshot_parts).
+        async with self.snapshot_lock:
+            await self._snapshot()
+
+    async def _snapshot(self) -> None:
         wal, store = self.wal, self.service.store
         t0 = time.perf_counter()
         seq = wal.last_seq
         wal.request_rotation()
         wal.records_since_snapshot = 0
-        pid = fork_snapshot(self.data_dir, store, seq)
+        pid = fork_snapshot(self.data_dir, store, seq, self.boot)
         _, status = await asyncio.get_running_loop().run_in_executor(None, os.waitpid, pid, 0)
         if os.waitstatus_to_exitcode(status) != 0:
             log.error("snapshot at seq %d failed (child exit %d); the WAL is kept", seq,

@@ -365,12 +365,13 @@ class Store(AllocationEvents):
 
     # ----- snapshots
 
-    def to_snapshot(self) -> dict[str, Any]:
-        """The whole state as JSON-able data."""
+    def to_snapshot(self, seq: int | None = None) -> dict[str, Any]:
+        """The whole state as JSON-able data (with ``seq``: naming its parts, see
+        ``snapshot_parts``)."""
         return {
             "next_workflow_id": self.next_workflow_id,
             "next_worker_id": self.next_worker_id,
-            "workflows": [codec.dump_workflow(wf) for wf in self.workflows.values()],
+            "workflows": [codec.dump_workflow(wf, seq) for wf in self.workflows.values()],
             "workers": [codec.dump_worker(w) for w in self.workers.values()],
             # The feed is history users read (events monitor --history): it survives restarts.
             "feed": [[f.workflow_id, f.timestamp, f.kind, f.message] for f in self.feed],

@@ -62,6 +62,10 @@ class Workflow(WorkerTransitions):
         self.archived = False  # hidden from listings unless all are asked for
         self.ready = ReadyQueue()
         self.results: list[Result] = []
+        # The snapshot parts holding its job specs and its first results (see
+        # snapshot_parts); reset by whatever changes what they hold.
+        self.specs_part: str | None = None
+        self.results_parts: list[list[Any]] = []
         # Slurm allocations submitted for this workflow (schedule_nodes actions).
         self.allocations: list[dict[str, Any]] = []
         # File modification times as last recorded (by file index): at (re)initialize from
