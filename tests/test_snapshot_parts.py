@@ -17,14 +17,16 @@ from torc.proto import torc_pb2 as pb
 from torc.server import snapshot_parts
 from torc.server.recovery import list_snapshots
 
-N_JOBS = 45_000  # more than two parts' worth of results
+N_JOBS = 45_000  # more than two parts' worth of results (RESULTS_PER_PART)
 
 
-def _finish_all(url: str, wf_id: int) -> None:
-    """Claim and finish every job over raw gRPC, a batch at a time (each call logged)."""
+def _finish(url: str, wf_id: int, count: int) -> None:
+    """Claim and finish ``count`` jobs (or all) over raw gRPC, a batch at a time."""
     stub = raw_stub(url)
     w = stub.RegisterWorker(pb.RegisterWorkerRequest(workflow_id=wf_id), timeout=30).worker_id
-    while True:
+    done = 0
+    while done < count:
+        done += 3000
         jobs = stub.ClaimJob(pb.ClaimJobRequest(
             workflow_id=wf_id, worker_id=w, max_jobs=3000,
             available=pb.Resources(num_cpus=100_000, memory_bytes=1 << 50)), timeout=60).jobs
@@ -56,9 +58,12 @@ def test_snapshot_parts_keep_every_spec_state_and_result_across_restarts(
         wf = c.client.create_workflow({"name": "big", "jobs": [
             {"name": f"j{i}", "command": f"echo {i}"} for i in range(N_JOBS)]})
         c.client.initialize(wf)
-        _finish_all(c.url, wf)
+        # A clean stop snapshots: each of these puts the results since the last in a part.
+        _finish(c.url, wf, 24_000)
+        c.restart(kill=False)
+        _finish(c.url, wf, N_JOBS)
         c.client.update_job(wf, 7, command="echo edited")
-        c.restart(kill=False)  # a clean stop snapshots
+        c.restart(kill=False)
         first = _latest(directory)["store"]["workflows"][0]
         assert len(first["results_parts"]) >= 2, "results were not split off into parts"
         assert _parts_on_disk(directory) == snapshot_parts.named(_latest(directory))
@@ -103,3 +108,30 @@ def test_a_missing_snapshot_part_stops_the_coordinator_naming_it(tmp_path: Path)
     assert r.returncode == 2
     assert "cannot start" in r.stderr and specs.name in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_job_specs_written_in_pieces_come_back_whole(tmp_path: Path) -> None:
+    # The specs part is encoded 20,000 jobs at a time: a job's own settings (kept only for
+    # the jobs that have them) must come back on that job, on either side of a piece's end.
+    directory = tmp_path / "coord"
+    n = snapshot_parts.STEP + 5
+    special = {3, snapshot_parts.STEP - 1, snapshot_parts.STEP, n - 1}
+    jobs = [{"name": f"j{i}", "command": "true"} for i in range(n)]
+    for i in special:
+        jobs[i]["stdio"] = {"mode": "none"}
+        jobs[i]["output_files"] = [f"f{i}"]
+    spec = {"name": "pieces", "jobs": jobs,
+            "files": [{"name": f"f{i}", "path": f"out/{i}.txt"} for i in special]}
+    c = Coordinator(directory)
+    c.start()
+    try:
+        wf = c.client.create_workflow(spec)
+        before = c.client.export_workflow(wf)["spec"]["jobs"]
+        c.restart(kill=False)  # a clean stop snapshots; the start reads the parts
+        assert _latest(directory)["store"]["workflows"][0]["specs_part"]
+        after = c.client.export_workflow(wf)["spec"]["jobs"]
+        assert after == before
+        assert [i for i, j in enumerate(after) if j.get("stdio")] == sorted(special)
+        assert [i for i, j in enumerate(after) if j.get("output_files")] == sorted(special)
+    finally:
+        c.close()

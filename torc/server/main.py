@@ -58,20 +58,21 @@ class Coordinator:
         self.boot = secrets.token_hex(4)
         self.snapshot_lock = asyncio.Lock()
 
-    async def snapshot(self) -> None:
-        """Write a snapshot of the current state and drop the WAL segments it covers."""
+    async def snapshot(self, cpu_share: float | None = None) -> None:
+        """Write a snapshot of the current state and drop the WAL segments it covers; the
+        child uses at most ``cpu_share`` of a CPU (default: --snapshot-cpu)."""
         # One at a time: the one a clean stop takes may start while a periodic one runs, and
         # each removes the parts the other's snapshot has not named yet (snapshot_parts).
         async with self.snapshot_lock:
-            await self._snapshot()
+            await self._snapshot(self.args.snapshot_cpu if cpu_share is None else cpu_share)
 
-    async def _snapshot(self) -> None:
+    async def _snapshot(self, cpu_share: float) -> None:
         wal, store = self.wal, self.service.store
         t0 = time.perf_counter()
         seq = wal.last_seq
         wal.request_rotation()
         wal.records_since_snapshot = 0
-        pid = fork_snapshot(self.data_dir, store, seq, self.boot)
+        pid = fork_snapshot(self.data_dir, store, seq, self.boot, cpu_share)
         _, status = await asyncio.get_running_loop().run_in_executor(None, os.waitpid, pid, 0)
         if os.waitstatus_to_exitcode(status) != 0:
             log.error("snapshot at seq %d failed (child exit %d); the WAL is kept", seq,
@@ -167,7 +168,7 @@ class Coordinator:
         await self.server.stop(grace=1.0)
         if self.wal.failed is None:
             await self.wal.sync()
-            await self.snapshot()
+            await self.snapshot(cpu_share=1.0)  # nothing is served any more: at full speed
         await self.wal.close()
         try:
             (self.data_dir / "coordinator.json").unlink()
@@ -213,6 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds between squeue checks of the workflows' Slurm allocations")
     s.add_argument("--snapshot-every", type=int, default=200_000,
                    help="WAL records between snapshots")
+    s.add_argument("--snapshot-cpu", type=_share, default=0.25,
+                   help="share of one CPU a snapshot taken while serving may use, above 0 "
+                        "and at most 1 (default: %(default)s): more makes it sooner, less "
+                        "keeps it further from claim latency")
     s.add_argument("--max-message-mb", type=int, default=MAX_MESSAGE_BYTES >> 20,
                    help="largest request accepted, in MiB")
     s.add_argument("--no-fsync", action="store_true",
@@ -264,6 +269,16 @@ def users_command(args: argparse.Namespace) -> int:
         print(f"error: {e.message}", file=sys.stderr)
         return 1
     return 0
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share above 0 and at most 1")
+    return value
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -58,9 +58,11 @@ def write_snapshot(directory: Path, seq: int, data: bytes, parts: set[str]) -> P
     return final
 
 
-def fork_snapshot(directory: Path, store: Store, seq: int, boot: str) -> int:
+def fork_snapshot(directory: Path, store: Store, seq: int, boot: str,
+                  cpu_share: float = 1.0) -> int:
     """Write a snapshot of ``store`` at ``seq`` from a forked child; returns the child's pid.
-    ``boot`` tells this coordinator's parts from those of its earlier lives.
+    ``boot`` tells this coordinator's parts from those of its earlier lives; the child uses at
+    most ``cpu_share`` of one CPU (``snapshot_parts.Pacer``).
 
     Encoding millions of jobs takes seconds of CPU that would stall the event loop; the child
     gets a copy-on-write image of the store as it is now and encodes it while the parent goes on
@@ -80,8 +82,10 @@ def fork_snapshot(directory: Path, store: Store, seq: int, boot: str) -> int:
         # pages it shares with the coordinator.
         gc.disable()
         if os.getppid() == parent:
-            snapshot_parts.write_missing(directory, store, seq)
+            pacer = snapshot_parts.Pacer(cpu_share)
+            snapshot_parts.write_missing(directory, store, seq, pacer)
             data = {"seq": seq, "store": store.to_snapshot(seq)}
+            pacer.tick()
             write_snapshot(directory, seq, json.dumps(data, separators=(",", ":")).encode(),
                            snapshot_parts.named(data))
             code = 0
