@@ -111,7 +111,7 @@ def test_a_missing_snapshot_part_stops_the_coordinator_naming_it(tmp_path: Path)
 
 
 def test_job_specs_written_in_pieces_come_back_whole(tmp_path: Path) -> None:
-    # The specs part is encoded 20,000 jobs at a time: a job's own settings (kept only for
+    # The specs part is encoded STEP jobs at a time: a job's own settings (kept only for
     # the jobs that have them) must come back on that job, on either side of a piece's end.
     directory = tmp_path / "coord"
     n = snapshot_parts.STEP + 5

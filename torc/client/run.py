@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -77,16 +78,20 @@ def _worker_argv(args: argparse.Namespace, url: str, wf_id: int, output_dir: Pat
     return argv
 
 
-def prepare(client: TorcClient, target: str, files_dir: Path) -> int:
+def prepare(client: TorcClient, target: str, files_dir: Path,
+            before_init: Any = None) -> int:
     """Create (from a spec) and initialize, or initialize an existing workflow id; input
-    files are looked for in ``files_dir``, where the jobs will run."""
+    files are looked for in ``files_dir``, where the jobs will run. ``before_init(wf_id)``
+    runs in between (a worker started then boots while the workflow initializes)."""
     if target.isdigit():
         wf_id = int(target)
-        if not client.get_workflow(wf_id).initialized:
-            client.initialize(wf_id, files_dir)
-        return wf_id
-    wf_id = client.create_workflow(target)
-    client.initialize(wf_id, files_dir)
+        initialized = client.get_workflow(wf_id).initialized
+    else:
+        wf_id, initialized = client.create_workflow(target), False
+    if before_init is not None:
+        before_init(wf_id)
+    if not initialized:
+        client.initialize(wf_id, files_dir)
     return wf_id
 
 
@@ -98,7 +103,7 @@ def _progress(client: TorcClient, wf_id: int, worker: subprocess.Popen[bytes],
                   transient=False) as progress:
         bars = {name: progress.add_task(name, total=total)
                 for name in ("completed", "failed", "running")}
-        while True:
+        def update() -> None:
             try:
                 counts = client.status(wf_id).job_counts
             except ClientError:
@@ -108,9 +113,16 @@ def _progress(client: TorcClient, wf_id: int, worker: subprocess.Popen[bytes],
                 if name == "failed":
                     n += counts.get("canceled", 0) + counts.get("terminated", 0)
                 progress.update(task, completed=n)
-            if worker.poll() is not None:
-                break
-            time.sleep(0.25)
+
+        while True:
+            update()
+            try:
+                # Woken by the worker's exit, not a poll: the run ends when the work does.
+                worker.wait(timeout=0.25)
+            except subprocess.TimeoutExpired:
+                continue
+            update()
+            return
 
 
 def run(args: argparse.Namespace, url: str | None, fmt: str) -> int:
@@ -126,16 +138,24 @@ def run(args: argparse.Namespace, url: str | None, fmt: str) -> int:
     try:
         with TorcClient(url) as client:
             client.wait_ready()
-            wf_id = prepare(client, args.target, output_dir)
+            log_path = output_dir / "worker.log"
+
+            def start_worker(wf_id: int) -> None:
+                # Started before the initialize: its Python starts while that runs, and it
+                # waits for the workflow to be ready.
+                nonlocal worker, log_path
+                log_path = output_dir / f"worker_wf{wf_id}.log"
+                with open(log_path, "ab") as log:
+                    worker = subprocess.Popen(_worker_argv(args, url, wf_id, output_dir),
+                                              stdout=log, stderr=log)
+
+            wf_id = prepare(client, args.target, output_dir, start_worker)
+            assert worker is not None
             if getattr(args, "dash", False):
                 from torc.client.dash.server import start
                 dash, _ = start(url, "127.0.0.1", args.dash_port, output_dir)
                 output.console.print(f"dashboard: http://127.0.0.1:{args.dash_port}/"
                                      f"workflows/{wf_id}")
-            log_path = output_dir / f"worker_wf{wf_id}.log"
-            with open(log_path, "ab") as log:
-                worker = subprocess.Popen(_worker_argv(args, url, wf_id, output_dir),
-                                          stdout=log, stderr=log)
             try:
                 _progress(client, wf_id, worker, show=fmt == "table")
             except KeyboardInterrupt:
@@ -143,8 +163,11 @@ def run(args: argparse.Namespace, url: str | None, fmt: str) -> int:
                 worker.wait()
                 raise
             status = output.status_dict(client.status(wf_id))
-            failed = [output.job_dict(j) for j in client.list_jobs(wf_id)
-                      if j.status not in (S.COMPLETED, S.DISABLED)]
+            done = sum(status["job_counts"].get(k, 0) for k in ("completed", "disabled"))
+            # Listing every job only to find none that failed took longer than the rest.
+            failed = [] if done == status["num_jobs"] else [
+                output.job_dict(j) for j in client.list_jobs(wf_id)
+                if j.status not in (S.COMPLETED, S.DISABLED)]
         counts = status["job_counts"]
         ok = worker.returncode == 0 and not failed and status["complete"]
         if fmt == "json":

@@ -85,7 +85,7 @@ class Pacer:
             self.since = time.monotonic()
 
 
-STEP = 20_000  # jobs or results per piece of work between the pacer's ticks
+STEP = 10_000  # jobs or results per piece of work between the pacer's ticks
 
 
 def write_missing(directory: Path, store: Any, seq: int, pacer: Pacer) -> None:
@@ -122,12 +122,8 @@ def _state(jobs: list[Any], pacer: Pacer) -> bytes:
 
 
 def _results(results: list[Any], pacer: Pacer) -> bytes:
-    """Results as a JSON list, a piece at a time (json: a float may be NaN)."""
-    pieces = []
-    for at in range(0, len(results), STEP):
-        pieces.append(json.dumps(results[at:at + STEP], separators=(",", ":"))[1:-1])
-        pacer.tick()
-    return f"[{','.join(pieces)}]".encode()
+    """Results as a JSON list (json: a float may be NaN)."""
+    return _list(results, pacer).encode()
 
 
 def _specs(jobs: list[Any], pacer: Pacer) -> bytes:
@@ -144,9 +140,17 @@ def _specs(jobs: list[Any], pacer: Pacer) -> bytes:
         columns = spec_columns([])
     fields = []
     for f, values in columns.items():
-        fields.append(f"{json.dumps(f)}:{json.dumps(values, separators=(',', ':'))}")
-        pacer.tick()
+        fields.append(f"{json.dumps(f)}:{_list(values, pacer)}")
     return ("{" + ",".join(fields) + "}").encode()
+
+
+def _list(values: list[Any], pacer: Pacer) -> str:
+    """A list as JSON text, a piece at a time (json: specs may hold any JSON value)."""
+    pieces = []
+    for at in range(0, len(values), STEP):
+        pieces.append(json.dumps(values[at:at + STEP], separators=(",", ":"))[1:-1])
+        pacer.tick()
+    return f"[{','.join(p for p in pieces if p)}]"
 
 
 def resolve(directory: Path, data: dict[str, Any]) -> None:
