@@ -102,7 +102,8 @@ async def simulated_worker(stub: pb_grpc.TorcStub, md: tuple, wf_id: int, interv
     await stub.UnregisterWorker(pb.UnregisterWorkerRequest(worker_id=w), metadata=md)
 
 
-async def run(url: str, pid: int, wf_id: int, a: argparse.Namespace) -> list[tuple]:
+async def run(url: str, pid: int, wf_id: int, a: argparse.Namespace,
+              data_dir: Path) -> list[tuple]:
     channel = auth.aio_channel(url, [])
     stub = pb_grpc.TorcStub(channel)
     md = auth.metadata(auth.client_token())
@@ -113,6 +114,7 @@ async def run(url: str, pid: int, wf_id: int, a: argparse.Namespace) -> list[tup
                                                   a.slots, stop, latencies, counters))
              for _ in range(a.workers)]
     rows = []
+    snapshots: set[str] = set()
     period = a.minutes * 60 / a.periods
     for k in range(a.periods):
         latencies.clear()
@@ -123,14 +125,18 @@ async def run(url: str, pid: int, wf_id: int, a: argparse.Namespace) -> list[tup
         took = time.perf_counter() - t0
         if all(t.done() for t in tasks) and took < period / 10:
             break  # the workflow was done at the start of this period: nothing to measure
+        # Snapshots that landed in the period (the newest is kept, older ones removed).
+        landed = {p.name for p in data_dir.glob("snapshot-*.json")} - snapshots
+        snapshots |= landed
         rows.append((k + 1, pct(latencies, 0.5) * 1000, pct(latencies, 0.99) * 1000,
                      (counters["jobs"] - jobs0) / took, (counters["beats"] - beats0) / took,
-                     rss_bytes(pid) / 1e6, max(latencies, default=0.0) * 1000))
+                     rss_bytes(pid) / 1e6, max(latencies, default=0.0) * 1000, len(landed)))
         # Wall-clock time, to line periods up with the coordinator's log (snapshots).
         print(f"  {time.strftime('%H:%M:%S')} period {k + 1}: p50 {rows[-1][1]:.1f} ms, "
               f"p99 {rows[-1][2]:.1f} ms, max {rows[-1][6]:.0f} ms, {rows[-1][3]:.0f} jobs/s, "
               f"{rows[-1][4]:.0f} beats/s, "
-              f"RSS {rows[-1][5]:.0f} MB", file=sys.stderr, flush=True)
+              f"RSS {rows[-1][5]:.0f} MB, snapshots landed {rows[-1][7]}", file=sys.stderr,
+              flush=True)
         if all(t.done() for t in tasks):
             break
     stop.set()
@@ -149,7 +155,7 @@ def load(a: argparse.Namespace) -> tuple[list[tuple], int]:
             with TorcClient(coord.url, timeout=600) as c:
                 wf_id = c.create_workflow(independent_spec(a.jobs))
                 c.initialize(wf_id)
-            rows = asyncio.run(run(coord.url, coord.pid, wf_id, a))
+            rows = asyncio.run(run(coord.url, coord.pid, wf_id, a, Path(tmp) / "coord"))
             with TorcClient(coord.url) as c:
                 lost = sum(1 for w in c.list_workers(wf_id) if w.lost)
         finally:
@@ -190,11 +196,11 @@ def main() -> None:
     t = Table(title=f"{a.workers} simulated workers, heartbeat every {a.interval:g}s, "
                     f"{a.minutes:g} min")
     for col in ("period", "claim p50 ms", "claim p99 ms", "claim max ms", "jobs/s", "beats/s",
-                "RSS MB"):
+                "RSS MB", "snapshots"):
         t.add_column(col)
     for r in rows:
         t.add_row(str(r[0]), f"{r[1]:.1f}", f"{r[2]:.1f}", f"{r[6]:.0f}", f"{r[3]:.0f}",
-                  f"{r[4]:.0f}", f"{r[5]:.0f}")
+                  f"{r[4]:.0f}", f"{r[5]:.0f}", str(r[7]))
     first, last = rows[0], rows[-1]
     t.add_row("last/first", f"{last[1] / first[1]:.2f}", f"{last[2] / first[2]:.2f}", "",
               f"{last[3] / first[3]:.2f}", "", f"{last[5] / first[5]:.2f}")
