@@ -7,6 +7,8 @@ snapshot names must not pile up, and a missing part must stop the coordinator na
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import Coordinator
@@ -135,3 +137,16 @@ def test_job_specs_written_in_pieces_come_back_whole(tmp_path: Path) -> None:
         assert [i for i, j in enumerate(after) if j.get("output_files")] == sorted(special)
     finally:
         c.close()
+
+
+def test_a_snapshot_cpu_share_out_of_range_is_refused(tmp_path: Path) -> None:
+    for bad in ("0", "1.5", "nan", "x"):
+        r = serve_once(tmp_path / "coord", "--snapshot-cpu", bad)
+        assert r.returncode == 2 and "--snapshot-cpu" in r.stderr, r.stderr
+        assert "share above 0 and at most 1" in r.stderr
+    (tmp_path / "torc.toml").write_text("[server]\nsnapshot_cpu = 2.0\n")
+    r = subprocess.run([sys.executable, "-m", "torc.server.main", "serve", "--port", "0",
+                        "--data-dir", str(tmp_path / "coord")], capture_output=True,
+                       text=True, timeout=60, cwd=tmp_path)
+    assert r.returncode == 2 and "snapshot_cpu 2.0 (from a config file)" in r.stderr
+    assert not (tmp_path / "coord").exists() or not any((tmp_path / "coord").iterdir())

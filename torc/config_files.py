@@ -28,6 +28,7 @@ KEYS: dict[str, dict[str, tuple[type, str]]] = {
                      "walltime_multiplier": (float, "walltime_multiplier")},
     "server": {"host": (str, "host"), "port": (int, "port"), "data_dir": (str, "data_dir"),
                "snapshot_every": (int, "snapshot_every"),
+               "snapshot_cpu": (float, "snapshot_cpu"),
                "heartbeat_interval": (float, "heartbeat_interval"),
                "slurm_poll_interval": (float, "slurm_poll_interval")},
     "dash": {"host": (str, "dash_host"), "port": (int, "dash_port")},

@@ -294,6 +294,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(users_command(args))
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
+    if args.command == "serve" and not 0 < args.snapshot_cpu <= 1:  # from a config file
+        parser.error(f"snapshot_cpu {args.snapshot_cpu} (from a config file) is not a share "
+                     "above 0 and at most 1")
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("sh").setLevel(logging.WARNING)  # sh logs every command it starts
