@@ -7,6 +7,7 @@ snapshot names must not pile up, and a missing part must stop the coordinator na
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -150,3 +151,37 @@ def test_a_snapshot_cpu_share_out_of_range_is_refused(tmp_path: Path) -> None:
                        text=True, timeout=60, cwd=tmp_path)
     assert r.returncode == 2 and "snapshot_cpu 2.0 (from a config file)" in r.stderr
     assert not (tmp_path / "coord").exists() or not any((tmp_path / "coord").iterdir())
+
+
+def test_a_snapshot_from_before_parts_loads_and_the_next_one_has_parts(tmp_path: Path) -> None:
+    # A data directory written by the previous version (job specs and results inline) must
+    # start, and its state must survive the first snapshot with parts unchanged.
+    from torc.server import events as E
+    from torc.server.recovery import fork_snapshot, recover, snapshot_path
+    from torc.server.store import FINISHED, STARTED, Store
+    from torc.spec.validate import normalize
+
+    store = Store()
+    store.apply(E.CreateWorkflow(1, normalize({"name": "old", "jobs": [
+        {"name": "a", "command": "echo a"},
+        {"name": "b", "command": "echo b", "depends_on": ["a"], "stdio": {"mode": "none"}}]}),
+        "", 0.0))
+    store.apply(E.InitializeWorkflow(1, 0.0))
+    store.apply(E.RegisterWorker(1, 1, 0.0))
+    store.apply(E.ClaimJobs(1, 1, (1,)))
+    store.apply(E.Report(1, 1, (E.ReportRow(1, STARTED, 0, 0, 1, 0, 1, 1),
+                                E.ReportRow(1, FINISHED, 0, 0, 1, 2, 1, 1))))
+    inline = store.to_snapshot()
+    assert "job_specs" in inline["workflows"][0] and inline["workflows"][0]["results"]
+    directory = tmp_path / "data"
+    directory.mkdir()
+    snapshot_path(directory, 5).write_text(json.dumps({"seq": 5, "store": inline}))
+
+    loaded, next_seq, _ = recover(directory)
+    assert next_seq == 6 and loaded.to_snapshot() == inline
+    pid = fork_snapshot(directory, loaded, 6, "test")
+    assert os.waitpid(pid, 0)[1] == 0
+    assert "specs_part" in _latest(directory)["store"]["workflows"][0]
+    assert not snapshot_path(directory, 5).exists()
+    again, _, _ = recover(directory)
+    assert again.to_snapshot() == inline
