@@ -63,10 +63,10 @@ class Pacer:
     """Holds the snapshot child to a share of one CPU: after each ~20 ms of work, a sleep.
 
     Under SCHED_IDLE the child takes only CPU time nobody wants, yet on a 2-core machine its
-    work still slowed the coordinator beside it (shared caches and memory): with 1,000
-    simulated workers, claim p99 went from ~40 ms to 290-375 ms in the 15 s a snapshot ran.
-    Held to a quarter of a CPU, the same snapshot took four times as long and p99 stayed at
-    the level of the periods without one. ``share`` 1 (a clean stop's snapshot) never sleeps.
+    work still slowed the coordinator beside it: with 1,000 simulated workers, claim p99 in
+    15-second periods went from 30-45 ms to 286-375 ms while a snapshot ran. Held to a
+    quarter of a CPU, a snapshot takes about four times as long and those periods had p99
+    45-105 ms. ``share`` 1 (a clean stop's snapshot) never sleeps.
     """
 
     SLICE = 0.02
