@@ -148,7 +148,8 @@ async def run(url: str, pid: int, wf_id: int, a: argparse.Namespace,
 def load(a: argparse.Namespace) -> tuple[list[tuple], int]:
     """Run the load on a fresh coordinator: (rows per period, workers declared lost)."""
     with tempfile.TemporaryDirectory(prefix="torc-load-") as tmp:
-        extra = ("--snapshot-every", str(a.snapshot_every)) if a.snapshot_every else ()
+        extra = (("--snapshot-every", str(a.snapshot_every)) if a.snapshot_every else ()) + (
+            ("--snapshot-cpu", str(a.snapshot_cpu)) if a.snapshot_cpu else ())
         coord = Coord(Path(tmp) / "coord", "--heartbeat-interval", str(a.interval), *extra)
         coord.start()
         try:
@@ -184,6 +185,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=2_000_000, help="jobs in the workflow")
     p.add_argument("--snapshot-every", type=int, default=0,
                    help="WAL records between snapshots (default: the coordinator's)")
+    p.add_argument("--snapshot-cpu", type=float, default=0.0,
+                   help="share of a CPU the snapshot child may use (default: the "
+                        "coordinator's)")
     return p
 
 
