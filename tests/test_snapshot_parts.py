@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.conftest import Coordinator
@@ -185,3 +186,34 @@ def test_a_snapshot_from_before_parts_loads_and_the_next_one_has_parts(tmp_path:
     assert not snapshot_path(directory, 5).exists()
     again, _, _ = recover(directory)
     assert again.to_snapshot() == inline
+
+
+def test_a_clean_stop_does_not_wait_for_a_paced_snapshot(tmp_path: Path) -> None:
+    # A periodic snapshot held to a tiny share of a CPU would take minutes; SIGTERM must stop
+    # it and take the final snapshot at full speed, not wait behind it.
+    import signal
+
+    import psutil
+
+    directory = tmp_path / "coord"
+    c = Coordinator(directory, "--snapshot-every", "1", "--snapshot-cpu", "0.0001")
+    c.start()
+    try:
+        wf = c.client.create_workflow({"name": "slow", "jobs": [
+            {"name": f"j{i}", "command": "true"} for i in range(30_000)]})
+        c.client.initialize(wf)
+        assert c.proc is not None
+        coordinator = psutil.Process(c.proc.pid)
+        deadline = time.monotonic() + 60
+        while not coordinator.children() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert coordinator.children(), "no snapshot child was started"
+        c.proc.send_signal(signal.SIGTERM)
+        assert c.proc.wait(timeout=120) == 0
+        wf_doc = _latest(directory)["store"]["workflows"][0]
+        assert wf_doc["initialized"] and _parts_on_disk(directory) == snapshot_parts.named(
+            _latest(directory))
+        c.start()  # the final snapshot holds everything
+        assert c.client.status(wf).job_counts["ready"] == 30_000
+    finally:
+        c.close()

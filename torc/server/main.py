@@ -57,6 +57,7 @@ class Coordinator:
         # Names this life's snapshot parts apart from those of earlier lives (snapshot_parts).
         self.boot = secrets.token_hex(4)
         self.snapshot_lock = asyncio.Lock()
+        self.snapshot_child: int | None = None  # the pid of a snapshot being written
 
     async def snapshot(self, cpu_share: float | None = None) -> None:
         """Write a snapshot of the current state and drop the WAL segments it covers; the
@@ -73,7 +74,15 @@ class Coordinator:
         wal.request_rotation()
         wal.records_since_snapshot = 0
         pid = fork_snapshot(self.data_dir, store, seq, self.boot, cpu_share)
-        _, status = await asyncio.get_running_loop().run_in_executor(None, os.waitpid, pid, 0)
+        self.snapshot_child = pid
+        try:
+            _, status = await asyncio.get_running_loop().run_in_executor(None, os.waitpid,
+                                                                         pid, 0)
+        finally:
+            self.snapshot_child = None
+        if self.stop.is_set() and os.waitstatus_to_exitcode(status) == -signal.SIGKILL:
+            log.info("the snapshot at seq %d was stopped for the final one", seq)
+            return
         if os.waitstatus_to_exitcode(status) != 0:
             log.error("snapshot at seq %d failed (child exit %d); the WAL is kept", seq,
                       os.waitstatus_to_exitcode(status))
@@ -168,6 +177,10 @@ class Coordinator:
         await self.server.stop(grace=1.0)
         if self.wal.failed is None:
             await self.wal.sync()
+            if self.snapshot_child is not None:
+                # A periodic snapshot, paced, could take minutes: the final one replaces it.
+                # What it wrote is named by no snapshot, and removed when the final one lands.
+                os.kill(self.snapshot_child, signal.SIGKILL)
             await self.snapshot(cpu_share=1.0)  # nothing is served any more: at full speed
         await self.wal.close()
         try:
