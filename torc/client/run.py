@@ -78,6 +78,10 @@ def _worker_argv(args: argparse.Namespace, url: str, wf_id: int, output_dir: Pat
     return argv
 
 
+def _worker_log(output_dir: Path, wf_id: int) -> Path:
+    return output_dir / f"worker_wf{wf_id}.log"
+
+
 def prepare(client: TorcClient, target: str, files_dir: Path,
             before_init: Any = None) -> int:
     """Create (from a spec) and initialize, or initialize an existing workflow id; input
@@ -138,19 +142,17 @@ def run(args: argparse.Namespace, url: str | None, fmt: str) -> int:
     try:
         with TorcClient(url) as client:
             client.wait_ready()
-            log_path = output_dir / "worker.log"
-
             def start_worker(wf_id: int) -> None:
                 # Started before the initialize: its Python starts while that runs, and it
                 # waits for the workflow to be ready.
-                nonlocal worker, log_path
-                log_path = output_dir / f"worker_wf{wf_id}.log"
-                with open(log_path, "ab") as log:
+                nonlocal worker
+                with open(_worker_log(output_dir, wf_id), "ab") as log:
                     worker = subprocess.Popen(_worker_argv(args, url, wf_id, output_dir),
                                               stdout=log, stderr=log)
 
             wf_id = prepare(client, args.target, output_dir, start_worker)
             assert worker is not None
+            log_path = _worker_log(output_dir, wf_id)
             if getattr(args, "dash", False):
                 from torc.client.dash.server import start
                 dash, _ = start(url, "127.0.0.1", args.dash_port, output_dir)

@@ -1,5 +1,6 @@
 """The store's state as JSON-able data, for snapshots: workflows column by column (one list
-per job field, far smaller and faster than one object per job) and workers as records."""
+per job field, far smaller and faster than one object per job), workers as records, the
+event feed and the access groups."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from torc.server import snapshot_parts
 from torc.server.job import STATE_FIELDS, Result, jobs_from_columns, spec_columns
+from torc.server.records import FeedItem, Worker
 from torc.server.workflow import Workflow
 
 
@@ -16,7 +18,7 @@ def dump_workflow(wf: Workflow, seq: int | None = None) -> dict[str, Any]:
     With ``seq``, for the snapshot at ``seq``: job specs, job states and the results already
     in parts are named (``snapshot_parts``), not held."""
     inline = seq is None
-    covered = 0 if inline else sum(n for _, n in wf.results_parts)
+    covered = 0 if inline else snapshot_parts.covered(wf)
     parts: dict[str, Any] = {
         "job_specs": spec_columns(wf.jobs),
         "jobs": {f: [getattr(j, f) for j in wf.jobs] for f in STATE_FIELDS},
@@ -76,3 +78,31 @@ def dump_worker(w: Any) -> dict[str, Any]:
             "active": w.active, "lost": w.lost, "jobs": sorted(w.jobs), "role": w.role,
             "instance": w.instance, "scheduler": w.scheduler,
             "last_claim": w.last_claim, "last_action_claim": w.last_action_claim}
+
+
+def dump_store(store: Any, seq: int | None = None) -> dict[str, Any]:
+    """The whole store (with ``seq``: naming its snapshot parts, see :func:`dump_workflow`)."""
+    return {
+        "next_workflow_id": store.next_workflow_id,
+        "next_worker_id": store.next_worker_id,
+        "workflows": [dump_workflow(wf, seq) for wf in store.workflows.values()],
+        "workers": [dump_worker(w) for w in store.workers.values()],
+        # The feed is history users read (events monitor --history): it survives restarts.
+        "feed": [[f.workflow_id, f.timestamp, f.kind, f.message] for f in store.feed],
+        "groups": store.groups.to_snapshot(),
+    }
+
+
+def load_store(store: Any, data: dict[str, Any]) -> None:
+    """Fill an empty store from :func:`dump_store` output."""
+    store.next_workflow_id = data["next_workflow_id"]
+    store.next_worker_id = data["next_worker_id"]
+    for d in data["workflows"]:
+        wf = load_workflow(d)
+        store.workflows[wf.id] = wf
+    for d in data["workers"]:
+        w = Worker(**{**d, "jobs": set(d["jobs"])})
+        store.workers[w.id] = w
+    for item in data.get("feed", ()):
+        store.feed.append(FeedItem(*item))
+    store.groups.load(data.get("groups", []))

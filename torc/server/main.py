@@ -80,12 +80,12 @@ class Coordinator:
                                                                          pid, 0)
         finally:
             self.snapshot_child = None
-        if self.stop.is_set() and os.waitstatus_to_exitcode(status) == -signal.SIGKILL:
+        code = os.waitstatus_to_exitcode(status)
+        if self.stop.is_set() and code == -signal.SIGKILL:
             log.info("the snapshot at seq %d was stopped for the final one", seq)
             return
-        if os.waitstatus_to_exitcode(status) != 0:
-            log.error("snapshot at seq %d failed (child exit %d); the WAL is kept", seq,
-                      os.waitstatus_to_exitcode(status))
+        if code != 0:
+            log.error("snapshot at seq %d failed (child exit %d); the WAL is kept", seq, code)
             return
         removed = await wal.run_in_file_thread(wal.remove_segments_upto, seq)
         log.info("snapshot at seq %d in %.2fs, %d WAL segment(s) removed", seq,
@@ -284,12 +284,17 @@ def users_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_share(value: float) -> bool:
+    """A share of one CPU: above 0, at most 1 (NaN is not)."""
+    return 0 < value <= 1
+
+
 def _share(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         value = float("nan")
-    if not 0 < value <= 1:
+    if not _is_share(value):
         raise argparse.ArgumentTypeError(f"{text!r} is not a share above 0 and at most 1")
     return value
 
@@ -307,7 +312,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(users_command(args))
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
-    if args.command == "serve" and not 0 < args.snapshot_cpu <= 1:  # from a config file
+    if args.command == "serve" and not _is_share(args.snapshot_cpu):  # from a config file
         parser.error(f"snapshot_cpu {args.snapshot_cpu} (from a config file) is not a share "
                      "above 0 and at most 1")
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,

@@ -20,7 +20,6 @@ from typing import Any
 from torc.errors import TorcError
 from torc.server import events as E
 from torc.server import snapshot_parts
-from torc.server.snapshot_parts import write_file
 from torc.server.store import Store
 from torc.server.wal import CorruptWal, WalReader, fsync_dir
 
@@ -49,7 +48,7 @@ def write_snapshot(directory: Path, seq: int, data: bytes, parts: set[str]) -> P
     """Atomically write a snapshot naming ``parts`` (already on disk), then remove older
     snapshots and the parts only they named."""
     final = snapshot_path(directory, seq)
-    write_file(final, data)
+    snapshot_parts.write_file(final, data)
     fsync_dir(directory)
     for old_seq, path in list_snapshots(directory):
         if old_seq < seq:

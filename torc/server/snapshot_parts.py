@@ -48,10 +48,14 @@ def assign(store: Any, boot: str, seq: int) -> None:
     for wf in store.workflows.values():
         if wf.specs_part is None:
             wf.specs_part = f"{PREFIX}{wf.id}-specs-{boot}-{seq}.json"
-        covered = sum(n for _, n in wf.results_parts)
-        if len(wf.results) - covered >= RESULTS_PER_PART:
-            wf.results_parts.append(
-                [f"{PREFIX}{wf.id}-results-{boot}-{seq}.json", len(wf.results) - covered])
+        new = len(wf.results) - covered(wf)
+        if new >= RESULTS_PER_PART:
+            wf.results_parts.append([f"{PREFIX}{wf.id}-results-{boot}-{seq}.json", new])
+
+
+def covered(wf: Any) -> int:
+    """How many of a workflow's first results its results parts hold."""
+    return sum(n for _, n in wf.results_parts)
 
 
 def state_part(wf: Any, seq: int) -> str:
@@ -89,23 +93,19 @@ STEP = 10_000  # jobs or results per piece of work between the pacer's ticks
 
 
 def write_missing(directory: Path, store: Any, seq: int, pacer: Pacer) -> None:
-    """Write every part the snapshot at ``seq`` names that is not on disk yet (the child)."""
-    written = False
+    """Write every part the snapshot at ``seq`` names that is not on disk yet (the child),
+    and make their names durable before the snapshot naming them is."""
     for wf in store.workflows.values():
         if not (directory / wf.specs_part).exists():
             write_file(directory / wf.specs_part, _specs(wf.jobs, pacer), pacer)
-            written = True
         at = 0
         for name, count in wf.results_parts:
             if not (directory / name).exists():
                 write_file(directory / name, _results(wf.results[at:at + count], pacer), pacer)
-                written = True
             at += count
         # The state changes with every job: a new part each time (the name has the seq).
         write_file(directory / state_part(wf, seq), _state(wf.jobs, pacer), pacer)
-        written = True
-    if written:
-        fsync_dir(directory)
+    fsync_dir(directory)
 
 
 def _state(jobs: list[Any], pacer: Pacer) -> bytes:

@@ -366,33 +366,14 @@ class Store(AllocationEvents):
     # ----- snapshots
 
     def to_snapshot(self, seq: int | None = None) -> dict[str, Any]:
-        """The whole state as JSON-able data (with ``seq``: naming its parts, see
-        ``snapshot_parts``)."""
-        return {
-            "next_workflow_id": self.next_workflow_id,
-            "next_worker_id": self.next_worker_id,
-            "workflows": [codec.dump_workflow(wf, seq) for wf in self.workflows.values()],
-            "workers": [codec.dump_worker(w) for w in self.workers.values()],
-            # The feed is history users read (events monitor --history): it survives restarts.
-            "feed": [[f.workflow_id, f.timestamp, f.kind, f.message] for f in self.feed],
-            "groups": self.groups.to_snapshot(),
-        }
+        """The whole state as JSON-able data (``codec.dump_store``)."""
+        return codec.dump_store(self, seq)
 
     @classmethod
     def from_snapshot(cls, data: dict[str, Any]) -> Store:
         """Rebuild a store from :meth:`to_snapshot` output."""
         store = cls()
-        store.next_workflow_id = data["next_workflow_id"]
-        store.next_worker_id = data["next_worker_id"]
-        for d in data["workflows"]:
-            wf = codec.load_workflow(d)
-            store.workflows[wf.id] = wf
-        for d in data["workers"]:
-            w = Worker(**{**d, "jobs": set(d["jobs"])})
-            store.workers[w.id] = w
-        for item in data.get("feed", ()):
-            store.feed.append(FeedItem(*item))
-        store.groups.load(data.get("groups", []))
+        codec.load_store(store, data)
         return store
 
 
