@@ -212,3 +212,39 @@ def test_state_is_consistent_and_survives_a_restart(coord: Coordinator,
     coord.restart(kill=True)
     assert state_of(coord) == before
     assert coord.proc is not None and coord.proc.poll() is None
+
+
+def test_a_report_with_a_time_or_figure_that_is_no_number_is_refused(
+        coord: Coordinator, stub: pb_grpc.TorcStub) -> None:
+    """NaN and infinity are not times or resource figures: refused naming the job and the
+    field, and nothing of the report is applied (a result holding one would also read back
+    differently after a restart)."""
+    wf = coord.client.create_workflow({"name": "nan", "jobs": [
+        {"name": "a", "command": "true"}]})
+    coord.client.initialize(wf)
+    w = stub.RegisterWorker(pb.RegisterWorkerRequest(workflow_id=wf)).worker_id
+    job = stub.ClaimJob(pb.ClaimJobRequest(workflow_id=wf, worker_id=w, available=pb.Resources(
+        num_cpus=1, memory_bytes=1 << 30)), timeout=30).jobs[0]
+    ids = {"job_id": job.id, "run_id": job.run_id, "attempt_id": job.attempt_id}
+    bad = [("start_time", pb.JobReport(kind=pb.STARTED, start_time=float("nan"), **ids)),
+           ("end_time", pb.JobReport(kind=pb.FINISHED, start_time=1.0, end_time=float("inf"),
+                                     **ids)),
+           ("peak_cpu_percent", pb.JobReport(kind=pb.FINISHED, start_time=1.0, end_time=2.0,
+                                             peak_cpu_percent=float("-inf"), **ids)),
+           ("output_mtimes", pb.JobReport(kind=pb.FINISHED, start_time=1.0, end_time=2.0,
+                                          output_mtimes={1: float("nan")}, **ids))]
+    for field, report in bad:
+        with pytest.raises(grpc.RpcError) as e:
+            stub.ReportStatus(pb.ReportStatusRequest(workflow_id=wf, worker_id=w,
+                                                     reports=[report]), timeout=30)
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT, e.value.details()
+        assert field in e.value.details() and f"job {job.id}" in e.value.details(), \
+            e.value.details()
+        assert [j.status for j in coord.client.list_jobs(wf)] == [pb.PENDING]
+    stub.ReportStatus(pb.ReportStatusRequest(workflow_id=wf, worker_id=w, reports=[
+        pb.JobReport(kind=pb.STARTED, start_time=1.5, **ids),
+        pb.JobReport(kind=pb.FINISHED, start_time=1.5, end_time=2.25, peak_cpu_percent=50.0,
+                     **ids)]), timeout=30)
+    coord.restart(kill=True)
+    [result] = coord.client.list_results(wf)
+    assert (result.return_code, result.peak_cpu_percent) == (0, 50.0)

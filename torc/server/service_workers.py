@@ -55,16 +55,43 @@ async def _ask(request: pb.ClaimJobRequest, context: grpc.aio.ServicerContext) -
 
 
 
+_METRICS = ("peak_memory_bytes", "avg_memory_bytes", "peak_cpu_percent", "avg_cpu_percent")
+_NO_METRICS = (None,) * len(_METRICS)
+
+
 def report_row(r: pb.JobReport) -> E.ReportRow:
-    """One job report as the event stores it (file ids become indices)."""
-    fields = ("peak_memory_bytes", "avg_memory_bytes", "peak_cpu_percent", "avg_cpu_percent")
-    metrics = tuple(getattr(r, f) if r.HasField(f) else None for f in fields) \
-        if any(r.HasField(f) for f in fields) else None
+    """One job report as the event stores it (file ids become indices). InvalidArgument for a
+    time or figure that is not a finite number: no result can hold it, and the log's encoder
+    (orjson, as JSON has no NaN) would turn it into null."""
+    has = r.HasField  # spelled out: this runs for every job's start and end
+    metrics = (r.peak_memory_bytes if has("peak_memory_bytes") else None,
+               r.avg_memory_bytes if has("avg_memory_bytes") else None,
+               r.peak_cpu_percent if has("peak_cpu_percent") else None,
+               r.avg_cpu_percent if has("avg_cpu_percent") else None)
+    mtimes = tuple(sorted((k - 1, v) for k, v in r.output_mtimes.items())) \
+        if r.output_mtimes else ()
+    if not (_finite(r.start_time) and _finite(r.end_time)) or (
+            metrics != _NO_METRICS and not all(v is None or _finite(v) for v in metrics)) or (
+            mtimes and not all(_finite(v) for _, v in mtimes)):
+        raise _not_finite(r, metrics, mtimes)
     return E.ReportRow(
         r.job_id, r.kind, r.return_code, r.status, r.start_time, r.end_time, r.run_id,
-        r.attempt_id, r.message[:4000], metrics,
-        r.recovery_return_code if r.HasField("recovery_return_code") else None,
-        tuple(sorted((k - 1, v) for k, v in r.output_mtimes.items())), r.after_job_id)
+        r.attempt_id, r.message[:4000], None if metrics == _NO_METRICS else metrics,
+        r.recovery_return_code if has("recovery_return_code") else None, mtimes,
+        r.after_job_id)
+
+
+_finite = math.isfinite
+
+
+def _not_finite(r: pb.JobReport, metrics: tuple, mtimes: tuple) -> InvalidArgument:
+    for field, value in (("start_time", r.start_time), ("end_time", r.end_time),
+                         *zip(_METRICS, metrics, strict=True),
+                         *(("output_mtimes", v) for _, v in mtimes)):
+        if value is not None and not _finite(value):
+            return InvalidArgument(f"report for job {r.job_id}: {field} must be a finite "
+                                   f"number, not {value}")
+    raise AssertionError("every value is finite")
 
 
 def next_jobs(wf: Any, w: Any, held: list[int]) -> list[pb.ClaimedJob]:
@@ -272,7 +299,10 @@ class WorkerRpcs:
                            context: grpc.aio.ServicerContext) -> pb.ReportStatusResponse:
         # A malformed claim is refused before the reports are applied: bad input changes nothing.
         ask = await _ask(request.claim, context) if request.HasField("claim") else None
-        rows = tuple(report_row(r) for r in request.reports)
+        try:
+            rows = tuple(report_row(r) for r in request.reports)
+        except TorcError as e:
+            await abort(context, e)
         # Not waited for alone: the claim below is logged after it, and the answer goes only
         # once both are durable, so a report and its claim cost one fsync, not two.
         rejected = await self._commit(E.Report(request.workflow_id, request.worker_id, rows),
