@@ -46,6 +46,9 @@ class Event:
     """Base of every event; ``KIND`` names it in the log."""
 
     KIND = ""
+    # Holds only strings, 64-bit integers, finite floats, None and lists (the log encodes it
+    # with orjson: see wal.encode_payload).
+    PLAIN = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +145,7 @@ class ClaimJobs(Event):
     event is applied)."""
 
     KIND = "claim"
+    PLAIN = True
     workflow_id: int
     worker_id: int
     job_ids: tuple[int, ...]
@@ -151,6 +155,7 @@ class ClaimJobs(Event):
 @dataclass(frozen=True, slots=True)
 class Report(Event):
     KIND = "report"
+    PLAIN = True  # report_row refuses a time or figure that is not a finite number
     workflow_id: int
     worker_id: int
     rows: tuple[ReportRow, ...]
