@@ -253,6 +253,21 @@ def test_torc_run_exits_nonzero_when_a_job_fails(tmp_path: Path) -> None:
     assert counts == {**counts, "completed": 2, "failed": 1, "canceled": 2}
 
 
+def test_torc_run_of_a_bad_spec_names_the_line_and_leaves_nothing_running(
+        tmp_path: Path) -> None:
+    """The spec is read while the embedded coordinator starts: a mistake in it is named, and
+    that coordinator is stopped (its data directory is free for the next run)."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text('name: bad\njobs:\n  - name: a\n    comand: "true"\n')
+    r = run_cli("run", str(bad), "--output-dir", str(tmp_path / "out"))
+    assert r.returncode == 1
+    assert "bad.yaml:4" in r.stderr and "unknown key 'comand'" in r.stderr, r.stderr
+    good = write_spec(tmp_path, {"name": "good", "jobs": [{"name": "a", "command": "true"}]})
+    r = run_cli("-f", "json", "run", str(good), "--output-dir", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["id"] == 1  # the bad spec created nothing
+
+
 def test_torc_run_against_an_existing_coordinator(coordinator: Coordinator,
                                                   tmp_path: Path) -> None:
     spec = write_spec(tmp_path, {"name": "remote", "jobs": [

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from torc import states as S
 from torc.client import output
-from torc.client.stub import ClientError, TorcClient
+from torc.client.stub import ClientError, TorcClient, load_spec
 from torc.errors import TorcError
 
 
@@ -32,6 +32,11 @@ class EmbeddedCoordinator:
 
     def start(self, timeout: float = 30.0) -> str:
         """Start it and return its URL once it listens."""
+        self.launch()
+        return self.listening(timeout)
+
+    def launch(self) -> None:
+        """Start the process; :meth:`listening` waits until it serves."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.data_dir / "coordinator.log", "a")  # noqa: SIM115 - child keeps it
         self.proc = subprocess.Popen(
@@ -39,6 +44,9 @@ class EmbeddedCoordinator:
              "--port", "0", "--data-dir", str(self.data_dir)],
             stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
         log.close()
+
+    def listening(self, timeout: float = 30.0) -> str:
+        """Wait until the launched coordinator listens; returns its URL."""
         deadline = time.monotonic() + timeout
         assert self.proc.stdout is not None
         while time.monotonic() < deadline:
@@ -83,15 +91,17 @@ def _worker_log(output_dir: Path, wf_id: int) -> Path:
 
 
 def prepare(client: TorcClient, target: str, files_dir: Path,
-            before_init: Any = None) -> int:
+            before_init: Any = None, loaded: tuple[dict[str, Any], str] | None = None) -> int:
     """Create (from a spec) and initialize, or initialize an existing workflow id; input
     files are looked for in ``files_dir``, where the jobs will run. ``before_init(wf_id)``
-    runs in between (a worker started then boots while the workflow initializes)."""
+    runs in between (a worker started then boots while the workflow initializes).
+    ``loaded`` is the spec already read (:func:`load_spec`)."""
     if target.isdigit():
         wf_id = int(target)
         initialized = client.get_workflow(wf_id).initialized
     else:
-        wf_id, initialized = client.create_workflow(target), False
+        wf_id = client.create_loaded(*(loaded or load_spec(target)))
+        initialized = False
     if before_init is not None:
         before_init(wf_id)
     if not initialized:
@@ -136,10 +146,14 @@ def run(args: argparse.Namespace, url: str | None, fmt: str) -> int:
     embedded = None
     if url is None:
         embedded = EmbeddedCoordinator(output_dir / "coordinator")
-        url = embedded.start()
+        embedded.launch()
     worker = None
     dash = None
     try:
+        # Read while the coordinator starts (a 10,000-job YAML spec: 0.1 s of 0.3 s).
+        loaded = None if args.target.isdigit() else load_spec(args.target)
+        if embedded is not None:
+            url = embedded.listening()
         with TorcClient(url) as client:
             client.wait_ready()
             def start_worker(wf_id: int) -> None:
@@ -150,7 +164,7 @@ def run(args: argparse.Namespace, url: str | None, fmt: str) -> int:
                     worker = subprocess.Popen(_worker_argv(args, url, wf_id, output_dir),
                                               stdout=log, stderr=log)
 
-            wf_id = prepare(client, args.target, output_dir, start_worker)
+            wf_id = prepare(client, args.target, output_dir, start_worker, loaded)
             assert worker is not None
             log_path = _worker_log(output_dir, wf_id)
             if getattr(args, "dash", False):

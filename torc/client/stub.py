@@ -108,7 +108,10 @@ class TorcClient:
 
     def create_workflow(self, spec: str | Path | dict[str, Any]) -> int:
         """Create a workflow from a spec file or dict; returns its id."""
-        raw, source = load_spec(spec)
+        return self.create_loaded(*load_spec(spec))
+
+    def create_loaded(self, raw: dict[str, Any], source: str) -> int:
+        """Create a workflow from a spec :func:`load_spec` read; returns its id."""
         req = pb.CreateWorkflowRequest(spec_json=json.dumps(raw), source=source)
         try:
             return self.call("CreateWorkflow", req, timeout=max(self.timeout, 600)).id
