@@ -148,12 +148,20 @@ def test_export_then_import_into_another_coordinator(coordinator: Coordinator,
     run_cli("workflows", "reset-status", str(kept["id"]), "--failed-only", "--reinitialize",
             url=other.url, check=True)
     assert job_states(other.client, kept["id"])["c"] == "ready"
-    # A damaged export changes nothing.
-    doc["state"]["jobs"]["status"] = [99] * 4
-    path.write_text(json.dumps(doc))
-    r = run_cli("workflows", "import", str(path), "--keep-state", url=other.url)
-    assert r.returncode == 1 and "job status is not one of torc's" in r.stderr
-    assert len(other.client.list_workflows(all=True)) == 2
+    # A damaged export changes nothing: a status torc does not have, or a number too large
+    # for a result (results are kept as 64-bit columns).
+    for where, value, why in ((("jobs", "status"), [99] * 4, "job status is not one of torc's"),
+                              (("results", 0, 1), 1e300, "run_id"),
+                              (("run_id",), 1e300, "run_id")):
+        damaged = json.loads(json.dumps(doc))
+        target = damaged["state"]
+        for key in where[:-1]:
+            target = target[key]
+        target[where[-1]] = value
+        path.write_text(json.dumps(damaged))
+        r = run_cli("workflows", "import", str(path), "--keep-state", url=other.url)
+        assert r.returncode == 1 and why in r.stderr, r.stderr
+        assert len(other.client.list_workflows(all=True)) == 2
 
 
 def test_archived_workflows_leave_the_list_until_asked_for(coordinator: Coordinator) -> None:

@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from torc.server import snapshot_parts
-from torc.server.job import STATE_FIELDS, Result, jobs_from_columns, spec_columns
+from torc.server.job import STATE_FIELDS, jobs_from_columns, spec_columns
 from torc.server.records import FeedItem, Worker
+from torc.server.results import Results
 from torc.server.workflow import Workflow
 
 
@@ -31,7 +32,7 @@ def dump_workflow(wf: Workflow, seq: int | None = None) -> dict[str, Any]:
         "spec": wf.to_spec(jobs=False),
         "run_id": wf.run_id, "initialized": wf.initialized, "canceled": wf.canceled,
         "archived": wf.archived,
-        "results": wf.results[covered:] if covered else wf.results,
+        "results": wf.results[covered:],
         "allocations": wf.allocations,
         "file_mtimes": sorted(wf.file_mtimes.items()),
         **parts,
@@ -50,7 +51,7 @@ def load_workflow(d: dict[str, Any]) -> Workflow:
     wf = Workflow(d["id"], d["spec"], d["user"], d["created_at"], jobs)
     wf.run_id, wf.initialized, wf.canceled = d["run_id"], d["initialized"], d["canceled"]
     wf.archived = d.get("archived", False)
-    wf.results = [Result(*r) for r in d["results"]]
+    wf.results = Results(d["results"])
     # The parts it was read from hold the same again: the next snapshot names them too.
     wf.specs_part = d.get("specs_part")
     wf.results_parts = [[name, count] for name, count in d.get("results_parts", ())]

@@ -16,6 +16,7 @@ from typing import Any
 from torc import states as S
 from torc.errors import InvalidArgument
 from torc.server.job import Result
+from torc.server.results import Results
 from torc.server.workflow import Workflow
 
 FORMAT = "torc-py workflow"
@@ -121,6 +122,14 @@ def number(v: Any, what: str) -> float:
     return float(v)
 
 
+def whole(v: Any, what: str) -> int:
+    """An integer a result's column holds (64 bits), or InvalidArgument naming ``what``."""
+    n = int(number(v, what))
+    if abs(n) > 2**62:
+        raise InvalidArgument(f"state: {what} {n} is out of range")
+    return n
+
+
 def check_state(state: Any, n_jobs: int, n_actions: int, n_files: int) -> dict[str, Any]:
     """The state of an export, checked so that applying it cannot fail or break the store
     (JSON-able, for the event; :func:`restored` makes it applicable)."""
@@ -131,7 +140,7 @@ def check_state(state: Any, n_jobs: int, n_actions: int, n_files: int) -> dict[s
     if any(s not in S.NAMES for s in statuses):
         raise InvalidArgument("state: a job status is not one of torc's")
     clean: dict[str, Any] = {
-        "run_id": int(number(state.get("run_id", 0), "run_id")),
+        "run_id": whole(state.get("run_id", 0), "run_id"),
         "initialized": bool(state.get("initialized")), "canceled": bool(state.get("canceled")),
         "status": statuses,
         "attempt_id": _ints(jobs.get("attempt_id"), n_jobs, "attempt_id"),
@@ -144,8 +153,8 @@ def check_state(state: Any, n_jobs: int, n_actions: int, n_files: int) -> dict[s
         job_id, run_id, attempt, rc, status, *rest = r
         if not (isinstance(job_id, int) and 1 <= job_id <= n_jobs and status in S.TERMINAL):
             raise InvalidArgument(f"state: result {r!r} names no job of the workflow")
-        fixed = [job_id, int(number(run_id, "run_id")), int(number(attempt, "attempt_id")),
-                 int(number(rc, "return_code")), status, number(rest[0], "start_time"),
+        fixed = [job_id, whole(run_id, "run_id"), whole(attempt, "attempt_id"),
+                 whole(rc, "return_code"), status, number(rest[0], "start_time"),
                  number(rest[1], "end_time"), 0]  # its worker is not one of this coordinator's
         if len(rest) > 3:
             fixed.append(str(rest[3])[:4000])
@@ -192,7 +201,7 @@ def apply_state(wf: Workflow, st: dict[str, Any]) -> None:
         if job.status == S.BLOCKED and job.waiting == 0:
             job.status = S.READY
     wf.recount()
-    wf.results = list(st["results"])
+    wf.results = Results(st["results"])
     wf.results_parts = []  # none of its snapshot parts holds these
     wf.file_mtimes = dict(st["file_mtimes"])
     for a, s in zip(wf.actions.actions, st["actions"], strict=True):

@@ -10,14 +10,15 @@ from typing import Any
 from torc import states as S
 from torc.errors import FailedPrecondition, InvalidArgument
 from torc.server import failures
-from torc.server.job import Job, Result
+from torc.server.job import Job
+from torc.server.results import Results
 
 
 class WorkerTransitions:
     """Expects Workflow's state (jobs, results, extra, file_mtimes) and its state machine."""
 
     jobs: list[Job]
-    results: list[Result]
+    results: Results
     extra: dict[str, Any]
     file_mtimes: dict[int, float]
 
@@ -86,8 +87,8 @@ class WorkerTransitions:
                 report.recovery_rc if report is not None else None)
             message = "; ".join(m for m in (message, why) if m)
         metrics = tuple(report.metrics) if report is not None and report.metrics else ()
-        self.results.append(Result(job.id, job.run_id, job.attempt_id, return_code, status,
-                                   start, end, worker_id, message, *metrics))
+        self.results.record(job.id, job.run_id, job.attempt_id, return_code, status, start, end,
+                            worker_id, message, *metrics)
         job.return_code = return_code
         if outcome == "retried":
             job.worker_id = 0
@@ -116,8 +117,8 @@ class WorkerTransitions:
         if job.attempt_id > job.retry_on_loss:
             self.finish(worker_id, job_id, S.FAILED, S.LOST_RETURN_CODE, ts, ts)
             return False
-        self.results.append(Result(job.id, job.run_id, job.attempt_id, S.LOST_RETURN_CODE,
-                                   S.FAILED, ts, ts, worker_id))
+        self.results.record(job.id, job.run_id, job.attempt_id, S.LOST_RETURN_CODE, S.FAILED,
+                            ts, ts, worker_id)
         job.worker_id = 0
         job.attempt_id += 1
         self._set(job, S.READY)

@@ -14,7 +14,8 @@ from torc.errors import FailedPrecondition, NotFound
 from torc.server import changes
 from torc.server.actions import ActionBook
 from torc.server.claims import Offer, ReadyQueue
-from torc.server.job import Job, Result
+from torc.server.job import Job
+from torc.server.results import Results
 from torc.server.transitions import WorkerTransitions
 
 # How ready jobs are ordered within a priority (Torc's jobs_sort_method): largest first.
@@ -61,7 +62,7 @@ class Workflow(WorkerTransitions):
         self.canceled = False
         self.archived = False  # hidden from listings unless all are asked for
         self.ready = ReadyQueue()
-        self.results: list[Result] = []
+        self.results = Results()
         # The snapshot parts holding its job specs and its first results (see
         # snapshot_parts); reset by whatever changes what they hold.
         self.specs_part: str | None = None
