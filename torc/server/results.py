@@ -8,13 +8,13 @@ numbers in arrays (64 bytes a result), and the rest (a message, resource figures
 results carry, sit in a dict by position.
 
 ``Results`` reads like the list of ``Result`` it replaces: ``len``, indexing (``[-1]``),
-slices and iteration give ``Result`` tuples, built when read.
+slices and iteration give ``Result`` tuples, built when read; ``record`` adds one.
 """
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import overload
 
 from torc.server.job import Result
@@ -28,17 +28,14 @@ class Results:
 
     __slots__ = ("_ints", "_times", "_extra")
 
-    def __init__(self, rows: Iterable[Iterable] = ()) -> None:
+    def __init__(self, rows: Iterable[Sequence] = ()) -> None:
+        """``rows``: results, or lists of their fields as snapshots and exports hold them."""
         # job_id, run_id, attempt_id, return_code, status, worker_id: six per result.
         self._ints = array("q")
         self._times = array("d")  # start_time, end_time
         self._extra: dict[int, tuple] = {}  # position -> message and figures, when set
         for row in rows:
-            self.append(row if isinstance(row, Result) else Result(*row))
-
-    def append(self, r: Result) -> None:
-        """Record one result."""
-        self.record(*r)
+            self.record(*row)
 
     def record(self, job_id: int, run_id: int, attempt_id: int, return_code: int, status: int,
                start_time: float, end_time: float, worker_id: int, *extra: object) -> None:
@@ -48,11 +45,6 @@ class Results:
         self._times.append(end_time)
         if extra and (extra[0] or any(v is not None for v in extra[1:])):
             self._extra[len(self._times) // 2 - 1] = extra + _DEFAULT_EXTRA[len(extra):]
-
-    def extend(self, rows: Iterable[Result]) -> None:
-        """Record several results."""
-        for r in rows:
-            self.append(r)
 
     def __len__(self) -> int:
         return len(self._times) // 2
@@ -84,17 +76,6 @@ class Results:
 
     def __reversed__(self) -> Iterator[Result]:
         return (self._one(k) for k in range(len(self) - 1, -1, -1))
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Results):
-            return (self._ints == other._ints and self._times == other._times
-                    and self._extra == other._extra)
-        if isinstance(other, list):
-            return len(other) == len(self) and all(a == b for a, b in zip(self, other,
-                                                                          strict=True))
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, like the list it replaces
 
     def __repr__(self) -> str:
         return f"Results({len(self)} results)"
