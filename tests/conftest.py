@@ -83,6 +83,7 @@ class Coordinator:
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+            self._client = None  # a closed channel crashes grpc if used again (after start)
         self.stop()
 
 

@@ -59,21 +59,23 @@ class Coordinator:
         self.snapshot_lock = asyncio.Lock()
         self.snapshot_child: int | None = None  # the pid of a snapshot being written
 
-    async def snapshot(self, cpu_share: float | None = None) -> None:
+    async def snapshot(self, cpu_share: float | None = None, serving: bool = True) -> None:
         """Write a snapshot of the current state and drop the WAL segments it covers; the
-        child uses at most ``cpu_share`` of a CPU (default: --snapshot-cpu)."""
+        child uses at most ``cpu_share`` of a CPU (default: --snapshot-cpu), and only idle
+        CPU time while ``serving`` (``fork_snapshot``)."""
         # One at a time: the one a clean stop takes may start while a periodic one runs, and
         # each removes the parts the other's snapshot has not named yet (snapshot_parts).
         async with self.snapshot_lock:
-            await self._snapshot(self.args.snapshot_cpu if cpu_share is None else cpu_share)
+            await self._snapshot(self.args.snapshot_cpu if cpu_share is None else cpu_share,
+                                 serving)
 
-    async def _snapshot(self, cpu_share: float) -> None:
+    async def _snapshot(self, cpu_share: float, serving: bool) -> None:
         wal, store = self.wal, self.service.store
         t0 = time.perf_counter()
         seq = wal.last_seq
         wal.request_rotation()
         wal.records_since_snapshot = 0
-        pid = fork_snapshot(self.data_dir, store, seq, self.boot, cpu_share)
+        pid = fork_snapshot(self.data_dir, store, seq, self.boot, cpu_share, serving)
         self.snapshot_child = pid
         try:
             _, status = await asyncio.get_running_loop().run_in_executor(None, os.waitpid,
@@ -181,7 +183,8 @@ class Coordinator:
                 # A periodic snapshot, paced, could take minutes: the final one replaces it.
                 # What it wrote is named by no snapshot, and removed when the final one lands.
                 os.kill(self.snapshot_child, signal.SIGKILL)
-            await self.snapshot(cpu_share=1.0)  # nothing is served any more: at full speed
+            # Nothing is served any more: at full speed, and as any other process.
+            await self.snapshot(cpu_share=1.0, serving=False)
         await self.wal.close()
         try:
             (self.data_dir / "coordinator.json").unlink()
