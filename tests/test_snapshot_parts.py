@@ -256,3 +256,32 @@ def test_a_clean_stop_on_a_busy_machine_still_writes_its_final_snapshot(
         assert c.client.status(wf).job_counts["ready"] == BUSY_JOBS
     finally:
         c.close()
+
+
+def test_a_periodic_snapshot_starved_by_a_busy_machine_is_taken_again(tmp_path: Path) -> None:
+    # A periodic snapshot takes only CPU time nothing else wants; on a machine whose CPUs are
+    # all busy with other work it would never finish, and the WAL (and the next start) would
+    # grow without bound. Once the log has grown four snapshot intervals past it, it is taken
+    # again as an ordinary process, still held to its share of a CPU.
+    directory = tmp_path / "coord"
+    c = Coordinator(directory, "--snapshot-every", "2")
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            for _ in range(len(os.sched_getaffinity(0)))]
+    try:
+        c.start()
+        c.client.create_workflow({"name": "busy", "jobs": [
+            {"name": f"j{i}", "command": f"echo {i}"} for i in range(BUSY_JOBS)]})
+        for i in range(12):  # each a WAL record or more: a snapshot is due, then overdue
+            c.client.create_workflow({"name": f"small{i}", "jobs": [
+                {"name": "a", "command": "true"}]})
+        # Starved, the first snapshot of 200,000 jobs would take minutes (see above).
+        deadline = time.monotonic() + 120
+        while not list_snapshots(directory) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert list_snapshots(directory), "no snapshot landed while the machine was busy"
+        assert "starved" in c.log.read_text()
+    finally:
+        for h in hogs:
+            h.kill()
+            h.wait()
+        c.close()

@@ -28,8 +28,9 @@ from torc.proto import torc_pb2_grpc as pb_grpc
 from torc.server import heap
 from torc.server.identity import USERS_FILE, Identities, add_user, read_users, remove_user
 from torc.server.lock import DataDirLock
-from torc.server.recovery import fork_snapshot, recover
+from torc.server.recovery import recover
 from torc.server.service import TorcService
+from torc.server.snapshotter import Snapshotter
 from torc.server.wal import CorruptWal, Wal
 from torc.server.watchers import watch_allocations, watch_workers
 
@@ -56,42 +57,6 @@ class Coordinator:
         self.exit_code = 0
         # Names this life's snapshot parts apart from those of earlier lives (snapshot_parts).
         self.boot = secrets.token_hex(4)
-        self.snapshot_lock = asyncio.Lock()
-        self.snapshot_child: int | None = None  # the pid of a snapshot being written
-
-    async def snapshot(self, cpu_share: float | None = None, serving: bool = True) -> None:
-        """Write a snapshot of the current state and drop the WAL segments it covers; the
-        child uses at most ``cpu_share`` of a CPU (default: --snapshot-cpu), and only idle
-        CPU time while ``serving`` (``fork_snapshot``)."""
-        # One at a time: the one a clean stop takes may start while a periodic one runs, and
-        # each removes the parts the other's snapshot has not named yet (snapshot_parts).
-        async with self.snapshot_lock:
-            await self._snapshot(self.args.snapshot_cpu if cpu_share is None else cpu_share,
-                                 serving)
-
-    async def _snapshot(self, cpu_share: float, serving: bool) -> None:
-        wal, store = self.wal, self.service.store
-        t0 = time.perf_counter()
-        seq = wal.last_seq
-        wal.request_rotation()
-        wal.records_since_snapshot = 0
-        pid = fork_snapshot(self.data_dir, store, seq, self.boot, cpu_share, serving)
-        self.snapshot_child = pid
-        try:
-            _, status = await asyncio.get_running_loop().run_in_executor(None, os.waitpid,
-                                                                         pid, 0)
-        finally:
-            self.snapshot_child = None
-        code = os.waitstatus_to_exitcode(status)
-        if self.stop.is_set() and code == -signal.SIGKILL:
-            log.info("the snapshot at seq %d was stopped for the final one", seq)
-            return
-        if code != 0:
-            log.error("snapshot at seq %d failed (child exit %d); the WAL is kept", seq, code)
-            return
-        removed = await wal.run_in_file_thread(wal.remove_segments_upto, seq)
-        log.info("snapshot at seq %d in %.2fs, %d WAL segment(s) removed", seq,
-                 time.perf_counter() - t0, removed)
 
     def _wal_failed(self, error: BaseException) -> None:
         log.critical("stopping: the write-ahead log failed (%s); nothing more can be "
@@ -131,7 +96,9 @@ class Coordinator:
         self.service = TorcService(store, self.wal, self.identities,
                                    heartbeat_interval=a.heartbeat_interval,
                                    snapshot_every=a.snapshot_every)
-        self.service.snapshot_hook = self.snapshot
+        self.snapshots = Snapshotter(self.data_dir, self.boot, self.wal, store,
+                                     a.snapshot_cpu, a.snapshot_every)
+        self.service.snapshot_hook = self.snapshots.snapshot
         self.server = grpc.aio.server(options=[
             ("grpc.max_receive_message_length", a.max_message_mb << 20),
             ("grpc.max_send_message_length", a.max_message_mb << 20),
@@ -179,12 +146,7 @@ class Coordinator:
         await self.server.stop(grace=1.0)
         if self.wal.failed is None:
             await self.wal.sync()
-            if self.snapshot_child is not None:
-                # A periodic snapshot, paced, could take minutes: the final one replaces it.
-                # What it wrote is named by no snapshot, and removed when the final one lands.
-                os.kill(self.snapshot_child, signal.SIGKILL)
-            # Nothing is served any more: at full speed, and as any other process.
-            await self.snapshot(cpu_share=1.0, serving=False)
+            await self.snapshots.final()
         await self.wal.close()
         try:
             (self.data_dir / "coordinator.json").unlink()

@@ -58,11 +58,11 @@ def write_snapshot(directory: Path, seq: int, data: bytes, parts: set[str]) -> P
 
 
 def fork_snapshot(directory: Path, store: Store, seq: int, boot: str,
-                  cpu_share: float = 1.0, serving: bool = True) -> int:
+                  cpu_share: float = 1.0, idle: bool = True) -> int:
     """Write a snapshot of ``store`` at ``seq`` from a forked child; returns the child's pid.
     ``boot`` tells this coordinator's parts from those of its earlier lives; the child uses at
-    most ``cpu_share`` of one CPU (``snapshot_parts.Pacer``), and while the coordinator is
-    ``serving``, only CPU time nothing else wants.
+    most ``cpu_share`` of one CPU (``snapshot_parts.Pacer``), and when ``idle``, only CPU time
+    nothing else wants.
 
     Encoding millions of jobs takes seconds of CPU that would stall the event loop; the child
     gets a copy-on-write image of the store as it is now and encodes it while the parent goes on
@@ -77,10 +77,11 @@ def fork_snapshot(directory: Path, store: Store, seq: int, boot: str,
     code = 1
     try:
         _die_with_parent()
-        if serving:
-            # Not the final one: with nothing served, there is nobody to make way for, and
-            # on a machine busy with other work an idle-class child would starve (a clean
-            # stop of 100,000 jobs beside two busy processes waited 96 s instead of 2).
+        if idle:
+            # Not the final one (nothing is served then, so nobody to make way for), nor one
+            # taken again after starving: on a machine busy with other work an idle-class
+            # child starves (a clean stop of 100,000 jobs beside two busy processes waited
+            # 96 s instead of 0.7).
             _run_when_idle()
         # Nothing the child makes outlives it: a collection would only write to (and so copy)
         # pages it shares with the coordinator.
