@@ -56,14 +56,19 @@ class Reporter:
         self._timer = loop.call_at(due, self._wakeup.set)
 
     async def run(self) -> None:
-        """Deliver reports as they come (runs until cancelled)."""
+        """Deliver reports as they come (runs until cancelled): one batch per wakeup.
+
+        What comes in while a batch is on its way waits for its own delay, not for the
+        answer: sending it the moment the answer came made the batches as small as a round
+        trip is short (10,000 no-op jobs on 8 slots: 770 round trips instead of about 420).
+        """
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
-            while self.pending:
+            if self.pending:
                 batch, self.pending = self.pending, []
                 try:
                     await self._send(batch)
@@ -73,8 +78,10 @@ class Reporter:
                     log.error("reports not delivered (%d kept): %s", len(self.pending),
                               e.message)
                     self._on_failure(f"reports not delivered: {e.message}")
-                    break
-            self._idle.set()
+                    self._idle.set()
+                    continue
+            if not self.pending:
+                self._idle.set()
 
     async def flushed(self) -> None:
         """Wait until nothing is being sent (what could not be delivered stays pending)."""
