@@ -7,6 +7,7 @@ cluster runs, so local runs exercise exactly what production does.
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import subprocess
 import sys
@@ -75,8 +76,9 @@ class EmbeddedCoordinator:
             self.proc.wait()
 
 
-def _worker_argv(args: argparse.Namespace, url: str, wf_id: int, output_dir: Path) -> list[str]:
-    argv = [sys.executable, "-m", "torc.worker.main", "--url", url, "--workflow-id", str(wf_id),
+def _worker_argv(args: argparse.Namespace, output_dir: Path) -> list[str]:
+    # The coordinator and the workflow come on stdin (torc.worker.main._target_from_stdin).
+    argv = [sys.executable, "-m", "torc.worker.main", "--target-on-stdin",
             "--output-dir", str(output_dir)]
     for opt in ("num_cpus", "memory", "num_gpus", "max_parallel_jobs", "idle_timeout",
                 "end_buffer", "scheduler"):
@@ -147,9 +149,12 @@ def run(args: argparse.Namespace, url: str | None, fmt: str) -> int:
     if url is None:
         embedded = EmbeddedCoordinator(output_dir / "coordinator")
         embedded.launch()
-    worker = None
+    worker: subprocess.Popen[bytes] | None = None
     dash = None
     try:
+        # Started now, so its Python starts while the coordinator does and the workflow is
+        # created; it waits for both on stdin.
+        worker = subprocess.Popen(_worker_argv(args, output_dir), stdin=subprocess.PIPE)
         # Read while the coordinator starts (a 10,000-job YAML spec: 0.1 s of 0.3 s).
         loaded = None if args.target.isdigit() else load_spec(args.target)
         if embedded is not None:
@@ -157,15 +162,13 @@ def run(args: argparse.Namespace, url: str | None, fmt: str) -> int:
         with TorcClient(url) as client:
             client.wait_ready()
             def start_worker(wf_id: int) -> None:
-                # Started before the initialize: its Python starts while that runs, and it
-                # waits for the workflow to be ready.
-                nonlocal worker
-                with open(_worker_log(output_dir, wf_id), "ab") as log:
-                    worker = subprocess.Popen(_worker_argv(args, url, wf_id, output_dir),
-                                              stdout=log, stderr=log)
+                # Before the initialize: the worker waits for the workflow to be ready.
+                assert worker is not None and worker.stdin is not None
+                worker.stdin.write(json.dumps({"url": url, "workflow_id": wf_id, "log": str(
+                    _worker_log(output_dir, wf_id))}).encode() + b"\n")
+                worker.stdin.close()
 
             wf_id = prepare(client, args.target, output_dir, start_worker, loaded)
-            assert worker is not None
             log_path = _worker_log(output_dir, wf_id)
             if getattr(args, "dash", False):
                 from torc.client.dash.server import start

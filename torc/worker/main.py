@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -49,16 +50,36 @@ def options_from_args(args: argparse.Namespace, url: str, workflow_id: int) -> W
     )
 
 
+def _target_from_stdin() -> tuple[str, int]:
+    """The coordinator URL and workflow id, and the log to write to, as one JSON line on
+    stdin: ``torc run`` starts its worker while its coordinator starts and the workflow is
+    created, so the worker's Python start (a fifth of a second) is not on the way."""
+    line = sys.stdin.readline()
+    if not line:
+        raise SystemExit(0)  # torc run stopped before there was anything to run
+    target = json.loads(line)
+    fd = os.open(target["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    return target["url"], int(target["workflow_id"])
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``torc-worker``."""
     p = argparse.ArgumentParser(prog="torc-worker", description="run a torc workflow's jobs")
     p.add_argument("--url", default=None, help="coordinator host:port (default: $TORC_URL)")
-    p.add_argument("--workflow-id", type=int, required=True)
+    p.add_argument("--workflow-id", type=int)
+    p.add_argument("--target-on-stdin", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--log-level", default=os.environ.get("TORC_LOG_LEVEL", "INFO"))
     p.add_argument("--gpu-ids", help="GPU device ids, e.g. 0,1 (default: from Slurm or "
                    "CUDA_VISIBLE_DEVICES, else 0..num-gpus-1)")
     add_worker_arguments(p)
     args = p.parse_args(argv)
+    if args.target_on_stdin:
+        args.url, args.workflow_id = _target_from_stdin()
+    elif args.workflow_id is None:
+        p.error("the following arguments are required: --workflow-id")
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("sh").setLevel(logging.WARNING)  # sh logs every command it starts
