@@ -11,6 +11,7 @@ taken from the start/end times the workers recorded. Figures are printed, never 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -27,10 +28,27 @@ from common import Coord, chain_spec, fan_spec, independent_spec, pct, start_wor
 from torc.client import TorcClient  # noqa: E402
 
 
-def raw_spawn_rate(n: int, threads: int) -> float:
-    """``bash -c true`` per second, spawned from ``threads`` threads."""
-    def one(_: int) -> int:
-        return subprocess.run(["bash", "-c", "true"], stdin=subprocess.DEVNULL).returncode
+def file_create_cpu(directory: Path, n: int = 2000) -> float:
+    """CPU µs to create one empty file in ``directory`` (what each job's stdio costs here)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    t0 = time.process_time()
+    for i in range(n):
+        os.close(os.open(directory / f"{i}.o", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    return (time.process_time() - t0) / n * 1e6
+
+
+def raw_spawn_rate(n: int, threads: int, files: Path | None = None) -> float:
+    """``bash -c true`` per second, spawned from ``threads`` threads; with ``files``, each
+    one's stdout and stderr go to two new files there, as a Torc job's do."""
+    def one(i: int) -> int:
+        if files is None:
+            return subprocess.run(["bash", "-c", "true"], stdin=subprocess.DEVNULL).returncode
+        with open(files / f"{i}.o", "wb") as out, open(files / f"{i}.e", "wb") as err:
+            return subprocess.run(["bash", "-c", "true"], stdin=subprocess.DEVNULL,
+                                  stdout=out, stderr=err).returncode
+
+    if files is not None:
+        files.mkdir(parents=True, exist_ok=True)
 
     t0 = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
@@ -108,10 +126,22 @@ def figures(jobs: int, fan_width: int, chain: int, fsync_off: bool,
     rows = []
     raw8 = raw_spawn_rate(jobs, 8)
     rows.append(("raw spawn rate, 8 threads (reference)", raw8, "", 0.0, "jobs/s"))
+    # What bounds the no-op figures here: a Torc job's stdout and stderr files. Creating a
+    # file on this ext4 costs 7 µs of CPU, or up to 250 µs in the minutes after many files
+    # were deleted nearby (ext4 skips recently freed inodes one by one).
+    rows.append(("  creating one file here (CPU)", file_create_cpu(tmp / "probe"), "", 0.0,
+                 "µs"))
+    files = tmp / "raw-stdio"
+    raw8f = raw_spawn_rate(jobs, 8, files)
+    rows.append(("raw spawn rate, 8 threads, two stdio files each (reference)", raw8f, "",
+                 0.0, "jobs/s"))
     for workers, cpus in ((1, 8), (4, 2)):
         r = run_workflow(independent_spec(jobs), workers, cpus, tmp)
         rows.append((f"no-op {jobs:,} jobs, {workers} worker(s) x {cpus} slots", r.rate,
                      "raw spawn rate, 8 threads", raw8, "jobs/s"))
+        if (workers, cpus) == (1, 8):
+            rows.append(("  same, vs raw spawn writing the same stdio files", r.rate,
+                         "raw spawn, two stdio files each", raw8f, "jobs/s"))
     if fsync_off:
         r_off = run_workflow(independent_spec(jobs), 1, 8, tmp, "--no-fsync")
         on = rows[1][1]
@@ -126,8 +156,11 @@ def figures(jobs: int, fan_width: int, chain: int, fsync_off: bool,
                  "", 0.0, "ms"))
     rows.append(("  fan-in delay (last work job ends -> end starts)", in_delay * 1e3,
                  "", 0.0, "ms"))
-    rows.append((f"whole `torc run` of a {jobs:,}-job YAML spec, 8 slots", torc_run_rate(
-        jobs, 8, tmp), "raw spawn rate, 8 threads", raw8, "jobs/s"))
+    whole = torc_run_rate(jobs, 8, tmp)
+    rows.append((f"whole `torc run` of a {jobs:,}-job YAML spec, 8 slots", whole,
+                 "raw spawn rate, 8 threads", raw8, "jobs/s"))
+    rows.append(("  same, vs raw spawn writing the same stdio files", whole,
+                 "raw spawn, two stdio files each", raw8f, "jobs/s"))
     raw1 = raw_spawn_rate(chain, 1)
     r = run_workflow(chain_spec(chain), 1, 8, tmp)
     d = chain_delays(r)
