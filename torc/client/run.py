@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import select
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -130,15 +134,35 @@ def _progress(client: TorcClient, wf_id: int, worker: subprocess.Popen[bytes],
                     n += counts.get("canceled", 0) + counts.get("terminated", 0)
                 progress.update(task, completed=n)
 
-        while True:
+        with _exit_of(worker) as exited:
             update()
+            while not exited(0.25):
+                update()
+            worker.wait()
+            update()
+
+
+@contextmanager
+def _exit_of(proc: subprocess.Popen[bytes]) -> Iterator[Callable[[float], bool]]:
+    """``exited(timeout)``: whether ``proc`` exits within ``timeout`` seconds, woken by the
+    exit itself (a pidfd) where ``Popen.wait`` would poll, up to 50 ms late."""
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        def polled(timeout: float) -> bool:
             try:
-                # Woken by the worker's exit, not a poll: the run ends when the work does.
-                worker.wait(timeout=0.25)
+                proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                continue
-            update()
-            return
+                return False
+            return True
+        yield polled
+        return
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    try:
+        yield lambda timeout: bool(poller.poll(timeout * 1000))
+    finally:
+        os.close(fd)
 
 
 def run(args: argparse.Namespace, url: str | None, fmt: str) -> int:
