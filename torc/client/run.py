@@ -188,9 +188,12 @@ def run(args: argparse.Namespace, url: str | None, fmt: str) -> int:
             def start_worker(wf_id: int) -> None:
                 # Before the initialize: the worker waits for the workflow to be ready.
                 assert worker is not None and worker.stdin is not None
-                worker.stdin.write(json.dumps({"url": url, "workflow_id": wf_id, "log": str(
-                    _worker_log(output_dir, wf_id))}).encode() + b"\n")
-                worker.stdin.close()
+                try:
+                    worker.stdin.write(json.dumps({"url": url, "workflow_id": wf_id, "log": str(
+                        _worker_log(output_dir, wf_id))}).encode() + b"\n")
+                    worker.stdin.close()
+                except BrokenPipeError:
+                    pass  # it died starting (said so on stderr): its exit code is reported
 
             wf_id = prepare(client, args.target, output_dir, start_worker, loaded)
             log_path = _worker_log(output_dir, wf_id)

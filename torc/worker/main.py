@@ -58,7 +58,7 @@ def _target_from_stdin() -> tuple[str, int]:
     if not line:
         raise SystemExit(0)  # torc run stopped before there was anything to run
     target = json.loads(line)
-    fd = os.open(target["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    fd = os.open(target["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)  # umask
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
