@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.conftest import Coordinator
@@ -222,6 +224,19 @@ def test_a_clean_stop_does_not_wait_for_a_paced_snapshot(tmp_path: Path) -> None
 BUSY_JOBS = 200_000
 
 
+@contextmanager
+def busy_cpus() -> Iterator[None]:
+    """One busy process per CPU this process may use (a machine busy with other work)."""
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            for _ in range(len(os.sched_getaffinity(0)))]
+    try:
+        yield
+    finally:
+        for h in hogs:
+            h.kill()
+            h.wait()
+
+
 def test_a_clean_stop_on_a_busy_machine_still_writes_its_final_snapshot(
         tmp_path: Path) -> None:
     # Periodic snapshots run with only the CPU nothing else wants, so they never slow the
@@ -232,24 +247,20 @@ def test_a_clean_stop_on_a_busy_machine_still_writes_its_final_snapshot(
 
     directory = tmp_path / "coord"
     c = Coordinator(directory)
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
-            for _ in range(len(os.sched_getaffinity(0)))]
     try:
-        c.start()
-        wf = c.client.create_workflow({"name": "busy", "jobs": [
-            {"name": f"j{i}", "command": f"echo {i}"} for i in range(BUSY_JOBS)]})
-        c.client.initialize(wf)
-        assert not list_snapshots(directory), "a snapshot was taken before the stop"
-        assert c.proc is not None
-        c.proc.send_signal(signal.SIGTERM)
-        # Starved, this snapshot took 96 s for 100,000 jobs; given a fair share, about 2 s.
-        assert c.proc.wait(timeout=120) == 0, "the clean stop did not finish"
+        with busy_cpus():
+            c.start()
+            wf = c.client.create_workflow({"name": "busy", "jobs": [
+                {"name": f"j{i}", "command": f"echo {i}"} for i in range(BUSY_JOBS)]})
+            c.client.initialize(wf)
+            assert not list_snapshots(directory), "a snapshot was taken before the stop"
+            assert c.proc is not None
+            c.proc.send_signal(signal.SIGTERM)
+            # Starved, this snapshot took 96 s for 100,000 jobs; given a fair share, about 2 s.
+            assert c.proc.wait(timeout=120) == 0, "the clean stop did not finish"
         latest = _latest(directory)["store"]["workflows"][0]
         assert latest["initialized"] and latest["spec"]["name"] == "busy"
     finally:
-        for h in hogs:
-            h.kill()
-            h.wait()
         c.close()
     c.start()
     try:
@@ -265,23 +276,19 @@ def test_a_periodic_snapshot_starved_by_a_busy_machine_is_taken_again(tmp_path: 
     # again as an ordinary process, still held to its share of a CPU.
     directory = tmp_path / "coord"
     c = Coordinator(directory, "--snapshot-every", "2")
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
-            for _ in range(len(os.sched_getaffinity(0)))]
     try:
-        c.start()
-        c.client.create_workflow({"name": "busy", "jobs": [
-            {"name": f"j{i}", "command": f"echo {i}"} for i in range(BUSY_JOBS)]})
-        for i in range(12):  # each a WAL record or more: a snapshot is due, then overdue
-            c.client.create_workflow({"name": f"small{i}", "jobs": [
-                {"name": "a", "command": "true"}]})
-        # Starved, the first snapshot of 200,000 jobs would take minutes (see above).
-        deadline = time.monotonic() + 120
-        while not list_snapshots(directory) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert list_snapshots(directory), "no snapshot landed while the machine was busy"
-        assert "starved" in c.log.read_text()
+        with busy_cpus():
+            c.start()
+            c.client.create_workflow({"name": "busy", "jobs": [
+                {"name": f"j{i}", "command": f"echo {i}"} for i in range(BUSY_JOBS)]})
+            for i in range(12):  # each a WAL record or more: a snapshot is due, then overdue
+                c.client.create_workflow({"name": f"small{i}", "jobs": [
+                    {"name": "a", "command": "true"}]})
+            # Starved, the first snapshot of 200,000 jobs would take minutes (see above).
+            deadline = time.monotonic() + 120
+            while not list_snapshots(directory) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert list_snapshots(directory), "no snapshot landed while the machine was busy"
+            assert "starved" in c.log.read_text()
     finally:
-        for h in hogs:
-            h.kill()
-            h.wait()
         c.close()

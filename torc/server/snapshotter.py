@@ -40,8 +40,7 @@ class Snapshotter:
         """A periodic snapshot: the child uses at most ``cpu_share`` of a CPU, and only CPU
         time nothing else wants, unless it starves."""
         async with self.lock:
-            if (await self._take(self.cpu_share, idle=True) == "starved"
-                    and not self.stopping):
+            if await self._take(self.cpu_share, idle=True) and not self.stopping:
                 await self._take(self.cpu_share, idle=False)
 
     async def final(self) -> None:
@@ -55,7 +54,8 @@ class Snapshotter:
         async with self.lock:
             await self._take(1.0, idle=False)
 
-    async def _take(self, cpu_share: float, idle: bool) -> str:
+    async def _take(self, cpu_share: float, idle: bool) -> bool:
+        """Fork a snapshot child and wait for it; True when it was stopped for starving."""
         wal = self.wal
         t0 = time.perf_counter()
         seq = wal.last_seq
@@ -80,16 +80,16 @@ class Snapshotter:
         code = os.waitstatus_to_exitcode(status)
         if code == -signal.SIGKILL and self.stopping:
             log.info("the snapshot at seq %d was stopped for the final one", seq)
-            return "stopped"
+            return False
         if code == -signal.SIGKILL and starved:
             log.warning("the snapshot at seq %d was starved of CPU by other work (%d WAL "
                         "records since); taking it again outside the idle class",
                         seq, wal.records_since_snapshot)
-            return "starved"
+            return True
         if code != 0:
             log.error("snapshot at seq %d failed (child exit %d); the WAL is kept", seq, code)
-            return "failed"
+            return False
         removed = await wal.run_in_file_thread(wal.remove_segments_upto, seq)
         log.info("snapshot at seq %d in %.2fs, %d WAL segment(s) removed", seq,
                  time.perf_counter() - t0, removed)
-        return "done"
+        return False
