@@ -42,6 +42,8 @@ class Outcome:
     metrics: tuple[int | None, int | None, float | None, float | None] | None = None
     recovery_rc: int | None = None
     output_mtimes: dict[int, float] = field(default_factory=dict)
+    series: Usage | None = None  # samples still to store (time_series monitoring)
+    recover: bool = False  # its failure handler may run a recovery script
 
     def report(self, cj: pb.ClaimedJob, start: float, end: float) -> pb.JobReport:
         """The FINISHED report of this attempt."""
@@ -177,9 +179,9 @@ class Execution:
 
     # ----- when a job ends
 
-    async def outcome(self, rj: RunningJob, rc: int) -> Outcome:
-        """What the ended attempt is reported as (runs the recovery script if its failure
-        handler's rule will retry it)."""
+    def outcome(self, rj: RunningJob, rc: int) -> Outcome:
+        """What the ended attempt is reported as, as far as it is known without waiting:
+        :meth:`complete` does the rest when :meth:`needs_completion` says so."""
         cj = rj.job
         if rj.timer is not None:
             rj.timer.cancel()
@@ -193,7 +195,7 @@ class Execution:
                 out.metrics = (figures[0] if mem else None, figures[1] if mem else None,
                                figures[2] if cpu else None, figures[3] if cpu else None)
             if usage.series and self.series_path is not None:
-                await asyncio.to_thread(self._store_series, cj, usage)
+                out.series = usage
         ec = self.settings.execution
         if self.steps and rc != 0 and not rj.final_status and rj.process is not None:
             # Slurm ended the step: its words in the job's stderr (or the time) say why.
@@ -211,12 +213,27 @@ class Execution:
             out.return_code, out.status = int(ec.get("timeout_exit_code", 152)), pb.FAILED
             out.message = f"timeout: ran past its runtime of {cj.runtime_seconds:g}s"
         if out.return_code == 0 and not out.status:
-            self._check_outputs(cj, out)
+            if cj.output_files:
+                self._check_outputs(cj, out)
         if out.return_code == 0 and not out.status:
             self._clean_stdio(cj)
         elif out.status in (0, pb.FAILED) and cj.failure_handler_json:
-            out.recovery_rc = await self._recover(cj, out.return_code)
+            out.recover = True
         return out
+
+    @staticmethod
+    def needs_completion(out: Outcome) -> bool:
+        """Whether :meth:`complete` has work to wait on (samples to store, a failure
+        handler to consult)."""
+        return out.series is not None or out.recover
+
+    async def complete(self, rj: RunningJob, out: Outcome) -> None:
+        """Store the attempt's samples; run the recovery script if its failure handler's
+        rule will retry it."""
+        if out.series is not None:
+            await asyncio.to_thread(self._store_series, rj.job, out.series)
+        if out.recover:
+            out.recovery_rc = await self._recover(rj.job, out.return_code)
 
     def _check_outputs(self, cj: pb.ClaimedJob, out: Outcome) -> None:
         missing = []

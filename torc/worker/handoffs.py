@@ -10,7 +10,6 @@ worker's yet there); a refused one is killed and never reported again.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import signal
 from typing import TYPE_CHECKING, Any
@@ -82,7 +81,7 @@ class HandOffs:
         self.reporter.add(pb.JobReport(
             job_id=cj.id, kind=pb.STARTED, run_id=cj.run_id, attempt_id=cj.attempt_id,
             start_time=nxt.process.start_time, after_job_id=after))
-        nxt.task = asyncio.get_running_loop().create_task(self._run_job(nxt))
+        self._follow(nxt)
 
     def _hand_offs_answered(self, batch: list[pb.JobReport], resp: Any) -> None:
         """What the coordinator said about the hand-offs this batch started."""

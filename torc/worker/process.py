@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import os
 import select
 import shutil
@@ -24,8 +25,10 @@ import signal
 import subprocess
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+
+log = logging.getLogger("torc.worker")
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
 STDIO_MODE = 0o600  # job output is the user's alone
@@ -51,6 +54,7 @@ class JobProcess:
         self.start_time = 0.0
         self.end_time = 0.0
         self._popen: subprocess.Popen[bytes] | None = None
+        self._pidfd: int | None = None
 
     @staticmethod
     def _stdio(path: str | Path | None) -> str:
@@ -84,6 +88,40 @@ class JobProcess:
                 os.close(err)
             self.pid = self._popen.pid
 
+    def on_exit(self, callback: Callable[[], None]) -> bool:
+        """Call ``callback`` from the event loop once the process has exited (then
+        :meth:`reap` it); False when its exit cannot be watched (no pidfd: Linux before 5.3),
+        then :meth:`wait` for it. A callback costs a busy worker less than a task per job."""
+        if not self.pid:
+            return False
+        try:
+            fd = os.pidfd_open(self.pid)
+        except (OSError, AttributeError):
+            return False
+        try:
+            _exit_watcher(asyncio.get_running_loop()).watch(fd, callback)
+        except OSError:
+            os.close(fd)
+            return False
+        self._pidfd = fd
+        return True
+
+    def reap(self) -> int:
+        """After :meth:`on_exit`'s callback: kill what the job left in its process group,
+        reap the leader; returns the return code (-N when killed by signal N)."""
+        fd, self._pidfd = self._pidfd, None
+        if fd is not None:
+            _exit_watcher(asyncio.get_running_loop()).forget(fd)
+            os.close(fd)
+        # The leader is a zombie now: its pid, and the group id, are still reserved.
+        self._kill_group(signal.SIGKILL)
+        if self._popen is not None:
+            self.returncode = self._popen.wait()  # Popen keeps its own bookkeeping: it reaps
+        else:
+            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        self.end_time = time.time()
+        return self.returncode
+
     async def wait(self) -> int:
         """Wait for exit; returns the return code (-N when killed by signal N).
 
@@ -91,27 +129,23 @@ class JobProcess:
         """
         assert self.pid
         loop = asyncio.get_running_loop()
-        try:
-            fd = os.pidfd_open(self.pid)
-        except (OSError, AttributeError):
-            fd = None
-        if fd is not None:
-            watcher = _exit_watcher(loop)
+        exited: asyncio.Future[None] = loop.create_future()
+        if self.on_exit(lambda: exited.done() or exited.set_result(None)):
             try:
-                await watcher.wait(loop, fd)
-            finally:
-                watcher.forget(fd)
-                os.close(fd)
-            # The leader is a zombie now: its pid, and the group id, are still reserved.
-            self._kill_group(signal.SIGKILL)
+                await exited
+            except asyncio.CancelledError:
+                fd, self._pidfd = self._pidfd, None
+                if fd is not None:
+                    _exit_watcher(loop).forget(fd)
+                    os.close(fd)
+                raise
+            return self.reap()
+        # No pidfd (Linux before 5.3): wait in a thread; the group cannot be killed first.
         if self._popen is not None:
-            # Popen keeps its own bookkeeping of the child: let it reap.
             self.returncode = await loop.run_in_executor(None, self._popen.wait)
-        elif fd is None:
+        else:
             _, status = await loop.run_in_executor(None, os.waitpid, self.pid, 0)
             self.returncode = os.waitstatus_to_exitcode(status)
-        else:
-            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
         self.end_time = time.time()
         return self.returncode
 
@@ -150,15 +184,13 @@ class _ExitWatcher:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         # No reference to the loop is kept: the loop is this watcher's key in a weak mapping.
         self.epoll = select.epoll()
-        self.waiting: dict[int, asyncio.Future[None]] = {}
+        self.waiting: dict[int, Callable[[], None]] = {}
         loop.add_reader(self.epoll.fileno(), self._ready)
 
-    def wait(self, loop: asyncio.AbstractEventLoop, fd: int) -> asyncio.Future[None]:
-        """A future done when ``fd`` (a pidfd) is readable: its process has exited."""
-        fut: asyncio.Future[None] = loop.create_future()
-        self.waiting[fd] = fut
+    def watch(self, fd: int, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when ``fd`` (a pidfd) is readable: its process has exited."""
+        self.waiting[fd] = callback
         self.epoll.register(fd, select.EPOLLIN)
-        return fut
 
     def forget(self, fd: int) -> None:
         """Stop watching ``fd`` (before it is closed)."""
@@ -167,10 +199,13 @@ class _ExitWatcher:
 
     def _ready(self) -> None:
         for fd, _ in self.epoll.poll(0):
-            fut = self.waiting.pop(fd, None)
+            callback = self.waiting.pop(fd, None)
             self.epoll.unregister(fd)
-            if fut is not None and not fut.done():
-                fut.set_result(None)
+            if callback is not None:
+                try:
+                    callback()
+                except Exception:  # one job's end must not keep the others' from being seen
+                    log.exception("handling the exit of a job")
 
 
 _watchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _ExitWatcher] = \

@@ -25,6 +25,7 @@ from torc.worker.execution import Execution
 from torc.worker.gpus import GpuPool
 from torc.worker.handoffs import HandOffs
 from torc.worker.heartbeat import Heartbeat
+from torc.worker.job_ends import JobEnds
 from torc.worker.jobs import RunningJob
 from torc.worker.queueing import QueueAndReports
 from torc.worker.reporter import Reporter
@@ -37,7 +38,7 @@ STARTED, FINISHED = pb.STARTED, pb.FINISHED
 SHUTDOWN_PATIENCE_SECONDS = 30.0
 
 
-class WorkerRunner(QueueAndReports, HandOffs, Claiming):
+class WorkerRunner(JobEnds, QueueAndReports, HandOffs, Claiming):
     """One worker process's life."""
 
     def __init__(self, options: WorkerOptions) -> None:
@@ -263,48 +264,14 @@ class WorkerRunner(QueueAndReports, HandOffs, Claiming):
         rj.gpus = None if self.execution.steps else self.gpus.take(cj.id, cj.num_gpus)
         self.running[cj.id] = rj
         self.used = self.used + needs
-        # Spawned here, not in the job's task: a slot freed by a job's end refills in the
-        # same step of the loop, instead of after every other callback that step runs.
-        started = self._spawn(rj)
-        rj.task = asyncio.get_running_loop().create_task(self._run_job(rj, started))
-
-    async def _run_job(self, rj: RunningJob, started: bool = True) -> None:
-        cj = rj.job
-        nxt: RunningJob | None = None
+        # Spawned here, not later: a slot freed by a job's end refills in the same step of
+        # the loop, instead of after every other callback that step runs.
         try:
-            if not started:
-                return
-            proc = rj.process
-            assert proc is not None
-            rc = await proc.wait()
-            if rc == -signal.SIGTERM and not rj.final_status:
-                # Slurm signals the whole allocation at once (scancel, walltime, node failure):
-                # if the worker's own SIGTERM follows, the job was terminated, not failed.
-                try:
-                    await asyncio.wait_for(self._stop_event.wait(), 0.5)
-                except TimeoutError:
-                    pass
-                if self.stopping:
-                    rj.final_status = pb.TERMINATED
-            self.jobs_run += 1
-            took = proc.end_time - proc.start_time
-            self._mean_seconds = took if self._mean_seconds is None else \
-                0.8 * self._mean_seconds + 0.2 * took
-            outcome = await self.execution.outcome(rj, rc)
-            if rj.refused:
-                return  # a hand-off the coordinator refused: it was never this worker's
-            nxt = self._hand_off(rj, outcome)
-            self._report(cj, FINISHED, rc, rj.final_status, proc.start_time, proc.end_time,
-                         outcome)
-            if nxt is not None:
-                self._report_hand_off(nxt, cj.id)
-        finally:
-            del self.running[cj.id]
-            self._disarm(cj.id)
-            self.gpus.give_back(cj.id)
-            self.used = self.used - rj.needs
-            self._drain()
-            self._changed.set()
+            started = self._spawn(rj)
+        except BaseException:
+            self._release(rj)  # whatever went wrong, it does not hold its slot
+            raise
+        self._follow(rj, started)
 
     def _spawn(self, rj: RunningJob) -> bool:
         """Start a claimed job's process and report it; False when it did not start (what
@@ -332,8 +299,9 @@ class WorkerRunner(QueueAndReports, HandOffs, Claiming):
         if self.running:
             if not self.stopping:
                 self.terminate("main loop ended")
-            await asyncio.gather(*(rj.task for rj in list(self.running.values()) if rj.task),
-                                 return_exceptions=True)
+            while self.running:  # each job's end sets _changed
+                self._changed.clear()
+                await self._changed.wait()
 
     # ----- heartbeats
 
