@@ -138,7 +138,7 @@ class Execution:
         assert rj.process is not None
         if self.monitor is not None:
             self.monitor.add(rj.job.id, rj.process.pid)
-        if self.settings.limit_resources and rj.job.runtime_seconds > 0 and not self.steps:
+        if rj.job.runtime_seconds > 0 and self.settings.limit_resources and not self.steps:
             rj.timer = asyncio.get_running_loop().call_later(
                 rj.job.runtime_seconds, self._over_time, rj)
 

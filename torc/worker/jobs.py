@@ -66,21 +66,32 @@ def _user_env() -> dict[str, str]:
 def job_environment(cj: pb.ClaimedJob, workflow_id: int, worker_id: int, url: str,
                     output_dir: Path, marker: str) -> dict[str, str]:
     """The user's environment plus Torc's ``TORC_*`` variables and the worker's marker."""
-    env = dict(_user_env())
-    env.update({
-        "TORC_WORKFLOW_ID": str(workflow_id), "TORC_JOB_ID": str(cj.id),
-        "TORC_JOB_NAME": cj.name, "TORC_OUTPUT_DIR": str(output_dir),
-        "TORC_ATTEMPT_ID": str(cj.attempt_id), "TORC_RUN_ID": str(cj.run_id),
-        "TORC_URL": url, "TORC_WORKER_ID": str(worker_id), JOB_MARKER: marker,
-    })
+    env = dict(_worker_env(workflow_id, worker_id, url, output_dir, marker))
+    env["TORC_JOB_ID"] = str(cj.id)
+    env["TORC_JOB_NAME"] = cj.name
+    env["TORC_ATTEMPT_ID"] = str(cj.attempt_id)
+    env["TORC_RUN_ID"] = str(cj.run_id)
     return env
+
+
+@functools.lru_cache(maxsize=8)
+def _worker_env(workflow_id: int, worker_id: int, url: str, output_dir: Path,
+                marker: str) -> dict[str, str]:
+    """What every job of this worker shares: built once, not for each job (callers copy)."""
+    return {**_user_env(), "TORC_WORKFLOW_ID": str(workflow_id),
+            "TORC_OUTPUT_DIR": str(output_dir), "TORC_URL": url,
+            "TORC_WORKER_ID": str(worker_id), JOB_MARKER: marker}
 
 
 def stdio_base(cj: pb.ClaimedJob, workflow_id: int, output_dir: Path) -> str:
     """Where an attempt's stdio goes, without the suffix (Torc's naming). A string, not a
     Path: building Paths for every job was a twentieth of a busy worker's time."""
-    return f"{output_dir}{os.sep}job_stdio{os.sep}" \
-        f"job_wf{workflow_id}_j{cj.id}_r{cj.run_id}_a{cj.attempt_id}"
+    return f"{_stdio_prefix(output_dir, workflow_id)}{cj.id}_r{cj.run_id}_a{cj.attempt_id}"
+
+
+@functools.lru_cache(maxsize=8)
+def _stdio_prefix(output_dir: Path, workflow_id: int) -> str:
+    return f"{output_dir}{os.sep}job_stdio{os.sep}job_wf{workflow_id}_j"
 
 
 def stdio_paths(cj: pb.ClaimedJob, base: str) -> tuple[str | None, str | Path | None]:

@@ -55,6 +55,7 @@ class JobProcess:
         self.end_time = 0.0
         self._popen: subprocess.Popen[bytes] | None = None
         self._pidfd: int | None = None
+        self._watcher: _ExitWatcher | None = None
 
     @staticmethod
     def _stdio(path: str | Path | None) -> str:
@@ -98,12 +99,13 @@ class JobProcess:
             fd = os.pidfd_open(self.pid)
         except (OSError, AttributeError):
             return False
+        watcher = _exit_watcher(asyncio.get_running_loop())
         try:
-            _exit_watcher(asyncio.get_running_loop()).watch(fd, callback)
+            watcher.watch(fd, callback)
         except OSError:
             os.close(fd)
             return False
-        self._pidfd = fd
+        self._pidfd, self._watcher = fd, watcher
         return True
 
     def reap(self) -> int:
@@ -111,7 +113,8 @@ class JobProcess:
         reap the leader; returns the return code (-N when killed by signal N)."""
         fd, self._pidfd = self._pidfd, None
         if fd is not None:
-            _exit_watcher(asyncio.get_running_loop()).forget(fd)
+            assert self._watcher is not None
+            self._watcher.forget(fd)  # done already when it called back: a dict look-up
             os.close(fd)
         # The leader is a zombie now: its pid, and the group id, are still reserved.
         self._kill_group(signal.SIGKILL)
