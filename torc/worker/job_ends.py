@@ -46,12 +46,8 @@ class JobEnds:
         try:
             assert rj.process is not None
             rc = rj.process.reap()
-            if rc == -signal.SIGTERM and not rj.final_status:
-                later = True
-                rj.task = asyncio.get_running_loop().create_task(self._finish_later(rj, rc))
-                return
-            outcome = self._outcome(rj, rc)
-            if self.execution.needs_completion(outcome):
+            outcome = None if self._maybe_slurms(rj, rc) else self._outcome(rj, rc)
+            if outcome is None or self.execution.needs_completion(outcome):
                 later = True
                 rj.task = asyncio.get_running_loop().create_task(
                     self._finish_later(rj, rc, outcome))
@@ -60,6 +56,12 @@ class JobEnds:
         finally:
             if not later:
                 self._release(rj)
+
+    @staticmethod
+    def _maybe_slurms(rj: RunningJob, rc: int) -> bool:
+        """Killed by a SIGTERM the worker did not send: Slurm signals the whole allocation
+        at once (scancel, walltime, node failure), and the worker's own may follow."""
+        return rc == -signal.SIGTERM and not rj.final_status
 
     async def _finish_later(self, rj: RunningJob, rc: int,
                             outcome: Outcome | None = None) -> None:
@@ -71,9 +73,8 @@ class JobEnds:
     async def _finish(self, rj: RunningJob, rc: int, outcome: Outcome | None = None) -> None:
         """Work out and report how the attempt ended (``outcome``: as far as known)."""
         if outcome is None:
-            if rc == -signal.SIGTERM and not rj.final_status:
-                # Slurm signals the whole allocation at once (scancel, walltime, node failure):
-                # if the worker's own SIGTERM follows, the job was terminated, not failed.
+            if self._maybe_slurms(rj, rc):
+                # If the worker's own SIGTERM follows, the job was terminated, not failed.
                 try:
                     await asyncio.wait_for(self._stop_event.wait(), 0.5)
                 except TimeoutError:

@@ -111,11 +111,7 @@ class JobProcess:
     def reap(self) -> int:
         """After :meth:`on_exit`'s callback: kill what the job left in its process group,
         reap the leader; returns the return code (-N when killed by signal N)."""
-        fd, self._pidfd = self._pidfd, None
-        if fd is not None:
-            assert self._watcher is not None
-            self._watcher.forget(fd)  # done already when it called back: a dict look-up
-            os.close(fd)
+        self._unwatch()
         # The leader is a zombie now: its pid, and the group id, are still reserved.
         self._kill_group(signal.SIGKILL)
         if self._popen is not None:
@@ -124,6 +120,15 @@ class JobProcess:
             self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
         self.end_time = time.time()
         return self.returncode
+
+    def _unwatch(self) -> None:
+        """Stop watching the exit (already done if the watcher called back) and close the
+        pidfd."""
+        fd, self._pidfd = self._pidfd, None
+        if fd is not None:
+            assert self._watcher is not None
+            self._watcher.forget(fd)
+            os.close(fd)
 
     async def wait(self) -> int:
         """Wait for exit; returns the return code (-N when killed by signal N).
@@ -137,10 +142,7 @@ class JobProcess:
             try:
                 await exited
             except asyncio.CancelledError:
-                fd, self._pidfd = self._pidfd, None
-                if fd is not None:
-                    _exit_watcher(loop).forget(fd)
-                    os.close(fd)
+                self._unwatch()
                 raise
             return self.reap()
         # No pidfd (Linux before 5.3): wait in a thread; the group cannot be killed first.
