@@ -21,7 +21,7 @@ import psutil
 from torc.proto import torc_pb2 as pb
 from torc.spec.settings import matching_rule
 from torc.worker import steps
-from torc.worker.jobs import RunningJob, job_process, recovery_process, stdio_base
+from torc.worker.jobs import JobFactory, RunningJob
 from torc.worker.monitor import Monitor, Usage
 from torc.worker.process import SAME_AS_STDOUT, JobProcess
 from torc.worker.resources import Placement
@@ -49,8 +49,12 @@ class Outcome:
         """The FINISHED report of this attempt."""
         r = pb.JobReport(job_id=cj.id, kind=pb.FINISHED, run_id=cj.run_id,
                          attempt_id=cj.attempt_id, return_code=self.return_code,
-                         status=self.status, start_time=start, end_time=end,
-                         message=self.message, output_mtimes=self.output_mtimes)
+                         status=self.status, start_time=start, end_time=end)
+        # Set only when there is something to say: most attempts have neither.
+        if self.message:
+            r.message = self.message
+        if self.output_mtimes:
+            r.output_mtimes.update(self.output_mtimes)
         if self.metrics is not None:
             for name, value in zip(("peak_memory_bytes", "avg_memory_bytes",
                                     "peak_cpu_percent", "avg_cpu_percent"), self.metrics,
@@ -82,6 +86,8 @@ class Execution:
         self.series_path: Path | None = None
         self.placement: Placement | None = None
         self.steps = False  # jobs run as Slurm steps
+        self.jobs = JobFactory(workflow_id, 0, url, output_dir, cwd, marker)
+        self._runtime_limits = False  # the worker stops jobs that run past their runtime
         self._step_limits: dict[int, int] = {}  # job id -> its step's --time (seconds)
 
     def configure(self, worker_id: int, settings: WorkflowSettings, cwd: Path | None,
@@ -89,8 +95,12 @@ class Execution:
         """After registration: what the workflow asks for."""
         self.worker_id, self.settings, self.cwd = worker_id, settings, cwd
         self.placement = placement
+        self.jobs = JobFactory(self.workflow_id, worker_id, self.url, self.output_dir, cwd,
+                               self.marker)
         mode = settings.execution.get("mode", "direct")
         self.steps = steps.uses_steps(mode, placement.slurm_job_id)
+        # Slurm stops a step at its --time itself.
+        self._runtime_limits = settings.limit_resources and not self.steps
         if mode == "slurm" and not self.steps:
             log.warning("execution_config.mode is slurm but this worker is in no Slurm "
                         "allocation: jobs run directly")
@@ -128,8 +138,7 @@ class Execution:
         if gpu_ids is not None:
             devices = ",".join(gpu_ids)
             env = {"CUDA_VISIBLE_DEVICES": devices, "ROCR_VISIBLE_DEVICES": devices}
-        return job_process(cj, self.workflow_id, self.worker_id, self.url, self.output_dir,
-                           self.cwd, self.marker, wrap, env)
+        return self.jobs.process(cj, wrap, env)
 
     # ----- while jobs run
 
@@ -138,7 +147,7 @@ class Execution:
         assert rj.process is not None
         if self.monitor is not None:
             self.monitor.add(rj.job.id, rj.process.pid)
-        if rj.job.runtime_seconds > 0 and self.settings.limit_resources and not self.steps:
+        if self._runtime_limits and rj.job.runtime_seconds > 0:
             rj.timer = asyncio.get_running_loop().call_later(
                 rj.job.runtime_seconds, self._over_time, rj)
 
@@ -250,7 +259,7 @@ class Execution:
     def _clean_stdio(self, cj: pb.ClaimedJob) -> None:
         if not cj.delete_stdio_on_success:
             return
-        base = stdio_base(cj, self.workflow_id, self.output_dir)
+        base = self.jobs.stdio_base(cj)
         for suffix in (".o", ".e"):
             Path(base + suffix).unlink(missing_ok=True)
 
@@ -260,9 +269,7 @@ class Execution:
         rule = matching_rule(json.loads(cj.failure_handler_json), rc)
         if rule is None or cj.attempt_id >= rule["max_retries"] or not rule["recovery_script"]:
             return None
-        proc = recovery_process(cj, rule["recovery_script"], rc, self.workflow_id,
-                                self.worker_id, self.url, self.output_dir, self.cwd,
-                                self.marker)
+        proc = self.jobs.recovery(cj, rule["recovery_script"], rc)
         try:
             proc.spawn()
         except (OSError, ValueError) as e:

@@ -63,37 +63,6 @@ def _user_env() -> dict[str, str]:
     return user_environment()
 
 
-def job_environment(cj: pb.ClaimedJob, workflow_id: int, worker_id: int, url: str,
-                    output_dir: Path, marker: str) -> dict[str, str]:
-    """The user's environment plus Torc's ``TORC_*`` variables and the worker's marker."""
-    env = dict(_worker_env(workflow_id, worker_id, url, output_dir, marker))
-    env["TORC_JOB_ID"] = str(cj.id)
-    env["TORC_JOB_NAME"] = cj.name
-    env["TORC_ATTEMPT_ID"] = str(cj.attempt_id)
-    env["TORC_RUN_ID"] = str(cj.run_id)
-    return env
-
-
-@functools.lru_cache(maxsize=8)
-def _worker_env(workflow_id: int, worker_id: int, url: str, output_dir: Path,
-                marker: str) -> dict[str, str]:
-    """What every job of this worker shares: built once, not for each job (callers copy)."""
-    return {**_user_env(), "TORC_WORKFLOW_ID": str(workflow_id),
-            "TORC_OUTPUT_DIR": str(output_dir), "TORC_URL": url,
-            "TORC_WORKER_ID": str(worker_id), JOB_MARKER: marker}
-
-
-def stdio_base(cj: pb.ClaimedJob, workflow_id: int, output_dir: Path) -> str:
-    """Where an attempt's stdio goes, without the suffix (Torc's naming). A string, not a
-    Path: building Paths for every job was a twentieth of a busy worker's time."""
-    return f"{_stdio_prefix(output_dir, workflow_id)}{cj.id}_r{cj.run_id}_a{cj.attempt_id}"
-
-
-@functools.lru_cache(maxsize=8)
-def _stdio_prefix(output_dir: Path, workflow_id: int) -> str:
-    return f"{output_dir}{os.sep}job_stdio{os.sep}job_wf{workflow_id}_j"
-
-
 def stdio_paths(cj: pb.ClaimedJob, base: str) -> tuple[str | None, str | Path | None]:
     """stdout and stderr files for the job's stdio mode (None: discarded); "combined"
     writes both streams to the ``.o`` file."""
@@ -104,28 +73,54 @@ def stdio_paths(cj: pb.ClaimedJob, base: str) -> tuple[str | None, str | Path | 
     return out, None if mode in ("no_stderr", "none") else base + ".e"
 
 
-def job_process(cj: pb.ClaimedJob, workflow_id: int, worker_id: int, url: str,
-                output_dir: Path, cwd: Path | None, marker: str,
-                wrap: Callable[[list[str]], list[str]] | None = None,
+class JobFactory:
+    """The processes of one worker's attempts. What all its jobs share (the environment
+    with the worker's ``TORC_*`` variables, where stdio goes) is worked out once, not for
+    each job: a busy worker's time per job bounds how fast short jobs run."""
+
+    def __init__(self, workflow_id: int, worker_id: int, url: str, output_dir: Path,
+                 cwd: Path | None, marker: str) -> None:
+        self.workflow_id, self.worker_id, self.url = workflow_id, worker_id, url
+        self.output_dir, self.cwd, self.marker = output_dir, cwd, marker
+        self._env = {**_user_env(), "TORC_WORKFLOW_ID": str(workflow_id),
+                     "TORC_OUTPUT_DIR": str(output_dir), "TORC_URL": url,
+                     "TORC_WORKER_ID": str(worker_id), JOB_MARKER: marker}
+        # Strings, not Paths: building Paths for every job was a twentieth of a busy
+        # worker's time.
+        self._stdio_prefix = f"{output_dir}{os.sep}job_stdio{os.sep}job_wf{workflow_id}_j"
+
+    def environment(self, cj: pb.ClaimedJob) -> dict[str, str]:
+        """The user's environment plus Torc's ``TORC_*`` variables and the worker's marker."""
+        env = self._env.copy()
+        env["TORC_JOB_ID"] = str(cj.id)
+        env["TORC_JOB_NAME"] = cj.name
+        env["TORC_ATTEMPT_ID"] = str(cj.attempt_id)
+        env["TORC_RUN_ID"] = str(cj.run_id)
+        return env
+
+    def stdio_base(self, cj: pb.ClaimedJob) -> str:
+        """Where an attempt's stdio goes, without the suffix (Torc's naming)."""
+        return f"{self._stdio_prefix}{cj.id}_r{cj.run_id}_a{cj.attempt_id}"
+
+    def process(self, cj: pb.ClaimedJob, wrap: Callable[[list[str]], list[str]] | None = None,
                 extra_env: dict[str, str] | None = None) -> JobProcess:
-    """The (not yet started) process of one attempt, its stdio in ``job_stdio/``; ``wrap``
-    turns the command into another (``srun ...`` for Slurm steps)."""
-    command = f"{cj.invocation_script} {cj.command}" if cj.invocation_script else cj.command
-    out, err = stdio_paths(cj, stdio_base(cj, workflow_id, output_dir))
-    argv = ["bash", "-c", command]
-    env = job_environment(cj, workflow_id, worker_id, url, output_dir, marker)
-    env.update(extra_env or {})
-    return JobProcess(wrap(argv) if wrap else argv, cwd, env, out, err)
+        """The (not yet started) process of one attempt, its stdio in ``job_stdio/``;
+        ``wrap`` turns the command into another (``srun ...`` for Slurm steps)."""
+        command = f"{cj.invocation_script} {cj.command}" if cj.invocation_script \
+            else cj.command
+        out, err = stdio_paths(cj, self.stdio_base(cj))
+        argv = ["bash", "-c", command]
+        env = self.environment(cj)
+        if extra_env:
+            env.update(extra_env)
+        return JobProcess(wrap(argv) if wrap else argv, self.cwd, env, out, err)
 
-
-def recovery_process(cj: pb.ClaimedJob, script: str, return_code: int, workflow_id: int,
-                     worker_id: int, url: str, output_dir: Path, cwd: Path | None,
-                     marker: str) -> JobProcess:
-    """A failure handler's recovery script for a failed attempt: run like the job (same
-    directory and ``TORC_*`` variables, plus ``TORC_RETURN_CODE``), its output beside the
-    job's stdio (``.recovery.o``/``.recovery.e``)."""
-    env = job_environment(cj, workflow_id, worker_id, url, output_dir, marker)
-    env["TORC_RETURN_CODE"] = str(return_code)
-    base = stdio_base(cj, workflow_id, output_dir)
-    return JobProcess(["bash", "-c", script], cwd, env, base + ".recovery.o",
-                      base + ".recovery.e")
+    def recovery(self, cj: pb.ClaimedJob, script: str, return_code: int) -> JobProcess:
+        """A failure handler's recovery script for a failed attempt: run like the job (same
+        directory and ``TORC_*`` variables, plus ``TORC_RETURN_CODE``), its output beside
+        the job's stdio (``.recovery.o``/``.recovery.e``)."""
+        env = self.environment(cj)
+        env["TORC_RETURN_CODE"] = str(return_code)
+        base = self.stdio_base(cj)
+        return JobProcess(["bash", "-c", script], self.cwd, env, base + ".recovery.o",
+                          base + ".recovery.e")

@@ -217,8 +217,16 @@ _watchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _ExitWatcher] = 
     weakref.WeakKeyDictionary()
 
 
+# The last loop's watcher, looked up for every job without the weak mapping's hashing.
+_last: tuple[weakref.ref[asyncio.AbstractEventLoop], _ExitWatcher] | None = None
+
+
 def _exit_watcher(loop: asyncio.AbstractEventLoop) -> _ExitWatcher:
+    global _last
+    if _last is not None and _last[0]() is loop:
+        return _last[1]
     watcher = _watchers.get(loop)
     if watcher is None:
         watcher = _watchers[loop] = _ExitWatcher(loop)
+    _last = (weakref.ref(loop), watcher)
     return watcher

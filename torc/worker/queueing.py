@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from torc.proto import torc_pb2 as pb
 from torc.worker.claim_policy import QUEUE_PATIENCE_SECONDS
-from torc.worker.reporter import END_REPORT_DELAY, START_REPORT_DELAY
+from torc.worker.reporter import END_REPORT_DELAY
 from torc.worker.resources import Resources
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("torc.worker")
 
-STARTED, FINISHED = pb.STARTED, pb.FINISHED
+FINISHED = pb.FINISHED
 
 
 class QueueAndReports:
@@ -45,11 +45,10 @@ class QueueAndReports:
         """Start queued jobs from the head while they fit; the head waits for room."""
         slots = self.o.max_parallel_jobs
         while self.queue and not self.stopping and not self.canceled:
-            cj = self.queue[0]
-            if (slots and len(self.running) >= slots) or not self._free().fits(
-                    Resources.of(cj)):
+            needs = Resources.of(self.queue[0])
+            if (slots and len(self.running) >= slots) or not self._free().fits(needs):
                 return
-            self._start(self.queue.popleft())
+            self._start(self.queue.popleft(), needs)
             self._dequeued_at = time.monotonic()
 
     async def _queue_patience(self) -> None:
@@ -75,11 +74,7 @@ class QueueAndReports:
         report = outcome.report(cj, start, end) if outcome is not None else pb.JobReport(
             job_id=cj.id, kind=kind, run_id=cj.run_id, attempt_id=cj.attempt_id,
             return_code=rc, status=status, start_time=start, end_time=end)
-        if kind == STARTED:
-            # A start only updates what users see: let it ride with the next end (short jobs)
-            # or go after a moment, instead of costing a round trip of its own.
-            self.reporter.add(report, START_REPORT_DELAY)
-        elif kind == FINISHED and self.queue and not self.stopping:
+        if kind == FINISHED and self.queue and not self.stopping:
             self.reporter.add(report, END_REPORT_DELAY)
         else:
             self.reporter.add(report)

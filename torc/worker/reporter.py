@@ -35,8 +35,9 @@ class Reporter:
         self._send = send
         self._on_failure = on_failure
         self.pending: list[pb.JobReport] = []
-        # Plain start reports (not hand-offs) in ``pending``, by job: an end replaces them.
-        self._starts: dict[int, pb.JobReport] = {}
+        # Plain starts (not hand-offs) not yet sent, by job, built into reports only when
+        # sent: (run id, attempt id, start time). An end replaces its start.
+        self._starts: dict[int, tuple[int, int, float]] = {}
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -44,23 +45,29 @@ class Reporter:
 
     def add(self, report: pb.JobReport, delay: float = 0.0) -> None:
         """Queue one report, to go within ``delay`` seconds."""
-        if report.kind == pb.STARTED:
-            if not report.after_job_id:
-                self._starts[report.job_id] = report
-        elif report.kind == pb.FINISHED and self._starts:
+        if report.kind == pb.STARTED and not report.after_job_id:
+            self.start(report.job_id, report.run_id, report.attempt_id, report.start_time,
+                       delay)
+            return
+        if report.kind == pb.FINISHED and self._starts:
             start = self._starts.pop(report.job_id, None)
-            if start is not None and (start.run_id, start.attempt_id) == \
-                    (report.run_id, report.attempt_id):
-                for i in range(len(self.pending) - 1, -1, -1):
-                    if self.pending[i] is start:
-                        del self.pending[i]
-                        break
+            if start is not None and start[:2] != (report.run_id, report.attempt_id):
+                self.pending.append(_start_report(report.job_id, *start))
         self.pending.append(report)
         self._idle.clear()
         if delay > 0:
             self._flush_within(delay)
         else:
             self._wakeup.set()
+
+    def start(self, job_id: int, run_id: int, attempt_id: int, start_time: float,
+              delay: float) -> None:
+        """A job's attempt started: reported within ``delay`` seconds, unless its end comes
+        first and carries the start time (the report is only built when it is sent: most
+        short jobs never need one)."""
+        self._starts[job_id] = (run_id, attempt_id, start_time)
+        self._idle.clear()
+        self._flush_within(delay)
 
     def _flush_within(self, delay: float) -> None:
         loop = asyncio.get_running_loop()
@@ -84,9 +91,14 @@ class Reporter:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
+            if self._starts:
+                # Before the rest: an end in the same batch is never this start's (it would
+                # have replaced it), and hand-off starts stay right behind their parents.
+                self.pending[:0] = [_start_report(job_id, *start)
+                                    for job_id, start in self._starts.items()]
+                self._starts.clear()
             if self.pending:
                 batch, self.pending = self.pending, []
-                self._starts.clear()  # on their way: an end no longer replaces them
                 try:
                     await self._send(batch)
                 except TorcError as e:
@@ -103,3 +115,8 @@ class Reporter:
     async def flushed(self) -> None:
         """Wait until nothing is being sent (what could not be delivered stays pending)."""
         await self._idle.wait()
+
+
+def _start_report(job_id: int, run_id: int, attempt_id: int, start_time: float) -> pb.JobReport:
+    return pb.JobReport(job_id=job_id, kind=pb.STARTED, run_id=run_id, attempt_id=attempt_id,
+                        start_time=start_time)

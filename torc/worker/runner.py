@@ -28,13 +28,13 @@ from torc.worker.heartbeat import Heartbeat
 from torc.worker.job_ends import JobEnds
 from torc.worker.jobs import RunningJob
 from torc.worker.queueing import QueueAndReports
-from torc.worker.reporter import Reporter
+from torc.worker.reporter import START_REPORT_DELAY, Reporter
 from torc.worker.resources import Resources
 from torc.worker.settings import WorkerOptions, WorkflowSettings, registration, workflow_settings
 
 log = logging.getLogger("torc.worker")
 
-STARTED, FINISHED = pb.STARTED, pb.FINISHED
+FINISHED = pb.FINISHED
 SHUTDOWN_PATIENCE_SECONDS = 30.0
 
 
@@ -257,8 +257,7 @@ class WorkerRunner(JobEnds, QueueAndReports, HandOffs, Claiming):
                     return
                 idle_since = time.monotonic()
 
-    def _start(self, cj: pb.ClaimedJob) -> None:
-        needs = Resources.of(cj)
+    def _start(self, cj: pb.ClaimedJob, needs: Resources) -> None:
         rj = RunningJob(cj, needs)
         # Slurm assigns a step's GPUs itself; a direct job gets devices no other job holds.
         rj.gpus = None if self.execution.steps else self.gpus.take(cj.id, cj.num_gpus)
@@ -291,7 +290,10 @@ class WorkerRunner(JobEnds, QueueAndReports, HandOffs, Claiming):
             return False
         rj.process = proc
         self.execution.started(rj)
-        self._report(cj, STARTED, 0, 0, proc.start_time, 0.0)
+        # A start only updates what users see: it rides with the next end (short jobs) or
+        # goes after a moment, instead of costing a round trip of its own.
+        self.reporter.start(cj.id, cj.run_id, cj.attempt_id, proc.start_time,
+                            START_REPORT_DELAY)
         return True
 
     async def _stop_jobs(self) -> None:
