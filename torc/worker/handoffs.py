@@ -47,6 +47,8 @@ class HandOffs:
     def _hand_off(self, rj: RunningJob, outcome: Outcome) -> RunningJob | None:
         """Start the hand-off armed on ``rj``'s job if it succeeded; the started job (its
         start not yet reported) or None."""
+        if not self.armed:
+            return None
         cj = self.armed.pop(rj.job.id, None)
         if cj is None:
             return None
@@ -85,6 +87,9 @@ class HandOffs:
 
     def _hand_offs_answered(self, batch: list[pb.JobReport], resp: Any) -> None:
         """What the coordinator said about the hand-offs this batch started."""
+        if not self.unconfirmed:  # no hand-off started: nothing in the batch to look at
+            self._arm(resp.next_jobs)
+            return
         refused = set(resp.refused_job_ids)
         for r in batch:
             if r.kind == pb.STARTED and r.after_job_id:

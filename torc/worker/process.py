@@ -193,9 +193,11 @@ class _ExitWatcher:
         loop.add_reader(self.epoll.fileno(), self._ready)
 
     def watch(self, fd: int, callback: Callable[[], None]) -> None:
-        """Call ``callback`` when ``fd`` (a pidfd) is readable: its process has exited."""
+        """Call ``callback`` when ``fd`` (a pidfd) is readable: its process has exited.
+        Once: the fd is then quiet until it is closed, which takes it out of the set
+        (no system call to unregister each job's)."""
         self.waiting[fd] = callback
-        self.epoll.register(fd, select.EPOLLIN)
+        self.epoll.register(fd, select.EPOLLIN | select.EPOLLONESHOT)
 
     def forget(self, fd: int) -> None:
         """Stop watching ``fd`` (before it is closed)."""
@@ -205,7 +207,6 @@ class _ExitWatcher:
     def _ready(self) -> None:
         for fd, _ in self.epoll.poll(0):
             callback = self.waiting.pop(fd, None)
-            self.epoll.unregister(fd)
             if callback is not None:
                 try:
                     callback()
