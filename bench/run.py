@@ -5,7 +5,7 @@
 Each figure is printed beside its reference measured in the same run (the machine's raw
 ``bash -c true`` spawn rate; WAL fsync on vs off) as a ratio, and beside its target. Not a test:
 machines here are shared and noisy, so the figures are for reading, never asserted. A full run
-takes about twenty minutes on 2 cores; ``--quick`` shrinks every size about tenfold.
+takes about ten minutes on 2 cores; ``--quick`` shrinks every size about tenfold.
 """
 
 from __future__ import annotations
