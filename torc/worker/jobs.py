@@ -80,8 +80,7 @@ class JobFactory:
 
     def __init__(self, workflow_id: int, worker_id: int, url: str, output_dir: Path,
                  cwd: Path | None, marker: str) -> None:
-        self.workflow_id, self.worker_id, self.url = workflow_id, worker_id, url
-        self.output_dir, self.cwd, self.marker = output_dir, cwd, marker
+        self.cwd = cwd  # None: the worker's own directory (see JobProcess)
         self._env = {**_user_env(), "TORC_WORKFLOW_ID": str(workflow_id),
                      "TORC_OUTPUT_DIR": str(output_dir), "TORC_URL": url,
                      "TORC_WORKER_ID": str(worker_id), JOB_MARKER: marker}
