@@ -143,14 +143,21 @@ def alternated(repeats: int, reference: Callable[[], float],
     return refs, values
 
 
-def _pairs(name: str, refs: list[float], values: list[float]) -> list[Row]:
+def _judged(title: str, short: str, refs: list[float], values: list[float],
+            raw8f: float) -> list[Row]:
+    """A figure judged against raw spawn: the median of its runs against the median of
+    their raw runs, the lowest and highest pair, and the same beside raw writing files."""
+    many = f", median of {len(values)}" if len(values) > 1 else ""
+    value = median(values)
+    rows: list[Row] = [(f"{title}{many}", value, f"raw spawn rate, 8 threads{many}",
+                        median(refs), "jobs/s")]
     ratios = [v / r for r, v in zip(refs, values, strict=True)]
-    if len(ratios) < 2:
-        return []
-    return [(f"  {name}: each run / the raw run just before it, lowest", min(ratios) * 100,
-             "", 0.0, "%"),
-            (f"  {name}: each run / the raw run just before it, highest", max(ratios) * 100,
-             "", 0.0, "%")]
+    if len(ratios) > 1:
+        rows += [(f"  {short}: each run / the raw run just before it, {which}", x * 100, "",
+                  0.0, "%") for which, x in (("lowest", min(ratios)), ("highest", max(ratios)))]
+    rows.append(("  same, vs raw spawn writing the same stdio files", value,
+                 "raw spawn, two stdio files each", raw8f, "jobs/s"))
+    return rows
 
 
 def figures(jobs: int, fan_width: int, chain: int, fsync_off: bool, tmp: Path,
@@ -170,8 +177,8 @@ def figures(jobs: int, fan_width: int, chain: int, fsync_off: bool, tmp: Path,
         independent_spec(jobs), 1, 8, tmp).rate)
     refs_run, wholes = alternated(repeats, raw8_once, lambda: torc_run_rate(jobs, 8, tmp))
     raw8 = median(raws)
-    many = f", median of {repeats}" if repeats > 1 else ""
-    rows.append((f"raw spawn rate, 8 threads (reference{many})", raw8, "", 0.0, "jobs/s"))
+    rows.append((f"raw spawn rate, 8 threads (reference, median of {len(raws)})", raw8, "",
+                 0.0, "jobs/s"))
     # A Torc job's stdout and stderr files cost the job: creating a file on this ext4 costs
     # 7-15 µs of CPU, or up to 250 µs in the minutes after many files were deleted nearby
     # (ext4 skips recently freed inodes one by one).
@@ -181,19 +188,14 @@ def figures(jobs: int, fan_width: int, chain: int, fsync_off: bool, tmp: Path,
     raw8f = raw_spawn_rate(jobs, 8, files)
     rows.append(("raw spawn rate, 8 threads, two stdio files each (reference)", raw8f, "",
                  0.0, "jobs/s"))
-    one = median(ones)
-    rows.append((f"no-op {jobs:,} jobs, 1 worker(s) x 8 slots{many}", one,
-                 f"raw spawn rate, 8 threads{many}", median(refs), "jobs/s"))
-    rows += _pairs("1 x 8", refs, ones)
-    rows.append(("  same, vs raw spawn writing the same stdio files", one,
-                 "raw spawn, two stdio files each", raw8f, "jobs/s"))
+    rows += _judged(f"no-op {jobs:,} jobs, 1 worker(s) x 8 slots", "1 x 8", refs, ones, raw8f)
     r = run_workflow(independent_spec(jobs), 4, 2, tmp)
     rows.append((f"no-op {jobs:,} jobs, 4 worker(s) x 2 slots", r.rate,
                  "raw spawn rate, 8 threads", raw8, "jobs/s"))
     if fsync_off:
         r_off = run_workflow(independent_spec(jobs), 1, 8, tmp, "--no-fsync")
         rows.append((f"no-op {jobs:,} jobs, 1 x 8, WAL fsync off", r_off.rate,
-                     "same with fsync on", one, "jobs/s"))
+                     "same with fsync on", median(ones), "jobs/s"))
     r = run_workflow(fan_spec(fan_width), 1, 8, tmp)
     # The work jobs queue for 8 slots: only the first fan-out and the fan-in are unblocks.
     out_delay, in_delay = fan_delays(r, fan_width)
@@ -203,12 +205,8 @@ def figures(jobs: int, fan_width: int, chain: int, fsync_off: bool, tmp: Path,
                  "", 0.0, "ms"))
     rows.append(("  fan-in delay (last work job ends -> end starts)", in_delay * 1e3,
                  "", 0.0, "ms"))
-    whole = median(wholes)
-    rows.append((f"whole `torc run` of a {jobs:,}-job YAML spec, 8 slots{many}", whole,
-                 f"raw spawn rate, 8 threads{many}", median(refs_run), "jobs/s"))
-    rows += _pairs("torc run", refs_run, wholes)
-    rows.append(("  same, vs raw spawn writing the same stdio files", whole,
-                 "raw spawn, two stdio files each", raw8f, "jobs/s"))
+    rows += _judged(f"whole `torc run` of a {jobs:,}-job YAML spec, 8 slots", "torc run",
+                    refs_run, wholes, raw8f)
     raw1 = raw_spawn_rate(chain, 1)
     r = run_workflow(chain_spec(chain), 1, 8, tmp)
     d = chain_delays(r)
