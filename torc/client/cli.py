@@ -315,6 +315,15 @@ def cmd_config_show(c: Any, a: argparse.Namespace) -> None:
                  ["setting", "value", "source"])
 
 
+def _exit_now(code: int) -> None:
+    """Exit once everything is said and stopped, without tearing down the interpreter:
+    that took ``torc run`` a tenth of a second (gRPC's and every module's clean-up) after
+    its work was done."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``torc``."""
     from torc import config_files
@@ -329,7 +338,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if args.group == "run":
             from torc.client.run import run
-            sys.exit(run(args, url, args.format))
+            _exit_now(run(args, url, args.format))
         if args.group == "submit":
             from torc.client.submit import submit
             sys.exit(submit(args, url or DEFAULT_URL, args.format))

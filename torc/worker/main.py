@@ -88,7 +88,13 @@ def main(argv: list[str] | None = None) -> None:
     # (posix_spawn cannot change directory).
     options.output_dir.mkdir(parents=True, exist_ok=True)
     os.chdir(options.output_dir)
-    sys.exit(asyncio.run(WorkerRunner(options).run()))
+    code = asyncio.run(WorkerRunner(options).run())
+    # Its work is reported, its channel closed and its log written: tearing the interpreter
+    # down (gRPC's and every module's clean-up) only kept whoever waits for it waiting.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
