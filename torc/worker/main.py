@@ -89,6 +89,8 @@ def main(argv: list[str] | None = None) -> None:
     options.output_dir.mkdir(parents=True, exist_ok=True)
     os.chdir(options.output_dir)
     code = asyncio.run(WorkerRunner(options).run())
+    if argv is not None:  # called from Python: the caller may catch SystemExit
+        sys.exit(code)
     # Its work is reported, its channel closed and its log written: tearing the interpreter
     # down (gRPC's and every module's clean-up) only kept whoever waits for it waiting.
     logging.shutdown()
