@@ -73,28 +73,24 @@ def _mb(n: int) -> str:
 class Execution:
     """The worker's per-job policies, configured from the workflow's settings."""
 
-    def __init__(self, workflow_id: int, url: str, output_dir: Path, cwd: Path | None,
-                 marker: str) -> None:
+    def __init__(self, workflow_id: int, url: str, output_dir: Path, marker: str) -> None:
         self.workflow_id = workflow_id
         self.url = url
         self.output_dir = output_dir
-        self.cwd = cwd
         self.marker = marker
-        self.worker_id = 0
         self.settings = WorkflowSettings()
         self.monitor: Monitor | None = None
         self.series_path: Path | None = None
         self.placement: Placement | None = None
         self.steps = False  # jobs run as Slurm steps
-        self.jobs = JobFactory(workflow_id, 0, url, output_dir, cwd, marker)
+        self.jobs: JobFactory  # made at configure(), once the worker has its id
         self._runtime_limits = False  # the worker stops jobs that run past their runtime
         self._step_limits: dict[int, int] = {}  # job id -> its step's --time (seconds)
 
     def configure(self, worker_id: int, settings: WorkflowSettings, cwd: Path | None,
                   placement: Placement) -> None:
         """After registration: what the workflow asks for."""
-        self.worker_id, self.settings, self.cwd = worker_id, settings, cwd
-        self.placement = placement
+        self.settings, self.placement = settings, placement
         self.jobs = JobFactory(self.workflow_id, worker_id, self.url, self.output_dir, cwd,
                                self.marker)
         mode = settings.execution.get("mode", "direct")

@@ -71,7 +71,7 @@ class WorkerRunner(JobEnds, QueueAndReports, HandOffs, Claiming):
         self.marker = watchdog.new_marker()
         self.settings = WorkflowSettings()  # the workflow's, once registered
         self.execution = Execution(options.workflow_id, options.url, options.output_dir,
-                                   self._job_cwd, self.marker)
+                                   self.marker)
         self.gpus = GpuPool(options.gpu_ids)
 
     # ----- lifecycle
