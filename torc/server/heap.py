@@ -19,7 +19,6 @@ among them would wait, so a deleted workflow returns them to the collector
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +26,9 @@ from contextlib import contextmanager
 
 def _glibc() -> ctypes.CDLL | None:
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        # The symbols this process already has, libc's among them: ctypes.util.find_library
+        # would run ``ldconfig -p`` in a child process at every start.
+        libc = ctypes.CDLL(None)
         libc.malloc_trim  # noqa: B018  (glibc only: musl and others have no malloc_trim)
         return libc
     except (OSError, AttributeError):
