@@ -385,3 +385,24 @@ def test_parameters_a_name_does_not_use_gather_into_one_entry() -> None:
     with pytest.raises(SpecError, match="'command' changes with parameter"):
         normalize({"name": "bad", "jobs": [{"name": "one", "command": "echo {i}",
                                             "parameters": {"i": "1:2"}}]})
+
+
+@pytest.mark.parametrize("where, line", [
+    ('user_data:\n  - name: u\n    data: {when: 2024-01-01}\n', 7),  # any value goes here
+    ('metadata:\n  released: 2024-01-01 12:00:00\n', 6),
+])
+def test_a_yaml_date_is_named_with_its_line_not_a_traceback(coordinator: Coordinator,
+                                                            tmp_path: Path, where: str,
+                                                            line: int) -> None:
+    """YAML reads an unquoted 2024-01-01 as a date, which JSON, and so the coordinator,
+    cannot carry: creating or running the spec names the file, line and key and says to
+    quote it, and creates nothing."""
+    path = tmp_path / "dated.yaml"
+    path.write_text(f'name: dated\njobs:\n  - name: a\n    command: "true"\n{where}')
+    for args in (("workflows", "create", str(path)),
+                 ("run", str(path), "--output-dir", str(tmp_path / "out"))):
+        r = run_cli(*args, url=coordinator.url)
+        assert r.returncode == 1, r.stderr
+        assert f"dated.yaml:{line}" in r.stderr and "quote" in r.stderr, r.stderr
+        assert "Traceback" not in r.stderr
+    assert cli_json("workflows", "list", url=coordinator.url) == []

@@ -22,6 +22,7 @@ from torc.config import MAX_MESSAGE_BYTES, default_url
 from torc.errors import TorcError
 from torc.proto import torc_pb2 as pb
 from torc.proto import torc_pb2_grpc as pb_grpc
+from torc.spec.encoding import spec_json
 from torc.spec.load import load_file
 from torc.spec.validate import normalize
 
@@ -45,12 +46,16 @@ CHANNEL_OPTIONS = [
 LOCAL_CHECK_JOBS = 10_000  # specs this small are validated here first (no round trip)
 
 
-def load_spec(spec: str | Path | dict[str, Any]) -> tuple[dict[str, Any], str]:
+def load_spec(spec: str | Path | dict[str, Any],
+              check: bool = True) -> tuple[dict[str, Any], str]:
     """Read a spec file (or take a dict); returns (raw spec, source). A small spec is
-    validated here too, so its mistakes are named even with no coordinator; a large one (or
-    one that expands) only by the coordinator, once, and :meth:`TorcClient.create_workflow`
-    explains a refusal with the file's lines."""
+    validated here too (unless ``check`` is False: the caller knows a coordinator will),
+    so its mistakes are named even with no coordinator; a large one (or one that expands)
+    only by the coordinator, once, and :meth:`TorcClient.create_workflow` explains a refusal
+    with the file's lines."""
     raw, source = (spec, "<dict>") if isinstance(spec, dict) else (load_file(spec), str(spec))
+    if not check:
+        return raw, source
     jobs = raw.get("jobs") if isinstance(raw, dict) else None
     if not isinstance(jobs, list) or (len(jobs) <= LOCAL_CHECK_JOBS and not any(
             isinstance(j, dict) and ("parameters" in j or "use_parameters" in j)
@@ -121,7 +126,7 @@ class TorcClient:
 
     def create_loaded(self, raw: dict[str, Any], source: str) -> int:
         """Create a workflow from a spec :func:`load_spec` read; returns its id."""
-        req = pb.CreateWorkflowRequest(spec_json=json.dumps(raw), source=source)
+        req = pb.CreateWorkflowRequest(spec_json=spec_json(raw, source), source=source)
         try:
             return self.call("CreateWorkflow", req, timeout=max(self.timeout, 600)).id
         except ClientError as e:
