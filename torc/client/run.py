@@ -73,11 +73,11 @@ class EmbeddedCoordinator:
         if self.proc is None or self.proc.poll() is not None:
             return
         self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        # Woken by the exit itself: Popen.wait(timeout) polls, up to 50 ms late.
+        with _exit_of(self.proc) as exited:
+            if not exited(30):
+                self.proc.kill()
+        self.proc.wait()
 
 
 def _worker_argv(args: argparse.Namespace, output_dir: Path) -> list[str]:
@@ -143,7 +143,7 @@ def _progress(client: TorcClient, wf_id: int, worker: subprocess.Popen[bytes],
 
 
 @contextmanager
-def _exit_of(proc: subprocess.Popen[bytes]) -> Iterator[Callable[[float], bool]]:
+def _exit_of(proc: subprocess.Popen[Any]) -> Iterator[Callable[[float], bool]]:
     """``exited(timeout)``: whether ``proc`` exits within ``timeout`` seconds, woken by the
     exit itself (a pidfd) where ``Popen.wait`` would poll, up to 50 ms late."""
     try:

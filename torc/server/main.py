@@ -285,7 +285,15 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("sh").setLevel(logging.WARNING)  # sh logs every command it starts
     # Owner-only: the WAL holds every command and its environment-bearing metadata.
     Path(args.data_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
-    sys.exit(asyncio.run(Coordinator(args).run()))
+    code = asyncio.run(Coordinator(args).run())
+    if argv is None:
+        # The program: everything is on disk and the lock released. Tearing the interpreter
+        # down (a store of every job, gRPC's threads) only kept ``torc run`` waiting.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
