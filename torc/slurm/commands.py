@@ -14,8 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import sh
-
 from torc.config import JOB_MARKER
 from torc.errors import TorcError
 
@@ -32,6 +30,10 @@ class SlurmError(TorcError):
 
 
 def _run(command: str, *args: str, timeout: float = TIMEOUT) -> str:
+    # Imported here: every worker, coordinator and CLI imports this module, few run Slurm
+    # commands, and importing sh cost each of them 10 ms at start.
+    import sh
+
     try:
         cmd = sh.Command(command)
     except sh.CommandNotFound:
