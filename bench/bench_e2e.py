@@ -30,7 +30,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import Coord, chain_spec, fan_spec, independent_spec, pct, start_workers  # noqa: E402
+from common import (  # noqa: E402
+    Coord,
+    chain_spec,
+    compile_torc,
+    fan_spec,
+    independent_spec,
+    pct,
+    start_workers,
+)
 
 from torc.client import TorcClient  # noqa: E402
 
@@ -227,6 +235,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3,
                    help="runs of the two figures judged against raw spawn (medians)")
     a = p.parse_args()
+    compile_torc()
     with tempfile.TemporaryDirectory(prefix="torc-e2e-") as tmp:
         rows = figures(a.jobs, a.fan_width, a.chain, a.fsync_off, Path(tmp), a.repeats)
     for name, value, ref_name, ref, unit in rows:

@@ -27,6 +27,7 @@ import bench_e2e  # noqa: E402
 import bench_hq  # noqa: E402
 import bench_load  # noqa: E402
 import bench_monitor  # noqa: E402
+from common import compile_torc  # noqa: E402
 
 
 @dataclass
@@ -166,6 +167,7 @@ def main() -> None:
                    help="how long the 1,000-worker load runs (bench_load.py: 10 by default)")
     a = p.parse_args()
     q = 10 if a.quick else 1
+    compile_torc()
     figures: list[Figure] = []
 
     def say(f: Figure) -> None:
