@@ -112,9 +112,9 @@ class TorcClient:
         try:
             check(health_pb2.HealthCheckRequest(), timeout=timeout, wait_for_ready=True)
         except grpc.RpcError as e:
-            if e.code() != grpc.StatusCode.DEADLINE_EXCEEDED:  # type: ignore[attr-defined]
-                raise ClientError(e.details() or str(e.code()),  # type: ignore[attr-defined]
-                                  e.code().name) from None  # type: ignore[attr-defined]
+            code = e.code()  # type: ignore[attr-defined]
+            if code != grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise ClientError(e.details() or str(code), code.name) from None  # type: ignore[attr-defined]
             raise ClientError(f"cannot reach the coordinator at {self.url}",
                               "UNAVAILABLE") from None
 
