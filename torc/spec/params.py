@@ -163,7 +163,8 @@ def combinations(params: dict[str, Any], mode: str, where: str,
     return (dict(zip(names, row, strict=True)) for row in rows)
 
 
-_PARAM_KEYS = frozenset(("parameters", "parameter_mode", "use_parameters"))
+# The keys that make an entry expand (see expand_entry).
+PARAM_KEYS = frozenset(("parameters", "parameter_mode", "use_parameters"))
 
 
 def expand_entry(
@@ -175,7 +176,7 @@ def expand_entry(
     ``use_parameters``; its own ``parameters`` override shared ones of the same name. Without
     ``use_parameters``, it takes those whose placeholder appears in its name.
     """
-    if not shared and not (_PARAM_KEYS & entry.keys()):
+    if not shared and not (PARAM_KEYS & entry.keys()):
         return iter((entry,))  # nothing to expand: most jobs of a big spec
     own = entry.get("parameters") or {}
     if not isinstance(own, dict):

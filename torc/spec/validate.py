@@ -29,7 +29,7 @@ from torc.spec.checks import (
     text,
 )
 from torc.spec.graph import check_acyclic
-from torc.spec.params import MAX_EXPANSION, expand_entry
+from torc.spec.params import MAX_EXPANSION, PARAM_KEYS, expand_entry
 from torc.spec.sections import DEFAULT_RR, resource_requirements, slurm_defaults
 from torc.spec.settings import (
     WORKER_DEFAULTS,
@@ -61,6 +61,11 @@ _FILE_REF = re.compile(r"\$\{files\.(input|output)\.([^}]+)\}")
 _USER_DATA_REF = re.compile(r"\$\{user_data\.(input|output)\.([^}]+)\}")
 
 
+# A job's optional fields with a default (checked only when one is given).
+_DEFAULTED = frozenset(("invocation_script", "cancel_on_blocking_job_failure",
+                        "supports_termination", "priority", "retry_on_worker_loss"))
+
+
 def _expand(ctx: Ctx, entries: list, shared: dict, section: str, allowed: set[str],
             budget: list[int]) -> list[tuple[dict, int | None]]:
     """Expand parameterized entries; each result keeps the line of its source entry.
@@ -69,7 +74,13 @@ def _expand(ctx: Ctx, entries: list, shared: dict, section: str, allowed: set[st
     limits hold for the whole spec rather than for each entry.
     """
     out: list[tuple[dict, int | None]] = []
+    plain_entries = not shared  # without shared parameters most entries expand to themselves
     for i, entry in enumerate(entries):
+        if plain_entries and isinstance(entry, dict) and entry.keys() <= allowed \
+                and PARAM_KEYS.isdisjoint(entry) and budget[0] > 0:
+            budget[0] -= 1  # the common case of a big spec, without a generator for each
+            out.append((entry, getattr(entry, "line", None)))
+            continue
         where = f"{section}[{i}]"
         check_keys(ctx, entry, allowed, where)
         line = line_of(entry)
@@ -130,11 +141,13 @@ def _explicit_deps(ctx: Ctx, job: dict, i: int, where: str, line: int | None,
     if "depends_on" not in job and "depends_on_regexes" not in job:
         return deps
     for dep in str_list(ctx, job, "depends_on", where):
-        if dep not in index:
+        k = index.get(dep)
+        if k is None:
             raise ctx.fail(where, f"depends_on: unknown job {dep!r}",
                            line_of(job, "depends_on") or line)
-        deps.add(index[dep])
-    for pattern in str_list(ctx, job, "depends_on_regexes", where):
+        deps.add(k)
+    for pattern in str_list(ctx, job, "depends_on_regexes", where) \
+            if "depends_on_regexes" in job else ():
         found = matches.get(pattern)
         if found is None:
             rx = compile_regex(ctx, pattern, f"{where}.depends_on_regexes",
@@ -332,18 +345,25 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
         if handler is not None and handler not in handler_index:
             raise ctx.fail(where, f"unknown failure_handler {handler!r} (not in "
                            "failure_handlers)", line_of(job, "failure_handler") or line)
+        if _DEFAULTED.isdisjoint(job):  # most jobs of a big spec: every default, unchecked
+            script, cancel, term, priority, retry = "", True, False, 0, 0
+        else:
+            script = str_field(ctx, job, "invocation_script", where)
+            cancel = bool_field(ctx, job, "cancel_on_blocking_job_failure", where, True)
+            term = bool_field(ctx, job, "supports_termination", where, False)
+            priority = _priority(ctx, job, where, line)
+            retry = int_field(ctx, job, "retry_on_worker_loss", where, 0)
         entry = {
             "name": names[i],
             "command": command,
-            "invocation_script": str_field(ctx, job, "invocation_script", where),
+            "invocation_script": script,
             "deps": _explicit_deps(ctx, job, i, where, line, names, index, regex_matches),
             "rr": rr,
             "scheduler": scheduler,
-            "cancel_on_blocking_job_failure":
-                bool_field(ctx, job, "cancel_on_blocking_job_failure", where, True),
-            "supports_termination": bool_field(ctx, job, "supports_termination", where, False),
-            "priority": _priority(ctx, job, where, line),
-            "retry_on_worker_loss": int_field(ctx, job, "retry_on_worker_loss", where, 0),
+            "cancel_on_blocking_job_failure": cancel,
+            "supports_termination": term,
+            "priority": priority,
+            "retry_on_worker_loss": retry,
         }
         # Optional fields only when set: a million jobs carry no empty ones.
         if handler is not None:
