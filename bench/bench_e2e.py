@@ -10,6 +10,8 @@ taken from the start/end times the workers recorded. Figures are printed, never 
 On two shared cores one run of either side moves by several percent from minute to minute,
 more than the margins the targets leave: the figures judged against raw spawn are medians of
 runs that alternate with raw runs, and the lowest and highest pair are printed beside them.
+Each job creates two files, so the figures wait until creating a file costs what it does on a
+settled disk (after mass deletions it costs up to twenty times more for a few minutes).
 """
 
 from __future__ import annotations
@@ -53,6 +55,27 @@ def file_create_cpu(directory: Path, n: int = 2000) -> float:
     for i in range(n):
         os.close(os.open(directory / f"{i}.o", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
     return (time.process_time() - t0) / n * 1e6
+
+
+# Creating a file costs 7-30 µs here, but up to 600 µs for some minutes after many files
+# were deleted nearby: ext4 without a journal skips each recently freed inode one by one.
+# A previous run's clean-up (100,000 files) puts the next run there, and each job creates two.
+SETTLED_MICROSECONDS = 40.0
+SETTLE_PATIENCE = 480.0  # seconds: freed inodes count as recent for at most 6 minutes
+
+
+def settle_files(tmp: Path) -> float:
+    """Wait (up to SETTLE_PATIENCE) until creating a file in ``tmp`` costs what it does on a
+    settled disk, saying so while it waits; returns the last cost (µs)."""
+    deadline = time.monotonic() + SETTLE_PATIENCE
+    tries = itertools.count()
+    while True:
+        cost = file_create_cpu(tmp / f"settle-{next(tries)}", 300)  # creates, frees nothing
+        if cost <= SETTLED_MICROSECONDS or time.monotonic() > deadline:
+            return cost
+        print(f"  (creating a file costs {cost:.0f} µs here: files were deleted nearby "
+              "recently; waiting for that to pass)", file=sys.stderr, flush=True)
+        time.sleep(20)
 
 
 def raw_spawn_rate(n: int, threads: int, files: Path | None = None) -> float:
@@ -176,6 +199,7 @@ def figures(jobs: int, fan_width: int, chain: int, fsync_off: bool, tmp: Path,
     run``) are medians of ``repeats`` runs, each run right after a raw run; so is raw."""
     rows: list[Row] = []
     raws: list[float] = []
+    settle_files(tmp)
 
     def raw8_once() -> float:
         raws.append(raw_spawn_rate(jobs, 8))
