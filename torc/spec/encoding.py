@@ -20,8 +20,11 @@ def spec_json(raw: Any, source: str) -> str:
         return json.dumps(raw)
     except (TypeError, ValueError, RecursionError):
         pass
-    found = _unencodable(raw, "", None, set())
-    if found is None:  # not reached: json.dumps failed on something
+    try:
+        found = _unencodable(raw, "", None, set())
+    except RecursionError:
+        raise SpecError(f"{source}: the spec is nested too deeply") from None
+    if found is None:  # json.dumps failed on something this walk does not name
         raise SpecError(f"{source}: the spec cannot be sent as JSON")
     where, line, value = found
     at = f"{source}:{line}" if line else source
