@@ -26,6 +26,7 @@ from torc.client import (
 from torc.client.stub import TorcClient
 from torc.config import DEFAULT_URL
 from torc.errors import TorcError
+from torc.exits import exit_now
 from torc.options import add_worker_arguments
 
 Handler = Callable[[TorcClient, argparse.Namespace], Any]
@@ -315,18 +316,6 @@ def cmd_config_show(c: Any, a: argparse.Namespace) -> None:
                  ["setting", "value", "source"])
 
 
-def _exit_now(code: int, in_process: bool) -> None:
-    """Exit once everything is said and stopped, without tearing down the interpreter:
-    that took ``torc run`` a tenth of a second (gRPC's and every module's clean-up) after
-    its work was done. Called from Python (``main(argv)``), it raises SystemExit as
-    before, for the caller to catch."""
-    if in_process:
-        sys.exit(code)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``torc``."""
     from torc import config_files
@@ -341,7 +330,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if args.group == "run":
             from torc.client.run import run
-            _exit_now(run(args, url, args.format), in_process=argv is not None)
+            exit_now(run(args, url, args.format), in_process=argv is not None)
         if args.group == "submit":
             from torc.client.submit import submit
             sys.exit(submit(args, url or DEFAULT_URL, args.format))

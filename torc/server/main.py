@@ -23,6 +23,7 @@ from torc import config_files
 from torc.auth import AuthInterceptor, default_token_file, ensure_token
 from torc.config import MAX_MESSAGE_BYTES
 from torc.errors import TorcError
+from torc.exits import exit_now
 from torc.proto import torc_pb2 as pb
 from torc.proto import torc_pb2_grpc as pb_grpc
 from torc.server import heap
@@ -285,15 +286,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("sh").setLevel(logging.WARNING)  # sh logs every command it starts
     # Owner-only: the WAL holds every command and its environment-bearing metadata.
     Path(args.data_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
-    code = asyncio.run(Coordinator(args).run())
-    if argv is None:
-        # The program: everything is on disk and the lock released. Tearing the interpreter
-        # down (a store of every job, gRPC's threads) only kept ``torc run`` waiting.
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    sys.exit(code)
+    # Everything is on disk and the lock released by then.
+    exit_now(asyncio.run(Coordinator(args).run()), in_process=argv is not None)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from torc import slurm
 from torc.config import default_url
+from torc.exits import exit_now
 from torc.options import add_worker_arguments
 from torc.spec.units import parse_memory
 from torc.worker.gpus import detect_gpu_ids
@@ -88,15 +89,8 @@ def main(argv: list[str] | None = None) -> None:
     # (posix_spawn cannot change directory).
     options.output_dir.mkdir(parents=True, exist_ok=True)
     os.chdir(options.output_dir)
-    code = asyncio.run(WorkerRunner(options).run())
-    if argv is not None:  # called from Python: the caller may catch SystemExit
-        sys.exit(code)
-    # Its work is reported, its channel closed and its log written: tearing the interpreter
-    # down (gRPC's and every module's clean-up) only kept whoever waits for it waiting.
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    # Its work is reported, its channel closed and its log written by then.
+    exit_now(asyncio.run(WorkerRunner(options).run()), in_process=argv is not None)
 
 
 if __name__ == "__main__":
