@@ -163,8 +163,13 @@ def combinations(params: dict[str, Any], mode: str, where: str,
     return (dict(zip(names, row, strict=True)) for row in rows)
 
 
-# The keys that make an entry expand (see expand_entry).
-PARAM_KEYS = frozenset(("parameters", "parameter_mode", "use_parameters"))
+_PARAM_KEYS = frozenset(("parameters", "parameter_mode", "use_parameters"))
+
+
+def expands(entry: dict[str, Any], shared: dict[str, Any]) -> bool:
+    """Whether :func:`expand_entry` can make anything but ``entry`` itself: not without
+    parameters of its own or shared ones (most jobs of a big spec)."""
+    return bool(shared) or not _PARAM_KEYS.isdisjoint(entry)
 
 
 def expand_entry(
@@ -176,8 +181,8 @@ def expand_entry(
     ``use_parameters``; its own ``parameters`` override shared ones of the same name. Without
     ``use_parameters``, it takes those whose placeholder appears in its name.
     """
-    if not shared and not (PARAM_KEYS & entry.keys()):
-        return iter((entry,))  # nothing to expand: most jobs of a big spec
+    if not expands(entry, shared):
+        return iter((entry,))
     own = entry.get("parameters") or {}
     if not isinstance(own, dict):
         raise ValueError(f"{where}.parameters: expected a mapping of name to values")

@@ -29,7 +29,7 @@ from torc.spec.checks import (
     text,
 )
 from torc.spec.graph import check_acyclic
-from torc.spec.params import MAX_EXPANSION, PARAM_KEYS, expand_entry
+from torc.spec.params import MAX_EXPANSION, expand_entry, expands
 from torc.spec.sections import DEFAULT_RR, resource_requirements, slurm_defaults
 from torc.spec.settings import (
     WORKER_DEFAULTS,
@@ -74,16 +74,15 @@ def _expand(ctx: Ctx, entries: list, shared: dict, section: str, allowed: set[st
     limits hold for the whole spec rather than for each entry.
     """
     out: list[tuple[dict, int | None]] = []
-    plain_entries = not shared  # without shared parameters most entries expand to themselves
     for i, entry in enumerate(entries):
-        if plain_entries and isinstance(entry, dict) and entry.keys() <= allowed \
-                and PARAM_KEYS.isdisjoint(entry) and budget[0] > 0:
-            budget[0] -= 1  # the common case of a big spec, without a generator for each
-            out.append((entry, getattr(entry, "line", None)))
+        if not (isinstance(entry, dict) and entry.keys() <= allowed):
+            check_keys(ctx, entry, allowed, f"{section}[{i}]")  # names what is wrong
+        line = line_of(entry)
+        if not expands(entry, shared) and budget[0] > 0:
+            budget[0] -= 1  # most entries of a big spec: no generator, no name for each
+            out.append((entry, line))
             continue
         where = f"{section}[{i}]"
-        check_keys(ctx, entry, allowed, where)
-        line = line_of(entry)
         try:
             for e in expand_entry(entry, shared, where, max(budget[0], 0)):
                 budget[0] -= 1
