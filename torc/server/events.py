@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 VERSION = 2
 
@@ -49,6 +49,8 @@ class Event:
     # Holds only strings, 64-bit integers, finite floats, None and lists (the log encodes it
     # with orjson: see wal.encode_payload).
     PLAIN = False
+    # Fields that are plain in an event that is not (encoded with orjson, the rest with json).
+    PLAIN_FIELDS: ClassVar[tuple[str, ...]] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,10 @@ class CreateWorkflow(Event):
     """A validated, normalized spec becomes workflow ``workflow_id``."""
 
     KIND = "create"
+    # The job columns, most of a big create's bytes, are plain: normalize leaves only
+    # strings, bounded integers, booleans, None and lists of them in a job (no float, so no
+    # NaN for orjson to write as null); the spec's free-form metadata is not among them.
+    PLAIN_FIELDS = ("job_specs",)
     workflow_id: int
     spec: dict[str, Any]
     user: str

@@ -64,7 +64,7 @@ class TorcService(WorkerRpcs, JobRpcs, TransferRpcs, UserDataRpcs, AccessGroupRp
         """Encode, apply, append: in that order, so that an event that cannot be logged (too
         large, too deep) or arrives after the log failed changes nothing; then carry out
         what applying it means (Effects)."""
-        payload = encode_payload(E.to_json(event), event.PLAIN)
+        payload = encode_payload(E.to_json(event), event.PLAIN, event.PLAIN_FIELDS)
         self.wal.check_writable()
         if isinstance(event, E.CreateWorkflow):
             # A new workflow is built from its own log record, as a replay builds it: the same

@@ -50,14 +50,16 @@ class WalFailed(TorcError):
     code = "UNAVAILABLE"
 
 
-def encode_payload(event: dict[str, Any], plain: bool = False) -> bytes:
+def encode_payload(event: dict[str, Any], plain: bool = False,
+                   plain_fields: tuple[str, ...] = ()) -> bytes:
     """The event as compact JSON, checked to fit a record; InvalidArgument when it cannot.
 
     Called before the event is applied: an event that cannot be logged must not change state.
     A ``plain`` event holds only strings, integers within 64 bits, finite floats, None and
     lists: orjson encodes it ten times faster (a 32-row report: 3 µs, not 32), and json reads
     it back the same. Anything else goes through json, which also writes NaN and any integer,
-    where orjson would write null or refuse.
+    where orjson would write null or refuse; except ``plain_fields``, plain parts of an event
+    that is not.
     """
     try:
         if plain:
@@ -65,8 +67,8 @@ def encode_payload(event: dict[str, Any], plain: bool = False) -> bytes:
                 payload = orjson.dumps(event)
             except orjson.JSONEncodeError:
                 payload = json.dumps(event, separators=(",", ":")).encode()
-        elif isinstance(event.get("job_specs"), dict):
-            payload = _with_plain_job_specs(event)
+        elif plain_fields:
+            payload = _with_plain_fields(event, plain_fields)
         else:
             payload = json.dumps(event, separators=(",", ":")).encode()
     except RecursionError:
@@ -79,18 +81,20 @@ def encode_payload(event: dict[str, Any], plain: bool = False) -> bytes:
     return payload
 
 
-def _with_plain_job_specs(event: dict[str, Any]) -> bytes:
-    """A create's record: its job columns, most of its bytes, through orjson (1M jobs: 0.11 s
-    instead of 0.73), the rest through json. The columns are plain: normalize leaves only
-    strings, bounded integers, booleans, None and lists of them in a job (no float, so no
-    NaN for orjson to write as null); the spec's free-form metadata is not among them."""
+def _with_plain_fields(event: dict[str, Any], plain_fields: tuple[str, ...]) -> bytes:
+    """The event with its ``plain_fields`` (Event.PLAIN_FIELDS) through orjson and the rest
+    through json, joined in one copy: a 1M-job create's record takes 0.15 s instead of
+    0.45."""
+    pieces = []
     try:
-        columns = orjson.dumps(event["job_specs"])
+        for k in plain_fields:
+            if k in event:
+                pieces += (b',"%s":' % k.encode(), orjson.dumps(event[k]))
     except orjson.JSONEncodeError:
         return json.dumps(event, separators=(",", ":")).encode()
-    rest = json.dumps({k: v for k, v in event.items() if k != "job_specs"},
+    rest = json.dumps({k: v for k, v in event.items() if k not in plain_fields},
                       separators=(",", ":")).encode()
-    return rest[:-1] + b',"job_specs":' + columns + b"}"
+    return b"".join((rest[:-1], *pieces, b"}"))
 
 
 def frame(seq: int, payload: bytes) -> bytes:
