@@ -59,19 +59,13 @@ class HandOffs:
             self._disarm(cj.id)
             return None
         nxt = RunningJob(cj, Resources.of(cj))
-        proc = self.execution.process(cj, None)
-        try:
-            proc.spawn()  # before the parent's end is reported, in the same step
-        except (OSError, ValueError) as e:
+        if not self._launch(nxt):  # before the parent's end is reported, in the same step
             # Not claimed: it becomes ready, and whoever claims it sees the same error.
-            log.error("job %d (%s) could not start: %s", cj.id, cj.name, e)
             self._disarm(cj.id)
             return None
-        nxt.process = proc
         self.running[cj.id] = nxt
         self.used = self.used + nxt.needs
         self.unconfirmed.add(cj.id)
-        self.execution.started(nxt)
         return nxt
 
     def _report_hand_off(self, nxt: RunningJob, after: int) -> None:

@@ -281,19 +281,27 @@ class WorkerRunner(JobEnds, QueueAndReports, HandOffs, Claiming):
         if self.stopping:
             self._report(cj, pb.RELEASED, 0, 0, 0.0, 0.0)  # never started: ready again
             return False
+        if not self._launch(rj):
+            self._report(cj, FINISHED, 127, pb.FAILED, time.time(), time.time())
+            return False
+        # A start only updates what users see: it rides with the next end (short jobs) or
+        # goes after a moment, instead of costing a round trip of its own.
+        self.reporter.start(cj.id, cj.run_id, cj.attempt_id, rj.process.start_time,
+                            START_REPORT_DELAY)
+        return True
+
+    def _launch(self, rj: RunningJob) -> bool:
+        """Spawn a job's process (a claimed job's or a hand-off's) and start watching over
+        it; False, logged, when it cannot start (what then is the caller's to say)."""
+        cj = rj.job
         proc = self.execution.process(cj, rj.gpus)
         try:
             proc.spawn()
         except (OSError, ValueError) as e:
             log.error("job %d (%s) could not start: %s", cj.id, cj.name, e)
-            self._report(cj, FINISHED, 127, pb.FAILED, time.time(), time.time())
             return False
         rj.process = proc
         self.execution.started(rj)
-        # A start only updates what users see: it rides with the next end (short jobs) or
-        # goes after a moment, instead of costing a round trip of its own.
-        self.reporter.start(cj.id, cj.run_id, cj.attempt_id, proc.start_time,
-                            START_REPORT_DELAY)
         return True
 
     async def _stop_jobs(self) -> None:
