@@ -148,3 +148,27 @@ def test_a_real_worker_runs_a_chain_through_hand_offs_and_stops_at_a_failure(
     assert len(results) == 21 and results["s20"].return_code == 3
     for i in range(1, 21):  # each link started after its parent ended
         assert results[f"s{i}"].start_time >= results[f"s{i - 1}"].end_time
+
+
+def test_a_job_that_cannot_start_fails_with_127_whether_handed_off_or_claimed(
+        coordinator: Coordinator, tmp_path: Path) -> None:
+    # The first link puts a file where the job stdio directory was: the next link's stdout
+    # file cannot be opened, so its process cannot start, first as c0's hand-off, then when
+    # the worker claims it. It fails with 127 (as a shell says of a command it cannot run),
+    # the worker goes on and exits 0, and what depends on it is canceled.
+    out = tmp_path / "out"
+    c = coordinator.client
+    wf_id = c.create_workflow({"name": "unstartable", "jobs": [
+        {"name": "c0", "command": 'rm -rf "$TORC_OUTPUT_DIR/job_stdio" && '
+                                  'touch "$TORC_OUTPUT_DIR/job_stdio"'},
+        {"name": "c1", "command": "true", "depends_on": ["c0"]},
+        {"name": "c2", "command": "true", "depends_on": ["c1"]}]})
+    c.initialize(wf_id)
+    worker = start_worker(coordinator.url, wf_id, out, "--log-level", "DEBUG",
+                          log_name="worker.log")
+    assert worker.wait(timeout=120) == 0
+    assert job_states(c, wf_id) == {"c0": "completed", "c1": "failed", "c2": "canceled"}
+    results = {r.job_name: r for r in c.list_results(wf_id)}
+    assert results["c1"].return_code == 127
+    log = (out / "worker.log").read_text()
+    assert log.count("(c1) could not start") == 2  # the hand-off, then the claimed job

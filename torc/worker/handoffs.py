@@ -59,7 +59,7 @@ class HandOffs:
             self._disarm(cj.id)
             return None
         nxt = RunningJob(cj, Resources.of(cj))
-        if not self._launch(nxt):  # before the parent's end is reported, in the same step
+        if self._launch(nxt) is None:  # before the parent's end is reported, in the same step
             # Not claimed: it becomes ready, and whoever claims it sees the same error.
             self._disarm(cj.id)
             return None

@@ -27,6 +27,7 @@ from torc.worker.handoffs import HandOffs
 from torc.worker.heartbeat import Heartbeat
 from torc.worker.job_ends import JobEnds
 from torc.worker.jobs import RunningJob
+from torc.worker.process import JobProcess
 from torc.worker.queueing import QueueAndReports
 from torc.worker.reporter import START_REPORT_DELAY, Reporter
 from torc.worker.resources import Resources
@@ -281,28 +282,29 @@ class WorkerRunner(JobEnds, QueueAndReports, HandOffs, Claiming):
         if self.stopping:
             self._report(cj, pb.RELEASED, 0, 0, 0.0, 0.0)  # never started: ready again
             return False
-        if not self._launch(rj):
+        proc = self._launch(rj)
+        if proc is None:
             self._report(cj, FINISHED, 127, pb.FAILED, time.time(), time.time())
             return False
         # A start only updates what users see: it rides with the next end (short jobs) or
         # goes after a moment, instead of costing a round trip of its own.
-        self.reporter.start(cj.id, cj.run_id, cj.attempt_id, rj.process.start_time,
+        self.reporter.start(cj.id, cj.run_id, cj.attempt_id, proc.start_time,
                             START_REPORT_DELAY)
         return True
 
-    def _launch(self, rj: RunningJob) -> bool:
+    def _launch(self, rj: RunningJob) -> JobProcess | None:
         """Spawn a job's process (a claimed job's or a hand-off's) and start watching over
-        it; False, logged, when it cannot start (what then is the caller's to say)."""
+        it; None, logged, when it cannot start (what then is the caller's to say)."""
         cj = rj.job
         proc = self.execution.process(cj, rj.gpus)
         try:
             proc.spawn()
         except (OSError, ValueError) as e:
             log.error("job %d (%s) could not start: %s", cj.id, cj.name, e)
-            return False
+            return None
         rj.process = proc
         self.execution.started(rj)
-        return True
+        return proc
 
     async def _stop_jobs(self) -> None:
         self._release_queue()
