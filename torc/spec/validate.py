@@ -61,9 +61,15 @@ _FILE_REF = re.compile(r"\$\{files\.(input|output)\.([^}]+)\}")
 _USER_DATA_REF = re.compile(r"\$\{user_data\.(input|output)\.([^}]+)\}")
 
 
-# A job's optional fields with a default (checked only when one is given).
-_DEFAULTED = frozenset(("invocation_script", "cancel_on_blocking_job_failure",
-                        "supports_termination", "priority", "retry_on_worker_loss"))
+# The job keys that normalize reads outside its block of defaulted fields. A job that has no
+# other key (most jobs of a big spec) takes every default unchecked; any other key, including
+# one added to JOB_KEYS later, sends the job through the block that reads them all.
+_READ_ELSEWHERE = frozenset((
+    "name", "command", "depends_on", "depends_on_regexes", "input_files", "output_files",
+    "input_user_data", "output_user_data", "input_file_regexes", "output_file_regexes",
+    "input_user_data_regexes", "output_user_data_regexes", "resource_requirements",
+    "scheduler", "stdio", "failure_handler", "parameters", "parameter_mode",
+    "use_parameters"))
 
 
 def _expand(ctx: Ctx, entries: list, shared: dict, section: str, allowed: set[str],
@@ -344,7 +350,7 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
         if handler is not None and handler not in handler_index:
             raise ctx.fail(where, f"unknown failure_handler {handler!r} (not in "
                            "failure_handlers)", line_of(job, "failure_handler") or line)
-        if _DEFAULTED.isdisjoint(job):  # most jobs of a big spec: every default, unchecked
+        if job.keys() <= _READ_ELSEWHERE:  # nothing but what is read elsewhere: defaults
             script, cancel, term, priority, retry = "", True, False, 0, 0
         else:
             script = str_field(ctx, job, "invocation_script", where)
