@@ -285,3 +285,22 @@ def test_tls_key_that_does_not_match_the_certificate_is_named(tmp_path: Path) ->
                    str(tmp_path / "b.key"))
     assert r.returncode == 2
     assert "a.pem" in r.stderr and "b.key" in r.stderr and "bind" not in r.stderr
+
+
+def test_an_event_s_plain_fields_are_logged_as_valid_json_whatever_else_it_holds() -> None:
+    # Plain fields (Event.PLAIN_FIELDS) go through orjson and the rest through json, spliced
+    # into one record; the record must read back as the event whichever part is empty, and a
+    # plain field orjson refuses (an integer beyond 64 bits) is still logged.
+    from torc.server.wal import encode_payload
+
+    big = 1 << 70
+    for event in ({"job_specs": {"name": ["a", "\u00e9"]}},  # nothing but plain fields
+                  {"workflow_id": 1, "job_specs": {"name": ["a"]}},
+                  {"workflow_id": 1, "metadata": {"x": float("nan")}},  # none of them
+                  {"workflow_id": 1, "job_specs": {"priority": [big]}}):
+        payload = encode_payload(event, False, ("job_specs",))
+        back = json.loads(payload)
+        assert back.keys() == event.keys()
+        assert back.get("job_specs") == event.get("job_specs")
+    assert json.loads(encode_payload({"job_specs": {"p": [big]}}, False,
+                                     ("job_specs",)))["job_specs"]["p"] == [big]

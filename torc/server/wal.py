@@ -63,10 +63,7 @@ def encode_payload(event: dict[str, Any], plain: bool = False,
     """
     try:
         if plain:
-            try:
-                payload = orjson.dumps(event)
-            except orjson.JSONEncodeError:
-                payload = json.dumps(event, separators=(",", ":")).encode()
+            payload = plain_json(event)
         elif plain_fields:
             payload = _with_plain_fields(event, plain_fields)
         else:
@@ -81,20 +78,30 @@ def encode_payload(event: dict[str, Any], plain: bool = False,
     return payload
 
 
-def _with_plain_fields(event: dict[str, Any], plain_fields: tuple[str, ...]) -> bytes:
-    """The event with its ``plain_fields`` (Event.PLAIN_FIELDS) through orjson and the rest
-    through json, joined in one copy: a 1M-job create's record takes 0.15 s instead of
-    0.45."""
-    pieces = []
+def plain_json(value: Any) -> bytes:
+    """Compact JSON of a value that holds only strings, integers, finite floats, None, lists
+    and string-keyed dicts: orjson, several times faster than json, which reads it back the
+    same; json for what orjson refuses (an integer beyond 64 bits)."""
     try:
-        for k in plain_fields:
-            if k in event:
-                pieces += (b',"%s":' % k.encode(), orjson.dumps(event[k]))
+        return orjson.dumps(value)
     except orjson.JSONEncodeError:
-        return json.dumps(event, separators=(",", ":")).encode()
+        return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _with_plain_fields(event: dict[str, Any], plain_fields: tuple[str, ...]) -> bytes:
+    """The event with its ``plain_fields`` (Event.PLAIN_FIELDS) through :func:`plain_json`
+    and the rest through json, joined in one copy: a 1M-job create's record takes 0.15 s
+    instead of 0.45."""
     rest = json.dumps({k: v for k, v in event.items() if k not in plain_fields},
                       separators=(",", ":")).encode()
-    return b"".join((rest[:-1], *pieces, b"}"))
+    pieces = [rest[:-1]]  # "{...", its closing brace put back after the plain fields
+    sep = b"," if len(rest) > 2 else b""  # nothing but plain fields: no comma before one
+    for k in plain_fields:
+        if k in event:
+            pieces += (b'%s"%s":' % (sep, k.encode()), plain_json(event[k]))
+            sep = b","
+    pieces.append(b"}")
+    return b"".join(pieces)
 
 
 def frame(seq: int, payload: bytes) -> bytes:
