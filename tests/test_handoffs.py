@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import Coordinator, job_states, start_worker
 from torc.client.stub import raw_stub
 from torc.proto import torc_pb2 as pb
@@ -150,12 +152,16 @@ def test_a_real_worker_runs_a_chain_through_hand_offs_and_stops_at_a_failure(
         assert results[f"s{i}"].start_time >= results[f"s{i - 1}"].end_time
 
 
+@pytest.mark.parametrize("spawner", ["_spawn", "posix_spawn"])
 def test_a_job_that_cannot_start_fails_with_127_whether_handed_off_or_claimed(
-        coordinator: Coordinator, tmp_path: Path) -> None:
+        coordinator: Coordinator, tmp_path: Path, spawner: str) -> None:
     # The first link puts a file where the job stdio directory was: the next link's stdout
-    # file cannot be opened, so its process cannot start, first as c0's hand-off, then when
-    # the worker claims it. It fails with 127 (as a shell says of a command it cannot run),
-    # the worker goes on and exits 0, and what depends on it is canceled.
+    # file cannot be opened, so its process cannot start. It fails with 127 (as a shell says
+    # of a command it cannot run), the worker goes on and exits 0, and what depends on it is
+    # canceled. With torc.worker._spawn the hand-off's process exists, fails to open its
+    # stdout and exits 127, and the worker says why once it is reaped. With posix_spawn
+    # (TORC_POSIX_SPAWN=1) the spawn itself fails, first as c0's hand-off, then when the
+    # worker claims it.
     out = tmp_path / "out"
     c = coordinator.client
     wf_id = c.create_workflow({"name": "unstartable", "jobs": [
@@ -165,10 +171,16 @@ def test_a_job_that_cannot_start_fails_with_127_whether_handed_off_or_claimed(
         {"name": "c2", "command": "true", "depends_on": ["c1"]}]})
     c.initialize(wf_id)
     worker = start_worker(coordinator.url, wf_id, out, "--log-level", "DEBUG",
-                          log_name="worker.log")
+                          log_name="worker.log",
+                          env={"TORC_POSIX_SPAWN": "1" if spawner == "posix_spawn" else ""})
     assert worker.wait(timeout=120) == 0
     assert job_states(c, wf_id) == {"c0": "completed", "c1": "failed", "c2": "canceled"}
     results = {r.job_name: r for r in c.list_results(wf_id)}
     assert results["c1"].return_code == 127
     log = (out / "worker.log").read_text()
-    assert log.count("(c1) could not start") == 2  # the hand-off, then the claimed job
+    if spawner == "_spawn":
+        stdout = out / "job_stdio" / "job_wf1_j2_r1_a1.o"
+        assert f"(c1) could not start: [Errno 20] Not a directory (stdout): '{stdout}'" in log
+        assert log.count("(c1) could not start") == 1
+    else:
+        assert log.count("(c1) could not start") == 2  # the hand-off, then the claimed job

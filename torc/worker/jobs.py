@@ -112,7 +112,8 @@ class JobFactory:
         env = self.environment(cj)
         if extra_env:
             env.update(extra_env)
-        return JobProcess(wrap(argv) if wrap else argv, self.cwd, env, out, err)
+        return JobProcess(wrap(argv) if wrap else argv, self.cwd, env, out, err,
+                          label=f"job {cj.id} ({cj.name})")
 
     def recovery(self, cj: pb.ClaimedJob, script: str, return_code: int) -> JobProcess:
         """A failure handler's recovery script for a failed attempt: run like the job (same
@@ -122,4 +123,4 @@ class JobFactory:
         env["TORC_RETURN_CODE"] = str(return_code)
         base = self.stdio_base(cj)
         return JobProcess(["bash", "-c", script], self.cwd, env, base + ".recovery.o",
-                          base + ".recovery.e")
+                          base + ".recovery.e", label=f"job {cj.id}: recovery script")

@@ -1,9 +1,13 @@
-"""Job processes: spawned with ``posix_spawn`` and awaited through a pidfd on the event loop.
+"""Job processes: spawned without waiting for them to exec, awaited through a pidfd on the
+event loop.
 
-``posix_spawn`` (a vfork in glibc) costs the worker a fraction of what ``subprocess.Popen``
-does, and the job's stdout/stderr files are created by the child, off the event loop. It cannot
-change directory, so a job given a directory other than the worker's own goes through
-``Popen``; the worker moves into its output directory at start, which makes that the rare path.
+``torc.worker._spawn`` (C, see its file) starts a job's process and returns at once; the
+child opens its stdio files, leaves the worker's session and execs on its own. glibc's
+``posix_spawn`` (a vfork) would put the worker's one thread to sleep until then, and with
+every core busy the jobs that had ended waited to be reaped: cores 8-10% idle. A step the
+child fails (a stdio file it cannot open, a program it cannot exec) makes it exit 127, and
+:attr:`JobProcess.start_error` says which once it is reaped. Where ``_spawn`` did not build,
+``os.posix_spawn`` (or ``subprocess.Popen`` for a job with its own directory) is used.
 
 A job never outlives itself: each job leads its own session (process group), and when the
 leader exits, whatever it left in its group (``cmd &``, a child that ignored SIGTERM) is
@@ -30,8 +34,18 @@ from pathlib import Path
 
 log = logging.getLogger("torc.worker")
 
+# TORC_POSIX_SPAWN=1 keeps to os.posix_spawn (and Popen): a way out should _spawn misbehave.
+try:
+    if os.environ.get("TORC_POSIX_SPAWN", "") not in ("", "0"):
+        raise ImportError("TORC_POSIX_SPAWN is set")
+    from torc.worker import _spawn
+except ImportError:  # not built here (see setup.py), or not wanted
+    _spawn = None  # type: ignore[assignment]
+
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-STDIO_MODE = 0o600  # job output is the user's alone
+STDIO_MODE = 0o600
+# Ignored by Python for itself; a job gets them at their defaults (as Popen restores them).
+_RESTORED_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)  # job output is the user's alone
 # ``stderr`` to the stdout file (Torc's stdio mode "combined").
 SAME_AS_STDOUT = Path("<stdout>")
 
@@ -40,20 +54,25 @@ class JobProcess:
     """One running command."""
 
     def __init__(self, argv: list[str], cwd: Path | None, env: Mapping[str, str],
-                 stdout: str | Path | None, stderr: str | Path | None) -> None:
-        """``cwd`` None runs the job in this process's own directory (the cheap path);
-        ``stdout``/``stderr`` None discard the stream, ``stderr`` SAME_AS_STDOUT joins it to
-        stdout."""
+                 stdout: str | Path | None, stderr: str | Path | None,
+                 label: str = "") -> None:
+        """``cwd`` None runs the job in this process's own directory; ``stdout``/``stderr``
+        None discard the stream, ``stderr`` SAME_AS_STDOUT joins it to stdout. ``label``
+        names the process in the log (``job 7 (name)``)."""
         self.argv = argv
         self.cwd = cwd
         self.env = env
         self.stdout_path = stdout
         self.stderr_path = stderr
         self.pid = 0
+        self.label = label or argv[0]
         self.returncode: int | None = None
+        #: Once reaped: why the process could not exec (it then exited 127), else None.
+        self.start_error: OSError | None = None
         self.start_time = 0.0
         self.end_time = 0.0
         self._popen: subprocess.Popen[bytes] | None = None
+        self._child: object | None = None  # _spawn.Child: kept until the process is reaped
         self._pidfd: int | None = None
         self._watcher: _ExitWatcher | None = None
 
@@ -67,13 +86,20 @@ class JobProcess:
         the event loop."""
         self.start_time = time.time()
         out_path = self._stdio(self.stdout_path)
-        if self.cwd is None:
+        if _spawn is not None:
+            env = self.env if type(self.env) is dict else dict(self.env)
+            err = None if self.stderr_path == SAME_AS_STDOUT else self._stdio(self.stderr_path)
+            self._child = _spawn.spawn(_which(self.argv[0]), self.argv, env, os.devnull,
+                                       out_path, err, self.cwd, STDIO_MODE)
+            self.pid = self._child.pid
+        elif self.cwd is None:
             err_action: tuple = (
                 (os.POSIX_SPAWN_DUP2, 1, 2) if self.stderr_path == SAME_AS_STDOUT else
                 (os.POSIX_SPAWN_OPEN, 2, self._stdio(self.stderr_path), _CREATE, STDIO_MODE))
             program = _which(self.argv[0])
             spawn = os.posix_spawnp if program == self.argv[0] else os.posix_spawn
-            self.pid = spawn(program, self.argv, self.env, setsid=True, file_actions=[
+            self.pid = spawn(program, self.argv, self.env, setsid=True,
+                             setsigdef=_RESTORED_SIGNALS, file_actions=[
                 (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                 (os.POSIX_SPAWN_OPEN, 1, out_path, _CREATE, STDIO_MODE), err_action])
         else:
@@ -118,8 +144,21 @@ class JobProcess:
             self.returncode = self._popen.wait()  # Popen keeps its own bookkeeping: it reaps
         else:
             self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
-        self.end_time = time.time()
+        self._reaped()
         return self.returncode
+
+    def _reaped(self) -> None:
+        """The process is reaped: note the time, and whether it could exec at all."""
+        self.end_time = time.time()
+        child, self._child = self._child, None  # frees what the child read before exec
+        failure = child.failure() if child is not None else None  # type: ignore[attr-defined]
+        if failure is None:
+            return
+        number, step = failure
+        what = {"stdin": os.devnull, "stdout": self.stdout_path, "stderr": self.stderr_path,
+                "cwd": self.cwd, "exec": self.argv[0]}.get(step)
+        self.start_error = OSError(number, f"{os.strerror(number)} ({step})", str(what))
+        log.error("%s could not start: %s", self.label, self.start_error)
 
     def _unwatch(self) -> None:
         """Stop watching the exit (already done if the watcher called back) and close the
@@ -151,7 +190,7 @@ class JobProcess:
         else:
             _, status = await loop.run_in_executor(None, os.waitpid, self.pid, 0)
             self.returncode = os.waitstatus_to_exitcode(status)
-        self.end_time = time.time()
+        self._reaped()
         return self.returncode
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
@@ -164,7 +203,14 @@ class JobProcess:
     def _kill_group(self, sig: int) -> None:
         try:
             os.killpg(self.pid, sig)
-        except (ProcessLookupError, PermissionError):
+        except ProcessLookupError:
+            # No group yet: the child has not reached setsid. Its signals are blocked until
+            # just before exec, so this one waits for it there (SIGKILL does not wait).
+            try:
+                os.kill(self.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+        except PermissionError:
             pass
 
 
