@@ -11,10 +11,12 @@ Printed, never asserted (machines here are shared and noisy).
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -23,6 +25,8 @@ from common import Coord, start_workers  # noqa: E402
 
 from torc import states as S  # noqa: E402
 from torc.client import TorcClient  # noqa: E402
+
+_runs = itertools.count()
 
 
 def spec(long: int, short: int, monitored: bool) -> dict[str, Any]:
@@ -40,10 +44,11 @@ def spec(long: int, short: int, monitored: bool) -> dict[str, Any]:
 
 def short_rate(long: int, short: int, slots: int, monitored: bool, tmp: Path) -> float:
     """Short jobs per second while ``long`` sampled jobs run on the same worker."""
-    with Coord(tmp / f"coord-{monitored}") as coord, TorcClient(coord.url, timeout=600) as c:
+    run = f"{monitored}-{next(_runs)}"  # each run gets directories of its own
+    with Coord(tmp / f"coord-{run}") as coord, TorcClient(coord.url, timeout=600) as c:
         wf_id = c.create_workflow(spec(long, short, monitored))
         c.initialize(wf_id)
-        procs = start_workers(coord.url, wf_id, 1, long + slots, tmp / f"out-{monitored}")
+        procs = start_workers(coord.url, wf_id, 1, long + slots, tmp / f"out-{run}")
         deadline = time.monotonic() + 600
         while c.status(wf_id).job_counts["completed"] < short:
             if time.monotonic() > deadline:
@@ -63,11 +68,21 @@ def short_rate(long: int, short: int, slots: int, monitored: bool, tmp: Path) ->
     return len(results) / (last - first)
 
 
-def figures(long: int, short: int, slots: int, tmp: Path) -> list[tuple[str, float, float]]:
-    """(name, monitored rate, unmonitored rate)."""
-    off = short_rate(long, short, slots, False, tmp)
-    on = short_rate(long, short, slots, True, tmp)
-    return [(f"no-op jobs/s beside {long} jobs sampled every second", on, off)]
+def figures(long: int, short: int, slots: int, tmp: Path,
+            repeats: int = 3) -> list[tuple[str, float, float]]:
+    """(name, monitored rate, unmonitored rate): medians of ``repeats`` alternating runs (off,
+    on, off, on...), since one run of either moves by 10% or more from minute to minute on
+    two shared cores; each pair's ratio is printed as it comes."""
+    offs: list[float] = []
+    ons: list[float] = []
+    for _ in range(repeats):
+        offs.append(short_rate(long, short, slots, False, tmp))
+        ons.append(short_rate(long, short, slots, True, tmp))
+        print(f"  (monitored {ons[-1]:,.0f} jobs/s, not {offs[-1]:,.0f}: "
+              f"{ons[-1] / offs[-1]:.0%})", file=sys.stderr, flush=True)
+    many = f", median of {repeats}" if repeats > 1 else ""
+    return [(f"no-op jobs/s beside {long} jobs sampled every second{many}", median(ons),
+             median(offs))]
 
 
 def main() -> None:
@@ -75,9 +90,10 @@ def main() -> None:
     p.add_argument("--long", type=int, default=1000)
     p.add_argument("--short", type=int, default=2000)
     p.add_argument("--slots", type=int, default=8)
+    p.add_argument("--repeats", type=int, default=3)
     a = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="torc-bench-monitor-") as tmp:
-        for name, on, off in figures(a.long, a.short, a.slots, Path(tmp)):
+        for name, on, off in figures(a.long, a.short, a.slots, Path(tmp), a.repeats):
             print(f"{name}: {on:,.0f} monitored, {off:,.0f} not ({on / off:.0%})")
 
 

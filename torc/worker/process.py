@@ -82,8 +82,10 @@ class JobProcess:
 
     def spawn(self) -> None:
         """Spawn the process; raises OSError (or ValueError for an argument no process can
-        take) when it cannot start. Not a coroutine: the caller goes on in the same step of
-        the event loop."""
+        take) when it cannot start. With ``_spawn`` a step the child fails after it exists
+        (its stdio files, directory, exec) does not raise: the process exits 127 and
+        :attr:`start_error` says why once it is reaped. Not a coroutine: the caller goes on
+        in the same step of the event loop."""
         self.start_time = time.time()
         out_path = self._stdio(self.stdout_path)
         if _spawn is not None:
