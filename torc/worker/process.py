@@ -43,9 +43,9 @@ except ImportError:  # not built here (see setup.py), or not wanted
     _spawn = None  # type: ignore[assignment]
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-STDIO_MODE = 0o600
+STDIO_MODE = 0o600  # job output is the user's alone
 # Ignored by Python for itself; a job gets them at their defaults (as Popen restores them).
-_RESTORED_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)  # job output is the user's alone
+_RESTORED_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 # ``stderr`` to the stdout file (Torc's stdio mode "combined").
 SAME_AS_STDOUT = Path("<stdout>")
 
@@ -157,8 +157,9 @@ class JobProcess:
         if failure is None:
             return
         number, step = failure
-        what = {"stdin": os.devnull, "stdout": self.stdout_path, "stderr": self.stderr_path,
-                "cwd": self.cwd, "exec": self.argv[0]}.get(step)
+        what = {"stdin": os.devnull, "stdout": self._stdio(self.stdout_path),
+                "stderr": self._stdio(self.stderr_path), "cwd": self.cwd,
+                "exec": self.argv[0]}.get(step)
         self.start_error = OSError(number, f"{os.strerror(number)} ({step})", str(what))
         log.error("%s could not start: %s", self.label, self.start_error)
 
