@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("sh").setLevel(logging.WARNING)  # sh logs every command it starts
     options = options_from_args(args, args.url or default_url(), args.workflow_id)
     # Jobs run in the output directory; a worker already there spawns them the cheap way
-    # (posix_spawn cannot change directory).
+    # wherever torc.worker._spawn did not build (os.posix_spawn cannot change directory).
     options.output_dir.mkdir(parents=True, exist_ok=True)
     os.chdir(options.output_dir)
     # Its work is reported, its channel closed and its log written by then.
