@@ -14,6 +14,7 @@
  *   child; the child resets caught signals to SIG_DFL before restoring the worker's mask, as
  *   glibc's posix_spawn child does (glibc's own two internal signals are left at their
  *   defaults, as fork and exec leave them, where posix_spawn would leave them ignored).
+ *   SIGPIPE and SIGXFSZ, which Python ignores for itself, go back to their defaults too.
  * - The child makes raw system calls, never glibc's wrappers: a wrapper that fails sets
  *   errno, and the child shares the worker thread's errno (same memory, same TLS).
  * - A step that fails (a stdio file that cannot be opened, exec) is written into the block
