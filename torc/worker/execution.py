@@ -268,8 +268,7 @@ class Execution:
         proc = self.jobs.recovery(cj, rule["recovery_script"], rc)
         try:
             proc.spawn()
-        except (OSError, ValueError) as e:
-            log.error("job %d: recovery script could not start: %s", cj.id, e)
+        except (OSError, ValueError):  # the process logged why
             return 127
         code = await proc.wait()
         log.info("job %d (%s): recovery script exited %d", cj.id, cj.name, code)

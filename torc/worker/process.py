@@ -84,9 +84,20 @@ class JobProcess:
         """Spawn the process; raises OSError (or ValueError for an argument no process can
         take) when it cannot start. With ``_spawn`` a step the child fails after it exists
         (its stdio files, directory, exec) does not raise: the process exits 127 and
-        :attr:`start_error` says why once it is reaped. Not a coroutine: the caller goes on
-        in the same step of the event loop."""
+        :attr:`start_error` says why once it is reaped. Either way the log says why, under
+        :attr:`label`. Not a coroutine: the caller goes on in the same step of the event
+        loop."""
         self.start_time = time.time()
+        try:
+            self._start()
+        except (OSError, ValueError) as e:
+            self._could_not_start(e)
+            raise
+
+    def _could_not_start(self, error: Exception) -> None:
+        log.error("%s could not start: %s", self.label, error)
+
+    def _start(self) -> None:
         out_path = self._stdio(self.stdout_path)
         if _spawn is not None:
             env = self.env if type(self.env) is dict else dict(self.env)
@@ -161,7 +172,7 @@ class JobProcess:
                 "stderr": self._stdio(self.stderr_path), "cwd": self.cwd,
                 "exec": self.argv[0]}.get(step)
         self.start_error = OSError(number, f"{os.strerror(number)} ({step})", str(what))
-        log.error("%s could not start: %s", self.label, self.start_error)
+        self._could_not_start(self.start_error)
 
     def _unwatch(self) -> None:
         """Stop watching the exit (already done if the watcher called back) and close the

@@ -294,13 +294,12 @@ class WorkerRunner(JobEnds, QueueAndReports, HandOffs, Claiming):
 
     def _launch(self, rj: RunningJob) -> JobProcess | None:
         """Spawn a job's process (a claimed job's or a hand-off's) and start watching over
-        it; None, logged, when it cannot start (what then is the caller's to say)."""
-        cj = rj.job
-        proc = self.execution.process(cj, rj.gpus)
+        it; None (the process logged why) when it cannot start: what then is the caller's to
+        say."""
+        proc = self.execution.process(rj.job, rj.gpus)
         try:
             proc.spawn()
-        except (OSError, ValueError) as e:
-            log.error("job %d (%s) could not start: %s", cj.id, cj.name, e)
+        except (OSError, ValueError):
             return None
         rj.process = proc
         self.execution.started(rj)
