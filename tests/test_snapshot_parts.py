@@ -20,7 +20,7 @@ from tests.test_wal_hardening import serve_once
 from torc import states as S
 from torc.client.stub import raw_stub
 from torc.proto import torc_pb2 as pb
-from torc.server import snapshot_parts
+from torc.server import sealed, snapshot_parts
 from torc.server.recovery import list_snapshots
 
 N_JOBS = 45_000  # more than two parts' worth of results (RESULTS_PER_PART)
@@ -48,7 +48,7 @@ def _finish(url: str, wf_id: int, count: int) -> None:
 
 
 def _latest(directory: Path) -> dict:
-    return json.loads(list_snapshots(directory)[-1][1].read_bytes())
+    return json.loads(sealed.unseal(list_snapshots(directory)[-1][1].read_bytes()))
 
 
 def _parts_on_disk(directory: Path) -> set[str]:
@@ -195,6 +195,7 @@ def test_a_snapshot_from_before_parts_loads_and_the_next_one_has_parts(tmp_path:
     from torc.server import events as E
     from torc.server.recovery import fork_snapshot, recover, snapshot_path
     from torc.server.store import FINISHED, STARTED, Store
+    from torc.server.wal_format import create_segment
     from torc.spec.validate import normalize
 
     store = Store()
@@ -215,7 +216,10 @@ def test_a_snapshot_from_before_parts_loads_and_the_next_one_has_parts(tmp_path:
 
     loaded, next_seq, _ = recover(directory)
     assert next_seq == 6 and loaded.to_snapshot() == inline
-    pid = fork_snapshot(directory, loaded, 6, "test")
+    pid, go = fork_snapshot(directory, loaded, 6, "test")
+    create_segment(directory, 7)  # what the coordinator's log does before it says go
+    os.write(go, b"1")
+    os.close(go)
     assert os.waitpid(pid, 0)[1] == 0
     assert "specs_part" in _latest(directory)["store"]["workflows"][0]
     assert not snapshot_path(directory, 5).exists()

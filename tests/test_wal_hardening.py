@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import Coordinator, free_port, run_cli, wait_for
 from torc.client.stub import ClientError, TorcClient, raw_stub
 from torc.proto import torc_pb2 as pb
-from torc.server.wal import list_segments
+from torc.server.wal_format import list_segments
 
 
 def frame(seq: int, payload: bytes) -> bytes:
@@ -75,9 +75,11 @@ def test_damage_inside_the_last_segment_refuses_to_start_and_keeps_the_file(
     c.kill9()
     segment = list_segments(tmp_path / "coord")[-1][1]
     data = bytearray(segment.read_bytes())
-    # Record 2 of 6: skip the first record, flip a byte in the second's payload.
-    first_len = int.from_bytes(data[0:4], "little")
-    second = 16 + first_len
+    # Record 2 of 6: skip the segment's header and the first record, flip a byte in the
+    # second's payload.
+    assert data[:8] == b"TORCWAL1"
+    first_len = int.from_bytes(data[16:20], "little")
+    second = 16 + 16 + first_len
     data[second + 16 + 5] ^= 0xFF
     segment.write_bytes(bytes(data))
     r = serve_once(tmp_path / "coord")

@@ -32,7 +32,8 @@ from torc.server.lock import DataDirLock
 from torc.server.recovery import recover
 from torc.server.service import TorcService
 from torc.server.snapshotter import Snapshotter
-from torc.server.wal import CorruptWal, Wal
+from torc.server.wal import Wal
+from torc.server.wal_format import CorruptWal
 from torc.server.watchers import watch_allocations, watch_workers
 
 log = logging.getLogger("torc.coord")

@@ -1,8 +1,11 @@
 """Snapshots and restart: the latest snapshot plus every WAL record after it.
 
-A snapshot is the store's JSON at a sequence number, written to a temporary file, fsync'ed and
-renamed, so a crash leaves either the old or the new one. Replay goes through the same
-``Store.apply`` as live calls.
+A snapshot is the store's JSON at a sequence number, sealed with its checksum (``sealed``),
+written to a temporary file, fsync'ed and renamed, so a crash leaves either the old or the new
+one. It is renamed into place only once the log holds its sequence number durably and the
+segment that continues it exists (the coordinator says so through a pipe): a snapshot is never
+ahead of the log, and it names that segment, so a lost continuation refuses the start. Replay
+goes through the same ``Store.apply`` as live calls.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ from typing import Any
 
 from torc.errors import TorcError
 from torc.server import events as E
-from torc.server import snapshot_parts
+from torc.server import sealed, snapshot_parts
 from torc.server.store import Store
-from torc.server.wal import CorruptWal, WalReader, fsync_dir
+from torc.server.wal_format import CorruptWal, fsync_dir, segment_name
+from torc.server.wal_reader import WalReader
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +48,18 @@ def list_snapshots(directory: Path) -> list[tuple[int, Path]]:
     return sorted(out)
 
 
-def write_snapshot(directory: Path, seq: int, data: bytes, parts: set[str]) -> Path:
+def write_snapshot(directory: Path, seq: int, data: bytes, parts: set[str],
+                   go: int | None = None) -> Path | None:
     """Atomically write a snapshot naming ``parts`` (already on disk), then remove older
-    snapshots and the parts only they named."""
+    snapshots and the parts only they named. With ``go`` (the read end of a pipe), the
+    snapshot is put in place only once a byte arrives there: the coordinator sends it when
+    its log holds ``seq`` durably. None when the pipe closed without it (not put in place)."""
     final = snapshot_path(directory, seq)
-    snapshot_parts.write_file(final, data)
+    tmp = snapshot_parts.write_unplaced(final, data)
+    if go is not None and os.read(go, 1) != b"1":
+        tmp.unlink()
+        return None
+    os.replace(tmp, final)
     fsync_dir(directory)
     for old_seq, path in list_snapshots(directory):
         if old_seq < seq:
@@ -58,8 +69,10 @@ def write_snapshot(directory: Path, seq: int, data: bytes, parts: set[str]) -> P
 
 
 def fork_snapshot(directory: Path, store: Store, seq: int, boot: str,
-                  cpu_share: float = 1.0, idle: bool = True) -> int:
-    """Write a snapshot of ``store`` at ``seq`` from a forked child; returns the child's pid.
+                  cpu_share: float = 1.0, idle: bool = True) -> tuple[int, int]:
+    """Write a snapshot of ``store`` at ``seq`` from a forked child; returns the child's pid
+    and the write end of its go pipe: the child puts the snapshot in place only after the
+    parent writes ``b"1"`` there (once its log holds ``seq`` durably; close it to abandon).
     ``boot`` tells this coordinator's parts from those of its earlier lives; the child uses at
     most ``cpu_share`` of one CPU (``snapshot_parts.Pacer``), and when ``idle``, only CPU time
     nothing else wants.
@@ -71,11 +84,14 @@ def fork_snapshot(directory: Path, store: Store, seq: int, boot: str,
     """
     parent = os.getpid()
     snapshot_parts.assign(store, boot, seq)
+    go_read, go_write = os.pipe()
     pid = os.fork()
     if pid:
-        return pid
+        os.close(go_read)
+        return pid, go_write
     code = 1
     try:
+        os.close(go_write)
         _die_with_parent()
         if idle:
             # Not the final one (nothing is served then, so nobody to make way for), nor one
@@ -89,11 +105,13 @@ def fork_snapshot(directory: Path, store: Store, seq: int, boot: str,
         if os.getppid() == parent:
             pacer = snapshot_parts.Pacer(cpu_share)
             snapshot_parts.write_missing(directory, store, seq, pacer)
-            data = {"seq": seq, "store": store.to_snapshot(seq)}
+            data = {"seq": seq, "continued_by": segment_name(seq + 1),
+                    "store": store.to_snapshot(seq)}
             pacer.tick()
-            write_snapshot(directory, seq, json.dumps(data, separators=(",", ":")).encode(),
-                           snapshot_parts.named(data))
-            code = 0
+            placed = write_snapshot(directory, seq,
+                                    json.dumps(data, separators=(",", ":")).encode(),
+                                    snapshot_parts.named(data), go_read)
+            code = 0 if placed is not None else 3
     except BaseException as e:  # noqa: BLE001 - the child reports and exits, whatever happened
         os.write(2, f"snapshot at seq {seq} failed: {e!r}\n".encode())
     finally:
@@ -123,13 +141,14 @@ class CorruptSnapshot(CorruptWal):
     """The latest snapshot cannot be read (it is written atomically, so this is damage)."""
 
 
-def load_snapshot(path: Path) -> tuple[int, Store]:
-    """Read one snapshot file; CorruptSnapshot names the file when it cannot."""
+def load_snapshot(path: Path) -> tuple[int, Store, str | None]:
+    """Read one snapshot file and its parts: (seq, store, the WAL segment that continues it,
+    None in a snapshot from before it was named); CorruptSnapshot names the damaged file."""
     try:
-        data = json.loads(path.read_bytes())
+        data = json.loads(sealed.unseal(path.read_bytes()))
         snapshot_parts.resolve(path.parent, data)
-        return data["seq"], Store.from_snapshot(data["store"])
-    except (ValueError, KeyError, TypeError) as e:
+        return data["seq"], Store.from_snapshot(data["store"]), data.get("continued_by")
+    except Exception as e:  # noqa: BLE001 - whatever is wrong in it, it is damage
         raise CorruptSnapshot(f"{path}: snapshot is damaged ({type(e).__name__}: {e}); move "
                               "it away to start from the WAL alone only if the WAL still "
                               "holds every record since the first") from None
@@ -143,18 +162,19 @@ def recover(directory: Path) -> tuple[Store, int, dict[str, Any]]:
     A torn tail is cut only after everything before it replayed.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    for stale in [*directory.glob("snapshot-*.tmp"),
+    for stale in [*directory.glob("snapshot-*.tmp"), *directory.glob("wal-*.tmp"),
                   *directory.glob(f"{snapshot_parts.PREFIX}*.tmp")]:
         stale.unlink()
     t0 = time.perf_counter()
     seq = 0
     store = Store()
     snapshots = list_snapshots(directory)
+    continued_by = None
     if snapshots:
-        seq, store = load_snapshot(snapshots[-1][1])
+        seq, store, continued_by = load_snapshot(snapshots[-1][1])
     t_snap = time.perf_counter() - t0
     replayed = 0
-    reader = WalReader(directory, after_seq=seq)
+    reader = WalReader(directory, after_seq=seq, continued_by=continued_by)
     for rec_seq, data in reader.records():
         try:
             event = E.from_json(data)

@@ -54,7 +54,8 @@ class TorcService(WorkerRpcs, JobRpcs, TransferRpcs, UserDataRpcs, AccessGroupRp
         # Claims long-polling on a workflow, as futures resolved by wake(): the claim's task
         # runs in the very next loop turn (an Event under wait_for takes three).
         self._wake: dict[int, list[asyncio.Future[bool]]] = {}
-        self._subscribers: list[tuple[int, asyncio.Queue[pb.WorkflowEvent], Identity]] = []
+        self._subscribers: list[tuple[int, asyncio.Queue[tuple[int, pb.WorkflowEvent]],
+                                      Identity]] = []
         self._snapshotting = False
         self.snapshot_hook: Any = None  # set by the server: async callable taking a snapshot
 
@@ -78,6 +79,7 @@ class TorcService(WorkerRpcs, JobRpcs, TransferRpcs, UserDataRpcs, AccessGroupRp
         # (a chain's report and its dependent's claim share one fsync).
         self._carry_out(effects)
         seq = self.wal.append(payload)
+        self._publish(effects.feed, seq)
         return result, seq
 
     async def _commit(self, event: E.Event, context: grpc.aio.ServicerContext,
@@ -99,7 +101,6 @@ class TorcService(WorkerRpcs, JobRpcs, TransferRpcs, UserDataRpcs, AccessGroupRp
     def _carry_out(self, effects: Effects) -> None:
         for wf_id in effects.wake:
             self.wake(wf_id)
-        self._publish(effects.feed)
         if (self.snapshot_hook is not None and not self._snapshotting
                 and self.wal.records_since_snapshot >= self.snapshot_every):
             self._snapshotting = True
@@ -119,7 +120,9 @@ class TorcService(WorkerRpcs, JobRpcs, TransferRpcs, UserDataRpcs, AccessGroupRp
             if not fut.done():
                 fut.set_result(True)
 
-    def _publish(self, items: list[FeedItem]) -> None:
+    def _publish(self, items: list[FeedItem], seq: int) -> None:
+        """Queue feed items for the subscribers who may see them, with the sequence number of
+        the record that holds them: a stream sends an item only once that is durable."""
         if not self._subscribers:
             return
         for item in items:
@@ -128,12 +131,14 @@ class TorcService(WorkerRpcs, JobRpcs, TransferRpcs, UserDataRpcs, AccessGroupRp
             for wf_filter, q, who in self._subscribers:
                 if (wf_filter in (0, item.workflow_id) and q.qsize() < 10_000
                         and self._may_see(who, item)):
-                    q.put_nowait(msg)
+                    q.put_nowait((seq, msg))
 
-    async def _durable(self, context: grpc.aio.ServicerContext) -> None:
-        """Wait until everything applied so far is on disk (a failed log aborts the call)."""
+    async def _durable(self, context: grpc.aio.ServicerContext,
+                       seq: int | None = None) -> None:
+        """Wait until record ``seq`` (default: everything applied so far) is on disk (a failed
+        log aborts the call)."""
         try:
-            await self.wal.sync()
+            await self.wal.sync(seq)
         except TorcError as e:
             await abort(context, e)
 
@@ -292,24 +297,28 @@ class TorcService(WorkerRpcs, JobRpcs, TransferRpcs, UserDataRpcs, AccessGroupRp
 
     async def WatchEvents(self, request: pb.WatchEventsRequest,
                           context: grpc.aio.ServicerContext) -> AsyncIterator[pb.WorkflowEvent]:
-        q: asyncio.Queue[pb.WorkflowEvent] = asyncio.Queue()
+        q: asyncio.Queue[tuple[int, pb.WorkflowEvent]] = asyncio.Queue()
         if request.workflow_id:
             await self._read(context, request.workflow_id)
         who = self.who(context)
         entry = (request.workflow_id, q, who)
         if request.history:
+            now = self.wal.last_seq  # the history is in records up to here
             for item in self.store.feed:
                 if request.workflow_id in (0, item.workflow_id) and self._may_see(who, item):
-                    q.put_nowait(pb.WorkflowEvent(workflow_id=item.workflow_id,
-                                                  timestamp=item.timestamp, kind=item.kind,
-                                                  message=item.message))
+                    q.put_nowait((now, pb.WorkflowEvent(
+                        workflow_id=item.workflow_id, timestamp=item.timestamp,
+                        kind=item.kind, message=item.message)))
             if request.mark_history_end:
-                q.put_nowait(pb.WorkflowEvent(workflow_id=request.workflow_id,
-                                              timestamp=time.time(), history_end=True))
+                q.put_nowait((now, pb.WorkflowEvent(workflow_id=request.workflow_id,
+                                                    timestamp=time.time(), history_end=True)))
         self._subscribers.append(entry)
         try:
             while True:
-                yield await q.get()
+                seq, msg = await q.get()
+                if seq > self.wal.durable_seq:  # nobody sees what a crash could take back
+                    await self._durable(context, seq)
+                yield msg
         finally:
             self._subscribers.remove(entry)
 

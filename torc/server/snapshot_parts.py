@@ -16,8 +16,9 @@ the coordinator (which may have logged different records under the same numbers 
 crash). Each state column set is a part of its own snapshot too, encoded with orjson (only
 integers and None: many times faster than the json module).
 
-Parts are written like snapshots: a temporary file, fsync'ed, renamed, and the directory
-fsync'ed before the snapshot that names them is renamed into place. Parts that the newest
+Parts are written like snapshots: sealed (``sealed``: a checksum checked on load), to a
+temporary file, fsync'ed, renamed, and the directory fsync'ed before the snapshot that names
+them is renamed into place. Parts that the newest
 snapshot does not name are removed after it lands (``collect``).
 """
 
@@ -32,8 +33,10 @@ from typing import Any
 
 import orjson
 
+from torc.server import sealed
 from torc.server.job import SPARSE, STATE_FIELDS, spec_columns
-from torc.server.wal import fsync_dir, plain_json
+from torc.server.wal import plain_json
+from torc.server.wal_format import fsync_dir
 
 PREFIX = "part-"
 # Results are split off once this many have come since the last part: fewer would only make
@@ -201,11 +204,19 @@ def collect(directory: Path, keep: set[str]) -> None:
 
 
 def write_file(path: Path, data: bytes, pacer: Pacer | None = None) -> None:
-    """Write ``data`` to ``path`` atomically (a temporary file, fsync'ed, renamed); the caller
-    fsyncs the directory."""
+    """Write ``data`` sealed to ``path`` atomically (a temporary file, fsync'ed, renamed); the
+    caller fsyncs the directory."""
+    os.replace(write_unplaced(path, data, pacer), path)
+
+
+def write_unplaced(path: Path, data: bytes, pacer: Pacer | None = None) -> Path:
+    """Write ``data`` sealed to the temporary file of ``path``, fsync'ed; returns it (the
+    caller renames it into place when it may)."""
     tmp = path.with_suffix(".tmp")
+    head = sealed.header(data, pacer.tick if pacer is not None else None)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
+        os.write(fd, head)
         # A little at a time, each piece made durable before the next: one fsync of hundreds
         # of MB makes every WAL fsync behind it wait, which is every answer (as Redis does
         # with its rewrites: incremental fsync).
@@ -221,11 +232,11 @@ def write_file(path: Path, data: bytes, pacer: Pacer | None = None) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
-    os.replace(tmp, path)
+    return tmp
 
 
 def _read(path: Path, loads: Any) -> Any:
     try:
-        return loads(path.read_bytes())
+        return loads(sealed.unseal(path.read_bytes()))
     except (OSError, ValueError) as e:
         raise ValueError(f"part {path.name}: {e}") from None

@@ -59,13 +59,24 @@ class Snapshotter:
         wal = self.wal
         t0 = time.perf_counter()
         seq = wal.last_seq
-        wal.request_rotation()
+        continued_by = wal.request_rotation()
         wal.records_since_snapshot = 0
-        pid = self.child = fork_snapshot(self.data_dir, self.store, seq, self.boot, cpu_share,
-                                         idle)
+        pid, go = fork_snapshot(self.data_dir, self.store, seq, self.boot, cpu_share, idle)
+        self.child = pid
         starved = False
         try:
             waiting = asyncio.get_running_loop().run_in_executor(None, os.waitpid, pid, 0)
+            # The child may put its snapshot in place once the log holds everything it holds
+            # and the segment that continues it exists; never before (a crash between the
+            # two would serve changes nobody was told were kept).
+            try:
+                await wal.sync(seq)
+                await wal.segment_ready(continued_by)
+                os.write(go, b"1")
+            except Exception as e:  # noqa: BLE001 - the log failed: the child abandons it
+                log.error("the snapshot at seq %d is abandoned: %s", seq, e)
+            finally:
+                os.close(go)
             while True:
                 done, _ = await asyncio.wait({waiting}, timeout=POLL)
                 if done:
@@ -86,6 +97,9 @@ class Snapshotter:
                         "records since); taking it again outside the idle class",
                         seq, wal.records_since_snapshot)
             return True
+        if code == 3:
+            log.info("the snapshot at seq %d was not put in place; the WAL is kept", seq)
+            return False
         if code != 0:
             log.error("snapshot at seq %d failed (child exit %d); the WAL is kept", seq, code)
             return False

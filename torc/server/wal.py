@@ -1,8 +1,5 @@
-"""Write-ahead log: checksummed event records in segment files, made durable by group commit.
-
-Record: ``<u32 length><u32 crc32><u64 seq><payload>`` where the CRC covers seq and payload and
-the payload is the event as compact JSON. Segments are named by the sequence number of their
-first record (``wal-0000000000000001.log``).
+"""Write-ahead log: checksummed event records in segment files, made durable by group commit
+(the files' format: ``wal_format``; reading them back: ``wal_reader``).
 
 :meth:`Wal.append` only buffers; :meth:`Wal.sync` waits until a record is on disk. One flusher
 task writes whatever accumulated while the previous write+fsync ran, so under load many RPCs
@@ -15,33 +12,28 @@ import asyncio
 import json
 import logging
 import os
-import struct
-import zlib
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from torc.errors import InvalidArgument, TorcError
+from torc.server.wal_format import (
+    MAX_RECORD,
+    SEGMENT_HEADER,
+    create_segment,
+    frame,
+    fsync_dir,
+    list_segments,
+    segment_header,
+)
 
 log = logging.getLogger(__name__)
 
-HEADER = struct.Struct("<IIQ")
-# The largest record the log writes or reads. An event is encoded and checked against this
-# *before* it is applied, so a request whose record would be too large changes nothing.
-MAX_RECORD = 1 << 30
 SEGMENT_BYTES = 64 << 20
-# A record found after damage must carry a sequence number this close to the expected one to
-# count as "valid data follows" (random bytes essentially never do).
-_SEQ_WINDOW = 1 << 32
-
-
-class CorruptWal(Exception):
-    """A record inside the log (not a torn tail) is damaged: refuse to guess."""
 
 
 class WalFailed(TorcError):
@@ -104,148 +96,17 @@ def _with_plain_fields(event: dict[str, Any], plain_fields: tuple[str, ...]) -> 
     return b"".join(pieces)
 
 
-def frame(seq: int, payload: bytes) -> bytes:
-    """One framed record: header (length, CRC of seq + payload, seq) and payload."""
-    body = struct.pack("<Q", seq) + payload
-    return HEADER.pack(len(payload), zlib.crc32(body), seq) + payload
-
-
-def encode(seq: int, event: dict[str, Any]) -> bytes:
-    """One framed record of ``event``."""
-    return frame(seq, encode_payload(event))
-
-
-def segment_name(first_seq: int) -> str:
-    """File name of the segment whose first record is ``first_seq``."""
-    return f"wal-{first_seq:016d}.log"
-
-
-def list_segments(directory: Path) -> list[tuple[int, Path]]:
-    """Segments in order, as (first seq, path)."""
-    out = []
-    for p in directory.glob("wal-*.log"):
-        try:
-            out.append((int(p.stem[4:]), p))
-        except ValueError:
-            continue
-    return sorted(out)
-
-
-def _check_at(data: bytes, pos: int, expected: int | None) -> str | None:
-    """What is wrong with the record at ``pos`` (None when it is valid)."""
-    if len(data) - pos < HEADER.size:
-        return "truncated header"
-    length, crc, seq = HEADER.unpack_from(data, pos)
-    end = pos + HEADER.size + length
-    if length > MAX_RECORD or end > len(data):
-        return "truncated record"
-    if zlib.crc32(data[pos + 8:end]) != crc:
-        return "checksum mismatch"
-    if expected is not None and seq != expected:
-        return f"sequence {seq} where {expected} was expected"
-    return None
-
-
-def _valid_record_after(data: bytes, pos: int, expected: int) -> int | None:
-    """Offset of a valid record that starts after ``pos``, or None."""
-    for off in range(pos + 1, len(data) - HEADER.size + 1):
-        length, crc, seq = HEADER.unpack_from(data, off)
-        if (expected <= seq < expected + _SEQ_WINDOW and length <= len(data) - off - HEADER.size
-                and zlib.crc32(data[off + 8:off + HEADER.size + length]) == crc):
-            return off
-    return None
-
-
-@dataclass(frozen=True)
-class TornTail:
-    """An unfinished write at the end of the last segment (never acknowledged)."""
-
-    path: Path
-    offset: int
-    size: int
-    problem: str
-
-
-class WalReader:
-    """Reads the log; reports a torn tail instead of acting on it.
-
-    Damage is a torn tail only when it is in the last segment and no valid record follows it
-    there: a crash mid-write leaves exactly that. Anything else (damage in an earlier segment,
-    a valid record after the damage, a gap or repeat in sequence numbers) raises CorruptWal
-    naming the file and offset. Nothing is changed on disk: the caller decides, after a
-    successful replay, whether to :meth:`cut_torn_tail`.
-    """
-
-    def __init__(self, directory: Path, after_seq: int = 0) -> None:
-        self.directory = directory
-        self.after_seq = after_seq
-        self.torn: TornTail | None = None
-
-    def records(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        """Yield (seq, event) for records after ``after_seq``, in order."""
-        segments = list_segments(self.directory)
-        expected: int | None = None
-        for index, (first, path) in enumerate(segments):
-            last_segment = index == len(segments) - 1
-            data = path.read_bytes()
-            pos = 0
-            while pos < len(data):
-                problem = _check_at(data, pos, expected)
-                if problem:
-                    follows = (_valid_record_after(data, pos, expected or first)
-                               if last_segment else None)
-                    if not last_segment or follows is not None or problem.startswith("seq"):
-                        where = f" (a valid record follows at byte {follows})" if follows else ""
-                        raise CorruptWal(f"{path}: {problem} at byte {pos}{where}")
-                    self.torn = TornTail(path, pos, len(data) - pos, problem)
-                    return
-                length, _crc, seq = HEADER.unpack_from(data, pos)
-                end = pos + HEADER.size + length
-                if seq > self.after_seq:
-                    if expected is None and seq != self.after_seq + 1:
-                        raise CorruptWal(f"{path}: records {self.after_seq + 1} to {seq - 1} "
-                                         f"are missing (first record at byte {pos} is {seq})")
-                    try:
-                        event = json.loads(data[pos + HEADER.size:end])
-                    except ValueError as e:
-                        raise CorruptWal(f"{path}: record {seq} at byte {pos} is not valid "
-                                         f"JSON: {e}") from None
-                    yield seq, event
-                expected = seq + 1
-                pos = end
-
-    def cut_torn_tail(self) -> None:
-        """Truncate the torn tail found by :meth:`records` (after a successful replay)."""
-        t = self.torn
-        if t is None:
-            return
-        log.warning("WAL %s: %s at byte %d; dropping %d unacknowledged byte(s)",
-                    t.path, t.problem, t.offset, t.size)
-        with open(t.path, "r+b") as f:
-            f.truncate(t.offset)
-            os.fsync(f.fileno())
-
-
-def read_records(directory: Path, after_seq: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Every record after ``after_seq`` (a torn tail is left alone; damage raises)."""
-    return WalReader(directory, after_seq).records()
-
-
-def fsync_dir(directory: Path) -> None:
-    """Make a rename or unlink in ``directory`` durable."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class Wal:
     """The appending side of the log.
 
     A write or fsync error is final: the log can no longer promise anything, so the Wal stops
     accepting records and calls ``on_failure`` (the coordinator then stops serving, rather than
     serve state ahead of its log).
+
+    Segments are rotated exactly: :meth:`request_rotation` makes the next record appended the
+    first of a new segment, created (header only) as soon as the records before it are on
+    disk, whether or not any record follows. A snapshot at N can so name ``wal-(N+1)`` as the
+    segment that continues it, and recovery can refuse to start when it is missing.
     """
 
     def __init__(self, directory: Path, next_seq: int, fsync: bool = True,
@@ -264,13 +125,18 @@ class Wal:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wal")
         self._fd: int | None = None
         self._file_size = 0
-        self._rotate = True  # always start a fresh segment after a restart
+        # Rotations asked for: the seq that begins each new segment, and where its records
+        # begin in _buf. A restart always begins a segment of its own, at once.
+        self._rotations: list[tuple[int, int]] = [(next_seq, 0)]
+        self.segment_first = 0  # the first seq of the segment being written, once created
+        self._segment_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self.failed: BaseException | None = None
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         """Start the flusher task on the running loop."""
         self._task = asyncio.get_running_loop().create_task(self._flusher())
+        self._wakeup.set()
 
     def check_writable(self) -> None:
         """Raise WalFailed when the log has failed (call before applying an event)."""
@@ -299,9 +165,25 @@ class Wal:
         self._wakeup.set()
         await fut
 
-    def request_rotation(self) -> None:
-        """Start a new segment with the next batch (so older segments can be deleted)."""
-        self._rotate = True
+    def request_rotation(self) -> int:
+        """Begin a new segment with the next record appended; returns its sequence number,
+        the name of the segment (:meth:`segment_ready` waits until it exists)."""
+        first = self.last_seq + 1
+        if not self._rotations or self._rotations[-1][0] != first:
+            self._rotations.append((first, len(self._buf)))
+        self._wakeup.set()
+        return first
+
+    async def segment_ready(self, first_seq: int) -> None:
+        """Wait until the segment beginning at ``first_seq`` (or a later one) is on disk, and
+        with it every record before it."""
+        if self.segment_first >= first_seq:
+            return
+        self.check_writable()
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._segment_waiters.append((first_seq, fut))
+        self._wakeup.set()
+        await fut
 
     async def run_in_file_thread(self, fn: Any, *args: Any) -> Any:
         """Run file work on the WAL's thread, ordered with the flushes."""
@@ -312,13 +194,15 @@ class Wal:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            while self._buf:
+            while self._buf or self._rotations:
                 data = bytes(self._buf)
                 first_seq = self.durable_seq + 1
                 upto = self.last_seq
+                rotations, self._rotations = self._rotations, []
                 self._buf.clear()
                 try:
-                    await loop.run_in_executor(self._executor, self._write, data, first_seq)
+                    await loop.run_in_executor(self._executor, self._write, data, first_seq,
+                                               rotations)
                 except Exception as e:  # disk full, I/O error: nothing more can be acked
                     self._fail(e)
                     return
@@ -327,33 +211,64 @@ class Wal:
                     fut = self._waiters.popleft()[1]
                     if not fut.done():
                         fut.set_result(None)
+                self._wake_segment_waiters()
+
+    def _wake_segment_waiters(self) -> None:
+        waiting = []
+        for first, fut in self._segment_waiters:
+            if self.segment_first >= first:
+                if not fut.done():
+                    fut.set_result(None)
+            else:
+                waiting.append((first, fut))
+        self._segment_waiters = waiting
 
     def _fail(self, e: BaseException) -> None:
         log.critical("WAL write failed: %s", e)
         self.failed = e
-        while self._waiters:
-            fut = self._waiters.popleft()[1]
+        waiting = [f for _, f in self._waiters] + [f for _, f in self._segment_waiters]
+        self._waiters.clear()
+        self._segment_waiters.clear()
+        for fut in waiting:
             if not fut.done():
                 fut.set_exception(WalFailed(f"the write-ahead log failed: {e}"))
         if self.on_failure is not None:
             self.on_failure(e)
 
-    def _write(self, data: bytes, first_seq: int) -> None:
-        if self._fd is None or self._rotate or self._file_size >= self.segment_bytes:
-            self._close_file()
-            path = self.directory / segment_name(first_seq)
-            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
-                               0o600)
-            self._file_size = os.fstat(self._fd).st_size
-            self._rotate = False
-            fsync_dir(self.directory)
+    def _write(self, data: bytes, first_seq: int, rotations: list[tuple[int, int]]) -> None:
+        """Write a batch (on the file thread): the records before each rotation to the
+        segment being written, then a new segment from the rotation's seq on; one fsync."""
+        at = 0
+        for rotate_at, split in rotations:
+            self._write_records(data[at:split], first_seq)
+            self._open_segment(rotate_at)
+            at, first_seq = split, rotate_at
+        self._write_records(data[at:], first_seq)
+        if self.fsync and self._fd is not None:
+            os.fsync(self._fd)
+
+    def _write_records(self, data: bytes, first_seq: int) -> None:
+        if not data:
+            return
+        if self._fd is None or self._file_size >= self.segment_bytes:
+            self._open_segment(first_seq)
         view = memoryview(data)
         while view:  # a short write (disk nearly full) is continued, never ignored
-            n = os.write(self._fd, view)
+            n = os.write(self._fd, view)  # type: ignore[arg-type]
             view = view[n:]
             self._file_size += n
-        if self.fsync:
-            os.fsync(self._fd)
+
+    def _open_segment(self, first_seq: int) -> None:
+        """Close the current segment (made durable) and begin segment ``first_seq``, its
+        header durable before any record goes in."""
+        self._close_file()
+        path = create_segment(self.directory, first_seq, self.fsync)
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+        self._file_size = os.fstat(self._fd).st_size
+        if self._file_size == 0:  # left empty by a creation a crash cut short, then cut
+            os.write(self._fd, segment_header(first_seq))
+            self._file_size = SEGMENT_HEADER.size
+        self.segment_first = first_seq
 
     async def close(self) -> None:
         """Flush everything, stop the flusher and close the segment."""
