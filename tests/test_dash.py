@@ -29,7 +29,7 @@ SCRIPT_NAME = "<script>document.title='pwned'</script>"
 
 
 class Dash:
-    """A ``torc dash`` process."""
+    """A ``torc dash`` process, and the launch URL it printed (which logs a browser in)."""
 
     def __init__(self, url: str, out: Path, host: str = "127.0.0.1") -> None:
         self.port = free_port()
@@ -37,8 +37,15 @@ class Dash:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "torc.client.cli", "--url", url, "dash", "--host", host,
              "--port", str(self.port), "--output-dir", str(out)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert self.proc.stdout is not None
+        self.launch = self.proc.stdout.readline().split()[2]
+        self.token = self.launch.split("?token=", 1)[1]
         wait_for(self._up, timeout=60)
+
+    def open(self, browser: Any, path: str) -> None:
+        """Open ``path`` in the browser, logged in through the launch secret."""
+        browser.get(f"{self.base}{path}?token={self.token}")
 
     def _up(self) -> bool:
         try:
@@ -93,7 +100,7 @@ def test_the_dashboard_follows_a_workflow_live(coordinator: Coordinator, tmp_pat
     dash = Dash(coordinator.url, out)
     try:
         # The workflows page lists the running workflow.
-        browser.get(dash.base + "/")
+        dash.open(browser, "/")
         wait_for(lambda: "diamond" in browser.find_element("id", "workflows").text)
         shot(browser, "workflows")
         browser.get(f"{dash.base}/workflows/{wf_id}")
@@ -150,7 +157,7 @@ def test_cancel_from_the_page(coordinator: Coordinator, tmp_path: Path, browser:
     dash = Dash(coordinator.url, out)
     try:
         wait_for(lambda: c.status(wf_id).job_counts["running"] == 1)
-        browser.get(f"{dash.base}/workflows/{wf_id}")
+        dash.open(browser, f"/workflows/{wf_id}")
         wait_for(lambda: browser.find_element("id", "wf-name").text == "long")
         browser.find_element("css selector", "button[data-control='cancel']").click()
         alert = browser.switch_to.alert  # the confirmation
@@ -223,10 +230,15 @@ def test_torc_run_dash_serves_the_embedded_coordinators_workflow(tmp_path: Path)
         assert proc.stdout is not None
         line = next(x for x in proc.stdout if x.startswith("dashboard: "))
         url = line.split()[1]
-        assert url == f"http://127.0.0.1:{port}/workflows/1"
-        status, page, _ = _request(url)
+        assert url.startswith(f"http://127.0.0.1:{port}/workflows/1?token=")
+        status, _, headers = _request(url)  # the launch URL logs in and drops its secret
+        assert status == 303 and headers["location"] == "/workflows/1"
+        session = {"Cookie": headers["set-cookie"].split(";", 1)[0]}
+        status, page, _ = _request(f"http://127.0.0.1:{port}/workflows/1", headers=session)
         assert status == 200 and "torcDash.workflowPage(1)" in page
-        status, body, _ = _request(f"http://127.0.0.1:{port}/api/workflows/1")
+        assert _request(f"http://127.0.0.1:{port}/api/workflows/1")[0] == 401
+        status, body, _ = _request(f"http://127.0.0.1:{port}/api/workflows/1",
+                                   headers=session)
         assert json.loads(body)["name"] == "with_dash"
         (out / "go").touch()
         assert proc.wait(timeout=120) == 0

@@ -201,9 +201,9 @@ def run(args: argparse.Namespace, url: str | None, fmt: str) -> int:
             log_path = _worker_log(output_dir, wf_id)
             if getattr(args, "dash", False):
                 from torc.client.dash.server import start
-                dash, _ = start(url, "127.0.0.1", args.dash_port, output_dir)
-                output.console.print(f"dashboard: http://127.0.0.1:{args.dash_port}/"
-                                     f"workflows/{wf_id}")
+                dash, launch = start(url, "127.0.0.1", args.dash_port, output_dir,
+                                     f"/workflows/{wf_id}")
+                output.console.print(f"dashboard: {launch}", soft_wrap=True)
             try:
                 _progress(client, wf_id, worker, show=fmt == "table")
             except KeyboardInterrupt:

@@ -15,6 +15,8 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
@@ -42,6 +44,14 @@ def create_app(client: TorcClient, guard: Guard, output_dir: Path) -> Starlette:
         return await run_in_threadpool(fn, *args, **kw)
 
     def page(request: Request, name: str, **context: Any) -> Response:
+        offered = request.query_params.get("token")
+        if offered is not None:  # the launch URL: its secret becomes a session cookie
+            session = guard.login(offered)
+            if session is None:
+                return RedirectResponse("/login", status_code=303)
+            response = RedirectResponse(request.url.path, status_code=303)
+            response.set_cookie(COOKIE, session, httponly=True, samesite="strict")
+            return response
         if not guard.allowed(request.cookies.get(COOKIE)):
             return RedirectResponse("/login", status_code=303)
         return templates.TemplateResponse(request, name, {"csrf": guard.csrf, **context})
@@ -136,14 +146,16 @@ def create_app(client: TorcClient, guard: Guard, output_dir: Path) -> Starlette:
         logs = {}
         if results:
             files = views.job_files(output_dir, wf_id, results[-1])
-            logs = {k: views.tail(p) for k, p in files.items()}
+            # Off the event loop: a log is the job's file, and a job can make it anything.
+            logs = {k: await call(views.tail, p, output_dir) for k, p in files.items()}
         return {"job": output.job_dict(found[0]),
                 "results": [output.result_dict(r) for r in results], "logs": logs}
 
     async def control(request: Request) -> Response:
+        server = request.scope.get("server") or (None, None)
         why = guard.control_allowed(request.cookies.get(COOKIE),
                                     request.headers.get(CSRF_HEADER),
-                                    request.headers.get("origin"), request.headers.get("host"))
+                                    request.headers.get("origin"), server[1])
         if why:
             return JSONResponse({"error": why}, status_code=403)
         wf_id, what = int(request.path_params["wf"]), request.path_params["what"]
@@ -202,7 +214,10 @@ def create_app(client: TorcClient, guard: Guard, output_dir: Path) -> Starlette:
         yield
         feeds.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    # DNS rebinding: a page of another site whose name now points here must not be served
+    # as the dashboard (Starlette's own check: 400 for any other Host).
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=guard.hosts)])
     app.state.states = list(S.NAMES.values())
     app.state.json = json
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from pathlib import Path
@@ -10,42 +11,53 @@ import uvicorn
 
 from torc import auth
 from torc.client.dash.app import create_app
-from torc.client.dash.security import Guard, is_loopback
+from torc.client.dash.security import Guard, allowed_hosts, is_loopback
 from torc.client.stub import TorcClient
 from torc.errors import TorcError
 
 
-def build(url: str | None, host: str, output_dir: Path) -> tuple[uvicorn.Server, TorcClient]:
+def build(url: str | None, host: str,
+          output_dir: Path) -> tuple[uvicorn.Server, TorcClient, Guard]:
     """A server for the dashboard of the coordinator at ``url`` (not started)."""
     client = TorcClient(url)
     token = auth.client_token() or ""
-    login = not is_loopback(host)
-    if login and not token:
+    if not is_loopback(host) and not token:
         raise TorcError("the dashboard is bound to a non-loopback address, so browsers log in "
                         "with your torc token, but there is none (TORC_TOKEN or ~/.torc/token)")
-    app = create_app(client, Guard(token=token, login_required=login), output_dir)
+    guard = Guard(token=token, hosts=allowed_hosts(host))
+    app = create_app(client, guard, output_dir)
     # Open event streams would hold a graceful shutdown for ever: give them a moment.
     config = uvicorn.Config(app, host=host, port=0, log_level="warning",
                             timeout_graceful_shutdown=2)
-    return uvicorn.Server(config), client
+    return uvicorn.Server(config), client, guard
+
+
+def launch_url(host: str, port: int, guard: Guard, path: str = "/") -> str:
+    """The address to open: it carries the launch secret, which the dashboard exchanges for
+    a session cookie (and then drops from the address bar)."""
+    shown = host if host not in ("0.0.0.0", "::", "") else socket.gethostname()
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}{path}?token={guard.secret}"
 
 
 def serve(url: str | None, host: str, port: int, output_dir: Path) -> None:
     """``torc dash``: serve until interrupted."""
-    server, client = build(url, host, output_dir)
+    server, client, guard = build(url, host, output_dir)
     server.config.port = port
-    print(f"torc dash: http://{host}:{port}/  (coordinator {client.url}; Ctrl-C stops)",
-          flush=True)
+    print(f"torc dash: {launch_url(host, port, guard)}  (coordinator {client.url}; open "
+          "this address: it logs you in; Ctrl-C stops)", flush=True)
     try:
         server.run()
     finally:
         client.close()
 
 
-def start(url: str, host: str, port: int, output_dir: Path) -> tuple[uvicorn.Server,
-                                                                       threading.Thread]:
-    """``torc run --dash``: the dashboard in a thread; stop it with ``server.should_exit``."""
-    server, _ = build(url, host, output_dir)
+def start(url: str, host: str, port: int, output_dir: Path,
+          path: str = "/") -> tuple[uvicorn.Server, str]:
+    """``torc run --dash``: the dashboard in a thread, and its launch URL for ``path``; stop
+    it with ``server.should_exit``."""
+    server, _, guard = build(url, host, output_dir)
     server.config.port = port
     thread = threading.Thread(target=server.run, daemon=True, name="torc-dash")
     thread.start()
@@ -54,4 +66,4 @@ def start(url: str, host: str, port: int, output_dir: Path) -> tuple[uvicorn.Ser
         if not thread.is_alive() or time.monotonic() > deadline:
             raise TorcError(f"the dashboard did not start on {host}:{port} (in use?)")
         time.sleep(0.02)
-    return server, thread
+    return server, launch_url(host, port, guard, path)

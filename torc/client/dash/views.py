@@ -4,7 +4,10 @@ worker, and the tail of a job's output. Pure functions, no I/O but the log tails
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -66,20 +69,35 @@ def timeline(results: list[pb.JobResult], workers: list[pb.Worker]) -> dict[str,
     return {"runs": rows, "lanes": [x["lane"] for x in rows]}
 
 
-def tail(path: Path, limit: int = 16_384) -> dict[str, Any]:
-    """The end of an output file, or why there is none to show."""
+def tail(path: Path, root: Path, limit: int = 16_384) -> dict[str, Any]:
+    """The end of an output file under ``root``, or why there is none to show. A job owns its
+    log files and can replace them: only a regular file is read (not a link, which could
+    point anywhere, nor a FIFO or device, which could block the reader for ever), and only
+    its last ``limit`` bytes."""
     try:
-        size = path.stat().st_size
-        with open(path, "rb") as f:
-            f.seek(max(size - limit, 0))
-            text = f.read().decode(errors="replace")
+        if not path.parent.resolve().is_relative_to(root.resolve()):
+            return {"path": str(path), "text": None,
+                    "why": "not under the output directory: not shown"}
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return {"path": str(path), "text": None,
                 "why": "not found here: the dashboard reads the output directory it was "
                        "given (--output-dir); run it where that directory is mounted"}
     except OSError as e:
+        why = ("not a regular file (a symbolic link): not shown" if e.errno == errno.ELOOP
+               else f"cannot read: {e.strerror}")
+        return {"path": str(path), "text": None, "why": why}
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return {"path": str(path), "text": None, "why": "not a regular file: not shown"}
+        start = max(st.st_size - limit, 0)
+        text = os.pread(fd, limit, start).decode(errors="replace")
+    except OSError as e:
         return {"path": str(path), "text": None, "why": f"cannot read: {e.strerror}"}
-    return {"path": str(path), "text": text, "truncated": size > limit, "why": ""}
+    finally:
+        os.close(fd)
+    return {"path": str(path), "text": text, "truncated": st.st_size > limit, "why": ""}
 
 
 def job_files(output_dir: Path, wf_id: int, r: pb.JobResult) -> dict[str, Path]:
