@@ -6,22 +6,26 @@ from __future__ import annotations
 
 import argparse
 
+from torc.arguments import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT
+
 
 def add_worker_arguments(p: argparse.ArgumentParser) -> None:
     """Options shared by ``torc-worker`` and ``torc run``."""
     p.add_argument("--output-dir", default="torc_output", help="job output (default: %(default)s)")
-    p.add_argument("--num-cpus", type=int, help="CPUs to use (default: allocation or machine)")
+    p.add_argument("--num-cpus", type=POSITIVE_INT,
+                   help="CPUs to use (default: allocation or machine)")
     p.add_argument("--memory", help="memory to use, e.g. 16g (default: allocation or machine)")
-    p.add_argument("--num-gpus", type=int, help="GPUs to use (default: allocation or 0)")
-    p.add_argument("--max-parallel-jobs", type=int, default=0,
+    p.add_argument("--num-gpus", type=NON_NEGATIVE_INT,
+                   help="GPUs to use (default: allocation or 0)")
+    p.add_argument("--max-parallel-jobs", type=NON_NEGATIVE_INT, default=0,
                    help="at most this many jobs at once (default: limited by resources)")
-    p.add_argument("--idle-timeout", type=float, default=None,
+    p.add_argument("--idle-timeout", type=NON_NEGATIVE, default=None,
                    help="exit after this many seconds with nothing to run, when no job left "
                    "could run here (default: the workflow's "
                    "compute_node_wait_for_new_jobs_seconds, 90; 0: never)")
     p.add_argument("--scheduler", default="",
                    help="the Slurm scheduler whose allocation runs this worker: it takes only "
                    "jobs for it or for none (default: any job)")
-    p.add_argument("--end-buffer", type=float, default=None,
+    p.add_argument("--end-buffer", type=NON_NEGATIVE, default=None,
                    help="stop this many seconds before the Slurm allocation ends (default: "
                    "the workflow's compute_node_expiration_buffer_seconds, 60)")

@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.markup import escape
 
+from torc.arguments import PORT, POSITIVE, check_parsed
 from torc.client import (
     cli_data,
     cli_exec,
@@ -256,12 +257,12 @@ def _running_commands(sub: Any) -> None:
     s = sub.add_parser("watch", help="progress and events until the workflow ends; exit 0 "
                                      "all completed, 1 some did not, 2 canceled")
     s.add_argument("id", type=int)
-    s.add_argument("--interval", type=float, default=2.0)
+    s.add_argument("--interval", type=POSITIVE, default=2.0)
     s.add_argument("--recover", action="store_true",
                    help="when it ends with jobs out of memory or time, torc recover them")
     s.add_argument("--max-retries", type=int, default=2, help="recoveries at most")
-    s.add_argument("--memory-multiplier", type=float, default=1.5)
-    s.add_argument("--runtime-multiplier", type=float, default=1.4)
+    s.add_argument("--memory-multiplier", type=POSITIVE, default=1.5)
+    s.add_argument("--runtime-multiplier", type=POSITIVE, default=1.4)
     s.add_argument("--retry-unknown", action="store_true")
     add_worker_arguments(s)
     s.set_defaults(func=cmd_watch, dry_run=False, no_run=False)
@@ -271,7 +272,7 @@ def _running_commands(sub: Any) -> None:
     add_worker_arguments(s)
     s.add_argument("--dash", action="store_true",
                    help="serve the dashboard (127.0.0.1) while the workflow runs")
-    s.add_argument("--dash-port", type=int, default=8090)
+    s.add_argument("--dash-port", type=PORT, default=8090)
     s.set_defaults(func=None)
 
     cli_exec.add_command(sub)
@@ -279,7 +280,7 @@ def _running_commands(sub: Any) -> None:
     s.add_argument("--host", default="127.0.0.1", dest="dash_host",
                    help="address to listen on (default: %(default)s; any other asks browsers "
                         "for your token)")
-    s.add_argument("--port", type=int, default=8090, dest="dash_port")
+    s.add_argument("--port", type=PORT, default=8090, dest="dash_port")
     s.add_argument("--output-dir", default="torc_output",
                    help="where the workers write, for job logs (default: %(default)s)")
     s.set_defaults(func=None)
@@ -326,6 +327,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"error: {e.message}", file=sys.stderr)
         sys.exit(2)
     args = parser.parse_args(argv)
+    check_parsed(parser, args)
     url = args.url or os.environ.get("TORC_URL")
     try:
         if args.group == "run":

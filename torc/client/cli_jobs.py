@@ -33,6 +33,9 @@ def cmd_job_reset(c: TorcClient, a: argparse.Namespace) -> None:
         ids = [int(x) for x in a.job_ids.split(",") if x.strip()]
     except ValueError:
         raise TorcError(f"--job-ids: expected ids like 3,7, got {a.job_ids!r}") from None
+    if not ids:  # an empty $IDS must not become "every job"
+        raise TorcError(f"--job-ids: no job ids in {a.job_ids!r}; to reset every job, use "
+                        "torc workflows reset-status")
     wf = c.reset_status(a.id, job_ids=ids, reinitialize=a.reinitialize)
     output.rows(a.format, "reset", [output.workflow_dict(wf)],
                 ["id", "name", "run_id", "initialized", "complete"])

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from torc.arguments import POSITIVE
 from torc.client import output, recover, reports
 from torc.client.stub import TorcClient
 from torc.errors import TorcError
@@ -138,8 +139,8 @@ def add_commands(sub: Any, workflow_verbs: Any) -> None:
     s = workflow_verbs.add_parser("correct-resources",
                                   help="raise requirements to what jobs were seen to use")
     s.add_argument("id", type=int)
-    s.add_argument("--memory-multiplier", type=float, default=1.2)
-    s.add_argument("--runtime-multiplier", type=float, default=1.2)
+    s.add_argument("--memory-multiplier", type=POSITIVE, default=1.2)
+    s.add_argument("--runtime-multiplier", type=POSITIVE, default=1.2)
     s.add_argument("--job-ids", help="only these (comma-separated)")
     s.add_argument("--dry-run", action="store_true")
     s.set_defaults(func=cmd_correct)
@@ -147,8 +148,8 @@ def add_commands(sub: Any, workflow_verbs: Any) -> None:
     s = sub.add_parser("recover", help="after OOMs and timeouts: raise requirements, reset "
                                        "those jobs and their canceled dependents, run again")
     s.add_argument("id", type=int)
-    s.add_argument("--memory-multiplier", type=float, default=1.5)
-    s.add_argument("--runtime-multiplier", type=float, default=1.4)
+    s.add_argument("--memory-multiplier", type=POSITIVE, default=1.5)
+    s.add_argument("--runtime-multiplier", type=POSITIVE, default=1.4)
     s.add_argument("--retry-unknown", action="store_true",
                    help="also retry jobs that failed for another reason, unchanged")
     s.add_argument("--dry-run", action="store_true", help="only show what would change")

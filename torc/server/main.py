@@ -20,6 +20,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from torc import config_files
+from torc.arguments import PORT, POSITIVE, POSITIVE_INT, Number, check_parsed
 from torc.auth import AuthInterceptor, default_token_file, ensure_token
 from torc.config import MAX_MESSAGE_BYTES
 from torc.errors import TorcError
@@ -39,6 +40,8 @@ from torc.server.watchers import watch_allocations, watch_workers
 log = logging.getLogger("torc.coord")
 
 DEFAULT_DATA_DIR = os.path.expanduser("~/.local/share/torc/coord")
+# gRPC takes a message limit in bytes as a 32-bit int.
+MESSAGE_MB = Number(int, 1, 2047, what="a size in MiB from 1 to 2047")
 TORC_SERVICE = pb.DESCRIPTOR.services_by_name["Torc"].full_name
 
 
@@ -184,21 +187,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="serve the torc gRPC API")
     s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=50051, help="0 picks a free port")
+    s.add_argument("--port", type=PORT, default=50051, help="0 picks a free port")
     s.add_argument("--data-dir", default=DEFAULT_DATA_DIR,
                    help="WAL and snapshots (default: %(default)s)")
-    s.add_argument("--heartbeat-interval", type=float, default=5.0,
+    s.add_argument("--heartbeat-interval", type=POSITIVE, default=5.0,
                    help="seconds between worker heartbeats; a worker silent for 3 intervals "
                         "is declared lost")
-    s.add_argument("--slurm-poll-interval", type=float, default=10.0,
+    s.add_argument("--slurm-poll-interval", type=POSITIVE, default=10.0,
                    help="seconds between squeue checks of the workflows' Slurm allocations")
-    s.add_argument("--snapshot-every", type=int, default=200_000,
+    s.add_argument("--snapshot-every", type=POSITIVE_INT, default=200_000,
                    help="WAL records between snapshots")
     s.add_argument("--snapshot-cpu", type=_share, default=0.25,
                    help="share of one CPU a snapshot taken while serving may use, above 0 "
                         "and at most 1 (default: %(default)s): more makes it sooner, less "
                         "keeps it further from claim latency")
-    s.add_argument("--max-message-mb", type=int, default=MAX_MESSAGE_BYTES >> 20,
+    s.add_argument("--max-message-mb", type=MESSAGE_MB, default=MAX_MESSAGE_BYTES >> 20,
                    help="largest request accepted, in MiB")
     s.add_argument("--no-fsync", action="store_true",
                    help="do not fsync the WAL (faster; a machine crash can lose acked changes)")
@@ -279,6 +282,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(users_command(args))
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
+    check_parsed(parser, args)
     if args.command == "serve" and not _is_share(args.snapshot_cpu):  # from a config file
         parser.error(f"snapshot_cpu {args.snapshot_cpu} (from a config file) is not a share "
                      "above 0 and at most 1")

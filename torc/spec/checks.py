@@ -3,6 +3,7 @@ and protobuf can carry, regexes (RE2), and where an error points (file, line, ke
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -76,6 +77,9 @@ def check_data(ctx: Ctx, value: Any, where: str, line: int | None, depth: int = 
     elif isinstance(value, int) and not isinstance(value, bool) and not (
             INT64[0] <= value <= INT64[1]):
         raise ctx.fail(where, f"integer {value} is out of range", line)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ctx.fail(where, f"{value} is not a finite number (JSON has no NaN or infinity)",
+                       line)
 
 
 def line_of(obj: Any, key: str | None = None) -> int | None:

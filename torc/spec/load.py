@@ -7,6 +7,8 @@ Lines let validation errors say ``spec.yaml:12: jobs[3]: unknown key 'comand'``.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +16,9 @@ import pyjson5
 import yaml
 
 from torc.errors import SpecError
-from torc.spec import yaml_events
+from torc.spec import duplicate_keys, yaml_events
 from torc.spec.kdl import parse_kdl
-from torc.spec.params import scalar
+from torc.spec.params import MAX_EXPANSION, scalar
 
 
 class LineDict(dict):
@@ -66,7 +68,7 @@ def _line_of(text: str, offset: int) -> int:
 
 def _json5(text: str, source: str) -> Any:
     try:
-        return pyjson5.decode(text)
+        value = pyjson5.decode(text)
     except pyjson5.Json5DecoderException as e:
         # pyjson5 names the character offset ("near 17"); users want the line.
         words = str(e.args[0]) if e.args else str(e)
@@ -75,6 +77,11 @@ def _json5(text: str, source: str) -> Any:
         raise SpecError(f"{source}{line}: invalid JSON5: {words}") from None
     except (ValueError, RecursionError) as e:
         raise SpecError(f"{source}: invalid JSON5: {e}") from None
+    try:
+        duplicate_keys.check_json5(text)
+    except duplicate_keys.DuplicateKey as e:
+        raise e.at(source) from None
+    return value
 
 
 FORMATS = {".json": "json", ".json5": "json5", ".kdl": "kdl", ".yaml": "yaml", ".yml": "yaml"}
@@ -91,7 +98,9 @@ def parse_text(text: str, source: str = "<spec>", fmt: str | None = None) -> Any
         return parse_kdl(text, source)
     if fmt == "json":
         try:
-            return json.loads(text)
+            return duplicate_keys.json_loads(text)
+        except duplicate_keys.DuplicateKey as e:
+            raise e.at(source) from None
         except json.JSONDecodeError as e:
             raise SpecError(f"{source}:{e.lineno}: invalid JSON: {e.msg}") from None
         except (ValueError, RecursionError) as e:
@@ -129,6 +138,45 @@ def load_file(path: str | Path) -> Any:
     return spec
 
 
+# A parameter file holds at most as many values as a whole spec may expand to, and at most
+# this much text: a value such as "@/dev/zero" must fail, not fill the memory.
+MAX_PARAMETER_FILE = 256 << 20
+
+
+def _parameter_file(spec_path: Path, name: str, value: str) -> list[str]:
+    """The lines of a parameter file: a regular file in the spec's directory or under it,
+    read within the caps; a SpecError naming the value otherwise (a spec must not copy
+    ``@/etc/passwd`` or ``@~/.torc/token`` into a workflow others may read)."""
+    where = f"{spec_path}: parameter {name!r}: {value!r}"
+    relative = Path(value[1:])
+    base = spec_path.parent.resolve()
+    if relative.is_absolute() or value[1:2] == "~":
+        raise SpecError(f"{where}: a parameter file must be given relative to the spec's "
+                        "directory")
+    source = base / relative
+    try:
+        if not source.resolve().is_relative_to(base):
+            raise SpecError(f"{where}: a parameter file must be in the spec's directory or "
+                            "under it")
+        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as e:
+        raise SpecError(f"{where}: cannot read {source}: {e.strerror}") from None
+    with open(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SpecError(f"{where}: {source} is not a regular file")
+        data = f.read(MAX_PARAMETER_FILE + 1)
+    if len(data) > MAX_PARAMETER_FILE:
+        raise SpecError(f"{where}: {source} is larger than {MAX_PARAMETER_FILE >> 20} MiB")
+    try:
+        lines = data.decode().splitlines()
+    except UnicodeDecodeError:
+        raise SpecError(f"{where}: {source} is not UTF-8 text") from None
+    if len(lines) > MAX_EXPANSION:
+        raise SpecError(f"{where}: {source} has {len(lines):,} lines; at most "
+                        f"{MAX_EXPANSION:,} values are allowed")
+    return lines
+
+
 def _read_parameter_files(spec: dict, path: Path) -> None:
     """Replace parameter values ``"@values.txt"`` (a file beside the spec, one value per line,
     as Torc reads them) by the list of its values, before validation (which does no I/O)."""
@@ -142,13 +190,8 @@ def _read_parameter_files(spec: dict, path: Path) -> None:
             continue
         for name, value in table.items():
             if isinstance(value, str) and value.startswith("@"):
-                source = path.parent / value[1:]
-                try:
-                    lines = source.read_text().splitlines()
-                except (OSError, UnicodeDecodeError) as e:
-                    raise SpecError(f"{path}: parameter {name!r}: cannot read {source}: "
-                                    f"{getattr(e, 'strerror', None) or e}") from None
-                values = [scalar(line) for line in lines if line.strip()]
+                values = [scalar(line) for line in _parameter_file(path, name, value)
+                          if line.strip()]
                 if not values:
-                    raise SpecError(f"{path}: parameter {name!r}: {source} has no values")
+                    raise SpecError(f"{path}: parameter {name!r}: {value[1:]} has no values")
                 table[name] = values

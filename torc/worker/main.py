@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from torc import slurm
+from torc.arguments import check_parsed
 from torc.config import default_url
 from torc.exits import exit_now
 from torc.options import add_worker_arguments
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
                    "CUDA_VISIBLE_DEVICES, else 0..num-gpus-1)")
     add_worker_arguments(p)
     args = p.parse_args(argv)
+    check_parsed(p, args)
     if args.target_on_stdin:
         args.url, args.workflow_id = _target_from_stdin()
     elif args.workflow_id is None:

@@ -81,7 +81,13 @@ class WorkerRunner(JobEnds, QueueAndReports, HandOffs, Claiming):
         """Run until the workflow is done, the worker is stopped, or it idles out; returns
         the exit code (1 when the worker could not account for its work)."""
         watchdog_fd = watchdog.start(self.marker)  # closed only by this process's exit
-        background = await self._startup()
+        try:
+            background = await self._startup()
+        except CallFailed as e:  # a wrong token, a workflow that is not there: nothing ran
+            log.error("cannot start: the coordinator at %s refused or did not answer: %s",
+                      self.o.url, e.message)
+            await self.conn.close()
+            return 1
         try:
             if await self._wait_initialized():
                 await self._run_actions(["on_worker_start"])
