@@ -174,3 +174,21 @@ def test_a_fifo_in_place_of_a_log_neither_hangs_the_dashboard_nor_its_stop(
     assert status == 200 and "not a regular file" in body, (status, body)
     assert request(dash.base + "/api/workflows", headers=session)[0] == 200
     assert dash.stop() in (0, -signal.SIGTERM)
+
+
+def test_bad_query_values_are_refused_not_a_server_error(coordinator: Coordinator,
+                                                          dash: Dash) -> None:
+    c = coordinator.client
+    wf = c.create_workflow({"name": "w", "jobs": [{"name": f"j{i}", "command": "true"}
+                                                  for i in range(600)]})
+    session = session_of(dash)
+    api = f"{dash.base}/api/workflows/{wf}/jobs"
+    for query in ("limit=abc", "offset=x", "limit=-1", "offset=-5", "limit=1e9"):
+        status, body, _ = request(f"{api}?{query}", headers=session)
+        assert status == 400 and query.split("=")[0] in body, (query, status, body)
+    status, body, _ = request(f"{api}?limit=100000", headers=session)  # capped, not refused
+    assert status == 200 and len(__import__("json").loads(body)["jobs"]) == 500
+    for path in (f"/api/workflows/{2**70}", f"/api/workflows/{2**70}/jobs",
+                 f"/api/workflows/{wf}/jobs/{2**70}"):
+        status, body, _ = request(dash.base + path, headers=session)
+        assert status in (400, 404), (path, status, body)

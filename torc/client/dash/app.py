@@ -61,6 +61,8 @@ def create_app(client: TorcClient, guard: Guard, output_dir: Path) -> Starlette:
             if not guard.allowed(request.cookies.get(COOKIE)):
                 return JSONResponse({"error": "log in first"}, status_code=401)
             try:
+                for name, value in request.path_params.items():
+                    views.bounded(name, str(value), 0, views.MAX_ID)
                 return JSONResponse(await fn(request))
             except TorcError as e:
                 return JSONResponse({"error": e.message}, status_code=400)
@@ -113,9 +115,10 @@ def create_app(client: TorcClient, guard: Guard, output_dir: Path) -> Starlette:
 
     async def jobs(request: Request) -> Any:
         q = request.query_params
-        limit = min(int(q.get("limit", 50)), PAGE_LIMIT)
+        limit = min(views.bounded("limit", q.get("limit", "50"), 1, views.MAX_ID), PAGE_LIMIT)
+        offset = views.bounded("offset", q.get("offset", "0"), 0, views.MAX_ID)
         resp = await call(client.list_jobs_page, int(request.path_params["wf"]),
-                          q.get("status") or None, int(q.get("offset", 0)), limit,
+                          q.get("status") or None, offset, limit,
                           name_regex=q.get("name", ""), sort_by=q.get("sort", ""),
                           descending=q.get("desc") == "1")
         return {"total": resp.total, "jobs": [output.job_dict(j) for j in resp.jobs]}

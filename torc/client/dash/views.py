@@ -13,11 +13,27 @@ from pathlib import Path
 from typing import Any
 
 from torc import states as S
+from torc.errors import TorcError
 from torc.proto import torc_pb2 as pb
 
 GRAPH_JOB_LIMIT = 2_000  # beyond this, jobs are drawn as parameter groups
 TIMELINE_LIMIT = 5_000
 _NUMBER = re.compile(r"\d+")
+
+
+MAX_ID = (1 << 63) - 1  # ids, offsets and limits travel as int64
+
+
+def bounded(name: str, text: str, low: int, high: int) -> int:
+    """A query or path value as an integer from ``low`` to ``high``; a TorcError naming it
+    (the API answers 400) otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise TorcError(f"{name}: expected an integer, got {text[:40]!r}") from None
+    if not low <= value <= high:
+        raise TorcError(f"{name}: {value} is out of range ({low} to {high})")
+    return value
 
 
 def group_name(name: str) -> str:
