@@ -3,8 +3,16 @@ applying an event means outside the state (Effects)."""
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+FEED_LIMIT = 10_000
+# The feed's items hold user text (workflow names, messages): a cap in bytes as well as in
+# items keeps what a client can make the coordinator hold (and write into every snapshot)
+# bounded whatever the text.
+FEED_BYTES = 4 << 20
 
 
 @dataclass(slots=True)
@@ -39,6 +47,38 @@ class FeedItem:
     timestamp: float
     kind: str
     message: str
+
+
+class Feed:
+    """The recent feed items, oldest first: at most ``max_items`` of them and ``max_bytes`` of
+    their text; the oldest go first. A deleted workflow's items go with it."""
+
+    def __init__(self, max_items: int = FEED_LIMIT, max_bytes: int = FEED_BYTES) -> None:
+        self.max_items, self.max_bytes = max_items, max_bytes
+        self._items: deque[FeedItem] = deque()
+        self.bytes = 0
+
+    @staticmethod
+    def _cost(item: FeedItem) -> int:
+        return len(item.message) + len(item.kind) + 32
+
+    def append(self, item: FeedItem) -> None:
+        """Add the newest item, dropping the oldest beyond either cap."""
+        self._items.append(item)
+        self.bytes += self._cost(item)
+        while len(self._items) > self.max_items or self.bytes > self.max_bytes:
+            self.bytes -= self._cost(self._items.popleft())
+
+    def drop_workflow(self, wf_id: int) -> None:
+        """Forget every item of workflow ``wf_id``."""
+        self._items = deque(f for f in self._items if f.workflow_id != wf_id)
+        self.bytes = sum(map(self._cost, self._items))
+
+    def __iter__(self) -> Iterator[FeedItem]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 @dataclass(slots=True)

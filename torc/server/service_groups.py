@@ -11,11 +11,12 @@ from typing import Any
 
 import grpc
 
-from torc.errors import TorcError
+from torc.errors import InvalidArgument, SpecError, TorcError
 from torc.proto import torc_pb2 as pb
 from torc.server import access, convert
 from torc.server import events as E
 from torc.server.rpc import abort
+from torc.spec.checks import LIMITS, MAX_NAME, limited
 
 
 class AccessGroupRpcs:
@@ -47,9 +48,14 @@ class AccessGroupRpcs:
 
     async def CreateAccessGroup(self, request: pb.CreateAccessGroupRequest,
                                 context: grpc.aio.ServicerContext) -> pb.AccessGroup:
+        try:
+            name = limited("name", request.name.strip(), MAX_NAME)
+            description = limited("description", request.description, LIMITS["description"])
+        except SpecError as e:
+            await abort(context, InvalidArgument(e.message))
         return await self._group_event(context, E.GroupCreate(
-            self.store.groups.next_id, request.name.strip(), time.time(),
-            description=request.description), "creating an access group")
+            self.store.groups.next_id, name, time.time(), description=description),
+            "creating an access group")
 
     async def DeleteAccessGroup(self, request: pb.AccessGroupRef,
                                 context: grpc.aio.ServicerContext) -> pb.Empty:
@@ -80,6 +86,10 @@ class AccessGroupRpcs:
 
     async def AddUserToGroup(self, request: pb.GroupMembershipRequest,
                              context: grpc.aio.ServicerContext) -> pb.AccessGroup:
+        try:
+            limited("user", request.user, LIMITS["user"])
+        except SpecError as e:
+            await abort(context, InvalidArgument(e.message))
         return await self._group_event(context, E.GroupAddUser(
             request.group_id, request.user, time.time(), role=request.role or "member"),
             "adding a user to an access group")

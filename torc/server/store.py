@@ -14,7 +14,6 @@ change every second per worker, and a restart gives every worker a fresh grace p
 from __future__ import annotations
 
 import os
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -26,13 +25,19 @@ from torc.server.access import AccessGroups
 from torc.server.allocation_events import AllocationEvents
 from torc.server.job import jobs_from_columns
 from torc.server.job_updates import update_job
-from torc.server.records import Effects, FeedItem, Worker
+from torc.server.records import (  # noqa: F401 - FEED_*: the caps, where tests look
+    FEED_BYTES,
+    FEED_LIMIT,
+    Effects,
+    Feed,
+    FeedItem,
+    Worker,
+)
 from torc.server.workflow import Workflow
 
 # Report kinds, as in torc.v1.ReportKind.
 STARTED, FINISHED, RELEASED = 1, 2, 3
 
-FEED_LIMIT = 10_000
 CHECK_INVARIANTS = os.environ.get("TORC_CHECK_INVARIANTS") == "1"
 
 
@@ -44,7 +49,7 @@ class Store(AllocationEvents):
         self.workers: dict[int, Worker] = {}
         self.next_workflow_id = 1
         self.next_worker_id = 1
-        self.feed: deque[FeedItem] = deque(maxlen=FEED_LIMIT)
+        self.feed = Feed()
         self.groups = AccessGroups()
         self._handlers: dict[type[E.Event], Callable[[Any], Any]] = {
             E.CreateWorkflow: self._create,
@@ -179,7 +184,9 @@ class Store(AllocationEvents):
             if w.workflow_id == wf.id:
                 w.active = False
                 w.jobs.clear()
-        self._note(wf.id, ev.ts, "deleted", f"workflow {wf.id} deleted")
+        self.feed.drop_workflow(wf.id)  # its items go with it (subscribers still see this one)
+        item = FeedItem(wf.id, ev.ts, "deleted", f"workflow {wf.id} deleted")
+        self._fx.feed.append(item)
         self._wake(wf.id)
 
     def _init(self, ev: E.InitializeWorkflow) -> Workflow:

@@ -26,6 +26,10 @@ MAX_METADATA_DEPTH = 64
 # make the coordinator build gigabytes.
 MAX_EXPANDED_BYTES = 512 << 20
 INT64 = (-(2**63), 2**63 - 1)
+# The longest text a spec's fields may hold, by key: names end up in file names, tables,
+# feed items and every snapshot, so a client must not make them megabytes.
+MAX_NAME = 1024
+LIMITS = {"name": MAX_NAME, "user": 256, "project": MAX_NAME, "description": 16 << 10}
 
 
 class Ctx:
@@ -114,6 +118,10 @@ def str_field(ctx: Ctx, obj: dict, key: str, where: str, required: bool = False,
         raise ctx.fail(where, f"{key!r} must be a string, got {value!r}", line_of(obj, key))
     if required and not value.strip():
         raise ctx.fail(where, f"{key!r} must not be empty", line_of(obj, key))
+    limit = LIMITS.get(key)
+    if limit is not None and len(value) > limit:
+        raise ctx.fail(where, f"{key!r} is {len(value):,} characters long; at most {limit:,} "
+                       "are allowed", line_of(obj, key))
     if plain(value):
         return value
     return text(ctx, value, f"{where}.{key}", line_of(obj, key), name=key == "name")
@@ -206,3 +214,11 @@ def no_match(pattern: str, rx: Any, names: list[str], what: str = "job") -> str:
     return (f"{pattern!r} matches no {what} name as a whole (names are matched whole); it "
             f"matches inside {len(inside):,} name(s), e.g. {inside[0]!r}: did you mean "
             f"{suggestion!r}?")
+
+
+def limited(field: str, value: str, limit: int) -> str:
+    """``value`` when it is at most ``limit`` characters; a SpecError naming ``field``."""
+    if len(value) > limit:
+        raise SpecError(f"{field!r} is {len(value):,} characters long; at most {limit:,} are "
+                        "allowed")
+    return value
