@@ -37,6 +37,8 @@ from torc.server.workflow import Workflow
 from torc.spec.validate import normalize
 
 log = logging.getLogger(__name__)
+# An idle event stream looks this often (seconds) whether its caller's token still counts.
+STREAM_RECHECK = 2.0
 
 class TorcService(WorkerRpcs, JobRpcs, TransferRpcs, UserDataRpcs, AccessGroupRpcs,
                   pb_grpc.TorcServicer):
@@ -153,12 +155,20 @@ class TorcService(WorkerRpcs, JobRpcs, TransferRpcs, UserDataRpcs, AccessGroupRp
                     return found
         raise PermissionDenied("no identity for this call")
 
+    def _revoked(self, context: grpc.aio.ServicerContext) -> bool:
+        """Whether the caller's token stopped standing for anyone since the call began."""
+        for key, value in context.invocation_metadata() or ():
+            if key == auth.HEADER:
+                return self.identities.lookup(str(value).removeprefix("Bearer ")) is None
+        return True
+
     def _readable(self, context: grpc.aio.ServicerContext, wf_id: int,
                   who: Identity | None = None) -> Workflow:
         wf = self.store.workflow(wf_id)
         if not access.can_read(who or self.who(context), wf.user, wf.id,
                                self.identities.multi_user, self.store.groups):
-            raise PermissionDenied(f"workflow {wf_id} belongs to {wf.user!r}, who has not "
+            # Not who owns it: the caller may not know even that.
+            raise PermissionDenied(f"workflow {wf_id} belongs to another user, who has not "
                                    "shared it with you (torc access-groups)")
         return wf
 
@@ -315,7 +325,15 @@ class TorcService(WorkerRpcs, JobRpcs, TransferRpcs, UserDataRpcs, AccessGroupRp
         self._subscribers.append(entry)
         try:
             while True:
-                seq, msg = await q.get()
+                try:
+                    seq, msg = await asyncio.wait_for(q.get(), STREAM_RECHECK)
+                except TimeoutError:
+                    seq, msg = 0, None
+                if self._revoked(context):  # a user removed while the stream was open
+                    await context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                                        "this token is no longer valid")
+                if msg is None:
+                    continue
                 if seq > self.wal.durable_seq:  # nobody sees what a crash could take back
                     await self._durable(context, seq)
                 yield msg

@@ -67,10 +67,16 @@ class AccessGroupRpcs:
                              context: grpc.aio.ServicerContext) -> pb.AccessGroup:
         await self._durable(context)  # type: ignore[attr-defined]
         g = self.store.groups.groups.get(request.group_id)
-        if g is None:
+        if g is None or not self._sees_group(context, g):
             await context.abort(grpc.StatusCode.NOT_FOUND,
                                 f"access group {request.group_id} does not exist")
         return convert.access_group(g)
+
+    def _sees_group(self, context: grpc.aio.ServicerContext, g: Any) -> bool:
+        """Members and admins see a group (its members, its workflows); others do not."""
+        who = self.who(context)  # type: ignore[attr-defined]
+        multi = self.identities.multi_user  # type: ignore[attr-defined]
+        return not multi or who.admin or who.name in g.members
 
     async def ListAccessGroups(self, request: pb.ListAccessGroupsRequest,
                                context: grpc.aio.ServicerContext
@@ -80,7 +86,8 @@ class AccessGroupRpcs:
         else:
             await self._durable(context)  # type: ignore[attr-defined]
         groups = [g for g in self.store.groups.groups.values()
-                  if (not request.user or request.user in g.members)
+                  if self._sees_group(context, g)
+                  and (not request.user or request.user in g.members)
                   and (not request.workflow_id or request.workflow_id in g.workflows)]
         return pb.ListAccessGroupsResponse(groups=[convert.access_group(g) for g in groups])
 

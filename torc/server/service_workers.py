@@ -148,6 +148,10 @@ class WorkerRpcs:
     async def RegisterWorker(self, request: pb.RegisterWorkerRequest,
                              context: grpc.aio.ServicerContext) -> pb.RegisterWorkerResponse:
         if request.instance_id:
+            try:  # a retry finds its worker, but only for whom may register there at all
+                self._writable(context, request.workflow_id)
+            except TorcError as e:
+                await abort(context, e)
             for w in self.store.workers.values():
                 if (w.instance == request.instance_id and w.workflow_id == request.workflow_id
                         and w.active):
