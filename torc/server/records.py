@@ -88,3 +88,6 @@ class Effects:
 
     wake: set[int] = field(default_factory=set)
     feed: list[FeedItem] = field(default_factory=list)
+    # Workflows deleted or canceled: their workers are told at once, on their heartbeat
+    # streams, not at their next beat.
+    stop: set[int] = field(default_factory=set)

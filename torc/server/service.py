@@ -28,6 +28,7 @@ from torc.server.records import Effects, FeedItem
 from torc.server.rpc import abort, paged
 from torc.server.service_data import UserDataRpcs
 from torc.server.service_groups import AccessGroupRpcs
+from torc.server.service_heartbeat import HeartbeatRpcs
 from torc.server.service_jobs import JobRpcs
 from torc.server.service_transfer import TransferRpcs
 from torc.server.service_workers import WorkerRpcs
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 # An idle event stream looks this often (seconds) whether its caller's token still counts.
 STREAM_RECHECK = 2.0
 
-class TorcService(WorkerRpcs, JobRpcs, TransferRpcs, UserDataRpcs, AccessGroupRpcs,
+class TorcService(WorkerRpcs, HeartbeatRpcs, JobRpcs, TransferRpcs, UserDataRpcs, AccessGroupRpcs,
                   pb_grpc.TorcServicer):
     """Implements ``torc.v1.Torc`` over one Store and one Wal."""
 
@@ -56,6 +57,8 @@ class TorcService(WorkerRpcs, JobRpcs, TransferRpcs, UserDataRpcs, AccessGroupRp
         # Claims long-polling on a workflow, as futures resolved by wake(): the claim's task
         # runs in the very next loop turn (an Event under wait_for takes three).
         self._wake: dict[int, list[asyncio.Future[bool]]] = {}
+        # Heartbeat streams waiting to hear that their workflow was deleted or canceled.
+        self._stops: dict[int, list[asyncio.Future[bool]]] = {}
         self._subscribers: list[tuple[int, asyncio.Queue[tuple[int, pb.WorkflowEvent]],
                                       Identity]] = []
         self._snapshotting = False
@@ -103,6 +106,10 @@ class TorcService(WorkerRpcs, JobRpcs, TransferRpcs, UserDataRpcs, AccessGroupRp
     def _carry_out(self, effects: Effects) -> None:
         for wf_id in effects.wake:
             self.wake(wf_id)
+        for wf_id in effects.stop:
+            for fut in self._stops.pop(wf_id, ()):
+                if not fut.done():
+                    fut.set_result(True)
         if (self.snapshot_hook is not None and not self._snapshotting
                 and self.wal.records_since_snapshot >= self.snapshot_every):
             self._snapshotting = True

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -350,27 +349,3 @@ class WorkerRpcs:
             time.time(), scheduler=request.scheduler, num_nodes=request.num_nodes or 1),
             context)
         return convert.allocation(request.workflow_id, alloc)
-
-    async def Heartbeat(self, request_iterator: AsyncIterator[pb.HeartbeatRequest],
-                        context: grpc.aio.ServicerContext) -> AsyncIterator[pb.HeartbeatResponse]:
-        async for hb in request_iterator:
-            w = self.store.workers.get(hb.worker_id)
-            if w is None or w.lost or not w.active:
-                yield pb.HeartbeatResponse(shutdown=True)
-                return
-            if w.workflow_id in self.store.workflows:
-                try:
-                    self._writable(context, w.workflow_id)
-                except TorcError as e:
-                    await abort(context, e)
-            w.last_heartbeat = time.time()
-            wf = self.store.workflows.get(w.workflow_id)
-            if wf is None:
-                yield pb.HeartbeatResponse(shutdown=True)
-                return
-            cancel = [j for j in hb.running_job_ids
-                      if 1 <= j <= len(wf.jobs) and (wf.jobs[j - 1].worker_id != w.id
-                                                     or wf.jobs[j - 1].status == S.CANCELED
-                                                     or wf.canceled)]
-            yield pb.HeartbeatResponse(cancel_job_ids=cancel, shutdown=wf.canceled)
-

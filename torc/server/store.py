@@ -188,6 +188,7 @@ class Store(AllocationEvents):
         item = FeedItem(wf.id, ev.ts, "deleted", f"workflow {wf.id} deleted")
         self._fx.feed.append(item)
         self._wake(wf.id)
+        self._fx.stop.add(wf.id)
 
     def _init(self, ev: E.InitializeWorkflow) -> Workflow:
         wf = self.workflow(ev.workflow_id)
@@ -224,6 +225,7 @@ class Store(AllocationEvents):
         self._note(wf.id, ev.ts, "canceled", f"workflow canceled; {len(running)} running "
                    "job(s) are being killed")
         self._wake(wf.id)
+        self._fx.stop.add(wf.id)
         return wf
 
     def _register(self, ev: E.RegisterWorker) -> Worker:
