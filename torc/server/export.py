@@ -170,7 +170,7 @@ def check_state(state: Any, n_jobs: int, n_actions: int, n_files: int) -> dict[s
         clean["actions"].append({
             "count": int(number(a.get("count", 0), "count")), "triggered": bool(a.get("triggered")),
             "claimed": bool(a.get("claimed")),
-            "executions": [e for e in a.get("executions", []) if isinstance(e, dict)][-100:]})
+            "executions": [_execution(e) for e in a.get("executions", [])][-100:]})
     mtimes = []
     for pair in state.get("file_mtimes") or []:
         if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], int)
@@ -179,6 +179,53 @@ def check_state(state: Any, n_jobs: int, n_actions: int, n_files: int) -> dict[s
         mtimes.append([pair[0], number(pair[1], "mtime")])
     clean["file_mtimes"] = mtimes
     return clean
+
+
+# An action execution's fields, as ListActions sends them (torc.proto ActionExecution).
+_EXECUTION_FIELDS = {"worker_id": int, "start_time": float, "end_time": float, "success": bool,
+                     "message": str, "stdout_path": str, "stderr_path": str, "run_id": int}
+
+
+def _execution(e: Any) -> dict[str, Any]:
+    """One action execution of an export, with only its known fields, each of its type."""
+    if not isinstance(e, dict):
+        raise InvalidArgument("state: an action execution is not an object")
+    out: dict[str, Any] = {}
+    for key, value in e.items():
+        kind = _EXECUTION_FIELDS.get(key)
+        if kind is None:
+            raise InvalidArgument(f"state: an action execution has an unknown field {key!r}")
+        if kind is float:
+            out[key] = number(value, f"execution {key}")
+        elif kind is int:
+            out[key] = whole(value, f"execution {key}")
+        elif not isinstance(value, kind):
+            raise InvalidArgument(f"state: execution {key} must be a {kind.__name__}, got "
+                                  f"{value!r}")
+        else:
+            out[key] = value[:4000] if kind is str else value
+    return out
+
+
+def check_consistent(clean: dict[str, Any], jobs: list[dict[str, Any]]) -> None:
+    """Refuse job states no run could have produced (replay would never reach them): a job
+    that ran or is ready while a job it depends on is not done, a run before initialization."""
+    status = clean["status"]
+    if not clean["initialized"]:
+        bad = next((k for k, st in enumerate(status)
+                    if st not in (S.UNINITIALIZED, S.DISABLED)), None)
+        if bad is not None:
+            raise InvalidArgument(f"state: job {jobs[bad]['name']!r} is "
+                                  f"{S.name(status[bad])} in a workflow never initialized")
+    needs_done = (S.READY, *S.ACTIVE, S.COMPLETED, S.FAILED, S.TERMINATED)
+    for k, job in enumerate(jobs):
+        if status[k] not in needs_done:
+            continue
+        for d in job["deps"]:
+            if status[d] not in S.DONE:
+                raise InvalidArgument(
+                    f"state: job {job['name']!r} is {S.name(status[k])} while "
+                    f"{jobs[d]['name']!r}, which it depends on, is {S.name(status[d])}")
 
 
 def restored(clean: dict[str, Any]) -> dict[str, Any]:

@@ -41,6 +41,7 @@ class TransferRpcs:
             if request.keep_state:
                 state = export.check_state(doc.get("state"), len(spec["jobs"]),
                                            len(spec["actions"]), len(spec["files"]))
+                export.check_consistent(state, spec["jobs"])
             events = tuple((export.number(e[0], "event time"), str(e[1])[:100],
                             str(e[2])[:4000]) for e in doc.get("events") or []
                            if isinstance(e, list) and len(e) == 3)[-export.MAX_EVENTS:]
