@@ -8,8 +8,10 @@
  * but not its sleep (no CLONE_VFORK): spawn() returns once the child exists.
  *
  * What makes that safe:
- * - The child reads only its own block (argv, environment, paths, its stack), which the
- *   worker frees only once the child is reaped (Child's dealloc; JobProcess keeps it).
+ * - The child reads only its own block (argv, environment, paths, its stack: one mapping,
+ *   with an inaccessible guard page under the stack). The Child object owns it: it unmaps
+ *   it only once the child can no longer touch it (reaped, exited, or exec'd, which kcmp
+ *   tells); a Child dropped earlier leaves its block on a list swept at each spawn.
  * - Every signal is blocked across clone(), so no handler of the worker can run in the
  *   child; the child resets caught signals to SIG_DFL before restoring the worker's mask, as
  *   glibc's posix_spawn child does (glibc's own two internal signals are left at their
@@ -19,6 +21,8 @@
  *   errno, and the child shares the worker thread's errno (same memory, same TLS).
  * - A step that fails (a stdio file that cannot be opened, exec) is written into the block
  *   with its errno and the child exits 127; the worker reads it after reaping (failure()).
+ * - Descriptors from 3 up are closed before exec (close_range): a job inherits only its
+ *   stdio, whatever the worker had open without O_CLOEXEC.
  *
  * Linux on x86-64 and AArch64 only (the system call instruction); elsewhere the module does
  * not build and torc.worker.process falls back to os.posix_spawn.
@@ -33,8 +37,15 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#ifndef SYS_close_range
+#define SYS_close_range 436  /* the same number on x86-64 and AArch64 */
+#endif
+#define KCMP_VM 1            /* linux/kcmp.h */
 
 #if !defined(__linux__) || !(defined(__x86_64__) || defined(__aarch64__))
 #error "torc.worker._spawn: Linux on x86-64 or AArch64 only"
@@ -146,24 +157,89 @@ child_main(void *arg)
     }
     if (b->cwd != NULL && (r = RAW(SYS_chdir, b->cwd, 0, 0, 0)) < 0)
         child_fail(b, STEP_CWD, r);
+    if (RAW(SYS_close_range, 3, ~0U, 0, 0) < 0)  /* before Linux 5.9: one by one */
+        for (long fd = 3; fd < 4096; fd++)
+            RAW(SYS_close, fd, 0, 0, 0);
     RAW(SYS_rt_sigprocmask, SIG_SETMASK, &b->mask, 0, KERNEL_SIGSET);
     r = RAW(SYS_execve, b->path, b->argv, b->envp, 0);
     child_fail(b, STEP_EXEC, r);
     return 127;
 }
 
-/* ----- the Child object: the pid and the block, freed with it */
+/* ----- the block's memory: [guard page][child stack][Block, arrays, strings] */
+
+typedef struct {
+    void *base;     /* the mapping */
+    size_t length;
+    pid_t pid;      /* the child that reads it (0: none yet) */
+} Mapping;
+
+/* Whether the child of ``m`` can no longer touch the block: it was reaped, it exited, or it
+ * exec'd (its memory is no longer ours). Unsure means no. */
+static int
+block_unused(const Mapping *m)
+{
+    if (m->pid <= 0)
+        return 1;
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    if (waitid(P_PID, (id_t)m->pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0)
+        return errno == ECHILD;        /* reaped already */
+    if (info.si_pid == m->pid)
+        return 1;                      /* a zombie: it runs no more */
+    return syscall(SYS_kcmp, (long)getpid(), (long)m->pid, KCMP_VM, 0L, 0L) > 0;
+}
+
+/* Blocks whose Child went before its child could be shown not to need them. */
+static Mapping *orphans;
+static size_t n_orphans, orphans_room;
+
+static void
+sweep_orphans(void)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n_orphans; i++) {
+        if (block_unused(&orphans[i]))
+            munmap(orphans[i].base, orphans[i].length);
+        else
+            orphans[kept++] = orphans[i];
+    }
+    n_orphans = kept;
+}
+
+static void
+release_block(Mapping m)
+{
+    if (m.base == NULL)
+        return;
+    if (block_unused(&m)) {
+        munmap(m.base, m.length);
+        return;
+    }
+    if (n_orphans == orphans_room) {
+        size_t room = orphans_room ? 2 * orphans_room : 16;
+        Mapping *grown = realloc(orphans, room * sizeof(Mapping));
+        if (grown == NULL)
+            return;  /* left mapped for ever: a leak, never a use after free */
+        orphans = grown;
+        orphans_room = room;
+    }
+    orphans[n_orphans++] = m;
+}
+
+/* ----- the Child object: the pid and the block it owns */
 
 typedef struct {
     PyObject_HEAD
     pid_t pid;
     Block *block;
+    Mapping mapping;
 } Child;
 
 static void
 Child_dealloc(Child *self)
 {
-    free(self->block);
+    release_block(self->mapping);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -311,14 +387,24 @@ spawn(PyObject *Py_UNUSED(module), PyObject *args)
         }
         i++;
     }
-    /* The block: Block, the pointer arrays, the strings, then the child's stack. */
+    sweep_orphans();
+    /* One mapping: a guard page, the child's stack (growing down towards the guard), then
+     * Block, the pointer arrays and the strings. */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t arrays = sizeof(char *) * (argc + 1 + envc + 1);
     size_t head = (sizeof(Block) + arrays + g.total + 15) & ~(size_t)15;
-    Block *b = malloc(head + CHILD_STACK);
-    if (b == NULL) {
+    size_t length = (page + CHILD_STACK + head + page - 1) & ~(page - 1);
+    char *base = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) {
         PyErr_NoMemory();
         goto done;
     }
+    if (mprotect(base, page, PROT_NONE) < 0) {
+        munmap(base, length);
+        PyErr_SetFromErrno(PyExc_OSError);
+        goto done;
+    }
+    Block *b = (Block *)(base + page + CHILD_STACK);
     memset(b, 0, sizeof(Block));
     b->argv = (char **)(b + 1);
     b->envp = b->argv + argc + 1;
@@ -343,24 +429,26 @@ spawn(PyObject *Py_UNUSED(module), PyObject *args)
 
     child = PyObject_New(Child, &ChildType);
     if (child == NULL) {
-        free(b);
+        munmap(base, length);
         goto done;
     }
     child->block = b;
+    child->mapping = (Mapping){base, length, 0};
     sigset_t all, mask;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &mask);
     memcpy(&b->mask, &mask, KERNEL_SIGSET);
-    pid_t pid = clone(child_main, (char *)b + head + CHILD_STACK, CLONE_VM | SIGCHLD, b);
+    pid_t pid = clone(child_main, (char *)b, CLONE_VM | SIGCHLD, b);  /* stack top: b */
     int clone_errno = errno;
     pthread_sigmask(SIG_SETMASK, &mask, NULL);
     if (pid < 0) {
-        Py_CLEAR(child);  /* frees the block: no child reads it */
+        Py_CLEAR(child);  /* unmaps the block: no child reads it (its pid is 0) */
         errno = clone_errno;
         PyErr_SetFromErrno(PyExc_OSError);
         goto done;
     }
     child->pid = pid;
+    child->mapping.pid = pid;
 done:
     Py_DECREF(argv_seq);
     Py_XDECREF(g.keep);

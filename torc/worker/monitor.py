@@ -10,7 +10,9 @@ looks at each process once, whatever the number of jobs; it runs off the event l
 
 from __future__ import annotations
 
+import ctypes
 import os
+import platform
 import time
 from dataclasses import dataclass, field
 
@@ -74,6 +76,8 @@ class Monitor:
         now = time.time()
         memory: dict[int, int] = {}
         for job_id, leader in leaders.items():
+            if shares_my_memory(leader):
+                continue  # not exec'd yet: what it holds is the worker's own memory
             rss, cpu_seconds, alive = 0, 0.0, 0
             for pid in index.pids(leader):
                 row = table.get(pid)
@@ -99,6 +103,22 @@ class Monitor:
                 usage.series.append((now, rss, round(cpu, 1), alive))
             memory[job_id] = rss
         return memory
+
+
+# kcmp(2): the number on x86-64 and AArch64; KCMP_VM compares address spaces.
+_KCMP = {"x86_64": 312, "aarch64": 272}.get(platform.machine())
+_KCMP_VM = 1
+_libc = ctypes.CDLL(None, use_errno=True) if _KCMP is not None else None
+
+
+def shares_my_memory(pid: int) -> bool:
+    """Whether process ``pid`` still runs in this process's memory: a job's process started
+    by ``torc.worker._spawn`` (CLONE_VM) before it has exec'd. Its RSS is then the worker's,
+    which must not count as the job's (inflated peaks, or a memory-limit kill it never
+    earned). False where it cannot be told (no kcmp)."""
+    if _libc is None:
+        return False
+    return _libc.syscall(_KCMP, os.getpid(), pid, _KCMP_VM, 0, 0) == 0
 
 
 def _process_table(figures: bool = False) -> dict[int, tuple[int, int, int, int, float]]:
