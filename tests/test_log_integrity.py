@@ -124,7 +124,8 @@ def test_watch_events_sends_an_event_only_once_its_record_is_durable(
     c, gate = gated
     watcher = TorcClient(c.url, timeout=60)
     received: list[Any] = []
-    stream = watcher.watch_events(0)
+    # The history's end marker says the stream is registered: what follows is live.
+    stream = watcher.watch_events(0, history=True, mark_history_end=True)
 
     def follow() -> None:
         try:
@@ -134,8 +135,10 @@ def test_watch_events_sends_an_event_only_once_its_record_is_durable(
             pass
 
     threading.Thread(target=follow, daemon=True).start()
+    wait_for(lambda: received and received[-1].history_end)
+    received.clear()
     c.client.create_workflow(SMALL)
-    wait_for(lambda: len(received) == 1)  # the stream is live
+    wait_for(lambda: len(received) == 1)
     gate.touch()
     t, _ = in_thread(c.client.create_workflow, SMALL)
     wait_for(lambda: Path(f"{gate}.entered").exists())

@@ -147,32 +147,33 @@ def _parameter_file(spec_path: Path, name: str, value: str) -> list[str]:
     """The lines of a parameter file: a regular file in the spec's directory or under it,
     read within the caps; a SpecError naming the value otherwise (a spec must not copy
     ``@/etc/passwd`` or ``@~/.torc/token`` into a workflow others may read)."""
-    where = f"{spec_path}: parameter {name!r}: {value!r}"
+    where = f"{spec_path}: parameter {name!r}"
     relative = Path(value[1:])
     base = spec_path.parent.resolve()
     if relative.is_absolute() or value[1:2] == "~":
-        raise SpecError(f"{where}: a parameter file must be given relative to the spec's "
-                        "directory")
+        raise SpecError(f"{where}: {value!r}: a parameter file must be given relative to the "
+                        "spec's directory")
     source = base / relative
     try:
         if not source.resolve().is_relative_to(base):
-            raise SpecError(f"{where}: a parameter file must be in the spec's directory or "
-                            "under it")
+            raise SpecError(f"{where}: {value!r}: a parameter file must be in the spec's "
+                            "directory or under it")
         fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as e:
-        raise SpecError(f"{where}: cannot read {source}: {e.strerror}") from None
+        raise SpecError(f"{where}: cannot read {source} ({value!r}): {e.strerror}") from None
     with open(fd, "rb") as f:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise SpecError(f"{where}: {source} is not a regular file")
+            raise SpecError(f"{where}: {value!r}: {source} is not a regular file")
         data = f.read(MAX_PARAMETER_FILE + 1)
     if len(data) > MAX_PARAMETER_FILE:
-        raise SpecError(f"{where}: {source} is larger than {MAX_PARAMETER_FILE >> 20} MiB")
+        raise SpecError(f"{where}: {value!r}: {source} is larger than "
+                        f"{MAX_PARAMETER_FILE >> 20} MiB")
     try:
         lines = data.decode().splitlines()
     except UnicodeDecodeError:
-        raise SpecError(f"{where}: {source} is not UTF-8 text") from None
+        raise SpecError(f"{where}: {value!r}: {source} is not UTF-8 text") from None
     if len(lines) > MAX_EXPANSION:
-        raise SpecError(f"{where}: {source} has {len(lines):,} lines; at most "
+        raise SpecError(f"{where}: {value!r}: {source} has {len(lines):,} lines; at most "
                         f"{MAX_EXPANSION:,} values are allowed")
     return lines
 
