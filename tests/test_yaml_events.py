@@ -12,7 +12,7 @@ import yaml
 
 from torc.errors import SpecError
 from torc.spec import yaml_events
-from torc.spec.load import LineDict, _LineLoader, parse_text
+from torc.spec.load import LineDict, _LineLoader, load_file, parse_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,3 +105,11 @@ def test_errors_name_the_file_and_line(text: str, message: str) -> None:
     with pytest.raises(SpecError) as e:
         parse_text(text, "s.yaml")
     assert str(e.value).startswith(message), str(e.value)
+
+
+def test_a_merge_key_without_an_anchor_reads_as_pyyaml_reads_it(tmp_path: Path) -> None:
+    # `<<: {mapping}` needs no anchor: PyYAML merges it; so must a spec.
+    spec = tmp_path / "merge.yaml"
+    spec.write_text('name: w\njobs:\n  - <<: {command: "echo hi"}\n    name: a\n')
+    loaded = load_file(spec)
+    assert plain(loaded) == {"name": "w", "jobs": [{"command": "echo hi", "name": "a"}]}

@@ -125,8 +125,8 @@ def _add(top: Any, keys: list[Any], value: Any, ev: Any) -> None:
 
 def _scalar(ev: ScalarEvent, constructor: Any) -> Any:
     value = ev.value
-    if ev.anchor is not None:
-        raise Unusual
+    if ev.anchor is not None or (value == "<<" and ev.implicit[0]):
+        raise Unusual  # an anchor, or a merge key (whose tag has no scalar constructor)
     if ev.tag is None or ev.tag == "!":
         if not ev.implicit[0]:
             return value  # quoted, a block scalar or "! x": a string, as the resolver says
