@@ -10,8 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Coordinator, free_port, start_worker, wait_for
+from tests.test_dash_security import Dash, request
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -26,37 +25,6 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None or DRIVER is None,
                                 reason="chromium and chromium-driver are not installed")
 SHOTS = os.environ.get("TORC_DASH_SCREENSHOTS")
 SCRIPT_NAME = "<script>document.title='pwned'</script>"
-
-
-class Dash:
-    """A ``torc dash`` process, and the launch URL it printed (which logs a browser in)."""
-
-    def __init__(self, url: str, out: Path, host: str = "127.0.0.1") -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "torc.client.cli", "--url", url, "dash", "--host", host,
-             "--port", str(self.port), "--output-dir", str(out)],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        assert self.proc.stdout is not None
-        self.launch = self.proc.stdout.readline().split()[2]
-        self.token = self.launch.split("?token=", 1)[1]
-        wait_for(self._up, timeout=60)
-
-    def open(self, browser: Any, path: str) -> None:
-        """Open ``path`` in the browser, logged in through the launch secret."""
-        browser.get(f"{self.base}{path}?token={self.token}")
-
-    def _up(self) -> bool:
-        try:
-            urllib.request.urlopen(self.base + "/login", timeout=2)
-            return True
-        except (urllib.error.URLError, ConnectionError):
-            return False
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
 
 
 @pytest.fixture
@@ -172,47 +140,32 @@ def test_cancel_from_the_page(coordinator: Coordinator, tmp_path: Path, browser:
         dash.stop()
 
 
-def _request(url: str, method: str = "GET", headers: dict[str, str] | None = None,
-             data: bytes | None = None) -> tuple[int, str, dict[str, str]]:
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: Any) -> None:
-            return None
-
-    opener = urllib.request.build_opener(NoRedirect)
-    req = urllib.request.Request(url, method=method, headers=headers or {}, data=data)
-    try:
-        with opener.open(req, timeout=30) as r:
-            return r.status, r.read().decode(), dict(r.headers)
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode(), dict(e.headers)
-
-
 def test_bound_beyond_loopback_it_asks_for_the_token_and_refuses_cross_site_controls(
         coordinator: Coordinator, tmp_path: Path) -> None:
     c = coordinator.client
     wf_id = c.create_workflow({"name": "guarded", "jobs": [{"name": "a", "command": "true"}]})
     dash = Dash(coordinator.url, tmp_path / "out", host="0.0.0.0")
     try:
-        status, _, headers = _request(dash.base + "/")
+        status, _, headers = request(dash.base + "/")
         assert status == 303 and headers["location"] == "/login"
-        assert _request(dash.base + "/api/workflows")[0] == 401
-        assert _request(dash.base + "/login", "POST", data=b"token=wrong")[0] == 403
+        assert request(dash.base + "/api/workflows")[0] == 401
+        assert request(dash.base + "/login", "POST", data=b"token=wrong")[0] == 403
         token = Path(os.environ["TORC_TOKEN_FILE"]).read_text().strip()
-        status, _, headers = _request(dash.base + "/login", "POST",
+        status, _, headers = request(dash.base + "/login", "POST",
                                       data=f"token={token}".encode())
         cookie = headers["set-cookie"]
         assert status == 303 and "httponly" in cookie.lower() and "samesite=strict" in \
             cookie.lower()
         session = {"Cookie": cookie.split(";", 1)[0]}
-        status, page, _ = _request(dash.base + f"/workflows/{wf_id}", headers=session)
+        status, page, _ = request(dash.base + f"/workflows/{wf_id}", headers=session)
         assert status == 200
         csrf = page.split('name="csrf" content="', 1)[1].split('"', 1)[0]
         control = dash.base + f"/api/workflows/{wf_id}/initialize"
-        assert _request(control, "POST", headers=session)[0] == 403  # no CSRF token
-        assert _request(control, "POST", headers={**session, "X-Torc-CSRF": csrf,
+        assert request(control, "POST", headers=session)[0] == 403  # no CSRF token
+        assert request(control, "POST", headers={**session, "X-Torc-CSRF": csrf,
                                                   "Origin": "http://evil.example"})[0] == 403
         assert not c.get_workflow(wf_id).initialized
-        status, body, _ = _request(control, "POST", headers={**session, "X-Torc-CSRF": csrf})
+        status, body, _ = request(control, "POST", headers={**session, "X-Torc-CSRF": csrf})
         assert status == 200 and json.loads(body)["initialized"]
     finally:
         dash.stop()
@@ -231,13 +184,13 @@ def test_torc_run_dash_serves_the_embedded_coordinators_workflow(tmp_path: Path)
         line = next(x for x in proc.stdout if x.startswith("dashboard: "))
         url = line.split()[1]
         assert url.startswith(f"http://127.0.0.1:{port}/workflows/1?token=")
-        status, _, headers = _request(url)  # the launch URL logs in and drops its secret
+        status, _, headers = request(url)  # the launch URL logs in and drops its secret
         assert status == 303 and headers["location"] == "/workflows/1"
         session = {"Cookie": headers["set-cookie"].split(";", 1)[0]}
-        status, page, _ = _request(f"http://127.0.0.1:{port}/workflows/1", headers=session)
+        status, page, _ = request(f"http://127.0.0.1:{port}/workflows/1", headers=session)
         assert status == 200 and "torcDash.workflowPage(1)" in page
-        assert _request(f"http://127.0.0.1:{port}/api/workflows/1")[0] == 401
-        status, body, _ = _request(f"http://127.0.0.1:{port}/api/workflows/1",
+        assert request(f"http://127.0.0.1:{port}/api/workflows/1")[0] == 401
+        status, body, _ = request(f"http://127.0.0.1:{port}/api/workflows/1",
                                    headers=session)
         assert json.loads(body)["name"] == "with_dash"
         (out / "go").touch()

@@ -34,7 +34,12 @@ class Dash:
         line = self.proc.stdout.readline()
         assert line.startswith("torc dash: "), line
         self.launch = line.split()[2]
+        self.token = self.launch.split("?token=", 1)[1]
         wait_for(lambda: request(self.base + "/login")[0] != 0, timeout=60)
+
+    def open(self, browser: Any, path: str) -> None:
+        """Open ``path`` in a browser, logged in through the launch secret."""
+        browser.get(f"{self.base}{path}?token={self.token}")
 
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)

@@ -47,3 +47,14 @@ def test_a_stopped_workflow_stops_its_running_jobs_at_once(slow_beats: Coordinat
             worker.wait()
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     assert not (tmp_path / "after-ran").exists()
+
+
+def test_heartbeat_streams_end_without_a_lost_exception(coordinator: Coordinator,
+                                                        tmp_path: Path) -> None:
+    c = coordinator.client
+    for _ in range(3):
+        wf = c.create_workflow({"name": "w", "jobs": [{"name": "a", "command": "true"}]})
+        c.initialize(wf)
+        assert start_worker(coordinator.url, wf, tmp_path / "out").wait(timeout=120) == 0
+    coordinator.stop()  # the log is complete once the coordinator has exited
+    assert "never retrieved" not in coordinator.log.read_text()

@@ -70,8 +70,12 @@ class HeartbeatRpcs:
                     return
         finally:
             for fut in (next_beat, stopped):
-                if fut is not None and not fut.done():
+                if fut is None:
+                    continue
+                if not fut.done():
                     fut.cancel()
+                elif not fut.cancelled():
+                    fut.exception()  # the stream's end (StopAsyncIteration): seen, not lost
             if w is not None and stopped is not None:
                 waiting_stops = self._stops.get(w.workflow_id, [])
                 if stopped in waiting_stops:
