@@ -42,14 +42,17 @@ def missing_inputs(wf: Workflow, mtimes: dict[int, float] | None) -> list[str]:
 
 
 def changed_jobs(wf: Workflow, mtimes: dict[int, float] | None) -> list[tuple[int, str]]:
-    """Completed jobs to run again, each with the reason (as Torc's reinitialize): its
-    command or input user data changed, an input file changed since it was recorded, or an
-    output file is gone. Files are only looked at when the caller checked them."""
+    """Finished jobs to run again, each with the reason (as Torc's reinitialize): its
+    command or input user data changed, an input file changed since it was recorded, or (for
+    a completed job) an output file is gone. A failed job is run again when its inputs
+    changed (the user fixed what made it fail, as Torc's own test of reinitialize does); a
+    failed job whose inputs did not change stays failed. Files are only looked at when the
+    caller checked them."""
     files = wf.extra.get("files") or []
     user_data = wf.extra.get("user_data") or []
     out: list[tuple[int, str]] = []
     for j in wf.jobs:
-        if j.status != S.COMPLETED:
+        if j.status not in (S.COMPLETED, S.FAILED):
             continue
         reason = ""
         if j.digest and j.inputs_digest(user_data) != j.digest:
@@ -61,7 +64,7 @@ def changed_jobs(wf: Workflow, mtimes: dict[int, float] | None) -> list[tuple[in
                     reason = f"input file {files[k]['name']!r} changed"
                     break
             else:
-                for k in j.io.get("output_files", ()):
+                for k in (j.io.get("output_files", ()) if j.status == S.COMPLETED else ()):
                     if k not in mtimes:
                         reason = f"output file {files[k]['name']!r} is missing"
                         break
