@@ -6,15 +6,32 @@ from __future__ import annotations
 
 import argparse
 
-from torc.arguments import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT
+from torc.arguments import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT
+
+
+class _InGigabytes(argparse.Action):
+    """``--memory-gb 16`` is ``--memory 16g`` (a positive number of GB)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        try:
+            gigabytes = POSITIVE(values)
+        except argparse.ArgumentTypeError as e:
+            raise argparse.ArgumentError(self, str(e)) from None
+        setattr(namespace, self.dest, f"{gigabytes:g}g")
 
 
 def add_worker_arguments(p: argparse.ArgumentParser) -> None:
     """Options shared by ``torc-worker`` and ``torc run``."""
-    p.add_argument("--output-dir", default="torc_output", help="job output (default: %(default)s)")
+    p.add_argument("-o", "--output-dir", default="torc_output",
+                   help="job output (default: %(default)s)")
     p.add_argument("--num-cpus", type=POSITIVE_INT,
                    help="CPUs to use (default: allocation or machine)")
-    p.add_argument("--memory", help="memory to use, e.g. 16g (default: allocation or machine)")
+    memory = p.add_mutually_exclusive_group()
+    memory.add_argument("--memory",
+                        help="memory to use, e.g. 16g (default: allocation or machine)")
+    memory.add_argument("--memory-gb", dest="memory", metavar="GB",
+                        action=_InGigabytes, help="memory to use in GB, as Torc's flag")
     p.add_argument("--num-gpus", type=NON_NEGATIVE_INT,
                    help="GPUs to use (default: allocation or 0)")
     p.add_argument("--max-parallel-jobs", type=NON_NEGATIVE_INT, default=0,

@@ -96,11 +96,17 @@ def cmd_initialize(c: TorcClient, a: argparse.Namespace) -> None:
 
 
 def cmd_delete(c: TorcClient, a: argparse.Namespace) -> None:
-    c.delete_workflow(a.id)
-    if a.format == "json":
-        output.emit_json({"id": a.id, "deleted": True})
-    else:
-        print(f"deleted workflow {a.id}")
+    if not a.no_prompts and sys.stdin.isatty():
+        names = ", ".join(f"{w} ({c.get_workflow(w).name})" for w in a.ids)
+        answer = input(f"Delete workflow(s) {names} and everything recorded about them? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            raise TorcError("nothing deleted")
+    for wf_id in a.ids:
+        c.delete_workflow(wf_id)
+        if a.format == "json":
+            output.emit_json({"id": wf_id, "deleted": True})
+        else:
+            print(f"deleted workflow {wf_id}")
 
 
 def cmd_list_actions(c: TorcClient, a: argparse.Namespace) -> None:
@@ -199,12 +205,18 @@ def _workflow_commands(sub: Any) -> Any:
         ("get", cmd_get, "show a workflow"),
         ("status", cmd_status, "job counts per state"),
         ("cancel", _simple("cancel"), "cancel (running jobs are killed)"),
-        ("delete", cmd_delete, "delete a workflow"),
         ("list-actions", cmd_list_actions, "actions with progress and executions"),
     ):
         s = wsub.add_parser(verb, help=text)
         s.add_argument("id", type=int)
         s.set_defaults(func=func)
+    s = wsub.add_parser("delete", help="delete workflows (asks first on a terminal)")
+    s.add_argument("ids", type=int, nargs="+", metavar="ID")
+    s.add_argument("--no-prompts", action="store_true", help="do not ask for confirmation")
+    s.add_argument("--force", action="store_true",
+                   help="accepted for Torc's scripts: whether another user's workflow may be "
+                        "deleted is the coordinator's decision (admins may)")
+    s.set_defaults(func=cmd_delete)
     for verb, text in (("initialize", "start the first run (input files no job writes must "
                                       "exist)"),
                        ("reinitialize", "start a new run, keeping completed jobs whose inputs "
@@ -270,6 +282,11 @@ def _running_commands(sub: Any) -> None:
     s = sub.add_parser("run", help="run a workflow here (embedded coordinator unless --url)")
     s.add_argument("target", metavar="SPEC|ID")
     add_worker_arguments(s)
+    s.add_argument("-p", "--poll-interval", type=POSITIVE, default=0.25,
+                   help="seconds between progress updates (Torc's flag; jobs' ends are seen "
+                        "at once)")
+    s.add_argument("--skip-checks", action="store_true",
+                   help="accepted for Torc's scripts: torc run makes no scheduler checks")
     s.add_argument("--dash", action="store_true",
                    help="serve the dashboard (127.0.0.1) while the workflow runs")
     s.add_argument("--dash-port", type=PORT, default=8090)

@@ -16,6 +16,7 @@ from torc.client.stub import TorcClient
 from torc.errors import TorcError
 from torc.slurm import plan as planner
 from torc.slurm import profiles as P
+from torc.slurm.discover import slurm_time_seconds
 from torc.spec.units import parse_duration, parse_memory
 
 PARTITION_COLUMNS = ["name", "cpus_per_node", "memory_mb", "max_walltime", "gpus_per_node",
@@ -79,11 +80,19 @@ def cmd_hpc_partitions(c: Any, a: argparse.Namespace) -> None:
                 PARTITION_COLUMNS)
 
 
+def walltime_seconds(text: str) -> float:
+    """A wall time as Slurm writes it (``4:00:00``, ``2-00:00:00``, ``90``) or in ISO 8601
+    (``PT4H``), in seconds."""
+    if text.strip().upper().startswith("P"):
+        return parse_duration(text)
+    return float(slurm_time_seconds(text))
+
+
 def cmd_hpc_match(c: Any, a: argparse.Namespace) -> None:
     p = resolve_profile(a.profile)
     try:
         mem_mb = parse_memory(a.memory) // (1024 * 1024) if a.memory else 0
-        secs = parse_duration(a.walltime) if a.walltime else 0.0
+        secs = walltime_seconds(a.walltime) if a.walltime else 0.0
     except ValueError as e:
         raise TorcError(str(e)) from None
     parts = p.matching(a.num_cpus, mem_mb, secs, a.num_gpus)
@@ -247,10 +256,10 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--cpu", action="store_true", help="only CPU partitions")
     s.set_defaults(func=cmd_hpc_partitions, local=True)
     s = hsub.add_parser("match", help="partitions that fit a job")
-    s.add_argument("--num-cpus", type=int, default=1)
+    s.add_argument("--cpus", "--num-cpus", type=int, default=1, dest="num_cpus")
     s.add_argument("--memory", help="e.g. 16g")
-    s.add_argument("--walltime", help="ISO 8601, e.g. PT4H")
-    s.add_argument("--num-gpus", type=int, default=0)
+    s.add_argument("--walltime", help="Slurm's time (4:00:00, 2-00:00:00) or ISO 8601 (PT4H)")
+    s.add_argument("--gpus", "--num-gpus", type=int, default=0, dest="num_gpus")
     s.add_argument("--profile")
     s.set_defaults(func=cmd_hpc_match, local=True)
     s = hsub.add_parser("generate", help="describe this cluster from sinfo and save it")

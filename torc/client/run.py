@@ -116,7 +116,7 @@ def prepare(client: TorcClient, target: str, files_dir: Path,
 
 
 def _progress(client: TorcClient, wf_id: int, worker: subprocess.Popen[bytes],
-              show: bool) -> None:
+              show: bool, interval: float = 0.25) -> None:
     total = client.get_workflow(wf_id).num_jobs
     with Progress(TextColumn("[bold]{task.description:<9}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=output.console, disable=not show,
@@ -136,7 +136,7 @@ def _progress(client: TorcClient, wf_id: int, worker: subprocess.Popen[bytes],
 
         with _exit_of(worker) as exited:
             update()
-            while not exited(0.25):
+            while not exited(interval):
                 update()
             worker.wait()
             update()
@@ -205,7 +205,8 @@ def run(args: argparse.Namespace, url: str | None, fmt: str) -> int:
                                      f"/workflows/{wf_id}")
                 output.console.print(f"dashboard: {launch}", soft_wrap=True)
             try:
-                _progress(client, wf_id, worker, show=fmt == "table")
+                _progress(client, wf_id, worker, show=fmt == "table",
+                          interval=getattr(args, "poll_interval", 0.25))
             except KeyboardInterrupt:
                 worker.send_signal(signal.SIGTERM)
                 worker.wait()

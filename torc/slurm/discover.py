@@ -34,6 +34,25 @@ def parse_time_limit(text: str) -> int:
     return days * DAY + h * 3600 + m * 60 + s
 
 
+_SLURM_TIME = re.compile(r"(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?")
+
+
+def slurm_time_seconds(text: str) -> int:
+    """A time as ``sbatch --time`` takes it, in seconds: ``minutes``, ``minutes:seconds``,
+    ``hours:minutes:seconds``, ``days-hours``, ``days-hours:minutes`` or
+    ``days-hours:minutes:seconds``. ValueError names the value otherwise."""
+    m = _SLURM_TIME.fullmatch(text.strip())
+    if m is None:
+        raise ValueError(f"invalid time {text!r}: expected Slurm's form (90, 4:00:00, "
+                         "2-00:00:00) or ISO 8601 (PT4H)")
+    days, a, b, c = m.groups()
+    if days is not None:  # days-hours[:minutes[:seconds]]
+        return int(days) * DAY + int(a) * 3600 + int(b or 0) * 60 + int(c or 0)
+    if c is not None:  # hours:minutes:seconds
+        return int(a) * 3600 + int(b) * 60 + int(c)
+    return int(a) * 60 + int(b or 0)  # minutes[:seconds]
+
+
 def _gpus(gres: str) -> tuple[int | None, str | None]:
     """GPUs per node from a gres string like ``gpu:h100:4(S:0-1)``."""
     for item in gres.split(","):

@@ -1,0 +1,75 @@
+"""Torc's own commands, typed as its documentation types them: the quick start's
+``torc run workflow.yaml --poll-interval 1`` (and Torc's ``-o``, ``--memory-gb``,
+``--skip-checks``), ``workflows delete`` of several ids with ``--no-prompts --force``, and
+``hpc match --cpus --gpus --walltime 4:00:00`` in Slurm's time format."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Coordinator, run_cli, write_spec
+
+CLI = [sys.executable, "-m", "torc.client.cli"]
+
+
+def test_the_quick_start_s_run_command(coordinator: Coordinator, tmp_path: Path) -> None:
+    spec = write_spec(tmp_path, {"name": "quick", "jobs": [
+        {"name": "hello", "command": "echo hello"}]}, "workflow.yaml")
+    r = run_cli("run", str(spec), "--poll-interval", "1", "-o", str(tmp_path / "out"),
+                "--memory-gb", "2", "--skip-checks", url=coordinator.url)
+    assert r.returncode == 0, r.stderr
+    wf = coordinator.client.list_workflows()[0].id
+    assert [j.status for j in coordinator.client.list_jobs(wf)] == [6]  # completed
+    assert (tmp_path / "out").is_dir()
+
+
+@pytest.mark.parametrize("flags,refused", [(("--poll-interval", "0"), "--poll-interval"),
+                                           (("--memory-gb", "nan"), "--memory-gb"),
+                                           (("--memory", "2g", "--memory-gb", "2"), "--memory")])
+def test_run_refuses_what_its_flags_cannot_mean(tmp_path: Path, flags: tuple[str, ...],
+                                                refused: str) -> None:
+    r = run_cli("run", "1", *flags, url="127.0.0.1:1")
+    assert r.returncode == 2 and refused in r.stderr, r.stderr
+
+
+def test_delete_several_workflows_without_a_prompt(coordinator: Coordinator) -> None:
+    c = coordinator.client
+    ids = [c.create_workflow({"name": f"w{i}", "jobs": [{"name": "a", "command": "true"}]})
+           for i in range(3)]
+    r = run_cli("workflows", "delete", str(ids[0]), str(ids[2]), "--no-prompts", "--force",
+                url=coordinator.url)
+    assert r.returncode == 0, r.stderr
+    assert [w.id for w in c.list_workflows()] == [ids[1]]
+
+
+def test_hpc_match_takes_torc_s_flags_and_slurm_times(tmp_path: Path) -> None:
+    (tmp_path / "torc.toml").write_text(
+        '[hpc.profiles.mysite]\ndisplay_name = "My site"\n'
+        '[[hpc.profiles.mysite.partitions]]\nname = "short"\ncpus_per_node = 64\n'
+        'memory_mb = 256000\nmax_walltime_secs = 14400\n'
+        '[[hpc.profiles.mysite.partitions]]\nname = "long"\ncpus_per_node = 64\n'
+        'memory_mb = 256000\nmax_walltime_secs = 172800\n')
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "none")}
+
+    def match(walltime: str) -> set[str]:
+        r = subprocess.run([*CLI, "-f", "json", "hpc", "match", "--cpus", "4", "--gpus", "0",
+                            "--walltime", walltime, "--profile", "mysite"], cwd=tmp_path,
+                           env=env, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        rows: Any = json.loads(r.stdout)
+        return {p["name"] for p in rows}
+
+    assert match("4:00:00") == {"short", "long"}
+    assert match("2-00:00:00") == {"long"}
+    assert match("PT5H") == {"long"}
+    assert match("240") == {"short", "long"}  # minutes, as sbatch --time reads it
+    r = subprocess.run([*CLI, "hpc", "match", "--walltime", "4h", "--profile", "mysite"],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "'4h'" in r.stderr
