@@ -73,3 +73,26 @@ def test_hpc_match_takes_torc_s_flags_and_slurm_times(tmp_path: Path) -> None:
     r = subprocess.run([*CLI, "hpc", "match", "--walltime", "4h", "--profile", "mysite"],
                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode != 0 and "'4h'" in r.stderr
+
+
+def test_is_complete_archive_and_workflows_run_as_torc_has_them(coordinator: Coordinator,
+                                                               tmp_path: Path) -> None:
+    c = coordinator.client
+    ids = [c.create_workflow({"name": f"w{i}", "jobs": [{"name": "a", "command": "true"}]})
+           for i in range(3)]
+    r = run_cli("-f", "json", "workflows", "is-complete", str(ids[0]), url=coordinator.url,
+                check=True)
+    assert json.loads(r.stdout) == {"is_canceled": False, "is_complete": False,
+                                    "needs_to_run_completion_script": False}
+    r = run_cli("workflows", "run", str(ids[0]), "-p", "1", "--output-dir",
+                str(tmp_path / "out"), url=coordinator.url)
+    assert r.returncode == 0, r.stderr
+    r = run_cli("workflows", "is-complete", str(ids[0]), url=coordinator.url, check=True)
+    assert "Is Complete: true" in r.stdout and "Is Canceled: false" in r.stdout
+    r = run_cli("workflows", "archive", "true", str(ids[1]), str(ids[2]), url=coordinator.url)
+    assert r.returncode == 0, r.stderr
+    assert [w.id for w in c.list_workflows()] == [ids[0]]
+    run_cli("workflows", "archive", "false", str(ids[1]), url=coordinator.url, check=True)
+    assert [w.id for w in c.list_workflows()] == [ids[0], ids[1]]
+    run_cli("workflows", "archive", str(ids[0]), url=coordinator.url, check=True)  # ours
+    assert [w.id for w in c.list_workflows()] == [ids[1]]

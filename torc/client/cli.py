@@ -95,6 +95,16 @@ def cmd_initialize(c: TorcClient, a: argparse.Namespace) -> None:
     _workflow_out(a.format, method(a.id, a.output_dir))
 
 
+def cmd_is_complete(c: TorcClient, a: argparse.Namespace) -> None:
+    wf = c.get_workflow(a.id)
+    if a.format == "json":  # Torc's IsCompleteResponse
+        output.emit_json({"is_canceled": wf.canceled, "is_complete": wf.complete,
+                          "needs_to_run_completion_script": False})
+    else:
+        print(f"Workflow {a.id} completion status:\n  Is Complete: {str(wf.complete).lower()}"
+              f"\n  Is Canceled: {str(wf.canceled).lower()}")
+
+
 def cmd_delete(c: TorcClient, a: argparse.Namespace) -> None:
     if not a.no_prompts and sys.stdin.isatty():
         names = ", ".join(f"{w} ({c.get_workflow(w).name})" for w in a.ids)
@@ -210,6 +220,15 @@ def _workflow_commands(sub: Any) -> Any:
         s = wsub.add_parser(verb, help=text)
         s.add_argument("id", type=int)
         s.set_defaults(func=func)
+    s = wsub.add_parser("is-complete", help="whether every job is done (Torc's verb)")
+    s.add_argument("id", type=int)
+    s.set_defaults(func=cmd_is_complete)
+    s = wsub.add_parser("run", help="run an existing workflow here (as torc run ID)")
+    s.add_argument("target", metavar="ID")
+    add_worker_arguments(s)
+    s.add_argument("-p", "--poll-interval", type=POSITIVE, default=0.25,
+                   help="seconds between progress updates")
+    s.set_defaults(func=None, run_here=True)
     s = wsub.add_parser("delete", help="delete workflows (asks first on a terminal)")
     s.add_argument("ids", type=int, nargs="+", metavar="ID")
     s.add_argument("--no-prompts", action="store_true", help="do not ask for confirmation")
@@ -347,7 +366,7 @@ def main(argv: list[str] | None = None) -> None:
     check_parsed(parser, args)
     url = args.url or os.environ.get("TORC_URL")
     try:
-        if args.group == "run":
+        if args.group == "run" or getattr(args, "run_here", False):
             from torc.client.run import run
             exit_now(run(args, url, args.format), in_process=argv is not None)
         if args.group == "submit":

@@ -43,11 +43,22 @@ def cmd_import(c: TorcClient, a: argparse.Namespace) -> None:
 
 def _archive(archived: bool) -> Any:
     def handler(c: TorcClient, a: argparse.Namespace) -> None:
-        wf = c.archive(a.id, archived)
-        if a.format == "json":
-            output.emit_json(output.workflow_dict(wf))
-        else:
-            print(f"workflow {wf.id} {'archived' if archived else 'unarchived'}")
+        state, ids = archived, a.ids
+        if ids and ids[0].lower() in ("true", "false"):  # Torc's: archive true|false IDS...
+            state, ids = ids[0].lower() == "true", ids[1:]
+        if not ids:
+            raise TorcError("give the workflow ids (after true or false, as Torc's "
+                            "'workflows archive true 1 2 3')")
+        try:
+            numbers = [int(x) for x in ids]
+        except ValueError:
+            raise TorcError(f"workflow ids must be numbers, got {' '.join(ids)!r}") from None
+        for wf_id in numbers:
+            wf = c.archive(wf_id, state)
+            if a.format == "json":
+                output.emit_json(output.workflow_dict(wf))
+            else:
+                print(f"workflow {wf.id} {'archived' if state else 'unarchived'}")
     return handler
 
 
@@ -66,5 +77,6 @@ def add_commands(workflow_verbs: Any) -> None:
     for verb, archived in (("archive", True), ("unarchive", False)):
         s = workflow_verbs.add_parser(verb, help=("hide from" if archived else "show again in")
                                       + " workflows list")
-        s.add_argument("id", type=int)
+        s.add_argument("ids", nargs="+", metavar="[true|false] ID",
+                       help="workflow ids; Torc's form 'archive true|false ID...' too")
         s.set_defaults(func=_archive(archived))
