@@ -96,3 +96,28 @@ def test_is_complete_archive_and_workflows_run_as_torc_has_them(coordinator: Coo
     assert [w.id for w in c.list_workflows()] == [ids[0], ids[1]]
     run_cli("workflows", "archive", str(ids[0]), url=coordinator.url, check=True)  # ours
     assert [w.id for w in c.list_workflows()] == [ids[1]]
+
+
+def test_config_paths_init_and_validate(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "home")}
+
+    def torc(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*CLI, *args], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=60)
+
+    r = torc("-f", "json", "config", "paths")
+    assert r.returncode == 0, r.stderr
+    paths = {row["layer"]: row for row in json.loads(r.stdout)}
+    assert paths["user"]["path"] == str(tmp_path / "home" / "torc" / "config.toml")
+    assert not paths["user"]["exists"]
+    assert torc("config", "init").returncode == 0
+    assert (tmp_path / "home" / "torc" / "config.toml").is_file()
+    r = torc("config", "init")
+    assert r.returncode != 0 and "--force" in r.stderr
+    assert torc("config", "init", "--force").returncode == 0
+    r = torc("config", "validate")
+    assert r.returncode == 0 and "valid" in r.stdout, r.stderr
+    (tmp_path / "torc.toml").write_text("[client]\nbogus = 1\n")
+    r = torc("config", "validate")  # runs despite the broken file, and names it
+    assert r.returncode != 0 and "torc.toml" in r.stderr and "bogus" in r.stderr
+    assert torc("config", "paths").returncode == 0

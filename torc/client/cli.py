@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from torc.arguments import PORT, POSITIVE, check_parsed
 from torc.client import (
+    cli_config,
     cli_data,
     cli_exec,
     cli_groups,
@@ -320,10 +321,7 @@ def _running_commands(sub: Any) -> None:
     s.add_argument("--output-dir", default="torc_output",
                    help="where the workers write, for job logs (default: %(default)s)")
     s.set_defaults(func=None)
-    s = sub.add_parser("config", help="configuration files and TORC_* variables")
-    csub = s.add_subparsers(dest="verb", required=True, metavar="VERB")
-    csub.add_parser("show", help="the merged settings and where each came from").set_defaults(
-        func=cmd_config_show, local=True)
+    cli_config.add_commands(sub)
     s = sub.add_parser("completion", help="print a shell completion script: eval it, e.g. "
                                           "eval \"$(torc completion bash)\"")
     s.add_argument("shell", choices=["bash", "zsh"])
@@ -341,18 +339,6 @@ def _running_commands(sub: Any) -> None:
     s.set_defaults(func=None)
 
 
-def cmd_config_show(c: Any, a: argparse.Namespace) -> None:
-    from torc import config_files
-    rows = [{"setting": f"[{s.section}] {s.key}", "value": s.value, "source": s.source}
-            for s in config_files.load().values()]
-    if a.format == "json":
-        output.emit_json(rows)
-        return
-    output.table("torc configuration (files, then TORC_* variables; flags win over both): "
-                 + ", ".join(str(f) for f in config_files.files()), rows,
-                 ["setting", "value", "source"])
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``torc``."""
     from torc import config_files
@@ -360,8 +346,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         config_files.apply_defaults(parser, ("client", "client.run", "client.slurm"))
     except TorcError as e:
-        print(f"error: {e.message}", file=sys.stderr)
-        sys.exit(2)
+        if not cli_config.needs_no_config(sys.argv[1:] if argv is None else argv):
+            print(f"error: {e.message}", file=sys.stderr)
+            sys.exit(2)
     args = parser.parse_args(argv)
     check_parsed(parser, args)
     url = args.url or os.environ.get("TORC_URL")
