@@ -121,3 +121,29 @@ def test_config_paths_init_and_validate(tmp_path: Path) -> None:
     r = torc("config", "validate")  # runs despite the broken file, and names it
     assert r.returncode != 0 and "torc.toml" in r.stderr and "bogus" in r.stderr
     assert torc("config", "paths").returncode == 0
+
+
+def test_watch_into_a_pipe_prints_progress_while_it_runs(coordinator: Coordinator,
+                                                         tmp_path: Path) -> None:
+    from tests.conftest import start_worker
+
+    c = coordinator.client
+    go = tmp_path / "go"
+    wf = c.create_workflow({"name": "w", "jobs": [
+        {"name": "waits", "command": f"while [ ! -e {go} ]; do sleep 0.05; done"}]})
+    c.initialize(wf)
+    worker = start_worker(coordinator.url, wf, tmp_path / "out")
+    watch = subprocess.Popen([*CLI, "--url", coordinator.url, "watch", str(wf), "--interval",
+                              "0.1"], stdout=subprocess.PIPE, text=True)
+    assert watch.stdout is not None
+    seen = []
+    for line in watch.stdout:  # before the workflow ends, not only once it has
+        seen.append(line)
+        if "running 1" in line:
+            break
+    else:
+        raise AssertionError(f"no progress line while it ran: {seen}")
+    go.touch()
+    rest = watch.stdout.read()
+    assert watch.wait(timeout=120) == 0 and "completed 1" in rest, rest
+    assert worker.wait(timeout=120) == 0

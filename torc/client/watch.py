@@ -27,15 +27,17 @@ SHOWN = ("completed", "running", "ready", "blocked", "failed", "canceled", "term
 
 
 def _follow(c: TorcClient, wf_id: int, latest: deque[str], stop: threading.Event,
-            history_sent: threading.Event) -> None:
-    """Keep the latest events (one WatchEvents stream, in a thread)."""
+            history_sent: threading.Event, pending: deque[str]) -> None:
+    """Keep the latest events, and every event not yet printed in ``pending`` (one
+    WatchEvents stream, in a thread)."""
     try:
         for ev in c.watch_events(wf_id, history=True, mark_history_end=True):
             if ev.history_end:
                 history_sent.set()
                 continue
-            latest.append(f"{output.ts(ev.timestamp)} [bold]{escape(ev.kind)}[/] "
-                          f"{escape(ev.message)}")
+            shown = f"{output.ts(ev.timestamp)} [bold]{escape(ev.kind)}[/] {escape(ev.message)}"
+            latest.append(shown)
+            pending.append(shown)
             if stop.is_set():
                 return
     except Exception:  # the stream ends with the coordinator or the command
@@ -56,9 +58,10 @@ def watch(c: TorcClient, a: argparse.Namespace, recover: Any) -> int:
     """Watch until the workflow ends; its exit code (see the module)."""
     recoveries = 0
     latest: deque[str] = deque(maxlen=6)
+    pending: deque[str] = deque()  # events not printed yet (into a pipe: every one, once)
     stop, history_sent = threading.Event(), threading.Event()
     if a.format != "json":
-        threading.Thread(target=_follow, args=(c, a.id, latest, stop, history_sent),
+        threading.Thread(target=_follow, args=(c, a.id, latest, stop, history_sent, pending),
                          daemon=True).start()
         # Show the whole history before the first look at the status: on a workflow that
         # has ended, that look is the last.
@@ -66,13 +69,24 @@ def watch(c: TorcClient, a: argparse.Namespace, recover: Any) -> int:
     progress = Progress(TextColumn("[bold]{task.description:<14}"), BarColumn(),
                         MofNCompleteColumn())
     bars: dict[str, Any] = {}
+    # Into a pipe or a file (tee, a batch log) a live display shows nothing until the end:
+    # there, a line each time the counts change, and the events as they come.
+    plain = a.format != "json" and not output.console.is_terminal
+    last_line = ""
     try:
-        with Live(console=output.console, refresh_per_second=4,
-                  transient=False) if a.format != "json" else _NoLive() as live:
+        with Live(console=output.console, refresh_per_second=4, transient=False) \
+                if a.format != "json" and not plain else _NoLive() as live:
             while True:
                 d = output.status_dict(c.status(a.id))
                 if a.format == "json":
                     print(json.dumps(d), flush=True)
+                elif plain:
+                    while pending:
+                        output.console.print(pending.popleft(), soft_wrap=True)
+                    line = _counts_line(a.id, d)
+                    if line != last_line:
+                        print(line, flush=True)
+                        last_line = line
                 else:
                     for name in SHOWN:
                         n = d["job_counts"].get(name, 0)
@@ -92,6 +106,14 @@ def watch(c: TorcClient, a: argparse.Namespace, recover: Any) -> int:
                 time.sleep(a.interval)
     finally:
         stop.set()
+
+
+def _counts_line(wf_id: int, d: dict[str, Any]) -> str:
+    """``workflow 3, run 1: completed 4/10, running 2, ready 4`` (the states that have jobs)."""
+    counts = d["job_counts"]
+    parts = [f"{name} {counts[name]}" + (f"/{d['num_jobs']}" if name == "completed" else "")
+             for name in SHOWN if counts.get(name)]
+    return f"workflow {wf_id}, run {d['run_id']}: " + (", ".join(parts) or "no jobs")
 
 
 class _NoLive:
