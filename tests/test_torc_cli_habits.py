@@ -147,3 +147,25 @@ def test_watch_into_a_pipe_prints_progress_while_it_runs(coordinator: Coordinato
     rest = watch.stdout.read()
     assert watch.wait(timeout=120) == 0 and "completed 1" in rest, rest
     assert worker.wait(timeout=120) == 0
+
+
+def test_workflows_list_takes_torc_s_paging_sorting_and_archive_flags(
+        coordinator: Coordinator) -> None:
+    c = coordinator.client
+    ids = [c.create_workflow({"name": name, "jobs": [{"name": "a", "command": "true"}]})
+           for name in ("b", "c", "a")]
+    c.archive(ids[1])
+
+    def names(*flags: str) -> list[str]:
+        r = run_cli("-f", "json", "workflows", "list", *flags, url=coordinator.url,
+                    check=True)
+        return [w["name"] for w in json.loads(r.stdout)]
+
+    assert names() == ["b", "a"]
+    assert names("--all-users", "--include-archived") == ["b", "c", "a"]
+    assert names("--archived-only") == ["c"]
+    assert names("--sort-by", "name") == ["a", "b"]
+    assert names("--sort-by", "name", "--reverse-sort") == ["b", "a"]
+    assert names("--include-archived", "--offset", "1", "-l", "1") == ["c"]
+    r = run_cli("workflows", "list", "--sort-by", "colour", url=coordinator.url)
+    assert r.returncode != 0 and "colour" in r.stderr

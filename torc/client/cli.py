@@ -23,6 +23,7 @@ from torc.client import (
     cli_reports,
     cli_slurm,
     cli_transfer,
+    cli_workflows,
     output,
 )
 from torc.client.stub import TorcClient
@@ -33,8 +34,7 @@ from torc.options import add_worker_arguments
 
 Handler = Callable[[TorcClient, argparse.Namespace], Any]
 
-WORKFLOW_COLUMNS = ["id", "name", "user", "num_jobs", "run_id", "initialized", "complete",
-                    "canceled", "created_at"]
+WORKFLOW_COLUMNS = cli_workflows.WORKFLOW_COLUMNS
 
 
 def _workflow_out(fmt: str, w: Any) -> None:
@@ -56,11 +56,6 @@ def cmd_create(c: TorcClient, a: argparse.Namespace) -> None:
         output.emit_json({"id": wf_id})
     else:
         print(f"created workflow {wf_id}" + (" (initialized)" if a.initialize else ""))
-
-
-def cmd_list_workflows(c: TorcClient, a: argparse.Namespace) -> None:
-    rows = [output.workflow_dict(w) for w in c.list_workflows(user=a.user or "", all=a.all)]
-    output.rows(a.format, "workflows", rows, WORKFLOW_COLUMNS)
 
 
 def cmd_get(c: TorcClient, a: argparse.Namespace) -> None:
@@ -94,30 +89,6 @@ def cmd_initialize(c: TorcClient, a: argparse.Namespace) -> None:
         return
     method = c.initialize if a.verb == "initialize" else c.reinitialize
     _workflow_out(a.format, method(a.id, a.output_dir))
-
-
-def cmd_is_complete(c: TorcClient, a: argparse.Namespace) -> None:
-    wf = c.get_workflow(a.id)
-    if a.format == "json":  # Torc's IsCompleteResponse
-        output.emit_json({"is_canceled": wf.canceled, "is_complete": wf.complete,
-                          "needs_to_run_completion_script": False})
-    else:
-        print(f"Workflow {a.id} completion status:\n  Is Complete: {str(wf.complete).lower()}"
-              f"\n  Is Canceled: {str(wf.canceled).lower()}")
-
-
-def cmd_delete(c: TorcClient, a: argparse.Namespace) -> None:
-    if not a.no_prompts and sys.stdin.isatty():
-        names = ", ".join(f"{w} ({c.get_workflow(w).name})" for w in a.ids)
-        answer = input(f"Delete workflow(s) {names} and everything recorded about them? [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
-            raise TorcError("nothing deleted")
-    for wf_id in a.ids:
-        c.delete_workflow(wf_id)
-        if a.format == "json":
-            output.emit_json({"id": wf_id, "deleted": True})
-        else:
-            print(f"deleted workflow {wf_id}")
 
 
 def cmd_list_actions(c: TorcClient, a: argparse.Namespace) -> None:
@@ -200,6 +171,7 @@ def _workflow_commands(sub: Any) -> Any:
     """``torc workflows ...``; returns its verbs for other modules to add to."""
     wf = sub.add_parser("workflows", help="create, inspect and control workflows")
     wsub = wf.add_subparsers(dest="verb", required=True, metavar="VERB")
+    cli_workflows.add_commands(wsub)
     s = wsub.add_parser("create", help="create a workflow from a YAML/JSON spec")
     s.add_argument("spec")
     s.add_argument("--initialize", action="store_true", help="initialize it too")
@@ -208,10 +180,6 @@ def _workflow_commands(sub: Any) -> Any:
     s.add_argument("--output-dir", default="torc_output",
                    help="with --initialize: where jobs run (default: %(default)s)")
     s.set_defaults(func=cmd_create)
-    s = wsub.add_parser("list", help="list workflows (archived ones with --all)")
-    s.add_argument("--user", help="only this user's workflows")
-    s.add_argument("--all", action="store_true", help="archived ones too")
-    s.set_defaults(func=cmd_list_workflows)
     for verb, func, text in (
         ("get", cmd_get, "show a workflow"),
         ("status", cmd_status, "job counts per state"),
@@ -221,22 +189,6 @@ def _workflow_commands(sub: Any) -> Any:
         s = wsub.add_parser(verb, help=text)
         s.add_argument("id", type=int)
         s.set_defaults(func=func)
-    s = wsub.add_parser("is-complete", help="whether every job is done (Torc's verb)")
-    s.add_argument("id", type=int)
-    s.set_defaults(func=cmd_is_complete)
-    s = wsub.add_parser("run", help="run an existing workflow here (as torc run ID)")
-    s.add_argument("target", metavar="ID")
-    add_worker_arguments(s)
-    s.add_argument("-p", "--poll-interval", type=POSITIVE, default=0.25,
-                   help="seconds between progress updates")
-    s.set_defaults(func=None, run_here=True)
-    s = wsub.add_parser("delete", help="delete workflows (asks first on a terminal)")
-    s.add_argument("ids", type=int, nargs="+", metavar="ID")
-    s.add_argument("--no-prompts", action="store_true", help="do not ask for confirmation")
-    s.add_argument("--force", action="store_true",
-                   help="accepted for Torc's scripts: whether another user's workflow may be "
-                        "deleted is the coordinator's decision (admins may)")
-    s.set_defaults(func=cmd_delete)
     for verb, text in (("initialize", "start the first run (input files no job writes must "
                                       "exist)"),
                        ("reinitialize", "start a new run, keeping completed jobs whose inputs "
