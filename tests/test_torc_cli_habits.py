@@ -169,3 +169,11 @@ def test_workflows_list_takes_torc_s_paging_sorting_and_archive_flags(
     assert names("--include-archived", "--offset", "1", "-l", "1") == ["c"]
     r = run_cli("workflows", "list", "--sort-by", "colour", url=coordinator.url)
     assert r.returncode != 0 and "colour" in r.stderr
+
+
+def test_completions_as_torc_spells_it() -> None:
+    for shell in ("bash", "fish"):
+        r = run_cli("completions", shell)
+        assert r.returncode == 0 and "workflows" in r.stdout, r.stderr
+    r = run_cli("completions", "elvish")
+    assert r.returncode != 0 and "elvish" in r.stderr

@@ -274,10 +274,12 @@ def _running_commands(sub: Any) -> None:
                    help="where the workers write, for job logs (default: %(default)s)")
     s.set_defaults(func=None)
     cli_config.add_commands(sub)
-    s = sub.add_parser("completion", help="print a shell completion script: eval it, e.g. "
-                                          "eval \"$(torc completion bash)\"")
-    s.add_argument("shell", choices=["bash", "zsh"])
-    s.set_defaults(func=None)
+    s = sub.add_parser("completion", aliases=["completions"],
+                       help="print a shell completion script: eval it, e.g. "
+                            "eval \"$(torc completion bash)\"")
+    # Torc's shells too, so that its scripts get a clear answer rather than a usage error.
+    s.add_argument("shell", choices=["bash", "zsh", "tcsh", "fish", "elvish", "powershell"])
+    s.set_defaults(func=None, completion=True)
 
     s = sub.add_parser("submit", help="create/initialize and submit Slurm allocations "
                                       "(runs the pending schedule_nodes actions)")
@@ -317,8 +319,11 @@ def main(argv: list[str] | None = None) -> None:
             return
         if args.group == "exec":
             sys.exit(cli_exec.run_exec(args, url, args.format))
-        if args.group == "completion":
+        if getattr(args, "completion", False):
             import shtab
+            if args.shell not in shtab.SUPPORTED_SHELLS:
+                raise TorcError(f"no completion script for {args.shell} here (shtab writes "
+                                f"{', '.join(shtab.SUPPORTED_SHELLS)})")
             print(shtab.complete(build_parser(), shell=args.shell))
             return
         if args.group == "recover":

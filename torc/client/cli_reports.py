@@ -131,7 +131,7 @@ def add_commands(sub: Any, workflow_verbs: Any) -> None:
         s = rsub.add_parser(verb, help=text)
         s.add_argument("id", type=int)
         if verb == "results":
-            s.add_argument("--output-dir", default="torc_output",
+            s.add_argument("-o", "--output-dir", default="torc_output",
                            help="where the workers wrote (default: %(default)s)")
             s.add_argument("--all-runs", action="store_true")
         s.set_defaults(func=func)
