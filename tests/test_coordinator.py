@@ -41,11 +41,12 @@ def test_cli_create_initialize_status_and_jobs_json(coordinator: Coordinator,
     run_cli("workflows", "initialize", str(wf_id), url=coordinator.url, check=True)
     status = cli_json("workflows", "status", str(wf_id), url=coordinator.url)
     assert status["job_counts"]["ready"] == 1 and status["job_counts"]["blocked"] == 3
-    jobs = cli_json("jobs", "list", str(wf_id), url=coordinator.url)
+    jobs = cli_json("jobs", "list", str(wf_id), url=coordinator.url)["jobs"]
     assert {j["name"]: (j["status"], j["return_code"]) for j in jobs} == {
         "a": ("ready", None), "b": ("blocked", None), "c": ("blocked", None),
         "d": ("blocked", None)}
-    blocked = cli_json("jobs", "list", str(wf_id), "--status", "blocked", url=coordinator.url)
+    blocked = cli_json("jobs", "list", str(wf_id), "--status", "blocked",
+                       url=coordinator.url)["jobs"]
     assert sorted(j["name"] for j in blocked) == ["b", "c", "d"]
     table = run_cli("workflows", "status", str(wf_id), url=coordinator.url, check=True).stdout
     assert "blocked" in table and "ready" in table

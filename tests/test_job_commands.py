@@ -23,10 +23,11 @@ def test_rerun_a_subset_while_the_rest_stays_done(coordinator: Coordinator,
     (job,) = cli_json("jobs", "get", str(wf_id), "2", url=url)
     assert job["name"] == "use_a" and job["depends_on"] == [1]
     assert [j["name"] for j in cli_json("jobs", "list", str(wf_id), "--name", "_a$",
-                                        url=url)] == ["gen_a", "use_a"]
+                                        url=url)["jobs"]] == ["gen_a", "use_a"]
     # Re-run gen_a and what depends on it; `other` keeps its failure from run 1.
     cli_json("jobs", "reset-status", str(wf_id), "--job-ids", "1", "--reinitialize", url=url)
-    states = {j["name"]: j["status"] for j in cli_json("jobs", "list", str(wf_id), url=url)}
+    states = {j["name"]: j["status"]
+              for j in cli_json("jobs", "list", str(wf_id), url=url)["jobs"]}
     assert states == {"gen_a": "ready", "use_a": "blocked", "other": "failed"}
     run_cli("run", str(wf_id), "--output-dir", str(out), url=url)
     ran = (out / "runs.txt").read_text().split()

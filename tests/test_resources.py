@@ -97,7 +97,7 @@ def test_recover_raises_memory_after_an_oom_and_the_workflow_completes(
     r = run_cli("-f", "json", "recover", str(wf_id), "--memory-multiplier", "2.5",
                 "--output-dir", str(out), url=url, timeout=300)
     assert r.returncode == 0, r.stderr
-    states = {j["name"]: j["status"] for j in cli_json("jobs", "list", str(wf_id), url=url)}
+    states = {j["name"]: j["status"] for j in cli_json("jobs", "list", str(wf_id), url=url)["jobs"]}
     assert states == {"big": "completed", "after": "completed"}
 
 

@@ -251,7 +251,7 @@ def test_four_formats_create_identical_workflows(coordinator: Coordinator,
     seen = []
     for path in write_all(tmp_path).values():
         wf_id = cli_json("workflows", "create", str(path), url=coordinator.url)["id"]
-        jobs = cli_json("jobs", "list", str(wf_id), url=coordinator.url)
+        jobs = cli_json("jobs", "list", str(wf_id), url=coordinator.url)["jobs"]
         seen.append([{k: j[k] for k in ("name", "command", "depends_on", "priority",
                                          "resource_requirements")} for j in jobs])
     assert all(s == seen[0] for s in seen)

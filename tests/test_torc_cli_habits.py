@@ -177,3 +177,21 @@ def test_completions_as_torc_spells_it() -> None:
         assert r.returncode == 0 and "workflows" in r.stdout, r.stderr
     r = run_cli("completions", "elvish")
     assert r.returncode != 0 and "elvish" in r.stderr
+
+
+def test_json_shapes_jq_scripts_from_torc_s_tutorials_read(coordinator: Coordinator,
+                                                           tmp_path: Path) -> None:
+    # simple-params: jq -r '.jobs[].name'; user-data: jobs read their input with jq '.data'.
+    c = coordinator.client
+    wf = c.create_workflow({"name": "w", "user_data": [{"name": "cfg", "data": {"lr": 0.1}}],
+                            "jobs": [{"name": f"train_{i}", "command": "true"}
+                                     for i in range(3)]})
+    r = run_cli("-f", "json", "jobs", "list", str(wf), url=coordinator.url, check=True)
+    assert [j["name"] for j in json.loads(r.stdout)["jobs"]] == [
+        "train_0", "train_1", "train_2"]
+    r = run_cli("-f", "json", "user-data", "list", str(wf), url=coordinator.url, check=True)
+    (entry,) = json.loads(r.stdout)["user_data"]
+    r = run_cli("-f", "json", "user-data", "get", str(entry["id"]), "--workflow-id", str(wf),
+                url=coordinator.url, check=True)
+    got = json.loads(r.stdout)
+    assert got["data"] == {"lr": 0.1} and got["name"] == "cfg" and got["workflow_id"] == wf

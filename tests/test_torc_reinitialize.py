@@ -12,8 +12,7 @@ from tests.conftest import Coordinator, run_cli, write_spec
 
 def _states(c: Coordinator, wf: int) -> dict[str, str]:
     r = run_cli("-f", "json", "jobs", "list", str(wf), url=c.url, check=True)
-    rows = json.loads(r.stdout)
-    rows = rows["jobs"] if isinstance(rows, dict) else rows
+    rows = json.loads(r.stdout)["jobs"]  # Torc's shape: jq '.jobs[]'
     return {row["name"]: row["status"] for row in rows}
 
 

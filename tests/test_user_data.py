@@ -28,17 +28,18 @@ def test_a_job_writes_user_data_that_its_dependent_reads(tmp_path: Path) -> None
     assert r.returncode == 0, r.stderr + (out / "job_stdio").joinpath(
         "job_wf1_j1_r1_a1.e").read_text()
     # The dependency was implied: read waited for write, and saw its value.
-    (got,) = json.loads((out / "got.json").read_text())
-    assert got == {"id": 1, "name": "cfg", "data": {"x": 42}, "is_ephemeral": False}
+    got = json.loads((out / "got.json").read_text())  # one object, as Torc prints it
+    assert got == {"id": 1, "name": "cfg", "data": {"x": 42}, "is_ephemeral": False,
+                   "workflow_id": 1}
 
 
 def test_user_data_and_files_listed_updated_and_kept_across_restarts(
         coordinator: Coordinator, tmp_path: Path) -> None:
     url = coordinator.url
     wf_id = cli_json("workflows", "create", str(write_spec(tmp_path, SPEC)), url=url)["id"]
-    jobs = {j["name"]: j for j in cli_json("jobs", "list", str(wf_id), url=url)}
+    jobs = {j["name"]: j for j in cli_json("jobs", "list", str(wf_id), url=url)["jobs"]}
     assert "update 1 " in jobs["write"]["command"] and jobs["read"]["depends_on"] == [1]
-    listed = cli_json("user-data", "list", str(wf_id), url=url)
+    listed = cli_json("user-data", "list", str(wf_id), url=url)["user_data"]
     assert [(u["id"], u["name"], u["data"]) for u in listed] == [(1, "cfg", None),
                                                                 (2, "preset", {"k": 1})]
     cli_json("user-data", "update", "2", "--workflow-id", str(wf_id), "--data", '[1, "a"]',
@@ -47,7 +48,7 @@ def test_user_data_and_files_listed_updated_and_kept_across_restarts(
         {"id": 1, "name": "f", "path": "f.txt", "required": False, "mtime": None}]
     for kill in (True, False):
         coordinator.restart(kill=kill)
-        (u,) = cli_json("user-data", "get", "2", "--workflow-id", str(wf_id), url=url)
+        u = cli_json("user-data", "get", "2", "--workflow-id", str(wf_id), url=url)
         assert u["data"] == [1, "a"]
     r = run_cli("user-data", "update", "9", "--workflow-id", str(wf_id), "--data", "1", url=url)
     assert r.returncode == 1 and "user data 9 does not exist" in r.stderr
@@ -67,5 +68,5 @@ def test_user_data_that_no_client_could_read_back_is_refused(coordinator: Coordi
         r = run_cli("user-data", "update", "1", "--workflow-id", str(wf_id), "--data", data,
                     url=url)
         assert r.returncode == 1 and says in r.stderr, r.stderr
-    (u,) = cli_json("user-data", "get", "1", "--workflow-id", str(wf_id), url=url)
+    u = cli_json("user-data", "get", "1", "--workflow-id", str(wf_id), url=url)
     assert u["data"] is None

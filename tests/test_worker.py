@@ -276,7 +276,7 @@ def test_torc_run_against_an_existing_coordinator(coordinator: Coordinator,
                 url=coordinator.url)
     assert r.returncode == 0, r.stderr
     wf_id = json.loads(r.stdout)["id"]
-    jobs = cli_json("jobs", "list", str(wf_id), url=coordinator.url)
+    jobs = cli_json("jobs", "list", str(wf_id), url=coordinator.url)["jobs"]
     assert {j["status"] for j in jobs} == {"completed"}
     assert (tmp_path / "out" / "job_stdio" / f"job_wf{wf_id}_j4_r1_a1.o").read_text() == "9\n"
 

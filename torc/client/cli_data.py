@@ -20,10 +20,13 @@ from torc.proto import torc_pb2 as pb
 COLUMNS = ["id", "name", "data", "is_ephemeral"]
 
 
-def user_data_dict(u: pb.UserData) -> dict[str, Any]:
-    """A user data entry with its value as JSON data."""
-    return {"id": u.id, "name": u.name, "data": json.loads(u.data_json or "null"),
-            "is_ephemeral": u.is_ephemeral}
+def user_data_dict(u: pb.UserData, wf_id: int | None = None) -> dict[str, Any]:
+    """A user data entry with its value as JSON data (and its workflow, as Torc's)."""
+    d = {"id": u.id, "name": u.name, "data": json.loads(u.data_json or "null"),
+         "is_ephemeral": u.is_ephemeral}
+    if wf_id is not None:
+        d["workflow_id"] = wf_id
+    return d
 
 
 def _workflow(a: argparse.Namespace) -> int:
@@ -36,22 +39,28 @@ def _workflow(a: argparse.Namespace) -> int:
         raise TorcError(f"workflow id must be a number, got {wf!r}") from None
 
 
-def _show(a: argparse.Namespace, title: str, entries: list[pb.UserData]) -> None:
-    rows = [user_data_dict(u) for u in entries]
+def _show(a: argparse.Namespace, title: str, entries: list[pb.UserData], wf_id: int,
+          one: bool = False) -> None:
+    """Entries as a table; as JSON ``{"user_data": [...]}``, or one object for ``one`` (as
+    Torc prints them: a job reads its input with ``jq '.data'``)."""
+    rows = [user_data_dict(u, wf_id) for u in entries]
+    if a.format == "json" and one:
+        output.emit_json(rows[0])
+        return
     if a.format != "json":
         rows = [{**r, "data": json.dumps(r["data"])} for r in rows]
-    output.rows(a.format, title, rows, COLUMNS)
+    output.rows(a.format, title, rows, COLUMNS, wrap="user_data")
 
 
 def cmd_list(c: TorcClient, a: argparse.Namespace) -> None:
     resp = c.call("ListUserData", pb.WorkflowRef(workflow_id=a.id))
-    _show(a, f"user data of workflow {a.id}", list(resp.user_data))
+    _show(a, f"user data of workflow {a.id}", list(resp.user_data), a.id)
 
 
 def cmd_get(c: TorcClient, a: argparse.Namespace) -> None:
     wf = _workflow(a)
     u = c.call("GetUserData", pb.UserDataRef(workflow_id=wf, user_data_id=a.user_data_id))
-    _show(a, f"user data {a.user_data_id} of workflow {wf}", [u])
+    _show(a, f"user data {a.user_data_id} of workflow {wf}", [u], wf, one=True)
 
 
 def cmd_update(c: TorcClient, a: argparse.Namespace) -> None:
@@ -62,7 +71,7 @@ def cmd_update(c: TorcClient, a: argparse.Namespace) -> None:
     wf = _workflow(a)
     u = c.call("UpdateUserData", pb.UpdateUserDataRequest(
         workflow_id=wf, user_data_id=a.user_data_id, data_json=a.data))
-    _show(a, f"user data {a.user_data_id} of workflow {wf}", [u])
+    _show(a, f"user data {a.user_data_id} of workflow {wf}", [u], wf, one=True)
 
 
 def cmd_files(c: TorcClient, a: argparse.Namespace) -> None:

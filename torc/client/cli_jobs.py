@@ -16,7 +16,7 @@ JOB_COLUMNS = ["id", "name", "status", "return_code", "run_id", "attempt_id", "c
 def cmd_jobs(c: TorcClient, a: argparse.Namespace) -> None:
     rows = [output.job_dict(j) for j in c.list_jobs(a.id, a.status, a.offset, a.limit,
                                                     name_regex=a.name or "")]
-    output.rows(a.format, f"jobs of workflow {a.id}", rows, JOB_COLUMNS)
+    output.rows(a.format, f"jobs of workflow {a.id}", rows, JOB_COLUMNS, wrap="jobs")
 
 
 def cmd_job_get(c: TorcClient, a: argparse.Namespace) -> None:

@@ -115,10 +115,12 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
 
 
-def rows(fmt: str, title: str, data: Sequence[dict[str, Any]], columns: Iterable[str]) -> None:
-    """Print rows as JSON (``-f json``: every field) or as a table of ``columns``."""
+def rows(fmt: str, title: str, data: Sequence[dict[str, Any]], columns: Iterable[str],
+         wrap: str | None = None) -> None:
+    """Print rows as JSON (``-f json``: every field; as ``{wrap: [...]}`` where Torc wraps
+    that listing, so its jq scripts read it) or as a table of ``columns``."""
     if fmt == "json":
-        emit_json(list(data))
+        emit_json({wrap: list(data)} if wrap else list(data))
     else:
         table(title, data, columns)
 
