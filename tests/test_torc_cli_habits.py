@@ -195,3 +195,12 @@ def test_json_shapes_jq_scripts_from_torc_s_tutorials_read(coordinator: Coordina
                 url=coordinator.url, check=True)
     got = json.loads(r.stdout)
     assert got["data"] == {"lr": 0.1} and got["name"] == "cfg" and got["workflow_id"] == wf
+
+
+def test_workflows_create_prints_torc_s_fields(coordinator: Coordinator, tmp_path: Path) -> None:
+    spec = write_spec(tmp_path, {"name": "w", "jobs": [{"name": "a", "command": "true"}]})
+    r = run_cli("-f", "json", "workflows", "create", str(spec), url=coordinator.url,
+                check=True)
+    got = json.loads(r.stdout)
+    wf = coordinator.client.list_workflows()[0].id
+    assert got["workflow_id"] == wf and got["status"] == "success" and got["id"] == wf

@@ -52,8 +52,10 @@ def cmd_create(c: TorcClient, a: argparse.Namespace) -> None:
     wf_id = c.create_workflow(a.spec)
     if a.initialize:
         c.initialize(wf_id, a.output_dir)
-    if a.format == "json":
-        output.emit_json({"id": wf_id})
+    if a.format == "json":  # Torc's fields, and our "id" beside them
+        output.emit_json({"workflow_id": wf_id, "status": "success",
+                          "message": f"Workflow created successfully with ID: {wf_id}",
+                          "id": wf_id})
     else:
         print(f"created workflow {wf_id}" + (" (initialized)" if a.initialize else ""))
 
