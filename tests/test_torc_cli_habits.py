@@ -204,3 +204,23 @@ def test_workflows_create_prints_torc_s_fields(coordinator: Coordinator, tmp_pat
     got = json.loads(r.stdout)
     wf = coordinator.client.list_workflows()[0].id
     assert got["workflow_id"] == wf and got["status"] == "success" and got["id"] == wf
+
+
+def test_numbers_read_right_canceled_is_not_failed_and_bars_add_up(
+        coordinator: Coordinator, tmp_path: Path) -> None:
+    c = coordinator.client
+    wf = c.create_workflow({"name": "w", "jobs": [
+        {"name": "bad", "command": "exit 3"},
+        {"name": "after1", "command": "true", "depends_on": ["bad"]},
+        {"name": "after2", "command": "true", "depends_on": ["bad"]},
+        {"name": "ok", "command": "true"}]})
+    r = run_cli("workflows", "status", str(wf), url=coordinator.url, check=True)
+    assert "uninitialized" in r.stdout and "in progress" not in r.stdout, r.stdout
+    r = run_cli("run", str(wf), "-o", str(tmp_path / "out"), url=coordinator.url)
+    assert r.returncode == 1
+    bars = {line.split()[0]: line.split()[-2] for line in r.stdout.splitlines()
+            if "/4" in line and line.split()}
+    assert bars.get("failed") == "1/4" and bars.get("canceled") == "2/4", r.stdout
+    r = run_cli("watch", str(wf), "--interval", "0.1", url=coordinator.url)
+    counts = r.stdout.splitlines()[-1]
+    assert "completed 1/4" in counts and "failed 1" in counts and "canceled 2" in counts

@@ -69,7 +69,8 @@ def cmd_status(c: TorcClient, a: argparse.Namespace) -> None:
     if a.format == "json":
         output.emit_json(d)
         return
-    state = "canceled" if d["canceled"] else ("complete" if d["complete"] else "in progress")
+    state = ("canceled" if d["canceled"] else "complete" if d["complete"]
+             else "in progress" if d["run_id"] else "uninitialized")
     output.table(f"workflow {a.id}: run {d['run_id']}, {d['num_jobs']} jobs, {state}",
                  [{"status": k, "jobs": v} for k, v in d["job_counts"].items()],
                  ["status", "jobs"])

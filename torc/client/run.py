@@ -121,18 +121,16 @@ def _progress(client: TorcClient, wf_id: int, worker: subprocess.Popen[bytes],
     with Progress(TextColumn("[bold]{task.description:<9}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=output.console, disable=not show,
                   transient=False) as progress:
+        # Canceled is not failed: each ending has its own bar, as the summary counts them.
         bars = {name: progress.add_task(name, total=total)
-                for name in ("completed", "failed", "running")}
+                for name in ("completed", "failed", "terminated", "canceled", "running")}
         def update() -> None:
             try:
                 counts = client.status(wf_id).job_counts
             except ClientError:
                 counts = {}
             for name, task in bars.items():
-                n = counts.get(name, 0)
-                if name == "failed":
-                    n += counts.get("canceled", 0) + counts.get("terminated", 0)
-                progress.update(task, completed=n)
+                progress.update(task, completed=counts.get(name, 0))
 
         with _exit_of(worker) as exited:
             update()

@@ -22,8 +22,9 @@ from torc.client import output
 from torc.client.stub import TorcClient
 
 HISTORY_WAIT_SECONDS = 60.0  # the history comes at once; a bound only for a stuck stream
-SHOWN = ("completed", "running", "ready", "blocked", "failed", "canceled", "terminated",
-         "pending_failed")
+# Every state, so that the bars add up to the workflow's jobs.
+SHOWN = ("completed", "running", "pending", "ready", "blocked", "uninitialized", "failed",
+         "canceled", "terminated", "pending_failed", "disabled")
 
 
 def _follow(c: TorcClient, wf_id: int, latest: deque[str], stop: threading.Event,
