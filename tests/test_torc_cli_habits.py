@@ -224,3 +224,18 @@ def test_numbers_read_right_canceled_is_not_failed_and_bars_add_up(
     r = run_cli("watch", str(wf), "--interval", "0.1", url=coordinator.url)
     counts = r.stdout.splitlines()[-1]
     assert "completed 1/4" in counts and "failed 1" in counts and "canceled 2" in counts
+
+
+def test_view_job_logs_as_torc_s_how_to_does(coordinator: Coordinator, tmp_path: Path) -> None:
+    # core/how-to/view-job-logs: torc reports results <wf> --job-id <id>, then cat the path.
+    c, out = coordinator.client, tmp_path / "out"
+    wf = c.create_workflow({"name": "w", "jobs": [
+        {"name": "ok", "command": "echo fine"},
+        {"name": "bad", "command": "echo broken-input >&2; exit 2"}]})
+    run_cli("run", str(wf), "-o", str(out), url=coordinator.url)
+    bad = next(j.id for j in c.list_jobs(wf) if j.name == "bad")
+    r = run_cli("-f", "json", "reports", "results", str(wf), "--job-id", str(bad), "-o",
+                str(out), url=coordinator.url, check=True)
+    (row,) = json.loads(r.stdout)
+    assert row["job_id"] == bad and row["return_code"] == 2
+    assert Path(row["job_stderr"]).read_text() == "broken-input\n"

@@ -27,8 +27,11 @@ def cmd_summary(c: TorcClient, a: argparse.Namespace) -> None:
 
 
 def cmd_results(c: TorcClient, a: argparse.Namespace) -> None:
-    rows = reports.results_report(a.id, c.list_results(a.id, all_runs=a.all_runs),
+    rows = reports.results_report(a.id, c.list_results(a.id, all_runs=a.all_runs,
+                                                       job_id=a.job_id or 0),
                                   c.list_workers(a.id), Path(a.output_dir).resolve())
+    for r in rows:  # Torc's field names beside ours, for its jq scripts
+        r["job_stdout"], r["job_stderr"] = r.get("stdout"), r.get("stderr")
     output.rows(a.format, f"results of workflow {a.id}", rows,
                 ["job_id", "job_name", "run_id", "attempt_id", "status", "return_code",
                  "exec_seconds", "stdout", "stderr", "slurm_stdout"])
@@ -134,6 +137,7 @@ def add_commands(sub: Any, workflow_verbs: Any) -> None:
             s.add_argument("-o", "--output-dir", default="torc_output",
                            help="where the workers wrote (default: %(default)s)")
             s.add_argument("--all-runs", action="store_true")
+            s.add_argument("--job-id", type=int, help="only this job's results")
         s.set_defaults(func=func)
 
     s = workflow_verbs.add_parser("correct-resources",
