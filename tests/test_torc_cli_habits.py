@@ -239,3 +239,14 @@ def test_view_job_logs_as_torc_s_how_to_does(coordinator: Coordinator, tmp_path:
     (row,) = json.loads(r.stdout)
     assert row["job_id"] == bad and row["return_code"] == 2
     assert Path(row["job_stderr"]).read_text() == "broken-input\n"
+
+
+def test_reports_summary_reads_as_text_not_json(coordinator: Coordinator,
+                                                tmp_path: Path) -> None:
+    c = coordinator.client
+    wf = c.create_workflow({"name": "w", "jobs": [{"name": "a", "command": "exit 2"},
+                                                  {"name": "b", "command": "true"}]})
+    run_cli("run", str(wf), "-o", str(tmp_path / "out"), url=coordinator.url)
+    r = run_cli("reports", "summary", str(wf), url=coordinator.url, check=True)
+    assert "{" not in r.stdout and "completed 1, failed 1" in r.stdout, r.stdout
+    assert "2 1" in r.stdout  # failures by return code: code 2, once

@@ -4,7 +4,6 @@ plot-resources``: the recovery loop's commands."""
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,16 @@ def cmd_summary(c: TorcClient, a: argparse.Namespace) -> None:
     if a.format == "json":
         output.emit_json(d)
         return
-    rows = [{"figure": k, "value": json.dumps(v) if isinstance(v, dict) else v}
-            for k, v in d.items()]
+    rows = [{"figure": k.replace("_", " "), "value": _readable(v)} for k, v in d.items()]
     output.table(f"summary of workflow {a.id}", rows, ["figure", "value"])
+
+
+def _readable(value: Any) -> Any:
+    """A summary value as a person reads it: a mapping as 'key N, key N' (the states or return
+    codes that have any), not JSON."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items() if v) or "none"
+    return value
 
 
 def cmd_results(c: TorcClient, a: argparse.Namespace) -> None:
