@@ -250,3 +250,23 @@ def test_reports_summary_reads_as_text_not_json(coordinator: Coordinator,
     r = run_cli("reports", "summary", str(wf), url=coordinator.url, check=True)
     assert "{" not in r.stdout and "completed 1, failed 1" in r.stdout, r.stdout
     assert "2 1" in r.stdout  # failures by return code: code 2, once
+
+
+def test_monitoring_is_on_by_default_as_torc_s_and_can_be_turned_off(
+        coordinator: Coordinator, tmp_path: Path) -> None:
+    # A 50 MB job without a resource_monitor section has its peak memory recorded.
+    job = {"name": "hold", "command": "python3 -c 'import time; b = b\"x\" * (50 << 20); "
+                                      "time.sleep(6)'"}
+    spec = write_spec(tmp_path, {"name": "w", "jobs": [job]})
+    r = run_cli("-f", "json", "workflows", "create", str(spec), url=coordinator.url,
+                check=True)
+    wf = json.loads(r.stdout)["workflow_id"]
+    run_cli("run", str(wf), "-o", str(tmp_path / "out"), url=coordinator.url, check=True)
+    (result,) = coordinator.client.list_results(wf)
+    assert result.HasField("peak_memory_bytes") and result.peak_memory_bytes > 50 << 20
+    r = run_cli("-f", "json", "workflows", "create", str(spec), "--no-resource-monitoring",
+                url=coordinator.url, check=True)
+    off = json.loads(r.stdout)["workflow_id"]
+    run_cli("run", str(off), "-o", str(tmp_path / "out2"), url=coordinator.url, check=True)
+    (result,) = coordinator.client.list_results(off)
+    assert not result.HasField("peak_memory_bytes")

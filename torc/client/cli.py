@@ -26,7 +26,7 @@ from torc.client import (
     cli_workflows,
     output,
 )
-from torc.client.stub import TorcClient
+from torc.client.stub import TorcClient, load_spec
 from torc.config import DEFAULT_URL
 from torc.errors import TorcError
 from torc.exits import exit_now
@@ -49,7 +49,12 @@ def cmd_create(c: TorcClient, a: argparse.Namespace) -> None:
     if a.dry_run:
         cli_plans.dry_run(a)
         return
-    wf_id = c.create_workflow(a.spec)
+    if a.no_resource_monitoring:
+        raw, source = load_spec(a.spec)
+        raw["resource_monitor"] = {**(raw.get("resource_monitor") or {}), "enabled": False}
+        wf_id = c.create_loaded(raw, source)
+    else:
+        wf_id = c.create_workflow(a.spec)
     if a.initialize:
         c.initialize(wf_id, a.output_dir)
     if a.format == "json":  # Torc's fields, and our "id" beside them
@@ -180,6 +185,8 @@ def _workflow_commands(sub: Any) -> Any:
     s.add_argument("--initialize", action="store_true", help="initialize it too")
     s.add_argument("--dry-run", action="store_true",
                    help="validate and show what would be created; store nothing")
+    s.add_argument("--no-resource-monitoring", action="store_true",
+                   help="do not sample the jobs' memory and CPU (on by default, as Torc's)")
     s.add_argument("--output-dir", default="torc_output",
                    help="with --initialize: where jobs run (default: %(default)s)")
     s.set_defaults(func=cmd_create)

@@ -103,12 +103,13 @@ def execution_config(ctx: Ctx, spec: dict) -> dict[str, Any]:
 
 
 def resource_monitor(ctx: Ctx, spec: dict) -> dict[str, Any]:
-    """``resource_monitor`` (disabled unless ``enabled: true``)."""
+    """``resource_monitor``: on unless ``enabled: false`` (Torc monitors every job by default,
+    peak and average, every 5 s), so ``recover`` and the utilization report have figures."""
     rm = spec.get("resource_monitor") or {}
     where = "resource_monitor"
     check_keys(ctx, rm, MONITOR_KEYS, where)
     return {
-        "enabled": bool_field(ctx, rm, "enabled", where, False),
+        "enabled": bool_field(ctx, rm, "enabled", where, True),
         "granularity": _choice(ctx, rm, "granularity", where, GRANULARITIES, "summary"),
         "sample_interval_seconds": int_field(ctx, rm, "sample_interval_seconds", where, 5,
                                              minimum=1),
