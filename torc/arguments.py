@@ -60,7 +60,7 @@ def check_parsed(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
         if not isinstance(action.type, Number):
             continue
         value = getattr(args, action.dest, None)
-        if value is None or value is action.default and isinstance(value, str):
+        if value is None:
             continue
         try:
             action.type(value)

@@ -263,10 +263,7 @@ def _running_commands(sub: Any) -> None:
 
     s = sub.add_parser("run", help="run a workflow here (embedded coordinator unless --url)")
     s.add_argument("target", metavar="SPEC|ID")
-    add_worker_arguments(s)
-    s.add_argument("-p", "--poll-interval", type=POSITIVE, default=0.25,
-                   help="seconds between progress updates (Torc's flag; jobs' ends are seen "
-                        "at once)")
+    cli_workflows.add_run_arguments(s)
     s.add_argument("--skip-checks", action="store_true",
                    help="accepted for Torc's scripts: torc run makes no scheduler checks")
     s.add_argument("--dash", action="store_true",

@@ -20,13 +20,10 @@ from torc.proto import torc_pb2 as pb
 COLUMNS = ["id", "name", "data", "is_ephemeral"]
 
 
-def user_data_dict(u: pb.UserData, wf_id: int | None = None) -> dict[str, Any]:
-    """A user data entry with its value as JSON data (and its workflow, as Torc's)."""
-    d = {"id": u.id, "name": u.name, "data": json.loads(u.data_json or "null"),
-         "is_ephemeral": u.is_ephemeral}
-    if wf_id is not None:
-        d["workflow_id"] = wf_id
-    return d
+def user_data_dict(u: pb.UserData, wf_id: int) -> dict[str, Any]:
+    """A user data entry with its value as JSON data and its workflow, as Torc's."""
+    return {"id": u.id, "name": u.name, "data": json.loads(u.data_json or "null"),
+            "is_ephemeral": u.is_ephemeral, "workflow_id": wf_id}
 
 
 def _workflow(a: argparse.Namespace) -> int:

@@ -58,6 +58,15 @@ def cmd_delete(c: TorcClient, a: argparse.Namespace) -> None:
             print(f"deleted workflow {wf_id}")
 
 
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``torc run`` and ``torc workflows run``: the worker's, and how often
+    progress is drawn."""
+    add_worker_arguments(p)
+    p.add_argument("-p", "--poll-interval", type=POSITIVE, default=0.25,
+                   help="seconds between progress updates (Torc's flag; jobs' ends are seen "
+                        "at once)")
+
+
 def add_commands(wsub: Any) -> None:
     """Add the verbs to ``torc workflows``."""
     s = wsub.add_parser("list", help="list workflows (archived ones with --all)")
@@ -76,9 +85,7 @@ def add_commands(wsub: Any) -> None:
     s.set_defaults(func=cmd_is_complete)
     s = wsub.add_parser("run", help="run an existing workflow here (as torc run ID)")
     s.add_argument("target", metavar="ID")
-    add_worker_arguments(s)
-    s.add_argument("-p", "--poll-interval", type=POSITIVE, default=0.25,
-                   help="seconds between progress updates")
+    add_run_arguments(s)
     s.set_defaults(func=None, run_here=True)
     s = wsub.add_parser("delete", help="delete workflows (asks first on a terminal)")
     s.add_argument("ids", type=int, nargs="+", metavar="ID")

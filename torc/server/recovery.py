@@ -30,6 +30,9 @@ from torc.server.wal_reader import WalReader
 log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+# The snapshot child's exit code when the coordinator did not let it put its snapshot in
+# place (the log could not hold its sequence number).
+NOT_PLACED = 3
 
 
 def snapshot_path(directory: Path, seq: int) -> Path:
@@ -111,7 +114,7 @@ def fork_snapshot(directory: Path, store: Store, seq: int, boot: str,
             placed = write_snapshot(directory, seq,
                                     json.dumps(data, separators=(",", ":")).encode(),
                                     snapshot_parts.named(data), go_read)
-            code = 0 if placed is not None else 3
+            code = 0 if placed is not None else NOT_PLACED
     except BaseException as e:  # noqa: BLE001 - the child reports and exits, whatever happened
         os.write(2, f"snapshot at seq {seq} failed: {e!r}\n".encode())
     finally:

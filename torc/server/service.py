@@ -153,21 +153,20 @@ class TorcService(WorkerRpcs, HeartbeatRpcs, JobRpcs, TransferRpcs, UserDataRpcs
 
     # ----- who may do what
 
+    def _caller(self, context: grpc.aio.ServicerContext) -> Identity | None:
+        """Who the call's token stands for now (None: no token, or one that stands for
+        nobody)."""
+        for key, value in context.invocation_metadata() or ():
+            if key == auth.HEADER:
+                return self.identities.lookup(str(value).removeprefix("Bearer "))
+        return None
+
     def who(self, context: grpc.aio.ServicerContext) -> Identity:
         """The caller, from its token (the interceptor let only known tokens in)."""
-        for key, value in context.invocation_metadata() or ():
-            if key == auth.HEADER:
-                found = self.identities.lookup(str(value).removeprefix("Bearer "))
-                if found is not None:
-                    return found
-        raise PermissionDenied("no identity for this call")
-
-    def _revoked(self, context: grpc.aio.ServicerContext) -> bool:
-        """Whether the caller's token stopped standing for anyone since the call began."""
-        for key, value in context.invocation_metadata() or ():
-            if key == auth.HEADER:
-                return self.identities.lookup(str(value).removeprefix("Bearer ")) is None
-        return True
+        found = self._caller(context)
+        if found is None:
+            raise PermissionDenied("no identity for this call")
+        return found
 
     def _readable(self, context: grpc.aio.ServicerContext, wf_id: int,
                   who: Identity | None = None) -> Workflow:
@@ -336,7 +335,7 @@ class TorcService(WorkerRpcs, HeartbeatRpcs, JobRpcs, TransferRpcs, UserDataRpcs
                     seq, msg = await asyncio.wait_for(q.get(), STREAM_RECHECK)
                 except TimeoutError:
                     seq, msg = 0, None
-                if self._revoked(context):  # a user removed while the stream was open
+                if self._caller(context) is None:  # a user removed while the stream ran
                     await context.abort(grpc.StatusCode.UNAUTHENTICATED,
                                         "this token is no longer valid")
                 if msg is None:

@@ -16,7 +16,7 @@ from torc.proto import torc_pb2 as pb
 from torc.server import access, convert
 from torc.server import events as E
 from torc.server.rpc import abort
-from torc.spec.checks import LIMITS, MAX_NAME, limited
+from torc.spec.checks import limited
 
 
 class AccessGroupRpcs:
@@ -49,8 +49,8 @@ class AccessGroupRpcs:
     async def CreateAccessGroup(self, request: pb.CreateAccessGroupRequest,
                                 context: grpc.aio.ServicerContext) -> pb.AccessGroup:
         try:
-            name = limited("name", request.name.strip(), MAX_NAME)
-            description = limited("description", request.description, LIMITS["description"])
+            name = limited("name", request.name.strip())
+            description = limited("description", request.description)
         except SpecError as e:
             await abort(context, InvalidArgument(e.message))
         return await self._group_event(context, E.GroupCreate(
@@ -67,16 +67,18 @@ class AccessGroupRpcs:
                              context: grpc.aio.ServicerContext) -> pb.AccessGroup:
         await self._durable(context)  # type: ignore[attr-defined]
         g = self.store.groups.groups.get(request.group_id)
-        if g is None or not self._sees_group(context, g):
+        if g is None or not self._group_viewer(context)(g):
             await context.abort(grpc.StatusCode.NOT_FOUND,
                                 f"access group {request.group_id} does not exist")
         return convert.access_group(g)
 
-    def _sees_group(self, context: grpc.aio.ServicerContext, g: Any) -> bool:
-        """Members and admins see a group (its members, its workflows); others do not."""
+    def _group_viewer(self, context: grpc.aio.ServicerContext) -> Any:
+        """Whether the caller sees a group (its members, its workflows): members and admins
+        do, others do not. The caller is looked up once, not once per group."""
         who = self.who(context)  # type: ignore[attr-defined]
-        multi = self.identities.multi_user  # type: ignore[attr-defined]
-        return not multi or who.admin or who.name in g.members
+        if not self.identities.multi_user or who.admin:  # type: ignore[attr-defined]
+            return lambda g: True
+        return lambda g: who.name in g.members
 
     async def ListAccessGroups(self, request: pb.ListAccessGroupsRequest,
                                context: grpc.aio.ServicerContext
@@ -85,8 +87,9 @@ class AccessGroupRpcs:
             await self._read(context, request.workflow_id)  # type: ignore[attr-defined]
         else:
             await self._durable(context)  # type: ignore[attr-defined]
+        sees = self._group_viewer(context)
         groups = [g for g in self.store.groups.groups.values()
-                  if self._sees_group(context, g)
+                  if sees(g)
                   and (not request.user or request.user in g.members)
                   and (not request.workflow_id or request.workflow_id in g.workflows)]
         return pb.ListAccessGroupsResponse(groups=[convert.access_group(g) for g in groups])
@@ -94,7 +97,7 @@ class AccessGroupRpcs:
     async def AddUserToGroup(self, request: pb.GroupMembershipRequest,
                              context: grpc.aio.ServicerContext) -> pb.AccessGroup:
         try:
-            limited("user", request.user, LIMITS["user"])
+            limited("user", request.user)
         except SpecError as e:
             await abort(context, InvalidArgument(e.message))
         return await self._group_event(context, E.GroupAddUser(

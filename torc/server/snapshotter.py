@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from torc.server.recovery import fork_snapshot
+from torc.server.recovery import NOT_PLACED, fork_snapshot
 
 log = logging.getLogger("torc.coord")
 
@@ -97,7 +97,7 @@ class Snapshotter:
                         "records since); taking it again outside the idle class",
                         seq, wal.records_since_snapshot)
             return True
-        if code == 3:
+        if code == NOT_PLACED:
             log.info("the snapshot at seq %d was not put in place; the WAL is kept", seq)
             return False
         if code != 0:

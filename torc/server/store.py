@@ -25,14 +25,7 @@ from torc.server.access import AccessGroups
 from torc.server.allocation_events import AllocationEvents
 from torc.server.job import jobs_from_columns
 from torc.server.job_updates import update_job
-from torc.server.records import (  # noqa: F401 - FEED_*: the caps, where tests look
-    FEED_BYTES,
-    FEED_LIMIT,
-    Effects,
-    Feed,
-    FeedItem,
-    Worker,
-)
+from torc.server.records import Effects, Feed, FeedItem, Worker
 from torc.server.workflow import Workflow
 
 # Report kinds, as in torc.v1.ReportKind.

@@ -118,10 +118,9 @@ def str_field(ctx: Ctx, obj: dict, key: str, where: str, required: bool = False,
         raise ctx.fail(where, f"{key!r} must be a string, got {value!r}", line_of(obj, key))
     if required and not value.strip():
         raise ctx.fail(where, f"{key!r} must not be empty", line_of(obj, key))
-    limit = LIMITS.get(key)
-    if limit is not None and len(value) > limit:
-        raise ctx.fail(where, f"{key!r} is {len(value):,} characters long; at most {limit:,} "
-                       "are allowed", line_of(obj, key))
+    too_long = over_limit(key, value)
+    if too_long:
+        raise ctx.fail(where, too_long, line_of(obj, key))
     if plain(value):
         return value
     return text(ctx, value, f"{where}.{key}", line_of(obj, key), name=key == "name")
@@ -216,9 +215,17 @@ def no_match(pattern: str, rx: Any, names: list[str], what: str = "job") -> str:
             f"{suggestion!r}?")
 
 
-def limited(field: str, value: str, limit: int) -> str:
-    """``value`` when it is at most ``limit`` characters; a SpecError naming ``field``."""
-    if len(value) > limit:
-        raise SpecError(f"{field!r} is {len(value):,} characters long; at most {limit:,} are "
-                        "allowed")
+def over_limit(field: str, value: str) -> str:
+    """Why ``value`` is too long for ``field`` (its entry in LIMITS), or "" when it is not."""
+    limit = LIMITS.get(field)
+    if limit is None or len(value) <= limit:
+        return ""
+    return f"{field!r} is {len(value):,} characters long; at most {limit:,} are allowed"
+
+
+def limited(field: str, value: str) -> str:
+    """``value`` when it fits ``field``'s limit (LIMITS); a SpecError naming the field."""
+    too_long = over_limit(field, value)
+    if too_long:
+        raise SpecError(too_long)
     return value

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 COOKIE = "torc_dash_session"
 CSRF_HEADER = "x-torc-csrf"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+# Addresses that mean "every address of this machine" when bound; never a Host to answer to.
+WILDCARDS = ("0.0.0.0", "::", "")
 
 
 def is_loopback(host: str) -> bool:
@@ -39,13 +41,13 @@ def allowed_hosts(bound: str) -> list[str]:
     names = {bound, *LOOPBACK_NAMES}
     if not is_loopback(bound):
         names |= {socket.gethostname(), socket.getfqdn()}
-        if bound in ("0.0.0.0", "::", ""):
+        if bound in WILDCARDS:
             try:
                 names |= {str(info[4][0]) for info in socket.getaddrinfo(
                     socket.gethostname(), None)}
             except OSError:
                 pass
-    return sorted(n for n in names if n and n not in ("0.0.0.0", "::"))
+    return sorted(n for n in names if n not in WILDCARDS)
 
 
 @dataclass

@@ -11,7 +11,7 @@ import uvicorn
 
 from torc import auth
 from torc.client.dash.app import create_app
-from torc.client.dash.security import Guard, allowed_hosts, is_loopback
+from torc.client.dash.security import WILDCARDS, Guard, allowed_hosts, is_loopback
 from torc.client.stub import TorcClient
 from torc.errors import TorcError
 
@@ -35,7 +35,7 @@ def build(url: str | None, host: str,
 def launch_url(host: str, port: int, guard: Guard, path: str = "/") -> str:
     """The address to open: it carries the launch secret, which the dashboard exchanges for
     a session cookie (and then drops from the address bar)."""
-    shown = host if host not in ("0.0.0.0", "::", "") else socket.gethostname()
+    shown = host if host not in WILDCARDS else socket.gethostname()
     if ":" in shown:
         shown = f"[{shown}]"
     return f"http://{shown}:{port}{path}?token={guard.secret}"

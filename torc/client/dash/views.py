@@ -85,6 +85,10 @@ def timeline(results: list[pb.JobResult], workers: list[pb.Worker]) -> dict[str,
     return {"runs": rows, "lanes": [x["lane"] for x in rows]}
 
 
+def _nothing(path: Path, why: str) -> dict[str, Any]:
+    return {"path": str(path), "text": None, "why": why}
+
+
 def tail(path: Path, root: Path, limit: int = 16_384) -> dict[str, Any]:
     """The end of an output file under ``root``, or why there is none to show. A job owns its
     log files and can replace them: only a regular file is read (not a link, which could
@@ -92,25 +96,21 @@ def tail(path: Path, root: Path, limit: int = 16_384) -> dict[str, Any]:
     its last ``limit`` bytes."""
     try:
         if not path.parent.resolve().is_relative_to(root.resolve()):
-            return {"path": str(path), "text": None,
-                    "why": "not under the output directory: not shown"}
+            return _nothing(path, "not under the output directory: not shown")
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
-        return {"path": str(path), "text": None,
-                "why": "not found here: the dashboard reads the output directory it was "
-                       "given (--output-dir); run it where that directory is mounted"}
+        return _nothing(path, "not found here: the dashboard reads the output directory it "
+                              "was given (--output-dir); run it where that directory is mounted")
     except OSError as e:
-        why = ("not a regular file (a symbolic link): not shown" if e.errno == errno.ELOOP
-               else f"cannot read: {e.strerror}")
-        return {"path": str(path), "text": None, "why": why}
+        return _nothing(path, "not a regular file (a symbolic link): not shown"
+                        if e.errno == errno.ELOOP else f"cannot read: {e.strerror}")
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            return {"path": str(path), "text": None, "why": "not a regular file: not shown"}
-        start = max(st.st_size - limit, 0)
-        text = os.pread(fd, limit, start).decode(errors="replace")
+            return _nothing(path, "not a regular file: not shown")
+        text = os.pread(fd, limit, max(st.st_size - limit, 0)).decode(errors="replace")
     except OSError as e:
-        return {"path": str(path), "text": None, "why": f"cannot read: {e.strerror}"}
+        return _nothing(path, f"cannot read: {e.strerror}")
     finally:
         os.close(fd)
     return {"path": str(path), "text": text, "truncated": st.st_size > limit, "why": ""}
