@@ -50,7 +50,10 @@ class Snapshotter:
         if self.child is not None:
             # A periodic snapshot, paced, could take minutes: the final one replaces it.
             # What it wrote is named by no snapshot, and removed when the final one lands.
-            os.kill(self.child, signal.SIGKILL)
+            try:
+                os.kill(self.child, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # it has just ended; its task sees that and lets the lock go
         async with self.lock:
             await self._take(1.0, idle=False)
 
