@@ -87,6 +87,13 @@ class Coordinator:
         self.stop()
 
 
+@pytest.fixture(autouse=True)
+def _in_own_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test runs in its own directory: jobs run where ``torc run`` or a worker was
+    started (as Torc's), so what they write lands there, not in the checkout."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
 def coordinator(tmp_path: Path) -> Iterator[Coordinator]:
     c = Coordinator(tmp_path / "coord", "--heartbeat-interval", "1")
@@ -117,14 +124,16 @@ def write_spec(directory: Path, spec: dict[str, Any], name: str = "spec.yaml") -
 
 
 def start_worker(url: str, wf_id: int, output_dir: Path, *extra: str,
-                 log_name: str | None = None,
-                 env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+                 log_name: str | None = None, env: dict[str, str] | None = None,
+                 cwd: Path | None = None) -> subprocess.Popen[bytes]:
+    """A ``torc-worker``, started in ``cwd`` (default: ``output_dir``), where its jobs run."""
     output_dir.mkdir(parents=True, exist_ok=True)
     log = open(output_dir / (log_name or f"worker-{time.monotonic_ns()}.log"), "ab")  # noqa: SIM115
     env = {**os.environ, **(env or {})}
     return subprocess.Popen(
         [sys.executable, "-m", "torc.worker.main", "--url", url, "--workflow-id", str(wf_id),
-         "--output-dir", str(output_dir), *extra], stdout=log, stderr=log, env=env)
+         "--output-dir", str(output_dir), *extra], stdout=log, stderr=log, env=env,
+        cwd=cwd or output_dir)
 
 
 def run_cli(*args: str, url: str | None = None, check: bool = False,

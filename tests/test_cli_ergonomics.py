@@ -23,13 +23,13 @@ def test_exec_runs_inline_commands_and_says_when_one_failed(tmp_path: Path) -> N
     assert r.returncode == 1
     summary = json.loads(r.stdout)
     assert summary["job_counts"]["completed"] == 1 and summary["job_counts"]["failed"] == 1
-    assert (out / "one.txt").read_text() == "one\n"
+    assert (tmp_path / "one.txt").read_text() == "one\n"  # jobs run here
     # One job per value of each --param (their product), like Torc's parameters.
     r = run_cli("-f", "json", "exec", "--param", "i=1:3", "--param", "s=[a,b]",
                 "-c", "echo {i}{s} > out_{i}{s}.txt", "--max-parallel-jobs", "2",
                 "--output-dir", str(tmp_path / "p"))
     assert r.returncode == 0, r.stderr
-    assert sorted(p.name for p in (tmp_path / "p").glob("out_*.txt")) == [
+    assert sorted(p.name for p in tmp_path.glob("out_*.txt")) == [
         f"out_{i}{s}.txt" for i in (1, 2, 3) for s in "ab"]
     # Everything after -- is one command, quoted as given.
     r = run_cli("exec", "--output-dir", str(tmp_path / "q"), "--", "printf", "%s|",

@@ -193,7 +193,7 @@ def test_torc_run_dash_serves_the_embedded_coordinators_workflow(tmp_path: Path)
         status, body, _ = request(f"http://127.0.0.1:{port}/api/workflows/1",
                                    headers=session)
         assert json.loads(body)["name"] == "with_dash"
-        (out / "go").touch()
+        (tmp_path / "go").touch()  # where the job runs
         assert proc.wait(timeout=120) == 0
     finally:
         if proc.poll() is None:

@@ -36,7 +36,7 @@ def test_a_retryable_failure_runs_again_after_its_recovery_script(
                                      ("flaky", 3, 0, "completed"),
                                      ("after", 1, 0, "completed")]
     # The script ran before each retry, with the failed attempt's values.
-    assert (out / "recovery.log").read_text().splitlines() == ["flaky 1 2", "flaky 2 2"]
+    assert (tmp_path / "recovery.log").read_text().splitlines() == ["flaky 1 2", "flaky 2 2"]
     # Each attempt kept its own stdio; the script's output is beside it.
     for a in (1, 2, 3):
         assert (out / "job_stdio" / f"job_wf{wf_id}_j1_r1_a{a}.o").read_text() == \
@@ -115,7 +115,7 @@ def test_use_pending_failed_holds_dependents_until_reset(coordinator: Coordinato
     assert run_cli("run", str(wf_id), "--output-dir", str(out), url=url).returncode == 1
     assert job_states(c, wf_id) == {"bad": "pending_failed", "after": "blocked"}
     assert not c.get_workflow(wf_id).complete
-    (out / "fixed").touch()
+    (tmp_path / "fixed").touch()  # where the jobs run
     run_cli("workflows", "reset-status", str(wf_id), "--failed-only", "--reinitialize",
             url=url, check=True)
     assert run_cli("run", str(wf_id), "--output-dir", str(out), url=url).returncode == 0

@@ -30,7 +30,7 @@ def test_rerun_a_subset_while_the_rest_stays_done(coordinator: Coordinator,
               for j in cli_json("jobs", "list", str(wf_id), url=url)["jobs"]}
     assert states == {"gen_a": "ready", "use_a": "blocked", "other": "failed"}
     run_cli("run", str(wf_id), "--output-dir", str(out), url=url)
-    ran = (out / "runs.txt").read_text().split()
+    ran = (tmp_path / "runs.txt").read_text().split()
     assert Counter(ran) == {"a": 2, "use_a": 2, "other": 1}, ran
     run2 = cli_json("results", "list", str(wf_id), "--run-id", "2", url=url)
     assert sorted(r["job_name"] for r in run2) == ["gen_a", "use_a"]

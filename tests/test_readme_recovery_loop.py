@@ -19,4 +19,4 @@ def test_the_readme_s_recovery_loop_ends_in_one_round(coordinator: Coordinator,
     r = run_cli("recover", "1", "--output-dir", str(out), url=url, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert {j.status for j in coordinator.client.list_jobs(1)} == {6}
-    assert (out / "report.txt").read_text() == "trained\n"
+    assert (tmp_path / "report.txt").read_text() == "trained\n"

@@ -141,8 +141,8 @@ def _start_victim(c: Coordinator, tmp_path: Path) -> tuple[int, Path, Any, int]:
     client = c.client
     wait_for(lambda: client.status(wf_id).job_counts["running"] == 1, timeout=60)
     (worker,) = [w for w in client.list_workers(wf_id) if w.role == "worker"]
-    pid = int(wait_for(lambda: (out / "victim.pid").exists()
-                       and (out / "victim.pid").read_text().strip()))
+    pid = int(wait_for(lambda: (tmp_path / "victim.pid").exists()
+                       and (tmp_path / "victim.pid").read_text().strip()))
     return wf_id, out, worker, pid
 
 

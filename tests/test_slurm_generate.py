@@ -105,8 +105,9 @@ def test_an_allocation_whose_remaining_jobs_cannot_run_there_ends(
              in slurm.FINAL_STATES, timeout=120)
     assert slurm.squeue([alloc.slurm_job_id])[alloc.slurm_job_id].state == "COMPLETED"
     assert job_states(c, wf_id) == {"small": "completed", "too_big": "ready"}
-    log = next(out.glob("slurm_output_wf*_sl*.e")).read_text()
-    assert "idle for 2s with no job left that fits" in log
+    # The worker's log, named as Torc names its Slurm job runner's.
+    (log,) = out.glob(f"job_runner_slurm_wf{wf_id}_sl{alloc.slurm_job_id}_n0_pid*.log")
+    assert "idle for 2s with no job left that fits" in log.read_text()
 
 
 def test_jobs_as_slurm_steps_are_limited_and_accounted_by_slurm(

@@ -13,7 +13,7 @@ from tests.conftest import Coordinator, cli_json, job_states, run_cli, start_wor
 
 def test_initialize_names_each_missing_input_and_changes_nothing(coordinator: Coordinator,
                                                                  tmp_path: Path) -> None:
-    url, out = coordinator.url, tmp_path / "out"
+    url, out = coordinator.url, tmp_path  # jobs run here, where the test is
     spec = write_spec(tmp_path, {
         "name": "inputs",
         "files": [{"name": "raw", "path": "in/raw.csv"}, {"name": "made", "path": "made.txt"}],
@@ -23,7 +23,7 @@ def test_initialize_names_each_missing_input_and_changes_nothing(coordinator: Co
                   "input_user_data": ["cfg", "given"]},
                  {"name": "use", "command": "cat made.txt", "input_files": ["made"]}]})
     wf_id = cli_json("workflows", "create", str(spec), url=url)["id"]
-    r = run_cli("workflows", "initialize", str(wf_id), "--output-dir", str(out), url=url)
+    r = run_cli("workflows", "initialize", str(wf_id), url=url)
     assert r.returncode == 1
     # Both problems at once; made.txt is written by a job, so it is not required.
     assert "input file 'raw' (in/raw.csv) does not exist" in r.stderr
@@ -55,8 +55,7 @@ def test_a_job_that_exits_0_without_its_output_fails_saying_so(coordinator: Coor
 
 def test_reinitialize_reruns_what_changed_and_what_depends_on_it(coordinator: Coordinator,
                                                                  tmp_path: Path) -> None:
-    url, out = coordinator.url, tmp_path / "out"
-    out.mkdir()
+    url, out = coordinator.url, tmp_path  # jobs run here, where the test is
     (out / "a.in").write_text("a\n")
     (out / "b.in").write_text("b\n")
     wf_id = coordinator.client.create_workflow({
@@ -76,20 +75,18 @@ def test_reinitialize_reruns_what_changed_and_what_depends_on_it(coordinator: Co
     assert sorted(runs) == ["a", "a_next", "b", "c"]
 
     # Nothing changed: nothing would run again.
-    assert cli_json("workflows", "reinitialize", str(wf_id), "--dry-run", "--output-dir",
-                    str(out), url=url) == []
+    assert cli_json("workflows", "reinitialize", str(wf_id), "--dry-run", url=url) == []
     # An input file changes (a newer mtime), user data changes, an output disappears.
     later = time.time() + 5
     os.utime(out / "a.in", (later, later))
     run_cli("user-data", "update", "1", "--workflow-id", str(wf_id), "--data", "2", url=url,
             check=True)
     plan = {r["job_id"]: r["reason"] for r in cli_json(
-        "workflows", "reinitialize", str(wf_id), "--dry-run", "--output-dir", str(out),
-        url=url)}
+        "workflows", "reinitialize", str(wf_id), "--dry-run", url=url)}
     assert plan == {1: "input file 'a_in' changed",
                     4: "its command or input user data changed"}
     (out / "b.out").unlink()
-    cli_json("workflows", "reinitialize", str(wf_id), "--output-dir", str(out), url=url)
+    cli_json("workflows", "reinitialize", str(wf_id), url=url)
     states = job_states(coordinator.client, wf_id)
     assert states == {"a": "ready", "a_next": "blocked", "b": "ready", "c": "ready"}
     (out / "runs").unlink()
@@ -99,7 +96,7 @@ def test_reinitialize_reruns_what_changed_and_what_depends_on_it(coordinator: Co
     # A changed command reruns the job (and only it) at the next reinitialize.
     cli_json("jobs", "update", str(wf_id), "3", "--command", "echo b2 >> runs; cp b.in b.out",
              url=url)
-    cli_json("workflows", "reinitialize", str(wf_id), "--output-dir", str(out), url=url)
+    cli_json("workflows", "reinitialize", str(wf_id), url=url)
     assert job_states(coordinator.client, wf_id)["b"] == "ready"
     assert sum(s == "ready" for s in job_states(coordinator.client, wf_id).values()) == 1
 

@@ -48,8 +48,7 @@ def test_reinitialize_after_fixing_an_input_reruns_the_failed_job(coordinator: C
                                         "work_b": "completed", "work_fail": "failed",
                                         "finalize": "canceled"}
     config.write_text('{"valid": true, "message": "This input should succeed"}')
-    run_cli("workflows", "reinitialize", str(wf), "--output-dir", str(out), url=coordinator.url,
-            check=True)
+    run_cli("workflows", "reinitialize", str(wf), url=coordinator.url, check=True)
     assert _states(coordinator, wf) == {"setup": "completed", "work_a": "completed",
                                         "work_b": "completed", "work_fail": "ready",
                                         "finalize": "blocked"}

@@ -28,7 +28,7 @@ def test_a_job_writes_user_data_that_its_dependent_reads(tmp_path: Path) -> None
     assert r.returncode == 0, r.stderr + (out / "job_stdio").joinpath(
         "job_wf1_j1_r1_a1.e").read_text()
     # The dependency was implied: read waited for write, and saw its value.
-    got = json.loads((out / "got.json").read_text())  # one object, as Torc prints it
+    got = json.loads((tmp_path / "got.json").read_text())  # one object, as Torc prints it
     assert got == {"id": 1, "name": "cfg", "data": {"x": 42}, "is_ephemeral": False,
                    "workflow_id": 1}
 

@@ -238,7 +238,7 @@ def test_torc_run_example_end_to_end(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
     assert summary["job_counts"]["completed"] == 4 and summary["success"]
-    assert (tmp_path / "out" / "data" / "summary.txt").read_text().strip() == "5050"
+    assert (tmp_path / "data" / "summary.txt").read_text().strip() == "5050"
 
 
 def test_torc_run_exits_nonzero_when_a_job_fails(tmp_path: Path) -> None:

@@ -8,6 +8,9 @@ import argparse
 
 from torc.arguments import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT
 
+# Where workers write logs (jobs run where the worker was started), as Torc's default.
+DEFAULT_OUTPUT_DIR = "output"
+
 
 class _InGigabytes(argparse.Action):
     """``--memory-gb 16`` is ``--memory 16g`` (a positive number of GB)."""
@@ -23,8 +26,9 @@ class _InGigabytes(argparse.Action):
 
 def add_worker_arguments(p: argparse.ArgumentParser) -> None:
     """Options shared by ``torc-worker`` and ``torc run``."""
-    p.add_argument("-o", "--output-dir", default="torc_output",
-                   help="job output (default: %(default)s)")
+    p.add_argument("-o", "--output-dir", default=DEFAULT_OUTPUT_DIR,
+                   help="where logs go: job stdio, the worker's log, resource data "
+                   "(default: %(default)s); jobs run in the current directory")
     p.add_argument("--num-cpus", type=POSITIVE_INT,
                    help="CPUs to use (default: allocation or machine)")
     memory = p.add_mutually_exclusive_group()

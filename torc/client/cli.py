@@ -30,7 +30,7 @@ from torc.client.stub import TorcClient, load_spec
 from torc.config import DEFAULT_URL
 from torc.errors import TorcError
 from torc.exits import exit_now
-from torc.options import add_worker_arguments
+from torc.options import DEFAULT_OUTPUT_DIR, add_worker_arguments
 
 Handler = Callable[[TorcClient, argparse.Namespace], Any]
 
@@ -56,7 +56,7 @@ def cmd_create(c: TorcClient, a: argparse.Namespace) -> None:
     else:
         wf_id = c.create_workflow(a.spec)
     if a.initialize:
-        c.initialize(wf_id, a.output_dir)
+        c.initialize(wf_id, Path.cwd())
     if a.format == "json":  # Torc's fields, and our "id" beside them
         output.emit_json({"workflow_id": wf_id, "status": "success",
                           "message": f"Workflow created successfully with ID: {wf_id}",
@@ -90,13 +90,15 @@ def _simple(method: str, **kwargs: str) -> Handler:
 
 def cmd_initialize(c: TorcClient, a: argparse.Namespace) -> None:
     if getattr(a, "dry_run", False):
-        plan = c.plan_reinitialize(a.id, a.output_dir)
+        plan = c.plan_reinitialize(a.id, Path.cwd())
         rows = [{"job_id": i, "reason": r} for i, r in plan]
         output.rows(a.format, f"reinitialize of workflow {a.id} would run again (with what "
                     "depends on them)", rows, ["job_id", "reason"])
         return
     method = c.initialize if a.verb == "initialize" else c.reinitialize
-    _workflow_out(a.format, method(a.id, a.output_dir))
+    # Relative file paths are read from here, where the jobs will run (as Torc's); --force
+    # skips the check of missing input files.
+    _workflow_out(a.format, method(a.id, None if a.force else Path.cwd()))
 
 
 def cmd_list_actions(c: TorcClient, a: argparse.Namespace) -> None:
@@ -187,8 +189,6 @@ def _workflow_commands(sub: Any) -> Any:
                    help="validate and show what would be created; store nothing")
     s.add_argument("--no-resource-monitoring", action="store_true",
                    help="do not sample the jobs' memory and CPU (on by default, as Torc's)")
-    s.add_argument("--output-dir", default="torc_output",
-                   help="with --initialize: where jobs run (default: %(default)s)")
     s.set_defaults(func=cmd_create)
     for verb, func, text in (
         ("get", cmd_get, "show a workflow"),
@@ -205,9 +205,11 @@ def _workflow_commands(sub: Any) -> Any:
                                         "did not change")):
         s = wsub.add_parser(verb, help=text)
         s.add_argument("id", type=int)
-        s.add_argument("--output-dir", default="torc_output",
-                       help="where jobs run: relative file paths are read from there "
-                       "(default: %(default)s)")
+        s.add_argument("--force", action="store_true",
+                       help="do not check that input files exist (relative paths are read "
+                       "from the current directory, where jobs run)")
+        s.add_argument("--no-prompts", action="store_true",
+                       help="accepted for Torc's scripts: nothing here prompts")
         if verb == "reinitialize":
             s.add_argument("--dry-run", action="store_true",
                            help="only show which completed jobs would run again, and why")
@@ -277,7 +279,7 @@ def _running_commands(sub: Any) -> None:
                    help="address to listen on (default: %(default)s; any other asks browsers "
                         "for your token)")
     s.add_argument("--port", type=PORT, default=8090, dest="dash_port")
-    s.add_argument("--output-dir", default="torc_output",
+    s.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR,
                    help="where the workers write, for job logs (default: %(default)s)")
     s.set_defaults(func=None)
     cli_config.add_commands(sub)
@@ -291,7 +293,7 @@ def _running_commands(sub: Any) -> None:
     s = sub.add_parser("submit", help="create/initialize and submit Slurm allocations "
                                       "(runs the pending schedule_nodes actions)")
     s.add_argument("target", metavar="SPEC|ID")
-    s.add_argument("--output-dir", default="torc_output",
+    s.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR,
                    help="where the allocations' workers write (default: %(default)s)")
     s.add_argument("--generate", action="store_true",
                    help="first add Slurm schedulers and actions to the spec (torc slurm "

@@ -49,7 +49,7 @@ TEMPLATE = """# torc configuration ({layer}). Every key is optional; a flag on t
 # format = "table"               # or "json" (TORC_FORMAT)
 
 [client.run]
-# output_dir = "torc_output"
+# output_dir = "output"          # logs; jobs run where the worker starts
 # num_cpus = 8
 # memory = "16g"
 # num_gpus = 0

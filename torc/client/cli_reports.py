@@ -11,7 +11,7 @@ from torc.arguments import POSITIVE
 from torc.client import output, recover, reports
 from torc.client.stub import TorcClient
 from torc.errors import TorcError
-from torc.options import add_worker_arguments
+from torc.options import DEFAULT_OUTPUT_DIR, add_worker_arguments
 
 
 def cmd_summary(c: TorcClient, a: argparse.Namespace) -> None:
@@ -140,7 +140,7 @@ def add_commands(sub: Any, workflow_verbs: Any) -> None:
         s = rsub.add_parser(verb, help=text)
         s.add_argument("id", type=int)
         if verb == "results":
-            s.add_argument("-o", "--output-dir", default="torc_output",
+            s.add_argument("-o", "--output-dir", default=DEFAULT_OUTPUT_DIR,
                            help="where the workers wrote (default: %(default)s)")
             s.add_argument("--all-runs", action="store_true")
             s.add_argument("--job-id", type=int, help="only this job's results")

@@ -14,6 +14,7 @@ from torc import states as S
 from torc.client import output
 from torc.client.stub import TorcClient
 from torc.errors import TorcError
+from torc.options import DEFAULT_OUTPUT_DIR
 from torc.slurm import plan as planner
 from torc.slurm import profiles as P
 from torc.slurm.discover import slurm_time_seconds
@@ -221,8 +222,9 @@ def cmd_parse_logs(c: TorcClient, a: argparse.Namespace) -> None:
         sid = alloc.slurm_job_id
         ran = sorted({r.job_name for r in results if worker_alloc.get(r.worker_id) == sid
                       and r.status != S.COMPLETED})  # jobs there that did not complete
-        for suffix in (".o", ".e"):
-            path = out_dir / f"slurm_output_wf{a.id}_sl{sid}{suffix}"
+        logs = [out_dir / f"slurm_output_wf{a.id}_sl{sid}{suffix}" for suffix in (".o", ".e")]
+        logs += sorted(out_dir.glob(f"job_runner_slurm_wf{a.id}_sl{sid}_*.log"))  # workers'
+        for path in logs:
             for hit in scan(path):
                 rows.append({"slurm_job_id": sid, "file": str(path), **hit,
                              "jobs": ", ".join(ran) or None})
@@ -281,14 +283,14 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--scheduler", required=True)
     s.add_argument("-n", "--num-allocations", type=int, default=1)
     s.add_argument("--start-one-worker-per-node", action="store_true")
-    s.add_argument("--output-dir", default="torc_output")
+    s.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR)
     s.set_defaults(func=cmd_schedule_nodes)
     s = ssub.add_parser("regenerate", help="plan (and --submit) allocations for the jobs not "
                                            "done yet, e.g. after torc recover")
     s.add_argument("id", type=int)
     add_generate_arguments(s, for_spec=False)
     s.add_argument("--submit", action="store_true")
-    s.add_argument("--output-dir", default="torc_output")
+    s.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR)
     s.set_defaults(func=cmd_regenerate)
     s = ssub.add_parser("sacct", help="each job's Slurm step as sacct recorded it")
     s.add_argument("id", type=int)
@@ -297,7 +299,7 @@ def add_commands(sub: Any) -> None:
     s = ssub.add_parser("parse-logs", help="known failures (OOM, time limit, node failure, "
                                            "CUDA, tracebacks) in the allocations' output")
     s.add_argument("id", type=int)
-    s.add_argument("--output-dir", default="torc_output")
+    s.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR)
     s.set_defaults(func=cmd_parse_logs)
 
 

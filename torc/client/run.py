@@ -11,6 +11,7 @@ import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -92,24 +93,27 @@ def _worker_argv(args: argparse.Namespace, output_dir: Path) -> list[str]:
     return argv
 
 
-def _worker_log(output_dir: Path, wf_id: int) -> Path:
-    return output_dir / f"worker_wf{wf_id}.log"
+def worker_log(output_dir: Path, wf_id: int, run_id: int) -> Path:
+    """The local worker's log, named as Torc names its job runner's."""
+    return output_dir / f"job_runner_{socket.gethostname()}_wf{wf_id}_r{run_id}.log"
 
 
 def prepare(client: TorcClient, target: str, files_dir: Path,
             before_init: Any = None, loaded: tuple[dict[str, Any], str] | None = None) -> int:
     """Create (from a spec) and initialize, or initialize an existing workflow id; input
-    files are looked for in ``files_dir``, where the jobs will run. ``before_init(wf_id)``
-    runs in between (a worker started then boots while the workflow initializes).
-    ``loaded`` is the spec already read (:func:`load_spec`)."""
+    files are looked for in ``files_dir``, where the jobs will run.
+    ``before_init(wf_id, run_id)`` runs in between with the run about to start (a worker
+    started then boots while the workflow initializes). ``loaded`` is the spec already
+    read (:func:`load_spec`)."""
     if target.isdigit():
         wf_id = int(target)
-        initialized = client.get_workflow(wf_id).initialized
+        wf = client.get_workflow(wf_id)
+        initialized, run_id = wf.initialized, wf.run_id
     else:
         wf_id = client.create_loaded(*(loaded or load_spec(target)))
-        initialized = False
+        initialized, run_id = False, 0
     if before_init is not None:
-        before_init(wf_id)
+        before_init(wf_id, run_id if initialized else run_id + 1)
     if not initialized:
         client.initialize(wf_id, files_dir)
     return wf_id
@@ -185,18 +189,22 @@ def run(args: argparse.Namespace, url: str | None, fmt: str) -> int:
             url = embedded.listening()
         with TorcClient(url) as client:
             client.wait_ready()
-            def start_worker(wf_id: int) -> None:
+            log_path = output_dir / "worker.log"
+
+            def start_worker(wf_id: int, run_id: int) -> None:
                 # Before the initialize: the worker waits for the workflow to be ready.
+                nonlocal log_path
                 assert worker is not None and worker.stdin is not None
+                log_path = worker_log(output_dir, wf_id, run_id)
                 try:
-                    worker.stdin.write(json.dumps({"url": url, "workflow_id": wf_id, "log": str(
-                        _worker_log(output_dir, wf_id))}).encode() + b"\n")
+                    worker.stdin.write(json.dumps({"url": url, "workflow_id": wf_id,
+                                                   "log": str(log_path)}).encode() + b"\n")
                     worker.stdin.close()
                 except BrokenPipeError:
                     pass  # it died starting (said so on stderr): its exit code is reported
 
-            wf_id = prepare(client, args.target, output_dir, start_worker, loaded)
-            log_path = _worker_log(output_dir, wf_id)
+            # Jobs run here, where torc run was started (as Torc's): relative paths too.
+            wf_id = prepare(client, args.target, Path.cwd(), start_worker, loaded)
             if getattr(args, "dash", False):
                 from torc.client.dash.server import start
                 dash, launch = start(url, "127.0.0.1", args.dash_port, output_dir,

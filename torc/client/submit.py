@@ -50,7 +50,7 @@ def submit(args: argparse.Namespace, url: str, fmt: str) -> int:
     if getattr(args, "generate", False):
         args.target = str(_generated(args, output_dir))
     with TorcClient(url) as client:
-        wf_id = prepare(client, args.target, output_dir)
+        wf_id = prepare(client, args.target, Path.cwd())  # the allocations run jobs here
         reg = client.call("RegisterWorker", pb.RegisterWorkerRequest(
             workflow_id=wf_id, hostname=socket.gethostname(), pid=os.getpid(),
             role="submitter", instance_id=uuid.uuid4().hex))

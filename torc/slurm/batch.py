@@ -62,7 +62,9 @@ def batch_script(workflow_id: int, scheduler: dict[str, Any], url: str, output_d
               str(workflow_id), "--output-dir", str(output_dir),
               *(["--scheduler", name] if strict else []), *worker_args]
     command = " ".join(shlex.quote(a) for a in worker)
-    lines += ["", f"export TORC_URL={shlex.quote(url)}", f"cd {shlex.quote(str(output_dir))}"]
+    # No cd: jobs run where the batch script was submitted from (sbatch's default), as
+    # Torc's do; the output directory holds only logs.
+    lines += ["", f"export TORC_URL={shlex.quote(url)}"]
     if one_worker_per_node:
         lines.append(f"exec srun --ntasks-per-node=1 --kill-on-bad-exit=0 {command}")
     else:

@@ -87,11 +87,11 @@ class Execution:
         self._runtime_limits = False  # the worker stops jobs that run past their runtime
         self._step_limits: dict[int, int] = {}  # job id -> its step's --time (seconds)
 
-    def configure(self, worker_id: int, settings: WorkflowSettings, cwd: Path | None,
+    def configure(self, worker_id: int, settings: WorkflowSettings,
                   placement: Placement) -> None:
         """After registration: what the workflow asks for."""
         self.settings, self.placement = settings, placement
-        self.jobs = JobFactory(self.workflow_id, worker_id, self.url, self.output_dir, cwd,
+        self.jobs = JobFactory(self.workflow_id, worker_id, self.url, self.output_dir,
                                self.marker)
         mode = settings.execution.get("mode", "direct")
         self.steps = steps.uses_steps(mode, placement.slurm_job_id)
@@ -243,7 +243,7 @@ class Execution:
     def _check_outputs(self, cj: pb.ClaimedJob, out: Outcome) -> None:
         missing = []
         for f in cj.output_files:
-            path = Path(f.path) if Path(f.path).is_absolute() else self.output_dir / f.path
+            path = Path(f.path)  # relative: to where the job ran, the worker's directory
             try:
                 out.output_mtimes[f.id] = path.stat().st_mtime
             except OSError:

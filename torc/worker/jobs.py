@@ -79,8 +79,10 @@ class JobFactory:
     each job: a busy worker's time per job bounds how fast short jobs run."""
 
     def __init__(self, workflow_id: int, worker_id: int, url: str, output_dir: Path,
-                 cwd: Path | None, marker: str) -> None:
-        self.cwd = cwd  # None: the worker's own directory (see JobProcess)
+                 marker: str) -> None:
+        # Jobs run in the worker's own directory, as Torc's do (relative paths in commands
+        # mean what they mean where the user started it); only their logs go to output_dir.
+        self.cwd = None
         self._env = {**_user_env(), "TORC_WORKFLOW_ID": str(workflow_id),
                      "TORC_OUTPUT_DIR": str(output_dir), "TORC_URL": url,
                      "TORC_WORKER_ID": str(worker_id), JOB_MARKER: marker}

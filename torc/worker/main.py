@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from torc import slurm
 from torc.arguments import check_parsed
@@ -67,6 +68,20 @@ def _target_from_stdin() -> tuple[str, int]:
     return target["url"], int(target["workflow_id"])
 
 
+def _log_file(args: argparse.Namespace) -> str | None:
+    """Where the log goes: ``--log-file``; in a Slurm allocation, Torc's name for its Slurm
+    job runner's log in the output directory; else stderr (None)."""
+    if args.log_file:
+        return str(args.log_file)
+    job = os.environ.get("SLURM_JOB_ID")
+    if not job or args.target_on_stdin:
+        return None
+    name = (f"job_runner_slurm_wf{args.workflow_id}_sl{job}_n"
+            f"{os.environ.get('SLURM_NODEID', '0')}_pid{os.getpid()}.log")
+    Path(args.output_dir).mkdir(parents=True, exist_ok=True)
+    return str(Path(args.output_dir) / name)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``torc-worker``."""
     p = argparse.ArgumentParser(prog="torc-worker", description="run a torc workflow's jobs")
@@ -74,6 +89,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workflow-id", type=int)
     p.add_argument("--target-on-stdin", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--log-level", default=os.environ.get("TORC_LOG_LEVEL", "INFO"))
+    p.add_argument("--log-file", help="append the log here (default: stderr; in a Slurm "
+                   "allocation <output-dir>/job_runner_slurm_wf<W>_sl<J>_n<node>_pid<pid>.log, "
+                   "as Torc names it)")
     p.add_argument("--gpu-ids", help="GPU device ids, e.g. 0,1 (default: from Slurm or "
                    "CUDA_VISIBLE_DEVICES, else 0..num-gpus-1)")
     add_worker_arguments(p)
@@ -83,14 +101,14 @@ def main(argv: list[str] | None = None) -> None:
         args.url, args.workflow_id = _target_from_stdin()
     elif args.workflow_id is None:
         p.error("the following arguments are required: --workflow-id")
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+    log_file = _log_file(args)
+    if log_file:
+        print(f"torc-worker: log in {log_file}", file=sys.stderr, flush=True)
+    where: dict[str, Any] = {"filename": log_file} if log_file else {"stream": sys.stderr}
+    logging.basicConfig(level=args.log_level.upper(), **where,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("sh").setLevel(logging.WARNING)  # sh logs every command it starts
     options = options_from_args(args, args.url or default_url(), args.workflow_id)
-    # Jobs run in the output directory; a worker already there spawns them the cheap way
-    # wherever torc.worker._spawn did not build (os.posix_spawn cannot change directory).
-    options.output_dir.mkdir(parents=True, exist_ok=True)
-    os.chdir(options.output_dir)
     # Its work is reported, its channel closed and its log written by then.
     exit_now(asyncio.run(WorkerRunner(options).run()), in_process=argv is not None)
 

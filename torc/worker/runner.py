@@ -13,7 +13,6 @@ import os
 import signal
 import time
 from collections import deque
-from pathlib import Path
 
 from torc.proto import torc_pb2 as pb
 from torc.triggers import MAIN_LOOP_TRIGGERS
@@ -66,7 +65,6 @@ class WorkerRunner(JobEnds, QueueAndReports, HandOffs, Claiming):
         self._mean_seconds: float | None = None  # recent job duration (moving average)
         self._dequeued_at = 0.0  # when a job last left the queue (or the queue filled)
         self.stdio = options.output_dir / "job_stdio"
-        self._job_cwd: Path | None = options.output_dir
         # Why the worker could not finish its work (exit code 1), empty when it could.
         self.failure = ""
         self.marker = watchdog.new_marker()
@@ -109,17 +107,12 @@ class WorkerRunner(JobEnds, QueueAndReports, HandOffs, Claiming):
             loop.add_signal_handler(sig, self.terminate, signal.Signals(sig).name)
         self.o.output_dir.mkdir(parents=True, exist_ok=True)
         self.stdio.mkdir(parents=True, exist_ok=True)
-        # Jobs run in the output directory: when the worker is already there (torc-worker
-        # moves there at start), they need no directory change and spawn the cheap way.
-        self._job_cwd = None if Path.cwd().resolve() == self.o.output_dir.resolve() \
-            else self.o.output_dir
         reg = await self.conn.call("RegisterWorker", registration(self.o, self.marker))
         self.worker_id = reg.worker_id
         self.heartbeat_interval = reg.heartbeat_interval or 5.0
         self.settings = workflow_settings(self.o, reg.settings_json)
         self.conn.give_up_after = self.settings.healthy_wait
-        self.execution.configure(self.worker_id, self.settings, self._job_cwd,
-                                 self.o.placement)
+        self.execution.configure(self.worker_id, self.settings, self.o.placement)
         self.actions = worker_actions.ActionRunner(self.conn, self.o.workflow_id,
                                                    self.worker_id, self.o.url,
                                                    self.o.output_dir, self.o.schedule_nodes)

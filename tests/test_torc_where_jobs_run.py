@@ -1,0 +1,98 @@
+"""Where jobs run, as Torc's do: in the directory the worker (or ``torc run``) was started
+from, with their logs under ``--output-dir``, default ``output``; ``run_commands`` actions
+in the output directory (the actions contract). Relative file paths mean the same for
+``initialize``, the jobs and ``reinitialize``."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+from tests.conftest import Coordinator, run_cli, write_spec
+
+STEP = """#!/bin/bash
+# step.sh -i IN... -o OUT...: every output gets the inputs' words
+ins=(); outs=()
+while [ $# -gt 0 ]; do
+  case "$1" in -i) ins+=("$2"); shift 2;; -o) outs+=("$2"); shift 2;; *) exit 9;; esac
+done
+for o in "${outs[@]}"; do cat "${ins[@]}" > "$o"; echo "$o" >> "$o"; done
+"""
+
+
+def _diamond(directory: Path) -> Path:
+    """Torc's examples/yaml/diamond_workflow.yaml in shape: relative paths everywhere."""
+    (directory / "scripts").mkdir()
+    (directory / "scripts" / "step.sh").write_text(STEP)
+    (directory / "f1.json").write_text('{"start": 1}\n')
+    files = [{"name": f"f{i}", "path": f"f{i}.json"} for i in range(1, 7)]
+    return write_spec(directory, {"name": "diamond_workflow", "files": files, "jobs": [
+        {"name": "preprocess", "command": "bash scripts/step.sh -i ${files.input.f1} "
+                                          "-o ${files.output.f2} -o ${files.output.f3}"},
+        {"name": "work1", "command": "bash scripts/step.sh -i ${files.input.f2} "
+                                     "-o ${files.output.f4}"},
+        {"name": "work2", "command": "bash scripts/step.sh -i ${files.input.f3} "
+                                     "-o ${files.output.f5}"},
+        {"name": "postprocess", "command": "bash scripts/step.sh -i ${files.input.f4} "
+                                           "-i ${files.input.f5} -o ${files.output.f6}"}]},
+        "diamond.yaml")
+
+
+def test_torc_run_of_a_spec_with_relative_paths_from_its_directory(tmp_path: Path) -> None:
+    _diamond(tmp_path)
+    r = run_cli("-f", "json", "run", "diamond.yaml", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    # The jobs wrote beside the spec, where the user is; nothing of theirs in output/.
+    assert "f2.json" in (tmp_path / "f6.json").read_text()
+    assert not list((tmp_path / "output").glob("f*.json"))
+    # Logs under output/, named as Torc names them.
+    wf = json.loads(r.stdout)["id"]
+    stdio = tmp_path / "output" / "job_stdio"
+    assert (stdio / f"job_wf{wf}_j1_r1_a1.o").exists()
+    host = socket.gethostname()
+    assert (tmp_path / "output" / f"job_runner_{host}_wf{wf}_r1.log").exists()
+    assert not (tmp_path / "torc_output").exists()
+
+
+def test_initialize_checks_inputs_where_the_jobs_will_run(coordinator: Coordinator,
+                                                          tmp_path: Path) -> None:
+    _diamond(tmp_path)
+    url = coordinator.url
+    created = json.loads(run_cli("-f", "json", "workflows", "create", "diamond.yaml",
+                                 url=url, cwd=tmp_path, check=True).stdout)
+    wf = created["workflow_id"]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    r = run_cli("workflows", "initialize", str(wf), url=url, cwd=elsewhere)
+    assert r.returncode != 0 and "f1.json" in r.stderr, r.stderr
+    run_cli("workflows", "initialize", str(wf), url=url, cwd=tmp_path, check=True)
+    r = run_cli("workflows", "run", str(wf), url=url, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (tmp_path / "f6.json").exists()
+    assert (tmp_path / "output" / "job_stdio").is_dir()
+
+
+def test_initialize_force_ignores_missing_inputs(coordinator: Coordinator,
+                                                 tmp_path: Path) -> None:
+    _diamond(tmp_path)
+    (tmp_path / "f1.json").unlink()
+    url = coordinator.url
+    wf = json.loads(run_cli("-f", "json", "workflows", "create", "diamond.yaml", url=url,
+                            cwd=tmp_path, check=True).stdout)["workflow_id"]
+    r = run_cli("workflows", "initialize", str(wf), url=url, cwd=tmp_path)
+    assert r.returncode != 0 and "f1.json" in r.stderr, r.stderr
+    run_cli("workflows", "initialize", str(wf), "--force", url=url, cwd=tmp_path, check=True)
+    assert coordinator.client.get_workflow(wf).initialized
+
+
+def test_run_commands_actions_run_in_the_output_directory(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path, {"name": "acts", "jobs": [
+        {"name": "a", "command": "pwd > where_job.txt"}], "actions": [
+        {"trigger_type": "on_workflow_complete", "action_type": "run_commands",
+         "commands": ["pwd > where_action.txt"]}]})
+    out = tmp_path / "logs"
+    r = run_cli("run", spec.name, "-o", "logs", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert Path((tmp_path / "where_job.txt").read_text().strip()) == tmp_path
+    assert Path((out / "where_action.txt").read_text().strip()) == out
