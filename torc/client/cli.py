@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.markup import escape
 
+from torc import logs
 from torc.arguments import PORT, POSITIVE, check_parsed
 from torc.client import (
     cli_config,
@@ -30,6 +31,7 @@ from torc.client.stub import TorcClient, load_spec
 from torc.config import DEFAULT_URL
 from torc.errors import TorcError
 from torc.exits import exit_now
+from torc.logs import LOG_LEVEL
 from torc.options import DEFAULT_OUTPUT_DIR, add_worker_arguments
 
 Handler = Callable[[TorcClient, argparse.Namespace], Any]
@@ -163,6 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", default=None,
                    help=f"coordinator host:port (env TORC_URL, default {DEFAULT_URL})")
     p.add_argument("-f", "--format", choices=["table", "json"], default="table")
+    p.add_argument("--log-level", type=LOG_LEVEL, default=logs.from_environment("warn"),
+                   help="error, warn, info, debug or trace (default: RUST_LOG's level, else "
+                   "warn); torc run passes it to its worker")
+    p.add_argument("--username", help="whose workflows `workflows list` shows (as Torc's; "
+                   "who you are is your token's user)")
+    p.add_argument("--password", help=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="group", required=True, metavar="COMMAND")
     wverbs = _workflow_commands(sub)
     cli_reports.add_commands(sub, wverbs)
@@ -306,15 +314,25 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of ``torc``."""
     from torc import config_files
     parser = build_parser()
+    settings: dict = {}
     try:
-        config_files.apply_defaults(parser, ("client", "client.run", "client.slurm"))
+        settings = config_files.apply_defaults(
+            parser, ("client", "client.run", "client.slurm", "dash"))
     except TorcError as e:
         if not cli_config.needs_no_config(sys.argv[1:] if argv is None else argv):
             print(f"error: {e.message}", file=sys.stderr)
             sys.exit(2)
     args = parser.parse_args(argv)
     check_parsed(parser, args)
+    if args.password is not None:
+        parser.error("--password: torc-py authenticates with a token, not a password: the "
+                     "coordinator's user token in ~/.torc/token or TORC_TOKEN (torc-coord "
+                     "users add NAME makes one)")
+    logs.configure(args.log_level)
     url = args.url or os.environ.get("TORC_URL")
+    if url is None and config_files.rest_url_note(settings):
+        print(config_files.rest_url_note(settings) + f" (using {DEFAULT_URL})",
+              file=sys.stderr)
     try:
         if args.group == "run" or getattr(args, "run_here", False):
             from torc.client.run import run

@@ -12,14 +12,14 @@ from torc.errors import TorcError
 
 
 def cmd_show(c: Any, a: argparse.Namespace) -> None:
-    rows = [{"setting": f"[{s.section}] {s.key}", "value": s.value, "source": s.source}
-            for s in config_files.load().values()]
+    rows = [{"setting": f"[{s.section}] {s.key}", "value": s.value, "source": s.source,
+             "note": s.note or None} for s in config_files.load().values()]
     if a.format == "json":
         output.emit_json(rows)
         return
     output.table("torc configuration (files, then TORC_* variables; flags win over both): "
                  + ", ".join(str(f) for f in config_files.files()), rows,
-                 ["setting", "value", "source"])
+                 ["setting", "value", "source", "note"])
 
 
 def cmd_paths(c: Any, a: argparse.Namespace) -> None:
@@ -33,46 +33,18 @@ def cmd_paths(c: Any, a: argparse.Namespace) -> None:
 def cmd_validate(c: Any, a: argparse.Namespace) -> None:
     settings = config_files.load()  # a TorcError names the file and the key
     config_files.hpc_profiles()
+    config_files.profile_overrides()
     read = [str(p) for p in config_files.files() if p.is_file()]
+    notes = [f"[{s.section}] {s.key} ({s.source}): no effect in torc-py: {s.note}"
+             for s in settings.values() if s.note]
     if a.format == "json":
-        output.emit_json({"valid": True, "files": read, "settings": len(settings)})
-    else:
-        print(f"configuration is valid: {len(settings)} setting(s) from "
-              + (", ".join(read) if read else "no file") + " and TORC_* variables")
-
-
-TEMPLATE = """# torc configuration ({layer}). Every key is optional; a flag on the command line
-# wins. Layers: /etc/torc/config.toml, ~/.config/torc/config.toml, ./torc.toml, TORC_* variables.
-
-[client]
-# url = "127.0.0.1:50051"        # the coordinator (TORC_URL)
-# format = "table"               # or "json" (TORC_FORMAT)
-
-[client.run]
-# output_dir = "output"          # logs; jobs run where the worker starts
-# num_cpus = 8
-# memory = "16g"
-# num_gpus = 0
-# max_parallel_jobs = 8
-
-[client.slurm]
-# account = "myproject"
-# profile = "kestrel"
-# walltime_multiplier = 1.5
-
-[server]
-# host = "127.0.0.1"
-# port = 50051
-# data_dir = "~/.local/share/torc/coord"
-# snapshot_every = 200000
-# snapshot_cpu = 0.25
-# heartbeat_interval = 5.0
-# slurm_poll_interval = 10.0
-
-[dash]
-# host = "127.0.0.1"
-# port = 8090
-"""
+        output.emit_json({"valid": True, "files": read, "settings": len(settings),
+                          "notes": notes})
+        return
+    print(f"configuration is valid: {len(settings)} setting(s) from "
+          + (", ".join(read) if read else "no file") + " and TORC_* variables")
+    for note in notes:
+        print(f"  note: {note}")
 
 
 def cmd_init(c: Any, a: argparse.Namespace) -> None:
@@ -83,7 +55,7 @@ def cmd_init(c: Any, a: argparse.Namespace) -> None:
         raise TorcError(f"{path} exists; --force replaces it")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(TEMPLATE.format(layer=layer))
+        path.write_text(config_files.template(layer))
     except OSError as e:
         raise TorcError(f"cannot write {path}: {e.strerror}") from None
     print(f"wrote {path}")

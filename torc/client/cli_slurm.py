@@ -39,6 +39,16 @@ def resolve_profile(name: str | None) -> P.Profile:
     return found
 
 
+def account_for(a: argparse.Namespace, profile: P.Profile) -> str:
+    """``--account``, else the profile's ``default_account`` (Torc's config key)."""
+    account = a.account or profile.default_account
+    if not account:
+        raise TorcError(f"--account is required (or default_account for profile "
+                        f"{profile.name}: [client.hpc.profile_overrides.{profile.name}] in "
+                        "a configuration file)")
+    return str(account)
+
+
 def _partition_rows(profile: P.Profile, parts: list[P.Partition]) -> list[dict[str, Any]]:
     return [{**{k: getattr(p, k) for k in PARTITION_COLUMNS if k != "max_walltime"},
              "max_walltime": p.max_walltime, "max_walltime_secs": p.max_walltime_secs,
@@ -125,13 +135,15 @@ def generate_spec(a: argparse.Namespace) -> tuple[dict[str, Any], planner.Plan]:
     shared = raw.get("parameters") or {}
     names_of = [[e["name"] for e in expand_entry(j, shared, f"jobs[{i}]")]
                 for i, j in enumerate(raw["jobs"])]
-    opts = planner.Options(account=a.account, single_allocation=a.single_allocation,
+    profile = resolve_profile(a.profile)
+    opts = planner.Options(account=account_for(a, profile),
+                           single_allocation=a.single_allocation,
                            group_by=a.group_by, walltime_strategy=a.walltime_strategy,
                            walltime_multiplier=a.walltime_multiplier,
                            add_actions=not a.no_actions,
                            expiration_buffer=norm["settings"][
                                "compute_node_expiration_buffer_seconds"])
-    plan = planner.make_plan(norm, resolve_profile(a.profile), opts)
+    plan = planner.make_plan(norm, profile, opts)
     spec = planner.apply_plan(raw, plan, names_of, force=a.force)
     normalize(json.loads(json.dumps(spec)), "generated spec")  # what we write must load
     return spec, plan
@@ -174,10 +186,12 @@ def cmd_schedule_nodes(c: TorcClient, a: argparse.Namespace) -> None:
 
 def cmd_regenerate(c: TorcClient, a: argparse.Namespace) -> None:
     from torc.client.allocations import regeneration_plan, submit_regenerated
-    opts = planner.Options(account=a.account, single_allocation=a.single_allocation,
+    profile = resolve_profile(a.profile)
+    opts = planner.Options(account=account_for(a, profile),
+                           single_allocation=a.single_allocation,
                            group_by=a.group_by, walltime_strategy=a.walltime_strategy,
                            walltime_multiplier=a.walltime_multiplier)
-    plan, ready = regeneration_plan(c, a.id, resolve_profile(a.profile), opts)
+    plan, ready = regeneration_plan(c, a.id, profile, opts)
     for w in plan.warnings:
         output.console.print(f"[yellow]warning:[/] {w}", highlight=False)
     if a.submit:
@@ -306,7 +320,8 @@ def add_commands(sub: Any) -> None:
 def add_generate_arguments(s: argparse.ArgumentParser, for_spec: bool = True) -> None:
     """The planning flags, shared by ``slurm generate``, ``submit --generate`` and (without
     those that edit a spec) ``slurm regenerate``."""
-    s.add_argument("--account", required=("submit" not in s.prog), help="Slurm account")
+    s.add_argument("--account", help="Slurm account (default: the profile's "
+                   "default_account from a configuration file)")
     s.add_argument("--profile", help="HPC profile (default: the detected one)")
     s.add_argument("--single-allocation", action="store_true",
                    help="one allocation of N nodes per scheduler instead of N of one node")

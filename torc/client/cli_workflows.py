@@ -18,7 +18,8 @@ WORKFLOW_COLUMNS = ["id", "name", "user", "num_jobs", "run_id", "initialized", "
                     "canceled", "created_at"]
 
 def cmd_list_workflows(c: TorcClient, a: argparse.Namespace) -> None:
-    user = "" if a.all_users else a.user or ""
+    # -u, else Torc's --username (flag or [client] username), else everyone's.
+    user = "" if a.all_users else a.user or getattr(a, "username", None) or ""
     wanted = a.all or a.archived_only
     rows = [output.workflow_dict(w) for w in c.list_workflows(user=user, all=wanted)]
     if a.archived_only:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import select
 import signal
@@ -85,6 +86,8 @@ def _worker_argv(args: argparse.Namespace, output_dir: Path) -> list[str]:
     # The coordinator and the workflow come on stdin (torc.worker.main._target_from_stdin).
     argv = [sys.executable, "-m", "torc.worker.main", "--target-on-stdin",
             "--output-dir", str(output_dir)]
+    if getattr(args, "log_level", None) is not None:  # -> the worker's --log-level
+        argv += ["--log-level", logging.getLevelName(min(args.log_level, logging.INFO)).lower()]
     for opt in ("num_cpus", "memory", "num_gpus", "max_parallel_jobs", "idle_timeout",
                 "end_buffer", "scheduler"):
         value = getattr(args, opt, None)

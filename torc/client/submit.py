@@ -32,8 +32,6 @@ def _generated(args: argparse.Namespace, output_dir: Path) -> Path:
     from torc.client.cli_slurm import generate_spec
     if args.target.isdigit():
         raise TorcError("--generate needs a spec file, not a workflow id")
-    if not args.account:
-        raise TorcError("--generate needs --account")
     args.spec = args.target
     spec, plan = generate_spec(args)
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -19,12 +19,13 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from torc import config_files
+from torc import config_files, logs
 from torc.arguments import PORT, POSITIVE, POSITIVE_INT, Number, check_parsed
 from torc.auth import AuthInterceptor, default_token_file, ensure_token
 from torc.config import MAX_MESSAGE_BYTES
 from torc.errors import TorcError
 from torc.exits import exit_now
+from torc.logs import LOG_LEVEL
 from torc.proto import torc_pb2 as pb
 from torc.proto import torc_pb2_grpc as pb_grpc
 from torc.server import heap
@@ -97,7 +98,8 @@ class Coordinator:
         self.wal = Wal(self.data_dir, next_seq, fsync=not a.no_fsync,
                        on_failure=self._wal_failed)
         self.wal.start()
-        self.identities = Identities(token, getpass.getuser(), self.data_dir)
+        self.identities = Identities(token, getpass.getuser(), self.data_dir,
+                                     frozenset(a.admin_users))
         self.service = TorcService(store, self.wal, self.identities,
                                    heartbeat_interval=a.heartbeat_interval,
                                    snapshot_every=a.snapshot_every)
@@ -211,7 +213,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tls-cert", help="serve TLS with this certificate (PEM); clients set "
                                       "TORC_TLS_CA to a CA that signed it")
     s.add_argument("--tls-key", help="the certificate's private key (PEM)")
-    s.add_argument("--log-level", default="INFO")
+    s.add_argument("--log-level", type=LOG_LEVEL, default=logs.from_environment("info"),
+                   help="error, warn, info (default), debug, trace")
+    s.add_argument("--log-dir", help="also log to torc-coord.log in this directory")
+    s.add_argument("--json-logs", action="store_true", help="that file as JSON lines")
+    s.add_argument("--admin-users", type=_names, default=[],
+                   help="comma-separated users who are admins (beside those made --admin)")
 
     u = sub.add_parser("users", help="users of a shared coordinator and their tokens")
     usub = u.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -259,6 +266,12 @@ def _is_share(value: float) -> bool:
     return 0 < value <= 1
 
 
+def _names(text: str | list[str]) -> list[str]:
+    """A comma-separated list of names (or the list a configuration file gave)."""
+    items = text if isinstance(text, list) else str(text).split(",")
+    return [str(x).strip() for x in items if str(x).strip()]
+
+
 def _share(text: str) -> float:
     try:
         value = float(text)
@@ -273,7 +286,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of ``torc-coord``."""
     parser = build_parser()
     try:
-        config_files.apply_defaults(parser, ("server",))
+        config_files.apply_defaults(parser, ("server", "server.logging"))
     except TorcError as e:
         print(f"error: {e.message}", file=sys.stderr)
         sys.exit(2)
@@ -286,9 +299,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "serve" and not _is_share(args.snapshot_cpu):  # from a config file
         parser.error(f"snapshot_cpu {args.snapshot_cpu} (from a config file) is not a share "
                      "above 0 and at most 1")
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("sh").setLevel(logging.WARNING)  # sh logs every command it starts
+    logs.configure(args.log_level, json_lines=args.json_logs,
+                   file=Path(args.log_dir) / "torc-coord.log" if args.log_dir else None)
     # Owner-only: the WAL holds every command and its environment-bearing metadata.
     Path(args.data_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
     # Everything is on disk and the lock released by then.

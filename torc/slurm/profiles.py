@@ -13,7 +13,7 @@ import json
 import os
 import re
 import socket
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,7 @@ class Profile:
     # Any one matching detects the cluster: {"env": NAME, "value": V} or {"hostname": REGEX}.
     detection: list[dict[str, str]] = field(default_factory=list)
     source: str = "built-in"
+    default_account: str = ""  # the Slurm account when none is given (Torc's key)
 
     def detect(self) -> bool:
         """Whether this process runs on the cluster."""
@@ -117,9 +118,19 @@ class Profile:
         """A saved profile (ValueError when it is not one)."""
         try:
             parts = [Partition(**p) for p in d["partitions"]]
+            detection = list(d.get("detection", []))
+            # Torc's custom_profiles keys: detect_env_var = "NAME=value", detect_hostname.
+            if d.get("detect_env_var"):
+                name, sep, value = str(d["detect_env_var"]).partition("=")
+                if not sep:
+                    raise ValueError(f"{source}: detect_env_var must be NAME=value")
+                detection.append({"env": name, "value": value})
+            if d.get("detect_hostname"):
+                detection.append({"hostname": str(d["detect_hostname"])})
             return cls(name=d["name"], display_name=d.get("display_name", d["name"]),
                        partitions=parts, description=d.get("description", ""),
-                       detection=list(d.get("detection", [])), source=source)
+                       detection=detection, source=source,
+                       default_account=str(d.get("default_account", "")))
         except (KeyError, TypeError) as e:
             raise ValueError(f"{source}: not an HPC profile: {e}") from None
 
@@ -216,6 +227,9 @@ def all_profiles() -> dict[str, Profile]:
             except (OSError, ValueError):
                 continue
             profiles[p.name] = p
+    for name, values in config_files.profile_overrides().items():
+        if name in profiles and values.get("default_account"):
+            profiles[name] = replace(profiles[name], default_account=values["default_account"])
     return profiles
 
 

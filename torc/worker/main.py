@@ -5,16 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
-from torc import slurm
+from torc import logs, slurm
 from torc.arguments import check_parsed
 from torc.config import default_url
 from torc.exits import exit_now
+from torc.logs import LOG_LEVEL
 from torc.options import add_worker_arguments
 from torc.spec.units import parse_memory
 from torc.worker.gpus import detect_gpu_ids
@@ -88,7 +87,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--url", default=None, help="coordinator host:port (default: $TORC_URL)")
     p.add_argument("--workflow-id", type=int)
     p.add_argument("--target-on-stdin", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--log-level", default=os.environ.get("TORC_LOG_LEVEL", "INFO"))
+    p.add_argument("--log-level", type=LOG_LEVEL,
+                   default=os.environ.get("TORC_LOG_LEVEL") or logs.from_environment("info"),
+                   help="error, warn, info (default), debug, trace")
     p.add_argument("--log-file", help="append the log here (default: stderr; in a Slurm "
                    "allocation <output-dir>/job_runner_slurm_wf<W>_sl<J>_n<node>_pid<pid>.log, "
                    "as Torc names it)")
@@ -104,10 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     log_file = _log_file(args)
     if log_file:
         print(f"torc-worker: log in {log_file}", file=sys.stderr, flush=True)
-    where: dict[str, Any] = {"filename": log_file} if log_file else {"stream": sys.stderr}
-    logging.basicConfig(level=args.log_level.upper(), **where,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("sh").setLevel(logging.WARNING)  # sh logs every command it starts
+    logs.configure(args.log_level, file=log_file, stderr=not log_file)
     options = options_from_args(args, args.url or default_url(), args.workflow_id)
     # Its work is reported, its channel closed and its log written by then.
     exit_now(asyncio.run(WorkerRunner(options).run()), in_process=argv is not None)
