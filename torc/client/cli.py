@@ -26,6 +26,7 @@ from torc.client import (
     cli_transfer,
     cli_workflows,
     output,
+    pick,
 )
 from torc.client.stub import TorcClient, load_spec
 from torc.config import DEFAULT_URL
@@ -182,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_groups.add_commands(sub)
     cli_data.add_commands(sub)
     _running_commands(sub)
+    pick.make_ids_optional(p)
     return p
 
 
@@ -359,6 +361,8 @@ def main(argv: list[str] | None = None) -> None:
             args.func(None, args)
             return
         with TorcClient(url) as client:
+            if getattr(args, "id", 0) is None:  # left out, as Torc allows
+                args.id = pick.workflow_id(client, args)
             args.func(client, args)
     except TorcError as e:
         print(f"error: {e.message}", file=sys.stderr)

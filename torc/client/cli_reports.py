@@ -91,6 +91,9 @@ def recover_workflow(a: argparse.Namespace, url: str | None) -> int:
         url = embedded.start()
     try:
         with TorcClient(url) as c:
+            if a.id is None:
+                from torc.client.pick import workflow_id
+                a.id = workflow_id(c, a)
             plan = recover.recovery_plan(c.list_jobs(a.id), c.list_results(a.id, all_runs=True),
                                          a.memory_multiplier, a.runtime_multiplier,
                                          a.retry_unknown)

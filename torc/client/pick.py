@@ -1,0 +1,67 @@
+"""A workflow id left out, as Torc allows: the user's only workflow is taken; with several,
+a terminal gets a numbered picker and a script gets an error listing the candidates."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, TextIO
+
+from torc.client import output
+from torc.errors import TorcError
+
+HELP = "workflow id (default: your only workflow; on a terminal, a picker)"
+
+
+def make_ids_optional(parser: argparse.ArgumentParser) -> None:
+    """Every (sub)command whose one positional is a workflow ``id`` may leave it out."""
+    stack = [parser]
+    while stack:
+        p = stack.pop()
+        positionals = [a for a in p._actions if not a.option_strings  # noqa: SLF001
+                       and not isinstance(a, argparse._SubParsersAction)]  # noqa: SLF001
+        if len(positionals) == 1 and positionals[0].dest == "id" \
+                and positionals[0].nargs is None and positionals[0].type is int:
+            positionals[0].nargs = "?"
+            positionals[0].default = None
+            positionals[0].help = HELP
+        for a in p._actions:  # noqa: SLF001
+            if isinstance(a, argparse._SubParsersAction):  # noqa: SLF001
+                stack.extend(a.choices.values())
+
+
+def choose(candidates: list[dict[str, Any]], stdin: TextIO, stdout: TextIO) -> int:
+    """Ask on a terminal which of ``candidates`` (dicts with id and name) is meant."""
+    for n, w in enumerate(candidates, 1):
+        print(f"  {n:>3}) workflow {w['id']}: {w['name']} ({w['status']})", file=stdout)
+    while True:
+        print("which workflow? number or id (empty to give up): ", end="", file=stdout,
+              flush=True)
+        answer = stdin.readline().strip()
+        if not answer:
+            raise TorcError("no workflow chosen")
+        if answer.isdigit():
+            k = int(answer)
+            if 1 <= k <= len(candidates):
+                return int(candidates[k - 1]["id"])
+            if any(w["id"] == k for w in candidates):
+                return k
+        print(f"  {answer!r} is none of them", file=stdout)
+
+
+def workflow_id(client: Any, args: argparse.Namespace) -> int:
+    """The workflow meant when the id was left out (TorcError when it cannot be told)."""
+    user = getattr(args, "username", None) or ""
+    rows = [output.workflow_dict(w) for w in client.list_workflows(user=user)]
+    for r in rows:
+        r["status"] = ("complete" if r["complete"] else "in progress" if r["initialized"]
+                       else "uninitialized")
+    if len(rows) == 1:
+        return int(rows[0]["id"])
+    if not rows:
+        raise TorcError("no workflow to act on: the coordinator has none" +
+                        (f" of user {user}" if user else "") + " (give a workflow id)")
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        return choose(rows, sys.stdin, sys.stdout)
+    listed = ", ".join(f"{r['id']} ({r['name']})" for r in rows)
+    raise TorcError(f"which workflow? give its id; there are {len(rows)}: {listed}")
