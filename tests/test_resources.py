@@ -70,11 +70,14 @@ def test_limits_kill_with_torcs_exit_codes_and_reports_flag_them(
     assert by["slow"]["return_code"] == 152 and by["slow"]["status"] == "failed"
     assert by["slow"]["message"].startswith("timeout")
     assert by["fine"]["return_code"] == 0
-    util = {x["job_name"]: x for x in cli_json(
-        "reports", "check-resource-utilization", str(wf_id), url=url)}
+    report = cli_json("reports", "check-resource-utilization", str(wf_id), "--include-failed",
+                      url=url)  # Torc's shape: the failed jobs' diagnosis in resource_violations
+    util = {x["job_name"]: x for x in report["resource_violations"]}
     assert util["hog"]["likely_oom"] and not util["hog"]["likely_timeout"]
     assert util["slow"]["likely_timeout"] and not util["slow"]["likely_oom"]
-    assert not util["fine"]["likely_oom"] and not util["fine"]["likely_timeout"]
+    assert "fine" not in util and report["total_results"] == 3
+    plain = cli_json("reports", "check-resource-utilization", str(wf_id), url=url)
+    assert plain["total_results"] == 1 and plain["resource_violations"] == []
     summary = cli_json("reports", "summary", str(wf_id), url=url)
     assert summary["job_counts"]["failed"] == 2
     assert summary["failures_by_return_code"] == {"137": 1, "152": 1}

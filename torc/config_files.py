@@ -301,7 +301,8 @@ def apply_defaults(parser: argparse.ArgumentParser,
         stack = [parser]
         while stack:
             p = stack.pop()
-            dests = {a.dest for a in p._actions}
+            # (not a SUPPRESS option: it repeats a global one, which the setting defaults)
+            dests = {a.dest for a in p._actions if a.default is not argparse.SUPPRESS}
             wanted = {d: v for d, v in values.items() if d in dests}
             if wanted:
                 p.set_defaults(**wanted)

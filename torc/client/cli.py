@@ -184,7 +184,25 @@ def build_parser() -> argparse.ArgumentParser:
     cli_data.add_commands(sub)
     _running_commands(sub)
     pick.make_ids_optional(p)
+    _format_anywhere(p)
     return p
+
+
+def _format_anywhere(parser: argparse.ArgumentParser) -> None:
+    """``-f json`` after the verb too, as Torc's tutorials type it (``torc jobs list 1 -f
+    json``); SUPPRESS keeps the global value when a verb's own is not given."""
+    stack = [parser]
+    while stack:
+        p = stack.pop()
+        subs = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+        for a in subs:
+            stack.extend(a.choices.values())
+        if subs or p is parser:
+            continue
+        flags = [f for f in ("-f", "--format") if f not in p._option_string_actions]
+        if "--format" in flags:
+            p.add_argument(*flags, choices=["table", "json"], default=argparse.SUPPRESS,
+                           help=argparse.SUPPRESS)
 
 
 def _workflow_commands(sub: Any) -> Any:

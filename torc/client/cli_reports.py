@@ -4,10 +4,11 @@ plot-resources``: the recovery loop's commands."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
-from torc.arguments import POSITIVE
+from torc.arguments import NON_NEGATIVE, POSITIVE
 from torc.client import output, recover, reports
 from torc.client.stub import TorcClient
 from torc.errors import TorcError
@@ -44,17 +45,31 @@ def cmd_results(c: TorcClient, a: argparse.Namespace) -> None:
 
 
 def cmd_utilization(c: TorcClient, a: argparse.Namespace) -> None:
-    rows = reports.utilization(c.list_jobs(a.id), c.list_results(a.id, all_runs=True))
-    if a.format != "json":
-        for r in rows:
-            r["flags"] = ", ".join(k for k in ("over_memory", "over_cpu", "over_runtime",
-                                               "likely_oom", "likely_timeout") if r[k]) or None
-            r["memory"] = output.human_bytes(r["memory_bytes"])
-            r["peak_memory"] = output.human_bytes(r["peak_memory_bytes"]) \
-                if r["peak_memory_bytes"] is not None else None
-    output.rows(a.format, f"resource utilization of workflow {a.id}", rows,
-                ["job_id", "job_name", "status", "return_code", "memory", "peak_memory",
-                 "num_cpus", "peak_cpu_percent", "runtime_seconds", "exec_seconds", "flags"])
+    from torc.client.utilization import report
+    r = report(a.id, c.list_jobs(a.id), c.list_results(a.id, all_runs=True), a.run_id,
+               a.all, a.include_failed, a.min_over_utilization)
+    if a.format == "json":
+        output.emit_json(r)
+        return
+    if not r["violations"]:
+        print(f"All {r['total_results']} jobs stayed within their specified resource "
+              "requirements")
+    else:
+        title = (f"resource use of workflow {a.id}" if a.all else
+                 f"{r['over_utilization_count']} resource over-utilization violations in "
+                 f"workflow {a.id}")
+        output.table(title, r["violations"], ["job_id", "job_name", "resource_type",
+                                              "specified", "peak_used", "over_utilization"])
+        print(f"To raise the requirements of these jobs: torc workflows correct-resources "
+              f"{a.id}", file=sys.stderr)
+    if r["resource_violations"]:
+        rows = [{**v, "diagnosis": ", ".join(
+            k for k in ("likely_oom", "likely_timeout", "likely_cpu_violation",
+                        "likely_runtime_violation") if v[k]) or None}
+            for v in r["resource_violations"]]
+        output.table("failed and terminated jobs", rows,
+                     ["job_id", "job_name", "return_code", "configured_memory",
+                      "peak_memory_formatted", "runtime_utilization", "diagnosis"])
 
 
 def _plan_out(a: argparse.Namespace, title: str, plan: list[dict[str, Any]]) -> None:
@@ -142,6 +157,15 @@ def add_commands(sub: Any, workflow_verbs: Any) -> None:
              "requested vs used memory, CPU and runtime; over-use, likely OOM or timeout")):
         s = rsub.add_parser(verb, help=text)
         s.add_argument("id", type=int)
+        if verb == "check-resource-utilization":
+            s.add_argument("-r", "--run-id", type=int,
+                           help="this run (default: each job's latest result)")
+            s.add_argument("-a", "--all", action="store_true",
+                           help="every job, not only those over their requirements")
+            s.add_argument("--include-failed", action="store_true",
+                           help="failed and terminated jobs too, with Torc's diagnosis")
+            s.add_argument("--min-over-utilization", type=NON_NEGATIVE, default=1.0,
+                           help="percent over a requirement that counts (default: 1.0)")
         if verb == "results":
             s.add_argument("-o", "--output-dir", default=DEFAULT_OUTPUT_DIR,
                            help="where the workers wrote (default: %(default)s)")

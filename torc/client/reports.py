@@ -14,7 +14,6 @@ from torc.proto import torc_pb2 as pb
 
 OOM_CODES = (137, -9)  # Torc's oom_exit_code, and SIGKILL as the kernel's OOM killer sends it
 TIMEOUT_CODE = 152
-OVER = 1.0  # a figure above its request by more than this factor is over-use
 
 
 def summary(wf: pb.Workflow, jobs: list[pb.Job], results: list[pb.JobResult]
@@ -77,31 +76,3 @@ def is_timeout(r: pb.JobResult, job: pb.Job) -> bool:
     return r.status != S.COMPLETED and (
         r.return_code == TIMEOUT_CODE or r.message.startswith("timeout")
         or (job.runtime_seconds > 0 and took >= job.runtime_seconds))
-
-
-def utilization(jobs: list[pb.Job], results: list[pb.JobResult]) -> list[dict[str, Any]]:
-    """Per job (its latest result): what it asked for against what it used, with over-use,
-    likely out-of-memory and likely timeout flagged."""
-    latest = latest_results(results)
-    rows = []
-    for j in jobs:
-        r = latest.get(j.id)
-        if r is None:
-            continue
-        took = r.end_time - r.start_time
-        peak = r.peak_memory_bytes if r.HasField("peak_memory_bytes") else None
-        cpu = r.peak_cpu_percent if r.HasField("peak_cpu_percent") else None
-        rows.append({
-            "job_id": j.id, "job_name": j.name, "status": S.NAMES.get(r.status, "unknown"),
-            "return_code": r.return_code,
-            "memory_bytes": j.memory_bytes, "peak_memory_bytes": peak,
-            "memory_percent": round(100 * peak / j.memory_bytes, 1)
-            if peak is not None and j.memory_bytes else None,
-            "num_cpus": j.num_cpus, "peak_cpu_percent": cpu,
-            "runtime_seconds": j.runtime_seconds, "exec_seconds": round(took, 3),
-            "over_memory": peak is not None and peak > j.memory_bytes * OVER,
-            "over_cpu": cpu is not None and cpu > 100 * max(j.num_cpus, 1) * 1.1,
-            "over_runtime": j.runtime_seconds > 0 and took > j.runtime_seconds * OVER,
-            "likely_oom": is_oom(r), "likely_timeout": is_timeout(r, j),
-        })
-    return rows
