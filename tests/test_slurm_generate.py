@@ -183,3 +183,36 @@ def test_regenerate_submits_allocations_for_the_jobs_left(
     # The allocation for the ready jobs runs everything (its workers take any job).
     wait_for(lambda: c.get_workflow(wf_id).complete, timeout=120)
     assert set(job_states(c, wf_id).values()) == {"completed"}
+
+
+def test_submit_slurm_and_workflows_submit_as_torc_types_them(
+        coord: Coordinator, tmp_path: Path, profile_home: Path) -> None:
+    """``torc submit-slurm SPEC`` with the account from Torc's profile_overrides, run from
+    the spec's directory: the job's relative paths are read and written there."""
+    cli_json("hpc", "generate", "--name", "here", url="")
+    (profile_home / "torc" / "config.toml").write_text(
+        '[client.hpc.profile_overrides.here]\ndefault_account = "torc"\n')
+    (tmp_path / "in.txt").write_text("hello\n")
+    spec = write_spec(tmp_path, {
+        "name": "ss", "files": [{"name": "i", "path": "in.txt"},
+                                {"name": "o", "path": "copied.txt"}],
+        "resource_requirements": [{"name": "small", "num_cpus": 1, "memory": "100m",
+                                   "runtime": "PT5M"}],
+        "jobs": [{"name": "copy", "command": "cp ${files.input.i} ${files.output.o}",
+                  "resource_requirements": "small"}]})
+    r = run_cli("-f", "json", "submit-slurm", spec.name, url=coord.url)
+    assert r.returncode == 0, r.stderr
+    wf = json.loads(r.stdout)["id"]
+    c = coord.client
+    wait_for(lambda: c.get_workflow(wf).complete, timeout=180)
+    assert (tmp_path / "copied.txt").read_text() == "hello\n"
+    script = next((tmp_path / "output" / "slurm_scripts").iterdir()).read_text()
+    assert "#SBATCH --account=torc" in script
+
+    c.delete_workflow(wf)
+    other = c.create_workflow({"name": "by_id", "slurm_schedulers": [scheduler()],
+                               "jobs": [{"name": "a", "command": "true"}],
+                               "actions": [schedule()]})
+    r = run_cli("workflows", "submit", url=coord.url)  # the only workflow
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: c.get_workflow(other).complete, timeout=180)

@@ -26,7 +26,9 @@ from torc.client import (
     cli_transfer,
     cli_workflows,
     output,
+    parser_walk,
     pick,
+    submit,
 )
 from torc.client.stub import TorcClient, load_spec
 from torc.config import DEFAULT_URL
@@ -183,26 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     cli_groups.add_commands(sub)
     cli_data.add_commands(sub)
     _running_commands(sub)
-    pick.make_ids_optional(p)
-    _format_anywhere(p)
+    parser_walk.make_ids_optional(p)
+    parser_walk.format_anywhere(p)
     return p
-
-
-def _format_anywhere(parser: argparse.ArgumentParser) -> None:
-    """``-f json`` after the verb too, as Torc's tutorials type it (``torc jobs list 1 -f
-    json``); SUPPRESS keeps the global value when a verb's own is not given."""
-    stack = [parser]
-    while stack:
-        p = stack.pop()
-        subs = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
-        for a in subs:
-            stack.extend(a.choices.values())
-        if subs or p is parser:
-            continue
-        flags = [f for f in ("-f", "--format") if f not in p._option_string_actions]
-        if "--format" in flags:
-            p.add_argument(*flags, choices=["table", "json"], default=argparse.SUPPRESS,
-                           help=argparse.SUPPRESS)
 
 
 def _workflow_commands(sub: Any) -> Any:
@@ -318,16 +303,7 @@ def _running_commands(sub: Any) -> None:
     s.add_argument("shell", choices=["bash", "zsh", "tcsh", "fish", "elvish", "powershell"])
     s.set_defaults(func=None, completion=True)
 
-    s = sub.add_parser("submit", help="create/initialize and submit Slurm allocations "
-                                      "(runs the pending schedule_nodes actions)")
-    s.add_argument("target", metavar="SPEC|ID")
-    s.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR,
-                   help="where the allocations' workers write (default: %(default)s)")
-    s.add_argument("--generate", action="store_true",
-                   help="first add Slurm schedulers and actions to the spec (torc slurm "
-                   "generate; the generated spec is saved in --output-dir)")
-    cli_slurm.add_generate_arguments(s)
-    s.set_defaults(func=None)
+    submit.add_commands(sub)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -357,9 +333,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.group == "run" or getattr(args, "run_here", False):
             from torc.client.run import run
             exit_now(run(args, url, args.format), in_process=argv is not None)
-        if args.group == "submit":
-            from torc.client.submit import submit
-            sys.exit(submit(args, url or DEFAULT_URL, args.format))
+        if getattr(args, "submit_here", False):
+            sys.exit(submit.submit(args, url or DEFAULT_URL, args.format))
         if args.group == "dash":
             from torc.client.dash.server import serve
             serve(url, args.dash_host, args.dash_port, Path(args.output_dir).resolve())

@@ -322,7 +322,8 @@ def add_generate_arguments(s: argparse.ArgumentParser, for_spec: bool = True) ->
     those that edit a spec) ``slurm regenerate``."""
     s.add_argument("--account", help="Slurm account (default: the profile's "
                    "default_account from a configuration file)")
-    s.add_argument("--profile", help="HPC profile (default: the detected one)")
+    s.add_argument("--profile", "--hpc-profile", dest="profile",
+                   help="HPC profile (default: the detected one)")
     s.add_argument("--single-allocation", action="store_true",
                    help="one allocation of N nodes per scheduler instead of N of one node")
     s.add_argument("--group-by", choices=["resource-requirements", "partition"],

@@ -10,25 +10,6 @@ from typing import Any, TextIO
 from torc.client import output
 from torc.errors import TorcError
 
-HELP = "workflow id (default: your only workflow; on a terminal, a picker)"
-
-
-def make_ids_optional(parser: argparse.ArgumentParser) -> None:
-    """Every (sub)command whose one positional is a workflow ``id`` may leave it out."""
-    stack = [parser]
-    while stack:
-        p = stack.pop()
-        positionals = [a for a in p._actions if not a.option_strings  # noqa: SLF001
-                       and not isinstance(a, argparse._SubParsersAction)]  # noqa: SLF001
-        if len(positionals) == 1 and positionals[0].dest == "id" \
-                and positionals[0].nargs is None and positionals[0].type is int:
-            positionals[0].nargs = "?"
-            positionals[0].default = None
-            positionals[0].help = HELP
-        for a in p._actions:  # noqa: SLF001
-            if isinstance(a, argparse._SubParsersAction):  # noqa: SLF001
-                stack.extend(a.choices.values())
-
 
 def choose(candidates: list[dict[str, Any]], stdin: TextIO, stdout: TextIO) -> int:
     """Ask on a terminal which of ``candidates`` (dicts with id and name) is meant."""

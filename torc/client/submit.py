@@ -48,7 +48,11 @@ def submit(args: argparse.Namespace, url: str, fmt: str) -> int:
     if getattr(args, "generate", False):
         args.target = str(_generated(args, output_dir))
     with TorcClient(url) as client:
-        wf_id = prepare(client, args.target, Path.cwd())  # the allocations run jobs here
+        if args.target is None:  # torc workflows submit, id left out
+            from torc.client.pick import workflow_id
+            args.target = str(workflow_id(client, args))
+        # The allocations run jobs here (sbatch's directory); -i: no input file check.
+        wf_id = prepare(client, args.target, None if args.ignore_missing_data else Path.cwd())
         reg = client.call("RegisterWorker", pb.RegisterWorkerRequest(
             workflow_id=wf_id, hostname=socket.gethostname(), pid=os.getpid(),
             role="submitter", instance_id=uuid.uuid4().hex))
@@ -134,3 +138,44 @@ def _execute(client: TorcClient, wf_id: int, worker_id: int, action: pb.ClaimedA
                                      end_time=time.time(), success=ok, message=message,
                                      run_id=action.run_id)))
     return ok, message
+
+
+def add_commands(sub: Any) -> None:
+    """``torc submit``, Torc's ``submit-slurm`` (submit with generated schedulers) and
+    ``workflows submit`` (added to the workflows verbs, which exist by then)."""
+    from torc.client.cli_slurm import add_generate_arguments
+    from torc.options import DEFAULT_OUTPUT_DIR
+
+    def common(s: argparse.ArgumentParser) -> None:
+        s.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR,
+                       help="where the allocations' workers write (default: %(default)s)")
+        s.add_argument("-i", "--ignore-missing-data", action="store_true",
+                       help="do not check that input files exist")
+        s.add_argument("--skip-checks", action="store_true",
+                       help="accepted for Torc's scripts: nothing here to skip")
+        s.set_defaults(func=None, submit_here=True)
+
+    s = sub.add_parser("submit", help="create/initialize and submit Slurm allocations "
+                                      "(runs the pending schedule_nodes actions)")
+    s.add_argument("target", metavar="SPEC|ID")
+    s.add_argument("--generate", action="store_true",
+                   help="first add Slurm schedulers and actions to the spec (torc slurm "
+                   "generate; the generated spec is saved in --output-dir)")
+    add_generate_arguments(s)
+    common(s)
+    s = sub.add_parser("submit-slurm", help="submit a spec with generated Slurm schedulers "
+                                            "(torc submit SPEC --generate)")
+    s.add_argument("target", metavar="SPEC")
+    add_generate_arguments(s)
+    common(s)
+    s.set_defaults(generate=True)
+    verbs = next(a for a in sub.choices["workflows"]._actions  # noqa: SLF001
+                 if isinstance(a, argparse._SubParsersAction))  # noqa: SLF001
+    s = verbs.add_parser("submit", help="initialize if needed and submit its Slurm "
+                                        "allocations (torc submit ID)")
+    s.add_argument("target", nargs="?", metavar="ID", help="workflow id (default: your only "
+                   "workflow; on a terminal, a picker)")
+    s.add_argument("--force", action="store_true", dest="ignore_missing_data",
+                   help="do not check that input files exist")
+    s.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR)
+    s.set_defaults(func=None, submit_here=True, ignore_missing_data=False)
