@@ -153,6 +153,15 @@ def cli_json(*args: str, url: str) -> Any:
     return json.loads(run_cli("-f", "json", *args, url=url, check=True).stdout)
 
 
+def cli_rows(*args: str, url: str) -> list[Any]:
+    """A listing's rows: Torc wraps each in one key (``{"results": [...]}``)."""
+    out = cli_json(*args, url=url)
+    assert isinstance(out, dict) and len(out) == 1, out
+    (rows,) = out.values()
+    assert isinstance(rows, list), out
+    return rows
+
+
 def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.05) -> Any:
     deadline = time.monotonic() + timeout
     while True:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import ROOT, Coordinator, cli_json, job_states, run_cli, write_spec
+from tests.conftest import ROOT, Coordinator, cli_json, cli_rows, job_states, run_cli, write_spec
 
 CLI = [sys.executable, "-m", "torc.client.cli"]
 
@@ -61,7 +61,7 @@ def test_config_files_then_variables_then_flags(coordinator: Coordinator,
     assert shown["[client] url"]["value"] == coordinator.url
     assert shown["[client.run] output_dir"]["source"].endswith("torc.toml")
     # The URL and format come from the user's file: no flag needed.
-    assert torc("workflows", "list").stdout.strip() == "[]"
+    assert json.loads(torc("workflows", "list").stdout) == {"workflows": []}  # Torc's shape
     r = torc("exec", "-c", "true")
     assert r.returncode == 0 and (work / "from_toml" / "job_stdio").is_dir()
     # TORC_* beats the files; a flag beats both.
@@ -83,7 +83,7 @@ def test_dry_run_stores_nothing_and_the_plan_matches_the_workflow(
     assert dry["stored"] is False and dry["num_jobs"] == 5
     assert {j["name"]: j["depends_on"] for j in dry["jobs"]}["eval_all"] == [
         "train_model_001", "train_model_002", "train_model_003"]
-    assert cli_json("workflows", "list", url=url) == []
+    assert cli_rows("workflows", "list", url=url) == []
     from_spec = cli_json("workflows", "execution-plan", spec, url=url)
     assert [s["jobs"] for s in from_spec["stages"]] == [
         ["prepare"], ["train_model_001", "train_model_002", "train_model_003"], ["eval_all"]]
@@ -169,16 +169,16 @@ def test_archived_workflows_leave_the_list_until_asked_for(coordinator: Coordina
     ids = [c.create_workflow({"name": f"w{i}", "jobs": [{"name": "a", "command": "true"}]})
            for i in range(3)]
     run_cli("workflows", "archive", str(ids[1]), url=url, check=True)
-    assert [w["id"] for w in cli_json("workflows", "list", url=url)] == [ids[0], ids[2]]
-    everything = cli_json("workflows", "list", "--all", url=url)
+    assert [w["id"] for w in cli_rows("workflows", "list", url=url)] == [ids[0], ids[2]]
+    everything = cli_rows("workflows", "list", "--all", url=url)
     assert [(w["id"], w["archived"]) for w in everything] == [
         (ids[0], False), (ids[1], True), (ids[2], False)]
     me = everything[0]["user"]
-    assert len(cli_json("workflows", "list", "--user", me, url=url)) == 2
-    assert cli_json("workflows", "list", "--user", "nobody", url=url) == []
+    assert len(cli_rows("workflows", "list", "--user", me, url=url)) == 2
+    assert cli_rows("workflows", "list", "--user", "nobody", url=url) == []
     run_cli("workflows", "unarchive", str(ids[1]), url=url, check=True)
     coordinator.restart()
-    assert len(cli_json("workflows", "list", url=url)) == 3
+    assert len(cli_rows("workflows", "list", url=url)) == 3
 
 
 def test_watch_shows_progress_and_exits_with_how_it_ended(coordinator: Coordinator,

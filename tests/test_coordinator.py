@@ -10,7 +10,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from tests.conftest import Coordinator, cli_json, job_states, run_cli, write_spec
+from tests.conftest import Coordinator, cli_json, cli_rows, job_states, run_cli, write_spec
 from torc.client import ClientError
 from torc.client.stub import raw_stub as stub_for
 from torc.proto import torc_pb2 as pb
@@ -36,7 +36,7 @@ def test_cli_create_initialize_status_and_jobs_json(coordinator: Coordinator,
     spec = write_spec(tmp_path, DIAMOND)
     created = cli_json("workflows", "create", str(spec), url=coordinator.url)
     wf_id = created["id"]
-    listed = cli_json("workflows", "list", url=coordinator.url)
+    listed = cli_rows("workflows", "list", url=coordinator.url)
     assert [(w["id"], w["name"]) for w in listed] == [(wf_id, "diamond")]
     run_cli("workflows", "initialize", str(wf_id), url=coordinator.url, check=True)
     status = cli_json("workflows", "status", str(wf_id), url=coordinator.url)
@@ -183,7 +183,7 @@ def test_reset_and_reinitialize_over_rpc(coordinator: Coordinator) -> None:
     assert set(job_states(c, wf_id).values()) == {"uninitialized"}
     c.initialize(wf_id)
     assert job_states(c, wf_id)["job2"] == "ready"
-    results = cli_json("results", "list", str(wf_id), "--failed", url=coordinator.url)
+    results = cli_rows("results", "list", str(wf_id), "--failed", url=coordinator.url)
     assert [(r["job_name"], r["return_code"]) for r in results] == [("job1", 1)]
 
 

@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import Coordinator, cli_json, job_states, run_cli, start_worker, wait_for
+from tests.conftest import (
+    Coordinator,
+    cli_rows,
+    job_states,
+    run_cli,
+    start_worker,
+    wait_for,
+)
 
 # Fails with 2 until its third attempt (a counter in the output directory).
 FLAKY = ('n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; '
@@ -20,7 +27,7 @@ def _handler(**rule: object) -> list[dict]:
 
 def _attempts(url: str, wf_id: int) -> list[tuple[str, int, int, str]]:
     return [(r["job_name"], r["attempt_id"], r["return_code"], r["status"])
-            for r in cli_json("results", "list", str(wf_id), "--all-runs", url=url)]
+            for r in cli_rows("results", "list", str(wf_id), "--all-runs", url=url)]
 
 
 def test_a_retryable_failure_runs_again_after_its_recovery_script(
@@ -42,7 +49,7 @@ def test_a_retryable_failure_runs_again_after_its_recovery_script(
         assert (out / "job_stdio" / f"job_wf{wf_id}_j1_r1_a{a}.o").read_text() == \
             f"attempt {a}\n"
     assert (out / "job_stdio" / f"job_wf{wf_id}_j1_r1_a1.recovery.o").exists()
-    messages = [r["message"] for r in cli_json("results", "list", str(wf_id), "--all-runs",
+    messages = [r["message"] for r in cli_rows("results", "list", str(wf_id), "--all-runs",
                                                url=url)]
     assert messages[:2] == ["retrying as attempt 2 of 3", "retrying as attempt 3 of 3"]
 
@@ -57,7 +64,7 @@ def test_max_retries_exhausted_fails_the_job_and_cancels_dependents(
     assert run_cli("run", str(wf_id), "--output-dir", str(tmp_path / "o"), url=url).returncode == 1
     assert _attempts(url, wf_id) == [("bad", 1, 2, "failed"), ("bad", 2, 2, "failed")]
     assert job_states(coordinator.client, wf_id) == {"bad": "failed", "after": "canceled"}
-    last = cli_json("results", "list", str(wf_id), url=url)[0]
+    last = cli_rows("results", "list", str(wf_id), url=url)[0]
     assert last["message"] == "max_retries (2) reached"
 
 
@@ -81,7 +88,7 @@ def test_a_failing_recovery_script_fails_the_job(coordinator: Coordinator,
     out = tmp_path / "o"
     assert run_cli("run", str(wf_id), "--output-dir", str(out), url=url).returncode == 1
     assert _attempts(url, wf_id) == [("bad", 1, 2, "failed")]
-    (res,) = cli_json("results", "list", str(wf_id), url=url)
+    (res,) = cli_rows("results", "list", str(wf_id), url=url)
     assert res["message"] == "the recovery script failed with return code 9"
     assert (out / "job_stdio" / f"job_wf{wf_id}_j1_r1_a1.recovery.e").read_text() == "no\n"
 

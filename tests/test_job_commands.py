@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from tests.conftest import Coordinator, cli_json, run_cli
+from tests.conftest import Coordinator, cli_json, cli_rows, run_cli
 
 
 def test_rerun_a_subset_while_the_rest_stays_done(coordinator: Coordinator,
@@ -32,14 +32,14 @@ def test_rerun_a_subset_while_the_rest_stays_done(coordinator: Coordinator,
     run_cli("run", str(wf_id), "--output-dir", str(out), url=url)
     ran = (tmp_path / "runs.txt").read_text().split()
     assert Counter(ran) == {"a": 2, "use_a": 2, "other": 1}, ran
-    run2 = cli_json("results", "list", str(wf_id), "--run-id", "2", url=url)
+    run2 = cli_rows("results", "list", str(wf_id), "--run-id", "2", url=url)
     assert sorted(r["job_name"] for r in run2) == ["gen_a", "use_a"]
-    assert [r["job_name"] for r in cli_json("results", "list", str(wf_id), "--return-code", "3",
+    assert [r["job_name"] for r in cli_rows("results", "list", str(wf_id), "--return-code", "3",
                                             url=url)] == ["other"]
     # Each job's latest result, as Torc; --all-runs shows every run.
-    assert [r["run_id"] for r in cli_json("results", "list", str(wf_id), "--job-id", "1",
+    assert [r["run_id"] for r in cli_rows("results", "list", str(wf_id), "--job-id", "1",
                                           url=url)] == [2]
-    assert [r["run_id"] for r in cli_json("results", "list", str(wf_id), "--job-id", "1",
+    assert [r["run_id"] for r in cli_rows("results", "list", str(wf_id), "--job-id", "1",
                                           "--all-runs", url=url)] == [1, 2]
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import grpc
 
-from tests.conftest import Coordinator, cli_json, job_states, start_worker, wait_for
+from tests.conftest import Coordinator, cli_rows, job_states, start_worker, wait_for
 from torc.client.stub import raw_stub
 from torc.proto import torc_pb2 as pb
 
@@ -41,7 +41,7 @@ def test_killed_worker_is_detected_and_its_jobs_fail_with_minus_128(coordinator:
         assert jobs["long"].return_code == -128
         assert job_states(c, wf_id) == {"long": "failed", "after": "canceled",
                                         "tolerant": "ready"}
-        workers = cli_json("workers", "list", str(wf_id), url=coordinator.url)
+        workers = cli_rows("workers", "list", str(wf_id), url=coordinator.url)
         assert workers[0]["state"] == "lost" and workers[0]["pid"] == w.pid
         # A report that arrives later from the dead worker is rejected, not applied.
         stub = raw_stub(coordinator.url)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from tests.conftest import Coordinator, cli_json, run_cli
+from tests.conftest import Coordinator, cli_json, cli_rows, run_cli
 
 # Holds 300 MB of written (resident) memory for 3 s.
 ALLOC_300 = "python3 -c 'import time; b = b\"x\" * (300 * 1024 * 1024); time.sleep(3)'"
@@ -31,7 +31,7 @@ def test_monitored_jobs_report_peak_and_average_memory_and_cpu(coordinator: Coor
     r = run_cli("run", str(wf_id), "--output-dir", str(out), "--num-cpus", "1", url=url,
                 timeout=300)
     assert r.returncode == 0, r.stderr
-    by = {x["job_name"]: x for x in cli_json("results", "list", str(wf_id), url=url)}
+    by = {x["job_name"]: x for x in cli_rows("results", "list", str(wf_id), url=url)}
     assert by["alloc"]["peak_memory_bytes"] >= 300 * 1024 * 1024
     assert by["daemon"]["peak_memory_bytes"] >= 300 * 1024 * 1024
     assert 0 < by["alloc"]["avg_memory_bytes"] <= by["alloc"]["peak_memory_bytes"]
@@ -64,7 +64,7 @@ def test_limits_kill_with_torcs_exit_codes_and_reports_flag_them(
     r = run_cli("run", str(wf_id), "--output-dir", str(tmp_path / "out"), url=url,
                 timeout=300)
     assert r.returncode == 1
-    by = {x["job_name"]: x for x in cli_json("results", "list", str(wf_id), url=url)}
+    by = {x["job_name"]: x for x in cli_rows("results", "list", str(wf_id), url=url)}
     assert by["hog"]["return_code"] == 137 and by["hog"]["status"] == "failed"
     assert by["hog"]["message"].startswith("out of memory")
     assert by["slow"]["return_code"] == 152 and by["slow"]["status"] == "failed"
@@ -112,7 +112,7 @@ def test_resource_monitor_metrics_choose_the_figures(coordinator: Coordinator,
                                                 "metrics": ["memory_bytes"]},
         "jobs": [{"name": "a", "command": "sleep 2"}]})
     assert run_cli("run", str(wf_id), "--output-dir", str(tmp_path / "o"), url=url).returncode == 0
-    (r,) = cli_json("results", "list", str(wf_id), url=url)
+    (r,) = cli_rows("results", "list", str(wf_id), url=url)
     assert r["peak_memory_bytes"] > 0 and r["peak_cpu_percent"] is None
 
 
@@ -130,7 +130,7 @@ def test_watch_recover_reruns_an_oom_until_the_workflow_completes(
                 "--memory-multiplier", "2", "--output-dir", str(out), url=url, timeout=300)
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("of at most 3)") == 2
-    attempts = cli_json("results", "list", str(wf_id), "--all-runs", url=url)
+    attempts = cli_rows("results", "list", str(wf_id), "--all-runs", url=url)
     assert [x["return_code"] for x in attempts] == [137, 137, 0]
     # Without --recover, watch says the workflow did not complete.
     wf2 = coordinator.client.create_workflow({"name": "fails",

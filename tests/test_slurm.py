@@ -17,6 +17,7 @@ from tests.conftest import (
     NODES,
     Coordinator,
     cli_json,
+    cli_rows,
     job_states,
     run_cli,
     wait_for,
@@ -192,7 +193,7 @@ def test_a_node_lost_without_a_word_is_detected_from_squeue(cluster: None,
         assert job_states(client, wf_id)["after"] == "canceled"
         # NODE_FAIL, or FAILED when Slurm saw the batch step die before the node went down.
         assert client.list_allocations(wf_id)[0].state in ("NODE_FAIL", "FAILED")
-        (lost,) = [w for w in cli_json("workers", "list", str(wf_id), url=c.url)
+        (lost,) = [w for w in cli_rows("workers", "list", str(wf_id), url=c.url)
                    if w["role"] == "worker"]
         assert lost["state"] == "lost"
     finally:

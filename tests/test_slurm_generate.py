@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import NODES, Coordinator, cli_json, job_states, run_cli, wait_for, write_spec
+from tests.conftest import (
+    NODES,
+    Coordinator,
+    cli_json,
+    cli_rows,
+    job_states,
+    run_cli,
+    wait_for,
+    write_spec,
+)
 from tests.test_slurm import schedule, scheduler, submit
 from torc import slurm
 
@@ -126,7 +135,7 @@ def test_jobs_as_slurm_steps_are_limited_and_accounted_by_slurm(
     wf_id, out = submit(coord, tmp_path, spec)
     c = coord.client
     wait_for(lambda: c.get_workflow(wf_id).complete, timeout=120)
-    by = {x["job_name"]: x for x in cli_json("results", "list", str(wf_id), url=coord.url)}
+    by = {x["job_name"]: x for x in cli_rows("results", "list", str(wf_id), url=coord.url)}
     assert by["ok"]["status"] == "completed"
     assert (out / "job_stdio" / f"job_wf{wf_id}_j1_r1_a1.o").read_text().startswith("step=")
     # Slurm, not the worker, killed the step over its memory; recorded as such.

@@ -8,7 +8,15 @@ import os
 import time
 from pathlib import Path
 
-from tests.conftest import Coordinator, cli_json, job_states, run_cli, start_worker, write_spec
+from tests.conftest import (
+    Coordinator,
+    cli_json,
+    cli_rows,
+    job_states,
+    run_cli,
+    start_worker,
+    write_spec,
+)
 
 
 def test_initialize_names_each_missing_input_and_changes_nothing(coordinator: Coordinator,
@@ -33,7 +41,7 @@ def test_initialize_names_each_missing_input_and_changes_nothing(coordinator: Co
     (out / "in" / "raw.csv").write_text("1,2\n")
     run_cli("user-data", "update", "1", "--workflow-id", str(wf_id), "--data", '{"x": 2}',
             url=url, check=True)
-    files = {f["name"]: f for f in cli_json("files", "list", str(wf_id), url=url)}
+    files = {f["name"]: f for f in cli_rows("files", "list", str(wf_id), url=url)}
     assert files["raw"]["required"] and not files["made"]["required"]
     assert run_cli("run", str(wf_id), "--output-dir", str(out), url=url).returncode == 0
 
@@ -48,7 +56,7 @@ def test_a_job_that_exits_0_without_its_output_fails_saying_so(coordinator: Coor
     r = run_cli("run", str(wf_id), "--output-dir", str(tmp_path / "out"), url=url)
     assert r.returncode == 1
     assert job_states(coordinator.client, wf_id) == {"lazy": "failed", "after": "canceled"}
-    (res,) = cli_json("results", "list", str(wf_id), url=url)
+    (res,) = cli_rows("results", "list", str(wf_id), url=url)
     assert res["return_code"] == 0 and res["status"] == "failed"
     assert "did not write its output file(s) 'res' (res.txt)" in res["message"]
 

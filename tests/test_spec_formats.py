@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Coordinator, cli_json, run_cli
+from tests.conftest import Coordinator, cli_json, cli_rows, run_cli
 from torc.errors import SpecError
 from torc.spec.load import load_file
 from torc.spec.validate import normalize
@@ -405,4 +405,4 @@ def test_a_yaml_date_is_named_with_its_line_not_a_traceback(coordinator: Coordin
         assert r.returncode == 1, r.stderr
         assert f"dated.yaml:{line}" in r.stderr and "quote" in r.stderr, r.stderr
         assert "Traceback" not in r.stderr
-    assert cli_json("workflows", "list", url=coordinator.url) == []
+    assert cli_rows("workflows", "list", url=coordinator.url) == []

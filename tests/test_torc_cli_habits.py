@@ -159,7 +159,7 @@ def test_workflows_list_takes_torc_s_paging_sorting_and_archive_flags(
     def names(*flags: str) -> list[str]:
         r = run_cli("-f", "json", "workflows", "list", *flags, url=coordinator.url,
                     check=True)
-        return [w["name"] for w in json.loads(r.stdout)]
+        return [w["name"] for w in json.loads(r.stdout)["workflows"]]
 
     assert names() == ["b", "a"]
     assert names("--all-users", "--include-archived") == ["b", "c", "a"]
@@ -195,6 +195,17 @@ def test_json_shapes_jq_scripts_from_torc_s_tutorials_read(coordinator: Coordina
                 url=coordinator.url, check=True)
     got = json.loads(r.stdout)
     assert got["data"] == {"lr": 0.1} and got["name"] == "cfg" and got["workflow_id"] == wf
+    # Every listing Torc wraps is wrapped the same way, under Torc's key.
+    assert run_cli("run", str(wf), url=coordinator.url).returncode == 0
+    for words, key in ((("workflows", "list"), "workflows"),
+                       (("results", "list", str(wf)), "results"),
+                       (("files", "list", str(wf)), "files"),
+                       (("compute-nodes", "list", str(wf)), "compute_nodes")):
+        r = run_cli(*words, "-f", "json", url=coordinator.url, check=True)
+        assert list(json.loads(r.stdout)) == [key], words
+    rows = json.loads(run_cli("results", "list", str(wf), "-f", "json", url=coordinator.url,
+                              check=True).stdout)["results"]
+    assert sorted(row["return_code"] for row in rows) == [0, 0, 0]
 
 
 def test_workflows_create_prints_torc_s_fields(coordinator: Coordinator, tmp_path: Path) -> None:

@@ -116,15 +116,16 @@ memory_gb = 2.5
     summary = json.loads(r.stdout)  # [client] format = "json"
     assert Path(summary["output_dir"]) == tmp_path / "workflow_output"
     (worker,) = [w for w in json.loads(_torc(home, tmp_path, "workers", "list",
-                                             str(summary["id"])).stdout)
+                                             str(summary["id"])).stdout)["compute_nodes"]
                  if w["role"] == "worker"]
     assert worker["num_cpus"] == 3 and worker["memory"] == "2560m"  # 2.5 GiB
     # The worker logs at the client's level: debug lines are in its log.
     (log,) = (tmp_path / "workflow_output").glob("job_runner_*.log")
     assert " DEBUG " in log.read_text()
     # [client] username: whose workflows are listed (none are nobody_else's).
-    assert json.loads(_torc(home, tmp_path, "workflows", "list").stdout) == []
-    assert len(json.loads(_torc(home, tmp_path, "workflows", "list", "--all-users").stdout)) == 1
+    assert json.loads(_torc(home, tmp_path, "workflows", "list").stdout) == {"workflows": []}
+    assert len(json.loads(_torc(home, tmp_path, "workflows", "list",
+                                "--all-users").stdout)["workflows"]) == 1
     # Torc's variables (double underscore) beat the file; a flag beats both.
     r = _torc(home, tmp_path, "run", spec.name, TORC_CLIENT__RUN__OUTPUT_DIR="from_env",
               TORC_CLIENT__FORMAT="table")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import Coordinator, cli_json, run_cli, write_spec
+from tests.conftest import Coordinator, cli_json, cli_rows, run_cli, write_spec
 
 SPEC = {
     "name": "ud",
@@ -44,7 +44,7 @@ def test_user_data_and_files_listed_updated_and_kept_across_restarts(
                                                                 (2, "preset", {"k": 1})]
     cli_json("user-data", "update", "2", "--workflow-id", str(wf_id), "--data", '[1, "a"]',
              url=url)
-    assert cli_json("files", "list", str(wf_id), url=url) == [
+    assert cli_rows("files", "list", str(wf_id), url=url) == [
         {"id": 1, "name": "f", "path": "f.txt", "required": False, "mtime": None}]
     for kill in (True, False):
         coordinator.restart(kill=kill)

@@ -125,7 +125,7 @@ def cmd_workers(c: TorcClient, a: argparse.Namespace) -> None:
     rows = [output.worker_dict(w) for w in c.list_workers(a.id)]
     output.rows(a.format, f"workers of workflow {a.id}", rows,
                 ["id", "role", "node_name", "hostname", "slurm_job_id", "num_cpus", "memory",
-                 "num_gpus", "state", "last_heartbeat", "running_jobs"])
+                 "num_gpus", "state", "last_heartbeat", "running_jobs"], wrap="compute_nodes")
 
 
 def cmd_allocations(c: TorcClient, a: argparse.Namespace) -> None:

@@ -76,7 +76,7 @@ def cmd_files(c: TorcClient, a: argparse.Namespace) -> None:
                 [{"id": f.id, "name": f.name, "path": f.path, "required": f.required,
                   "mtime": output.ts(f.mtime) if f.HasField("mtime") else None}
                  for f in c.list_files(a.id)],
-                ["id", "name", "path", "required", "mtime"])
+                ["id", "name", "path", "required", "mtime"], wrap="files")
 
 
 def add_commands(sub: Any) -> None:

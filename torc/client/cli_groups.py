@@ -20,12 +20,16 @@ def group_dict(g: pb.AccessGroup) -> dict[str, Any]:
 
 
 def _show(a: argparse.Namespace, title: str, groups: list[pb.AccessGroup]) -> None:
-    output.rows(a.format, title, [group_dict(g) for g in groups], COLUMNS)
+    output.rows(a.format, title, [group_dict(g) for g in groups], COLUMNS, wrap="groups")
 
 
 def _one(verb: str, build: Any, title: str) -> Any:
     def run(c: TorcClient, a: argparse.Namespace) -> None:
-        _show(a, title, [c.call(verb, build(a))])
+        group = c.call(verb, build(a))
+        if a.format == "json":  # one object, as Torc prints the group it made or changed
+            output.emit_json(group_dict(group))
+        else:
+            _show(a, title, [group])
     return run
 
 
@@ -38,7 +42,8 @@ def cmd_list(c: TorcClient, a: argparse.Namespace) -> None:
 def cmd_members(c: TorcClient, a: argparse.Namespace) -> None:
     g = c.call("GetAccessGroup", pb.AccessGroupRef(group_id=a.group_id))
     output.rows(a.format, f"members of access group {g.id} ({g.name})",
-                [{"user": m.user, "role": m.role} for m in g.members], ["user", "role"])
+                [{"user": m.user, "role": m.role} for m in g.members], ["user", "role"],
+                wrap="members")
 
 
 def cmd_delete(c: TorcClient, a: argparse.Namespace) -> None:

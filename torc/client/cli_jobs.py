@@ -55,7 +55,7 @@ def cmd_results(c: TorcClient, a: argparse.Namespace) -> None:
         columns += MONITOR_COLUMNS
     if any(r["message"] for r in rows):
         columns.append("message")
-    output.rows(a.format, f"results of workflow {a.id}", rows, columns)
+    output.rows(a.format, f"results of workflow {a.id}", rows, columns, wrap="results")
 
 
 def cmd_job_update(c: TorcClient, a: argparse.Namespace) -> None:

@@ -32,7 +32,7 @@ def cmd_list_workflows(c: TorcClient, a: argparse.Namespace) -> None:
     elif a.reverse_sort:
         rows.reverse()
     rows = rows[a.offset:a.offset + a.limit]
-    output.rows(a.format, "workflows", rows, WORKFLOW_COLUMNS)
+    output.rows(a.format, "workflows", rows, WORKFLOW_COLUMNS, wrap="workflows")
 
 
 def cmd_is_complete(c: TorcClient, a: argparse.Namespace) -> None:
