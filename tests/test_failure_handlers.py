@@ -119,8 +119,11 @@ def test_use_pending_failed_holds_dependents_until_reset(coordinator: Coordinato
         "jobs": [{"name": "bad", "command": "test -e fixed || exit 4"},
                  {"name": "after", "command": "true", "depends_on": ["bad"]}]})
     out = tmp_path / "o"
-    assert run_cli("run", str(wf_id), "--output-dir", str(out), url=url).returncode == 1
+    r = run_cli("run", str(wf_id), "--output-dir", str(out), url=url)
+    assert r.returncode == 1
     assert job_states(c, wf_id) == {"bad": "pending_failed", "after": "blocked"}
+    # The run says why it waits, and what ends the wait.
+    assert "1 job(s) pending_failed" in r.stdout and f"torc recover {wf_id}" in r.stdout
     assert not c.get_workflow(wf_id).complete
     (tmp_path / "fixed").touch()  # where the jobs run
     run_cli("workflows", "reset-status", str(wf_id), "--failed-only", "--reinitialize",

@@ -131,13 +131,27 @@ def _progress(client: TorcClient, wf_id: int, worker: subprocess.Popen[bytes],
         # Canceled is not failed: each ending has its own bar, as the summary counts them.
         bars = {name: progress.add_task(name, total=total)
                 for name in ("completed", "failed", "terminated", "canceled", "running")}
+        held = False  # said once that pending_failed jobs hold the rest
+
         def update() -> None:
+            nonlocal held
             try:
                 counts = client.status(wf_id).job_counts
             except ClientError:
                 counts = {}
             for name, task in bars.items():
                 progress.update(task, completed=counts.get(name, 0))
+            waiting = counts.get("pending_failed", 0)
+            if waiting and not held and not any(
+                    counts.get(k, 0) for k in ("ready", "pending", "running")):
+                held = True
+                # Printed whether or not the bars show: otherwise the run sits silently
+                # through the worker's idle wait.
+                output.console.print(
+                    f"{waiting} job(s) pending_failed (use_pending_failed): their dependents "
+                    f"wait for `torc recover {wf_id}` or `torc workflows reset-status "
+                    f"{wf_id} --failed-only --reinitialize`; the worker leaves after its "
+                    "idle wait (compute_node_wait_for_new_jobs_seconds)", highlight=False)
 
         with _exit_of(worker) as exited:
             update()
