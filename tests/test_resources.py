@@ -38,14 +38,25 @@ def test_monitored_jobs_report_peak_and_average_memory_and_cpu(coordinator: Coor
     assert by["spin"]["peak_cpu_percent"] >= 50
     # time_series: every sample in the worker's SQLite file, drawn by plot-resources.
     (db,) = (out / "resource_utilization").glob(f"resource_metrics_wf{wf_id}_w*.db")
-    with sqlite3.connect(db) as conn:
-        names = {n for (n,) in conn.execute("SELECT job_name FROM job_resource_samples")}
-    assert names == {"alloc", "daemon", "spin"}
+    with sqlite3.connect(db) as conn:  # the queries of Torc's resource-monitoring page
+        names = dict(conn.execute("SELECT * FROM job_metadata").fetchall())
+        alloc = next(i for i, n in names.items() if n == "alloc")
+        samples = conn.execute(
+            "SELECT job_id, timestamp, cpu_percent, memory_bytes, num_processes "
+            "FROM job_resource_samples WHERE job_id = ? ORDER BY timestamp", (alloc,)).fetchall()
+    assert set(names.values()) == {"alloc", "daemon", "spin"}
+    assert samples and max(m for _, _, _, m, _ in samples) >= 300 * 1024 * 1024
+    assert all(n >= 1 for *_, n in samples)
     assert "alloc" in db.with_suffix(".html").read_text()  # generate_plots, by the worker
     page = tmp_path / "plot.html"
     run_cli("plot-resources", str(out / "resource_utilization"), "-o", str(page), check=True)
     html = page.read_text()
     assert "alloc" in html and "plotly" in html.lower()
+    # Torc's form: the files, -o a directory, --job-ids, --prefix.
+    run_cli("plot-resources", *map(str, (out / "resource_utilization").glob("*.db")),
+            "-o", str(tmp_path / "plots"), "--job-ids", str(alloc), "-p", "mine", check=True)
+    html = (tmp_path / "plots" / "mine.html").read_text()
+    assert "alloc (job" in html and "spin (job" not in html
 
 
 def test_limits_kill_with_torcs_exit_codes_and_reports_flag_them(

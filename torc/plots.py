@@ -12,33 +12,53 @@ from pathlib import Path
 from torc.errors import TorcError
 
 
-def read_samples(path: Path) -> dict[str, list[tuple[float, int, float]]]:
-    """Samples by job ("name (id, run, attempt)"): (time, memory bytes, CPU percent)."""
-    files = sorted(path.glob("resource_metrics_*.db")) if path.is_dir() else [path]
-    if not files:
-        raise TorcError(f"{path}: no resource_metrics_*.db files (time_series monitoring "
-                        "writes them under <output-dir>/resource_utilization)")
+def _files(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        found = sorted(path.glob("resource_metrics_*.db")) if path.is_dir() else [path]
+        if not found:
+            raise TorcError(f"{path}: no resource_metrics_*.db files (time_series monitoring "
+                            "writes them under <output-dir>/resource_utilization)")
+        files += found
+    return files
+
+
+def read_samples(paths: list[Path], job_ids: set[int] | None = None
+                 ) -> dict[str, list[tuple[float, int, float]]]:
+    """Samples by job attempt ("name (job id, run, attempt)"): (time, memory bytes, CPU
+    percent), from our files or Torc's (same tables; Torc's have no run or attempt)."""
     series: dict[str, list[tuple[float, int, float]]] = defaultdict(list)
-    for f in files:
+    for f in _files(paths):
         try:
             with sqlite3.connect(f"file:{f}?mode=ro", uri=True) as db:
-                rows = db.execute("SELECT job_name, job_id, run_id, attempt_id, timestamp, "
-                                  "memory_bytes, cpu_percent FROM job_resource_samples "
-                                  "ORDER BY timestamp").fetchall()
+                columns = {row[1] for row in db.execute(
+                    "PRAGMA table_info(job_resource_samples)")}
+                extra = "s.run_id, s.attempt_id" if "run_id" in columns else "NULL, NULL"
+                rows = db.execute(
+                    f"SELECT COALESCE(m.job_name, 'job ' || s.job_id), s.job_id, {extra}, "
+                    "s.timestamp, s.memory_bytes, s.cpu_percent FROM job_resource_samples s "
+                    "LEFT JOIN job_metadata m ON m.job_id = s.job_id "
+                    "ORDER BY s.timestamp").fetchall()
         except sqlite3.Error as e:
             raise TorcError(f"{f}: not a torc resource file: {e}") from None
         for name, job_id, run_id, attempt, ts, mem, cpu in rows:
-            series[f"{name} (job {job_id}, run {run_id}, attempt {attempt})"].append(
-                (ts, mem, cpu))
+            if job_ids is not None and job_id not in job_ids:
+                continue
+            where = f"job {job_id}" + (f", run {run_id}, attempt {attempt}" if run_id else "")
+            series[f"{name} ({where})"].append((ts, mem, cpu))
     return series
 
 
-def plot_resources(path: Path, output: Path) -> int:
-    """Write the HTML page; returns how many job attempts it shows."""
+def plot_resources(paths: Path | list[Path], output: Path,
+                   job_ids: set[int] | None = None) -> int:
+    """Write the HTML page of the samples in ``paths`` (files or directories holding them),
+    only ``job_ids`` when given; returns how many job attempts it shows."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    series = read_samples(path)
+    series = read_samples(paths if isinstance(paths, list) else [paths], job_ids)
+    if not series:
+        raise TorcError("no samples" + (f" of jobs {sorted(job_ids)}" if job_ids else ""))
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         subplot_titles=("memory (MiB)", "CPU (%)"))
     for label, samples in sorted(series.items()):

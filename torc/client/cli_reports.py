@@ -139,11 +139,20 @@ def recover_workflow(a: argparse.Namespace, url: str | None) -> int:
 
 def cmd_plot(c: TorcClient | None, a: argparse.Namespace) -> None:
     from torc.plots import plot_resources
-    n = plot_resources(Path(a.path), Path(a.output))
+    target = Path(a.output)
+    if target.suffix != ".html":  # Torc's -o is a directory; ours may name the page
+        target.mkdir(parents=True, exist_ok=True)
+        target = target / f"{a.prefix}.html"
+    try:
+        ids = {int(x) for x in a.job_ids.split(",") if x.strip()} if a.job_ids else None
+    except ValueError:
+        raise TorcError(f"--job-ids: {a.job_ids!r} is not a comma-separated list of "
+                        "ids") from None
+    n = plot_resources([Path(p) for p in a.paths], target, ids)
     if a.format == "json":
-        output.emit_json({"output": a.output, "jobs": n})
+        output.emit_json({"output": str(target), "jobs": n})
     else:
-        print(f"wrote {a.output} ({n} job(s))")
+        print(f"wrote {target} ({n} job attempt(s))")
 
 
 def add_commands(sub: Any, workflow_verbs: Any) -> None:
@@ -195,6 +204,11 @@ def add_commands(sub: Any, workflow_verbs: Any) -> None:
     s.set_defaults(func=None)
 
     s = sub.add_parser("plot-resources", help="HTML plots of time_series resource samples")
-    s.add_argument("path", help="a resource_metrics_*.db file or the directory holding them")
-    s.add_argument("-o", "--output", default="resource_plots.html")
+    s.add_argument("paths", nargs="+", metavar="DB_PATHS",
+                   help="resource_metrics_*.db files, or directories holding them")
+    s.add_argument("-o", "--output-dir", "--output", dest="output", default=".",
+                   help="directory for the page (or a .html file name; default: .)")
+    s.add_argument("-j", "--job-ids", help="only these jobs (comma-separated)")
+    s.add_argument("-p", "--prefix", default="resource_plot",
+                   help="the page's file name in the directory (default: %(default)s)")
     s.set_defaults(func=cmd_plot, local=True)

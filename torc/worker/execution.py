@@ -70,6 +70,15 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:,.0f} MB"
 
 
+TIME_SERIES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS job_resource_samples (
+    job_id INTEGER NOT NULL, timestamp INTEGER NOT NULL, cpu_percent REAL NOT NULL,
+    memory_bytes INTEGER NOT NULL, num_processes INTEGER NOT NULL,
+    run_id INTEGER, attempt_id INTEGER);
+CREATE INDEX IF NOT EXISTS idx_job_resource_samples_job_id ON job_resource_samples(job_id);
+CREATE TABLE IF NOT EXISTS job_metadata (job_id INTEGER PRIMARY KEY, job_name TEXT NOT NULL);
+"""
+
 class Execution:
     """The worker's per-job policies, configured from the workflow's settings."""
 
@@ -288,9 +297,11 @@ class Execution:
         """Append a job's samples to this worker's SQLite file (Torc's time_series)."""
         assert self.series_path is not None
         with sqlite3.connect(self.series_path) as db:
-            db.execute("CREATE TABLE IF NOT EXISTS job_resource_samples (job_id INTEGER, "
-                       "job_name TEXT, run_id INTEGER, attempt_id INTEGER, timestamp REAL, "
-                       "memory_bytes INTEGER, cpu_percent REAL, num_processes INTEGER)")
-            db.executemany("INSERT INTO job_resource_samples VALUES (?,?,?,?,?,?,?,?)",
-                           [(cj.id, cj.name, cj.run_id, cj.attempt_id, *s)
-                            for s in usage.series])
+            # Torc's schema (its users' sqlite3 queries and plots read it), plus the run and
+            # attempt each sample belongs to; timestamps keep their fraction of a second.
+            db.executescript(TIME_SERIES_SCHEMA)
+            db.execute("INSERT OR REPLACE INTO job_metadata VALUES (?, ?)", (cj.id, cj.name))
+            db.executemany("INSERT INTO job_resource_samples (job_id, timestamp, memory_bytes, "
+                           "cpu_percent, num_processes, run_id, attempt_id) "
+                           "VALUES (?,?,?,?,?,?,?)",
+                           [(cj.id, *s, cj.run_id, cj.attempt_id) for s in usage.series])
