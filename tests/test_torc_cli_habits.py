@@ -281,3 +281,43 @@ def test_monitoring_is_on_by_default_as_torc_s_and_can_be_turned_off(
     run_cli("run", str(off), "-o", str(tmp_path / "out2"), url=coordinator.url, check=True)
     (result,) = coordinator.client.list_results(off)
     assert not result.HasField("peak_memory_bytes")
+
+
+def test_torc_s_read_verbs_and_refusals(coordinator: Coordinator, tmp_path: Path) -> None:
+    url = coordinator.url
+    wf = coordinator.client.create_workflow({
+        "name": "rel", "files": [{"name": "f", "path": "f.txt"}], "user_data": [{"name": "u"}],
+        "resource_requirements": [{"name": "r", "num_cpus": 2, "memory": "1g",
+                                   "runtime": "PT1H"}],
+        "slurm_schedulers": [{"name": "s", "account": "a", "partition": "p", "nodes": 1,
+                              "walltime": "01:00:00"}],
+        "failure_handlers": [{"name": "fh", "rules": [{"exit_codes": [1],
+                                                       "max_retries": 2}]}],
+        "jobs": [{"name": "a", "command": "echo > f.txt", "resource_requirements": "r",
+                  "output_files": ["f"], "output_user_data": ["u"]},
+                 {"name": "b", "command": "cat f.txt", "input_files": ["f"],
+                  "input_user_data": ["u"]}]})
+
+    def out(*words: str) -> Any:
+        return json.loads(run_cli("-f", "json", *words, url=url, check=True).stdout)
+
+    (dep,) = out("job-dependencies", "job-job", str(wf))["items"]
+    assert (dep["job_name"], dep["depends_on_job_name"]) == ("b", "a")
+    (rel,) = out("job-dependencies", "job-file", str(wf))["items"]
+    assert (rel["file_name"], rel["producer_job_name"], rel["consumer_job_name"]) == \
+        ("f", "a", "b")
+    page = out("job-dependencies", "job-user-data", str(wf), "--offset", "1")
+    assert page["total_count"] == 1 and page["items"] == [] and not page["has_more"]
+    (req,) = [r for r in out("resource-requirements", "list", str(wf))[
+        "resource_requirements"] if r["name"] == "r"]
+    assert (req["memory"], req["runtime"], req["num_cpus"]) == ("1g", "PT1H", 2)
+    assert out("resource-requirements", "get", str(req["id"]), "-w", str(wf))["name"] == "r"
+    assert out("slurm", "list", str(wf))["slurm_schedulers"][0]["account"] == "a"
+    assert out("failure-handlers", "list")["failure_handlers"][0]["name"] == "fh"
+    assert out("scheduled-compute-nodes", "list", str(wf)) == {"scheduled_compute_nodes": []}
+    assert [e["category"] for e in out("events", "list", str(wf))["events"]] == ["created"]
+    # Torc's piecewise edits are refused, saying what to use instead.
+    for words in (("jobs", "create", str(wf), "--name", "x"), ("workflows", "new"),
+                  ("tui",), ("slurm", "create")):
+        r = run_cli(*words, url=url)
+        assert r.returncode == 1 and "torc" in r.stderr.split(":", 2)[-1], (words, r.stderr)

@@ -21,6 +21,7 @@ from torc.client import (
     cli_groups,
     cli_jobs,
     cli_plans,
+    cli_relations,
     cli_reports,
     cli_slurm,
     cli_transfer,
@@ -185,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_groups.add_commands(sub)
     cli_data.add_commands(sub)
     _running_commands(sub)
+    cli_relations.add_commands(sub)  # last: it adds to groups the others made
     parser_walk.make_ids_optional(p)
     parser_walk.format_anywhere(p)
     return p

@@ -1,0 +1,254 @@
+"""Torc's read verbs over a workflow's definition: ``job-dependencies job-job|job-file|
+job-user-data``, ``resource-requirements``, ``failure-handlers``, ``slurm list|get``,
+``scheduled-compute-nodes list``, ``events list``; and Torc's verbs that change a workflow
+piece by piece, which torc-py does not offer (yet), each refused saying what to use."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from torc.client import output, pick
+from torc.client.stub import TorcClient
+from torc.errors import TorcError
+from torc.proto import torc_pb2 as pb
+
+BUILD_FROM_SPEC = ("torc-py builds a workflow from its spec: add this to the spec and `torc "
+                   "workflows create SPEC` (`torc jobs update` changes a job's command and "
+                   "resources, `torc user-data update` a value)")
+NOT_HERE = {
+    ("jobs", "create"): BUILD_FROM_SPEC, ("jobs", "create-from-file"): BUILD_FROM_SPEC,
+    ("jobs", "delete"): BUILD_FROM_SPEC, ("jobs", "delete-all"): BUILD_FROM_SPEC,
+    ("files", "create"): BUILD_FROM_SPEC, ("files", "update"): BUILD_FROM_SPEC,
+    ("files", "delete"): BUILD_FROM_SPEC, ("user-data", "create"): BUILD_FROM_SPEC,
+    ("user-data", "delete"): BUILD_FROM_SPEC, ("user-data", "delete-all"): BUILD_FROM_SPEC,
+    ("resource-requirements", "create"): BUILD_FROM_SPEC,
+    ("resource-requirements", "update"): "torc jobs update ID JOB --num-cpus N --memory 8g "
+                                         "--runtime PT2H changes what a job asks for",
+    ("resource-requirements", "delete"): BUILD_FROM_SPEC,
+    ("slurm", "create"): BUILD_FROM_SPEC + "; `torc slurm generate` writes schedulers into it",
+    ("slurm", "update"): BUILD_FROM_SPEC, ("slurm", "delete"): BUILD_FROM_SPEC,
+    ("results", "delete"): "results are the record of what ran; `torc workflows "
+                           "reset-status` runs jobs again, `torc workflows delete` drops all",
+    ("events", "create"): "events are recorded by the coordinator as things happen",
+    ("events", "delete"): "events go with their workflow (`torc workflows delete`)",
+    ("workflows", "new"): "write the spec (YAML, JSON, JSON5 or KDL) and `torc workflows "
+                          "create SPEC --dry-run` to check it",
+    ("workflows", "update"): BUILD_FROM_SPEC,
+    ("workflows", "create-slurm"): "`torc submit-slurm --account A SPEC`, or `torc slurm "
+                                   "generate --account A SPEC -o OUT` then `torc workflows "
+                                   "create OUT`",
+    ("tui", None): "not built yet: `torc watch ID` follows a workflow in a terminal and "
+                   "`torc dash` in a browser",
+    ("remote", None): "not built yet: start `torc-worker --url HOST:PORT --workflow-id ID` on "
+                      "each machine (over ssh)",
+}
+
+
+def _spec(c: TorcClient, wf_id: int) -> dict[str, Any]:
+    return c.export_workflow(wf_id)["spec"]
+
+
+def _page(a: argparse.Namespace, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Torc's paged response: {"items": [...], "offset", "max_limit", "count", ...}."""
+    page = items[a.offset:a.offset + a.limit]
+    return {"items": page, "offset": a.offset, "max_limit": a.limit, "count": len(page),
+            "total_count": len(items), "has_more": a.offset + len(page) < len(items)}
+
+
+def cmd_job_job(c: TorcClient, a: argparse.Namespace) -> None:
+    jobs = c.list_jobs(a.id)
+    names = {j.id: j.name for j in jobs}
+    rows = [{"job_id": j.id, "job_name": j.name, "depends_on_job_id": d,
+             "depends_on_job_name": names.get(d, ""), "workflow_id": a.id}
+            for j in jobs for d in j.depends_on]
+    _relations(a, f"job dependencies of workflow {a.id}", rows,
+               ["job_id", "job_name", "depends_on_job_id", "depends_on_job_name"])
+
+
+def _producers_consumers(c: TorcClient, a: argparse.Namespace, kind: str,
+                         items: list[tuple[int, str]]) -> list[dict[str, Any]]:
+    jobs = c.list_jobs(a.id)
+    ins = "input_files" if kind == "file" else "input_user_data"
+    outs = "output_files" if kind == "file" else "output_user_data"
+    rows = []
+    for item_id, name in items:
+        producers = [j for j in jobs if item_id in getattr(j, outs)] or [None]
+        consumers = [j for j in jobs if item_id in getattr(j, ins)] or [None]
+        for p in producers:
+            for q in consumers:
+                rows.append({f"{kind}_id": item_id, f"{kind}_name": name,
+                             "producer_job_id": p.id if p else None,
+                             "producer_job_name": p.name if p else None,
+                             "consumer_job_id": q.id if q else None,
+                             "consumer_job_name": q.name if q else None,
+                             "workflow_id": a.id})
+    return rows
+
+
+def cmd_job_file(c: TorcClient, a: argparse.Namespace) -> None:
+    rows = _producers_consumers(c, a, "file", [(f.id, f.name) for f in c.list_files(a.id)])
+    _relations(a, f"job-file relationships of workflow {a.id}", rows,
+               ["file_id", "file_name", "producer_job_id", "producer_job_name",
+                "consumer_job_id", "consumer_job_name"])
+
+
+def cmd_job_user_data(c: TorcClient, a: argparse.Namespace) -> None:
+    data = c.call("ListUserData", pb.WorkflowRef(workflow_id=a.id)).user_data
+    rows = _producers_consumers(c, a, "user_data", [(u.id, u.name) for u in data])
+    _relations(a, f"job-user_data relationships of workflow {a.id}", rows,
+               ["user_data_id", "user_data_name", "producer_job_id", "producer_job_name",
+                "consumer_job_id", "consumer_job_name"])
+
+
+def _relations(a: argparse.Namespace, title: str, rows: list[dict[str, Any]],
+               columns: list[str]) -> None:
+    if a.format == "json":
+        output.emit_json(_page(a, rows))
+    else:
+        output.table(title, rows[a.offset:a.offset + a.limit], columns)
+
+
+SECTIONS = {  # verb group -> (spec key, Torc's JSON key, table columns)
+    "resource-requirements": ("resource_requirements", "resource_requirements",
+                              ["id", "name", "num_cpus", "num_gpus", "num_nodes", "memory",
+                               "runtime"]),
+    "failure-handlers": ("failure_handlers", "failure_handlers", ["id", "name", "rules"]),
+    "slurm": ("slurm_schedulers", "slurm_schedulers",
+              ["id", "name", "account", "partition", "nodes", "walltime", "mem", "gres"]),
+}
+
+
+def _memory(text: Any) -> Any:
+    """The stored ``1073741824b`` as a person writes it (``1g``)."""
+    if not (isinstance(text, str) and text.endswith("b") and text[:-1].isdigit()):
+        return text
+    n = int(text[:-1])
+    for unit, size in (("t", 1 << 40), ("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10)):
+        if n and n % size == 0:
+            return f"{n // size}{unit}"
+    return text
+
+
+def _runtime(text: Any) -> Any:
+    """The stored ``PT3600S`` as ``PT1H`` (ISO 8601, largest units)."""
+    if not (isinstance(text, str) and text.startswith("PT") and text.endswith("S")):
+        return text
+    try:
+        seconds = float(text[2:-1])
+    except ValueError:
+        return text
+    h, rest = divmod(seconds, 3600)
+    m, sec = divmod(rest, 60)
+    parts = [f"{h:g}H" if h else "", f"{m:g}M" if m else "", f"{sec:g}S" if sec else ""]
+    return "PT" + ("".join(parts) or "0S")
+
+
+def _section(c: TorcClient, a: argparse.Namespace) -> list[dict[str, Any]]:
+    key = SECTIONS[a.section][0]
+    rows = [{"id": i, "workflow_id": a.id, **entry}
+            for i, entry in enumerate(_spec(c, a.id).get(key) or [], 1)]
+    for row in rows:
+        if "memory" in row:
+            row["memory"] = _memory(row["memory"])
+        if "runtime" in row:
+            row["runtime"] = _runtime(row["runtime"])
+    return rows
+
+
+def cmd_section_list(c: TorcClient, a: argparse.Namespace) -> None:
+    _, wrap, columns = SECTIONS[a.section]
+    output.rows(a.format, f"{a.section} of workflow {a.id}", _section(c, a), columns,
+                wrap=wrap)
+
+
+def cmd_section_get(c: TorcClient, a: argparse.Namespace) -> None:
+    if a.id is None:
+        env = os.environ.get("TORC_WORKFLOW_ID")
+        a.id = int(env) if env and env.isdigit() else pick.workflow_id(c, a)
+    found = [e for e in _section(c, a) if e["id"] == a.item_id]
+    if not found:
+        raise TorcError(f"workflow {a.id} has no {a.section} entry {a.item_id}")
+    if a.format == "json":
+        output.emit_json(found[0])
+    else:
+        output.table(f"{a.section} {a.item_id} of workflow {a.id}", found,
+                     SECTIONS[a.section][2])
+
+
+def cmd_scheduled_nodes(c: TorcClient, a: argparse.Namespace) -> None:
+    rows = [output.allocation_dict(x) for x in c.list_allocations(a.id)]
+    output.rows(a.format, f"scheduled compute nodes (Slurm allocations) of workflow {a.id}",
+                rows, ["slurm_job_id", "scheduler", "num_nodes", "state", "submitted_at"],
+                wrap="scheduled_compute_nodes")
+
+
+def cmd_events_list(c: TorcClient, a: argparse.Namespace) -> None:
+    events = [{"id": i, "workflow_id": a.id, "timestamp": output.ts(when), "category": kind,
+               "message": message}
+              for i, (when, kind, message) in enumerate(
+                  c.export_workflow(a.id).get("events") or [], 1)]
+    output.rows(a.format, f"events of workflow {a.id}", events[-a.limit:],
+                ["id", "timestamp", "category", "message"], wrap="events")
+
+
+def _refuse(group: str, verb: str | None) -> Any:
+    def refuse(c: Any, a: argparse.Namespace) -> None:
+        words = f"torc {group}" + (f" {verb}" if verb else "")
+        raise TorcError(f"{words}: {NOT_HERE[(group, verb)]}")
+    return refuse
+
+
+def _group(sub: Any, name: str, text: str) -> Any:
+    """The verbs of group ``name``, made if the CLI does not have it yet."""
+    if name in sub.choices:
+        parser = sub.choices[name]
+        return next(x for x in parser._actions  # noqa: SLF001
+                    if isinstance(x, argparse._SubParsersAction))  # noqa: SLF001
+    return sub.add_parser(name, help=text).add_subparsers(dest="verb", required=True,
+                                                          metavar="VERB")
+
+
+def add_commands(sub: Any) -> None:
+    """Add the verbs above; called once every other group exists."""
+    deps = _group(sub, "job-dependencies", "job-job, job-file and job-user-data relations")
+    for verb, func in (("job-job", cmd_job_job), ("job-file", cmd_job_file),
+                       ("job-user-data", cmd_job_user_data)):
+        s = deps.add_parser(verb, help=f"{verb} relationships of a workflow")
+        s.add_argument("id", type=int)
+        s.add_argument("-l", "--limit", type=int, default=10000)
+        s.add_argument("--offset", type=int, default=0)
+        s.set_defaults(func=func)
+    for group, text in (("resource-requirements", "what jobs ask for (from the spec)"),
+                        ("failure-handlers", "failure handlers (from the spec)"),
+                        ("slurm", "")):
+        verbs = _group(sub, group, text)
+        s = verbs.add_parser("list", help=f"the workflow's {SECTIONS[group][0]}")
+        s.add_argument("id", type=int)
+        s.set_defaults(func=cmd_section_list, section=group)
+        s = verbs.add_parser("get", help="one of them, by its number in the spec")
+        s.add_argument("item_id", type=int, metavar="ID")
+        s.add_argument("-w", "--workflow-id", dest="id", type=int,
+                       help="its workflow (default: $TORC_WORKFLOW_ID, or your only one)")
+        s.set_defaults(func=cmd_section_get, section=group)
+    nodes = _group(sub, "scheduled-compute-nodes", "Slurm allocations of a workflow")
+    s = nodes.add_parser("list", help="the workflow's Slurm allocations")
+    s.add_argument("id", type=int)
+    s.set_defaults(func=cmd_scheduled_nodes)
+    events = _group(sub, "events", "")
+    s = events.add_parser("list", help="the events the coordinator recorded")
+    s.add_argument("id", type=int)
+    s.add_argument("-l", "--limit", type=int, default=10000)
+    s.set_defaults(func=cmd_events_list)
+    for (group, verb), _ in NOT_HERE.items():
+        if verb is None:
+            p = sub.add_parser(group, help="(not in torc-py: says what to use)")
+            p.add_argument("args", nargs=argparse.REMAINDER)
+            p.set_defaults(func=_refuse(group, None), local=True)
+            continue
+        verbs = _group(sub, group, "")
+        if verb not in verbs.choices:
+            p = verbs.add_parser(verb, help="(not in torc-py: says what to use)")
+            p.add_argument("args", nargs=argparse.REMAINDER)
+            p.set_defaults(func=_refuse(group, verb), local=True)
