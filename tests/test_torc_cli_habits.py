@@ -321,3 +321,22 @@ def test_torc_s_read_verbs_and_refusals(coordinator: Coordinator, tmp_path: Path
                   ("tui",), ("slurm", "create")):
         r = run_cli(*words, url=url)
         assert r.returncode == 1 and "torc" in r.stderr.split(":", 2)[-1], (words, r.stderr)
+
+
+def test_every_listing_pages_and_sorts_as_torc_s(coordinator: Coordinator) -> None:
+    url = coordinator.url
+    wf = coordinator.client.create_workflow({"name": "p", "jobs": [
+        {"name": n, "command": "true"} for n in ("c", "a", "d", "b")]})
+    assert run_cli("run", str(wf), url=url).returncode == 0
+
+    def names(*flags: str) -> list[str]:
+        r = run_cli("-f", "json", "results", "list", str(wf), *flags, url=url, check=True)
+        return [row["job_name"] for row in json.loads(r.stdout)["results"]]
+
+    assert names("--sort-by", "job_name") == ["a", "b", "c", "d"]
+    assert names("--sort-by", "job_name", "--reverse-sort", "-l", "2") == ["d", "c"]
+    assert names("--sort-by", "job_name", "--offset", "3") == ["d"]
+    r = run_cli("results", "list", str(wf), "--sort-by", "colour", url=url)
+    assert r.returncode == 1 and "colour" in r.stderr and "job_name" in r.stderr
+    r = run_cli("-f", "json", "user-data", "list", str(wf), "--limit", "0", url=url)
+    assert json.loads(r.stdout) == {"user_data": []}

@@ -26,6 +26,7 @@ from torc.client import (
     cli_slurm,
     cli_transfer,
     cli_workflows,
+    listing,
     output,
     parser_walk,
     pick,
@@ -189,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_relations.add_commands(sub)  # last: it adds to groups the others made
     parser_walk.make_ids_optional(p)
     parser_walk.format_anywhere(p)
+    parser_walk.listing_flags(p)
     return p
 
 
@@ -327,6 +329,7 @@ def main(argv: list[str] | None = None) -> None:
                      "coordinator's user token in ~/.torc/token or TORC_TOKEN (torc-coord "
                      "users add NAME makes one)")
     logs.configure(args.log_level)
+    output.LISTING = listing.from_args(args)
     url = args.url or os.environ.get("TORC_URL")
     if url is None and config_files.rest_url_note(settings):
         print(config_files.rest_url_note(settings) + f" (using {DEFAULT_URL})",

@@ -13,12 +13,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from torc import states as S
+from torc.client.listing import Listing
 from torc.proto import torc_pb2 as pb
 from torc.spec.units import format_memory
 
 # When piped, rich would fold tables at 80 columns; let them be as wide as their content.
 console = Console(width=None if sys.stdout.isatty() else 200)
 
+
+# This command's paging and sorting (torc.client.listing; set once the line is parsed).
+LISTING = Listing()
 
 def ts(t: float) -> str | None:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else None
@@ -119,6 +123,7 @@ def rows(fmt: str, title: str, data: Sequence[dict[str, Any]], columns: Iterable
          wrap: str | None = None) -> None:
     """Print rows as JSON (``-f json``: every field; as ``{wrap: [...]}`` where Torc wraps
     that listing, so its jq scripts read it) or as a table of ``columns``."""
+    data = LISTING.apply(data)
     if fmt == "json":
         emit_json({wrap: list(data)} if wrap else list(data))
     else:

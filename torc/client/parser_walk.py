@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 
+from torc.client import listing
+
 ID_HELP = "workflow id (default: your only workflow; on a terminal, a picker)"
 
 
@@ -35,6 +37,14 @@ def make_ids_optional(parser: argparse.ArgumentParser) -> None:
             positionals[0].nargs = "?"
             positionals[0].default = None
             positionals[0].help = ID_HELP
+
+
+def listing_flags(parser: argparse.ArgumentParser) -> None:
+    """Torc's paging and sorting flags on every ``list`` verb (and Torc's other listings)."""
+    for p in _parsers(parser):
+        if p.prog.split()[-1] in ("list", "list-missing", "list-required-existing",
+                                  "list-resource-requirements") and not _has_subcommands(p):
+            listing.add_flags(p)
 
 
 def format_anywhere(parser: argparse.ArgumentParser) -> None:
