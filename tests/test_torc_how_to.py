@@ -42,3 +42,50 @@ def test_check_resource_utilization_as_the_how_to_types_it(coordinator: Coordina
     assert report("--run-id", "2")["total_results"] == 0
     table = run_cli("reports", "check-resource-utilization", str(wf), url=url)
     assert "Memory" in table.stdout and "correct-resources" in table.stderr
+
+
+def test_debug_failed_job_and_lookups(coordinator: Coordinator, tmp_path: Path) -> None:
+    """debug-failed-job.md: ``results get WF --job-id J``; and Torc's other lookups."""
+    url = coordinator.url
+    (tmp_path / "needed.txt").write_text("x\n")
+    wf = coordinator.client.create_workflow({
+        "name": "dbg", "files": [{"name": "needed", "path": "needed.txt"}],
+        "user_data": [{"name": "cfg"}],
+        "jobs": [{"name": "ok", "command": "cat needed.txt", "input_files": ["needed"]},
+                 {"name": "bad", "command": "echo oops >&2; exit 3",
+                  "input_user_data": ["cfg"]}]})
+
+    def out(*words: str) -> dict:
+        r = run_cli(*words, "-f", "json", url=url)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    dry = run_cli("workflows", "initialize", str(wf), "--dry-run", url=url)
+    assert dry.returncode == 1 and "'cfg'" in dry.stdout, dry.stdout + dry.stderr
+    assert [f["name"] for f in out("files", "list-required-existing", str(wf))["files"]
+            if f["exists"]] == ["needed"]
+    assert [u["name"] for u in out("user-data", "list-missing", str(wf))["user_data"]] == \
+        ["cfg"]
+    run_cli("user-data", "update", "1", "--workflow-id", str(wf), "--data", "{}", url=url,
+            check=True)
+    assert out("user-data", "list-missing", str(wf))["user_data"] == []
+    dry = run_cli("workflows", "initialize", str(wf), "--dry-run", url=url)
+    assert dry.returncode == 0 and "would initialize" in dry.stdout, dry.stdout + dry.stderr
+    (tmp_path / "needed.txt").rename(tmp_path / "gone.txt")
+    dry = run_cli("workflows", "initialize", str(wf), "--dry-run", url=url)
+    assert dry.returncode == 1 and "needed.txt" in dry.stdout
+    (tmp_path / "gone.txt").rename(tmp_path / "needed.txt")
+    assert not coordinator.client.get_workflow(wf).initialized
+    assert run_cli("run", str(wf), url=url).returncode == 1
+    bad = next(j.id for j in coordinator.client.list_jobs(wf) if j.name == "bad")
+    result = out("results", "get", str(wf), "--job-id", str(bad))
+    assert result["return_code"] == 3 and result["job_name"] == "bad"
+    assert out("files", "get", "1", "-w", str(wf))["path"] == "needed.txt"
+    assert out("events", "get-latest-event", str(wf))["category"] == "complete"
+    (worker,) = [w for w in out("compute-nodes", "list", str(wf))["compute_nodes"]
+                 if w["role"] == "worker"]
+    assert out("compute-nodes", "get", str(worker["id"]), "-w", str(wf))["id"] == worker["id"]
+    synced = out("workflows", "sync-status", str(wf))
+    assert synced["orphaned_jobs"] == [] and "in sync" in synced["message"]
+    reqs = out("jobs", "list-resource-requirements", str(wf))["jobs"]
+    assert {r["job_name"] for r in reqs} == {"ok", "bad"}

@@ -23,8 +23,9 @@ def scheduler_configs(client: TorcClient, wf_id: int) -> dict[str, dict[str, Any
 
 
 def schedule_now(client: TorcClient, wf_id: int, scheduler: str, count: int,
-                 per_node: bool, output_dir: Path) -> list[str]:
-    """Submit ``count`` allocations of ``scheduler``; their Slurm job ids."""
+                 per_node: bool, output_dir: Path, **options: Any) -> list[str]:
+    """Submit ``count`` allocations of ``scheduler``; their Slurm job ids. ``options``: the
+    action keys ``max_parallel_jobs`` and ``job_prefix``."""
     configs = scheduler_configs(client, wf_id)
     if scheduler not in configs:
         raise TorcError(f"workflow {wf_id} has no scheduler {scheduler!r}"
@@ -45,21 +46,23 @@ def schedule_now(client: TorcClient, wf_id: int, scheduler: str, count: int,
     try:
         schedule_nodes(wf_id, 0, {"scheduler_config": configs[scheduler],
                                   "num_allocations": count,
-                                  "start_one_worker_per_node": per_node},
+                                  "start_one_worker_per_node": per_node, **options},
                        client.url, output_dir, record)
     finally:
         client.call("UnregisterWorker", pb.UnregisterWorkerRequest(worker_id=reg.worker_id))
     return submitted
 
 
-def regeneration_plan(client: TorcClient, wf_id: int, profile: Any, opts: Any) -> Any:
+def regeneration_plan(client: TorcClient, wf_id: int, profile: Any, opts: Any,
+                      include: set[int] | None = None) -> Any:
     """A scheduler plan for the jobs not yet done (``torc slurm regenerate``), e.g. after
-    ``torc recover``: planned like ``slurm generate`` from the workflow's own jobs."""
+    ``torc recover``: planned like ``slurm generate`` from the workflow's own jobs, and the
+    jobs of ``include`` whatever their status (Torc's ``--include-job-ids``)."""
     from torc import states as S
     from torc.slurm import plan as planner
 
     todo = [j for j in client.list_jobs(wf_id)
-            if j.status in (S.UNINITIALIZED, S.BLOCKED, S.READY)]
+            if j.status in (S.UNINITIALIZED, S.BLOCKED, S.READY) or j.id in (include or ())]
     ids = {j.id for j in todo}
     rrs: list[dict[str, Any]] = []
     index: dict[tuple, int] = {}

@@ -13,13 +13,14 @@ from typing import Any
 from rich.markup import escape
 
 from torc import logs
-from torc.arguments import PORT, POSITIVE, check_parsed
+from torc.arguments import PORT, check_parsed
 from torc.client import (
     cli_config,
     cli_data,
     cli_exec,
     cli_groups,
     cli_jobs,
+    cli_lookups,
     cli_plans,
     cli_relations,
     cli_reports,
@@ -31,13 +32,14 @@ from torc.client import (
     parser_walk,
     pick,
     submit,
+    watch,
 )
 from torc.client.stub import TorcClient, load_spec
 from torc.config import DEFAULT_URL
 from torc.errors import TorcError
 from torc.exits import exit_now
 from torc.logs import LOG_LEVEL
-from torc.options import DEFAULT_OUTPUT_DIR, add_worker_arguments
+from torc.options import DEFAULT_OUTPUT_DIR
 
 Handler = Callable[[TorcClient, argparse.Namespace], Any]
 
@@ -56,9 +58,12 @@ def cmd_create(c: TorcClient, a: argparse.Namespace) -> None:
     if a.dry_run:
         cli_plans.dry_run(a)
         return
-    if a.no_resource_monitoring:
+    if a.no_resource_monitoring or a.owner:
         raw, source = load_spec(a.spec)
-        raw["resource_monitor"] = {**(raw.get("resource_monitor") or {}), "enabled": False}
+        if a.no_resource_monitoring:
+            raw["resource_monitor"] = {**(raw.get("resource_monitor") or {}), "enabled": False}
+        if a.owner:
+            raw["user"] = a.owner
         wf_id = c.create_loaded(raw, source)
     else:
         wf_id = c.create_workflow(a.spec)
@@ -96,6 +101,28 @@ def _simple(method: str, **kwargs: str) -> Handler:
 
 
 def cmd_initialize(c: TorcClient, a: argparse.Namespace) -> None:
+    if getattr(a, "dry_run", False) and a.verb == "initialize":
+        # Torc's initialize --dry-run: would it start, and with what missing?
+        missing = [{"file_id": f.id, "name": f.name, "path": f.path}
+                   for f in c.list_files(a.id) if f.required and not a.force
+                   and not (Path.cwd() / f.path).exists()]
+        lacking = cli_lookups.missing_user_data(c, a.id)
+        wf = c.get_workflow(a.id)
+        if a.format == "json":
+            output.emit_json({"workflow_id": a.id, "dry_run": True, "already_initialized":
+                              wf.initialized, "missing_input_files": missing,
+                              "missing_user_data": lacking})
+        else:
+            print(f"workflow {a.id}: " + ("already initialized (reinitialize starts a new run)"
+                                         if wf.initialized else "would initialize" if not
+                                         missing + lacking else "cannot initialize yet"))
+            for m in missing:
+                print(f"  input file {m['name']!r} is missing: {m['path']}")
+            for u in lacking:
+                print(f"  input user data {u['name']!r} has no value and no job writes it")
+        if missing or lacking or wf.initialized:
+            sys.exit(1)
+        return
     if getattr(a, "dry_run", False):
         plan = c.plan_reinitialize(a.id, Path.cwd())
         rows = [{"job_id": i, "reason": r} for i, r in plan]
@@ -148,22 +175,6 @@ def cmd_events(c: TorcClient, a: argparse.Namespace) -> None:
                                  f"{escape(d['message'])}")
 
 
-def cmd_watch(c: TorcClient, a: argparse.Namespace) -> None:
-    from torc.client.watch import watch
-
-    def recover(c: TorcClient, a: argparse.Namespace, check: bool) -> bool:
-        if check:
-            from torc.client.recover import recovery_plan
-            return bool(recovery_plan(c.list_jobs(a.id), c.list_results(a.id, all_runs=True),
-                                      a.memory_multiplier, a.runtime_multiplier,
-                                      a.retry_unknown))
-        return cli_reports.recover_workflow(a, c.url) == 0
-
-    code = watch(c, a, recover)
-    if code:
-        sys.exit(code)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The whole CLI."""
     p = argparse.ArgumentParser(prog="torc", description="torc: workflows on HPC clusters")
@@ -187,7 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_groups.add_commands(sub)
     cli_data.add_commands(sub)
     _running_commands(sub)
-    cli_relations.add_commands(sub)  # last: it adds to groups the others made
+    cli_relations.add_commands(sub)  # last: they add to groups the others made
+    cli_lookups.add_commands(sub)
     parser_walk.make_ids_optional(p)
     parser_walk.format_anywhere(p)
     parser_walk.listing_flags(p)
@@ -206,6 +218,10 @@ def _workflow_commands(sub: Any) -> Any:
                    help="validate and show what would be created; store nothing")
     s.add_argument("--no-resource-monitoring", action="store_true",
                    help="do not sample the jobs' memory and CPU (on by default, as Torc's)")
+    s.add_argument("-u", "--user", dest="owner", help="the workflow's user (default: the "
+                   "spec's user, else yours)")
+    s.add_argument("--skip-checks", action="store_true",
+                   help="accepted for Torc's scripts: the checks here cannot be skipped")
     s.set_defaults(func=cmd_create)
     for verb, func, text in (
         ("get", cmd_get, "show a workflow"),
@@ -215,6 +231,8 @@ def _workflow_commands(sub: Any) -> Any:
     ):
         s = wsub.add_parser(verb, help=text)
         s.add_argument("id", type=int)
+        s.add_argument("-u", "--user", dest="username",
+                       help="with the id left out: pick among this user's workflows")
         s.set_defaults(func=func)
     for verb, text in (("initialize", "start the first run (input files no job writes must "
                                       "exist)"),
@@ -227,15 +245,18 @@ def _workflow_commands(sub: Any) -> Any:
                        "from the current directory, where jobs run)")
         s.add_argument("--no-prompts", action="store_true",
                        help="accepted for Torc's scripts: nothing here prompts")
-        if verb == "reinitialize":
-            s.add_argument("--dry-run", action="store_true",
-                           help="only show which completed jobs would run again, and why")
+        s.add_argument("--dry-run", action="store_true",
+                       help="change nothing: say what is missing (initialize) or which "
+                       "completed jobs would run again, and why (reinitialize)")
         s.set_defaults(func=cmd_initialize)
     s = wsub.add_parser("reset-status", help="reset jobs to uninitialized")
     s.add_argument("id", type=int)
     s.add_argument("--failed-only", action="store_true",
                    help="only failed, canceled and terminated jobs and their downstream")
-    s.add_argument("--reinitialize", action="store_true", help="then reinitialize")
+    s.add_argument("-r", "--reinitialize", action="store_true", help="then reinitialize")
+    s.add_argument("--force", action="store_true",
+                   help="Torc's flag: torc-py never resets running jobs; cancel them first")
+    s.add_argument("--no-prompts", action="store_true", help="nothing here prompts")
     s.set_defaults(func=_simple("reset_status", failed_only="failed_only",
                                 reinitialize="reinitialize"))
     return wsub
@@ -267,18 +288,7 @@ def _running_commands(sub: Any) -> None:
                    help="first show the recent events the coordinator holds")
     s.set_defaults(func=cmd_events)
 
-    s = sub.add_parser("watch", help="progress and events until the workflow ends; exit 0 "
-                                     "all completed, 1 some did not, 2 canceled")
-    s.add_argument("id", type=int)
-    s.add_argument("--interval", type=POSITIVE, default=2.0)
-    s.add_argument("--recover", action="store_true",
-                   help="when it ends with jobs out of memory or time, torc recover them")
-    s.add_argument("--max-retries", type=int, default=2, help="recoveries at most")
-    s.add_argument("--memory-multiplier", type=POSITIVE, default=1.5)
-    s.add_argument("--runtime-multiplier", type=POSITIVE, default=1.4)
-    s.add_argument("--retry-unknown", action="store_true")
-    add_worker_arguments(s)
-    s.set_defaults(func=cmd_watch, dry_run=False, no_run=False)
+    watch.add_command(sub)
 
     s = sub.add_parser("run", help="run a workflow here (embedded coordinator unless --url)")
     s.add_argument("target", metavar="SPEC|ID")

@@ -96,6 +96,9 @@ def recover_workflow(a: argparse.Namespace, url: str | None) -> int:
     """``torc recover``: plan, then (unless --dry-run) update, reset and run again. Without a
     URL it works on the coordinator ``torc run`` left in the output directory."""
     from torc.client.run import EmbeddedCoordinator, run
+    if getattr(a, "recovery_hook", None):
+        raise TorcError("--recovery-hook: not in torc-py yet; --retry-unknown retries jobs that "
+                        "failed for other reasons, unchanged")
     embedded = None
     if url is None:
         data = Path(a.output_dir).resolve() / "coordinator"
@@ -200,6 +203,8 @@ def add_commands(sub: Any, workflow_verbs: Any) -> None:
                    help="also retry jobs that failed for another reason, unchanged")
     s.add_argument("--dry-run", action="store_true", help="only show what would change")
     s.add_argument("--no-run", action="store_true", help="reset only; do not run")
+    s.add_argument("--recovery-hook", help="Torc's flag: not in torc-py yet (--retry-unknown "
+                   "retries the other failures unchanged)")
     add_worker_arguments(s)
     s.set_defaults(func=None)
 

@@ -86,7 +86,7 @@ def cmd_hpc_show(c: Any, a: argparse.Namespace) -> None:
 def cmd_hpc_partitions(c: Any, a: argparse.Namespace) -> None:
     p = resolve_profile(a.name)
     parts = [x for x in p.partitions if (not a.gpu or x.gpus_per_node)
-             and (not a.cpu or not x.gpus_per_node)]
+             and (not a.cpu or not x.gpus_per_node) and (not a.shared or x.shared)]
     output.rows(a.format, f"partitions of {p.name}", _partition_rows(p, parts),
                 PARTITION_COLUMNS)
 
@@ -177,8 +177,17 @@ def cmd_slurm_generate(c: Any, a: argparse.Namespace) -> None:
 
 def cmd_schedule_nodes(c: TorcClient, a: argparse.Namespace) -> None:
     from torc.client.allocations import schedule_now
+    if a.scheduler_config_id is not None:  # Torc's: the scheduler by its number in the spec
+        schedulers = c.export_workflow(a.id)["spec"].get("slurm_schedulers") or []
+        if not 1 <= a.scheduler_config_id <= len(schedulers):
+            raise TorcError(f"workflow {a.id} has no scheduler {a.scheduler_config_id} "
+                            f"(it has {len(schedulers)})")
+        a.scheduler = schedulers[a.scheduler_config_id - 1]["name"]
+    if not a.scheduler:
+        raise TorcError("give --scheduler NAME (or --scheduler-config-id N)")
     ids = schedule_now(c, a.id, a.scheduler, a.num_allocations, a.start_one_worker_per_node,
-                       Path(a.output_dir).resolve())
+                       Path(a.output_dir).resolve(), max_parallel_jobs=a.max_parallel_jobs,
+                       job_prefix=a.job_prefix)
     output.rows(a.format, f"allocations submitted for workflow {a.id}",
                 [{"slurm_job_id": i, "scheduler": a.scheduler} for i in ids],
                 ["slurm_job_id", "scheduler"])
@@ -191,10 +200,15 @@ def cmd_regenerate(c: TorcClient, a: argparse.Namespace) -> None:
                            single_allocation=a.single_allocation,
                            group_by=a.group_by, walltime_strategy=a.walltime_strategy,
                            walltime_multiplier=a.walltime_multiplier)
-    plan, ready = regeneration_plan(c, a.id, profile, opts)
+    try:
+        include = {int(x) for x in (a.include_job_ids or "").split(",") if x.strip()}
+    except ValueError:
+        raise TorcError(f"--include-job-ids: {a.include_job_ids!r} is not a comma-separated "
+                        "list of job ids") from None
+    plan, ready = regeneration_plan(c, a.id, profile, opts, include)
     for w in plan.warnings:
         output.console.print(f"[yellow]warning:[/] {w}", highlight=False)
-    if a.submit:
+    if a.submit and not a.dry_run:
         rows = submit_regenerated(c, a.id, plan, ready, Path(a.output_dir).resolve())
         output.rows(a.format, f"allocations for workflow {a.id}'s remaining jobs", rows,
                     ["scheduler", "slurm_job_id", "note"])
@@ -220,6 +234,10 @@ def cmd_sacct(c: TorcClient, a: argparse.Namespace) -> None:
                          "exit_code": r["ExitCode"], "max_rss_bytes": r["MaxRSSBytes"],
                          "max_rss": r["MaxRSS"] or None, "total_cpu": r["TotalCPU"],
                          "elapsed": r["Elapsed"], "nodes": r["NodeList"]})
+    if a.save_json:
+        path = Path(a.output_dir) / f"sacct_wf{a.id}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(rows, indent=2) + "\n")
     output.rows(a.format, f"Slurm accounting of workflow {a.id}'s job steps", rows,
                 ["slurm_step", "job_id", "job_name", "attempt_id", "state", "exit_code",
                  "max_rss", "total_cpu", "elapsed", "nodes"])
@@ -270,6 +288,7 @@ def add_commands(sub: Any) -> None:
     s.add_argument("name", nargs="?")
     s.add_argument("--gpu", action="store_true", help="only GPU partitions")
     s.add_argument("--cpu", action="store_true", help="only CPU partitions")
+    s.add_argument("--shared", action="store_true", help="only shared partitions")
     s.set_defaults(func=cmd_hpc_partitions, local=True)
     s = hsub.add_parser("match", help="partitions that fit a job")
     s.add_argument("--cpus", "--num-cpus", type=int, default=1, dest="num_cpus")
@@ -294,26 +313,47 @@ def add_commands(sub: Any) -> None:
     s.set_defaults(func=cmd_slurm_generate, local=True)
     s = ssub.add_parser("schedule-nodes", help="submit allocations for a scheduler now")
     s.add_argument("id", type=int)
-    s.add_argument("--scheduler", required=True)
-    s.add_argument("-n", "--num-allocations", type=int, default=1)
+    s.add_argument("--scheduler", help="the scheduler's name")
+    s.add_argument("--scheduler-config-id", type=int,
+                   help="the scheduler by its number in the spec (Torc's)")
+    s.add_argument("-n", "--num-allocations", "--num-hpc-jobs", dest="num_allocations",
+                   type=int, default=1)
     s.add_argument("--start-one-worker-per-node", action="store_true")
-    s.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR)
+    s.add_argument("-m", "--max-parallel-jobs", type=int, default=0,
+                   help="at most this many jobs at once on each worker")
+    s.add_argument("-j", "--job-prefix", default="", help="prefix of the Slurm job names")
+    s.add_argument("--keep-submission-scripts", action="store_true",
+                   help="Torc's flag: the scripts are always kept in <output-dir>/slurm_scripts")
+    s.add_argument("-p", "--poll-interval", type=float,
+                   help="Torc's flag: the coordinator follows the allocations itself")
+    s.add_argument("-o", "--output-dir", "--output", dest="output_dir",
+                   default=DEFAULT_OUTPUT_DIR)
     s.set_defaults(func=cmd_schedule_nodes)
     s = ssub.add_parser("regenerate", help="plan (and --submit) allocations for the jobs not "
                                            "done yet, e.g. after torc recover")
     s.add_argument("id", type=int)
     add_generate_arguments(s, for_spec=False)
     s.add_argument("--submit", action="store_true")
-    s.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR)
+    s.add_argument("--dry-run", action="store_true", help="show the plan; submit nothing")
+    s.add_argument("--include-job-ids", help="plan these jobs too, whatever their status "
+                   "(comma-separated; e.g. failed ones before a recovery)")
+    s.add_argument("-p", "--poll-interval", type=float,
+                   help="Torc's flag: the coordinator follows the allocations itself")
+    s.add_argument("-o", "--output-dir", default=DEFAULT_OUTPUT_DIR)
     s.set_defaults(func=cmd_regenerate)
     s = ssub.add_parser("sacct", help="each job's Slurm step as sacct recorded it")
     s.add_argument("id", type=int)
     s.add_argument("--all", action="store_true", help="also the allocations' other steps")
+    s.add_argument("--save-json", action="store_true",
+                   help="also write the rows to <output-dir>/sacct_wf<W>.json")
+    s.add_argument("-o", "--output-dir", default=DEFAULT_OUTPUT_DIR)
     s.set_defaults(func=cmd_sacct)
     s = ssub.add_parser("parse-logs", help="known failures (OOM, time limit, node failure, "
                                            "CUDA, tracebacks) in the allocations' output")
     s.add_argument("id", type=int)
-    s.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR)
+    s.add_argument("-o", "--output-dir", default=DEFAULT_OUTPUT_DIR)
+    s.add_argument("--errors-only", action="store_true",
+                   help="Torc's flag: every pattern found here is an error")
     s.set_defaults(func=cmd_parse_logs)
 
 
@@ -333,5 +373,5 @@ def add_generate_arguments(s: argparse.ArgumentParser, for_spec: bool = True) ->
     s.add_argument("--walltime-multiplier", type=float, default=1.5)
     if for_spec:
         s.add_argument("--no-actions", action="store_true", help="schedulers only")
-        s.add_argument("--force", action="store_true",
+        s.add_argument("--force", "--overwrite", dest="force", action="store_true",
                        help="replace the spec's own schedulers and schedule_nodes actions")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,19 @@ def cmd_export(c: TorcClient, a: argparse.Namespace) -> None:
 
 def cmd_import(c: TorcClient, a: argparse.Namespace) -> None:
     try:
-        doc = json.loads(Path(a.file).read_text())
+        doc = json.loads(sys.stdin.read() if a.file == "-" else Path(a.file).read_text())
     except OSError as e:
         raise TorcError(f"{a.file}: cannot read: {e.strerror}") from None
     except ValueError as e:
         raise TorcError(f"{a.file}: not JSON: {e}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("spec"), dict):
+        raise TorcError(f"{a.file}: not a torc workflow export (no spec)")
+    if a.name is not None:
+        doc["spec"]["name"] = a.name
+    if a.skip_results and isinstance(doc.get("state"), dict):
+        doc["state"]["results"] = []
+    if a.skip_events:
+        doc["events"] = []
     wf = c.import_workflow(doc, keep_state=a.keep_state)
     if a.format == "json":
         output.emit_json(output.workflow_dict(wf))
@@ -68,9 +77,16 @@ def add_commands(workflow_verbs: Any) -> None:
                                                  "states, results, actions, events)")
     s.add_argument("id", type=int)
     s.add_argument("-o", "--output", help="file to write (default: stdout)")
+    for flag in ("--include-results", "--include-events"):
+        s.add_argument(flag, action="store_true",
+                       help="Torc's flag: results and events are always in torc-py's export")
     s.set_defaults(func=cmd_export)
     s = workflow_verbs.add_parser("import", help="a new workflow from an export")
     s.add_argument("file")
+    s.add_argument("--name", help="the new workflow's name (default: the exported one's)")
+    s.add_argument("--skip-results", action="store_true",
+                   help="leave the export's results out (with --keep-state)")
+    s.add_argument("--skip-events", action="store_true", help="leave its events out")
     s.add_argument("--keep-state", action="store_true",
                    help="keep job states and results (default: uninitialized)")
     s.set_defaults(func=cmd_import)

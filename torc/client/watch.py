@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import threading
 import time
 from collections import deque
@@ -18,8 +19,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
 
+from torc.arguments import POSITIVE
 from torc.client import output
 from torc.client.stub import TorcClient
+from torc.errors import TorcError
+from torc.options import add_worker_arguments
 
 HISTORY_WAIT_SECONDS = 60.0  # the history comes at once; a bound only for a stuck stream
 # Every state, so that the bars add up to the workflow's jobs.
@@ -126,3 +130,52 @@ class _NoLive:
 
     def update(self, *_: object) -> None:
         return None
+
+
+UNBUILT = ("--recovery-hook", "--auto-schedule", "--auto-schedule-threshold",
+           "--auto-schedule-cooldown", "--auto-schedule-stranded-timeout")
+
+
+def cmd_watch(c: TorcClient, a: argparse.Namespace) -> None:
+    """``torc watch``."""
+    from torc.client import cli_reports
+    unbuilt = [f for f in UNBUILT if getattr(a, f[2:].replace("-", "_"), None)]
+    if unbuilt:
+        raise TorcError(f"{', '.join(unbuilt)}: not in torc-py yet; `torc watch ID --recover` "
+                        "recovers jobs out of memory or time, `torc slurm regenerate ID "
+                        "--submit` asks Slurm for nodes for the jobs left")
+
+    def recover(c: TorcClient, a: argparse.Namespace, check: bool) -> bool:
+        if check:
+            from torc.client.recover import recovery_plan
+            return bool(recovery_plan(c.list_jobs(a.id), c.list_results(a.id, all_runs=True),
+                                      a.memory_multiplier, a.runtime_multiplier,
+                                      a.retry_unknown))
+        return cli_reports.recover_workflow(a, c.url) == 0
+
+    code = watch(c, a, recover)
+    if code:
+        sys.exit(code)
+
+
+def add_command(sub: Any) -> None:
+    """Add ``torc watch`` (Torc's flags; those torc-py lacks say so)."""
+    s = sub.add_parser("watch", help="progress and events until the workflow ends; exit 0 "
+                                     "all completed, 1 some did not, 2 canceled")
+    s.add_argument("id", type=int)
+    s.add_argument("--interval", "-p", "--poll-interval", dest="interval", type=POSITIVE,
+                   default=2.0, help="seconds between updates (default: %(default)s)")
+    s.add_argument("-s", "--show-job-counts", action="store_true",
+                   help="Torc's flag: the counts are always shown")
+    s.add_argument("-r", "--recover", action="store_true",
+                   help="when it ends with jobs out of memory or time, torc recover them")
+    s.add_argument("-m", "--max-retries", type=int, default=2, help="recoveries at most")
+    s.add_argument("--memory-multiplier", type=POSITIVE, default=1.5)
+    s.add_argument("--runtime-multiplier", type=POSITIVE, default=1.4)
+    s.add_argument("--retry-unknown", action="store_true")
+    s.add_argument("--recovery-hook", help=argparse.SUPPRESS)
+    s.add_argument("--auto-schedule", action="store_true", help=argparse.SUPPRESS)
+    for flag in UNBUILT[2:]:
+        s.add_argument(flag, type=float, help=argparse.SUPPRESS)
+    add_worker_arguments(s)
+    s.set_defaults(func=cmd_watch, dry_run=False, no_run=False)

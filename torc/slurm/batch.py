@@ -36,12 +36,13 @@ def _directive(option: str, value: object) -> str:
 
 def batch_script(workflow_id: int, scheduler: dict[str, Any], url: str, output_dir: Path,
                  python: str, one_worker_per_node: bool,
-                 worker_args: Iterable[str] = (), strict: bool = True) -> str:
+                 worker_args: Iterable[str] = (), strict: bool = True,
+                 job_prefix: str = "") -> str:
     """The script a schedule_nodes action submits (torc-compat.md, "Slurm submission");
     ``strict``: its workers take only jobs for this scheduler (or for none)."""
     name = scheduler.get("name", "slurm")
     lines = ["#!/bin/bash",
-             _directive("job-name", f"torc_wf{workflow_id}_{name}"),
+             _directive("job-name", f"{job_prefix}torc_wf{workflow_id}_{name}"),
              _directive("output", f"{output_dir}/slurm_output_wf{workflow_id}_sl%j.o"),
              _directive("error", f"{output_dir}/slurm_output_wf{workflow_id}_sl%j.e")]
     for key, value in scheduler.items():

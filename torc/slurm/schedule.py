@@ -34,7 +34,8 @@ def schedule_nodes(workflow_id: int, action_id: int, config: dict[str, Any], url
     output_dir.mkdir(parents=True, exist_ok=True)
     script = batch.batch_script(workflow_id, scheduler, url, output_dir, sys.executable,
                                 per_node, worker_args(config),
-                                strict=not config.get("any_job", False))
+                                strict=not config.get("any_job", False),
+                                job_prefix=str(config.get("job_prefix") or ""))
     scripts = output_dir / "slurm_scripts"
     scripts.mkdir(exist_ok=True)
     path = scripts / f"wf{workflow_id}_action{action_id}_{time.time_ns()}.sh"

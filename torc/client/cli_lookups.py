@@ -1,0 +1,206 @@
+"""Torc's verbs that look one thing up, or a workflow's loose ends: ``files get``,
+``results get``, ``compute-nodes get``, ``scheduled-compute-nodes get|list-jobs``,
+``events get-latest-event``, ``files list-required-existing``, ``user-data list-missing``,
+``jobs list-resource-requirements`` and ``workflows sync-status``. Ids of files, results and
+workers are the workflow's own, so ``get`` takes ``-w WORKFLOW`` (default: ``$TORC_WORKFLOW_ID``
+inside a job, else the only workflow)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from torc import states as S
+from torc.client import output, pick
+from torc.client.stub import TorcClient
+from torc.errors import TorcError
+from torc.proto import torc_pb2 as pb
+
+
+def _workflow(c: TorcClient, a: argparse.Namespace) -> int:
+    if a.id is None:
+        env = os.environ.get("TORC_WORKFLOW_ID", "")
+        a.id = int(env) if env.isdigit() else pick.workflow_id(c, a)
+    return int(a.id)
+
+
+def _one(a: argparse.Namespace, title: str, row: dict[str, Any] | None, what: str) -> None:
+    if row is None:
+        raise TorcError(f"workflow {a.id} has no {what}")
+    if a.format == "json":
+        output.emit_json(row)
+    else:
+        output.table(title, [row], list(row))
+
+
+def _file_row(f: pb.FileInfo, wf: int) -> dict[str, Any]:
+    return {"id": f.id, "workflow_id": wf, "name": f.name, "path": f.path,
+            "required": f.required,
+            "st_mtime": f.mtime if f.HasField("mtime") else None}
+
+
+def cmd_file_get(c: TorcClient, a: argparse.Namespace) -> None:
+    wf = _workflow(c, a)
+    row = next((_file_row(f, wf) for f in c.list_files(wf) if f.id == a.item_id), None)
+    _one(a, f"file {a.item_id} of workflow {wf}", row, f"file {a.item_id}")
+
+
+def cmd_required_existing(c: TorcClient, a: argparse.Namespace) -> None:
+    """The input files no job writes (they must exist before the run), and whether they do,
+    seen from here, where jobs run."""
+    rows = [{**_file_row(f, a.id), "exists": (Path.cwd() / f.path).exists()}
+            for f in c.list_files(a.id) if f.required]
+    output.rows(a.format, f"files workflow {a.id} needs before it runs", rows,
+                ["id", "name", "path", "exists"], wrap="files")
+
+
+def missing_user_data(c: TorcClient, wf: int) -> list[dict[str, Any]]:
+    """User data that jobs read, that no job writes and that holds no value."""
+    jobs = c.list_jobs(wf)
+    written = {u for j in jobs for u in j.output_user_data}
+    read = {u for j in jobs for u in j.input_user_data}
+    return [{"id": u.id, "workflow_id": wf, "name": u.name}
+            for u in c.call("ListUserData", pb.WorkflowRef(workflow_id=wf)).user_data
+            if u.id in read and u.id not in written and u.data_json.strip() in ("", "null")]
+
+
+def cmd_missing_user_data(c: TorcClient, a: argparse.Namespace) -> None:
+    output.rows(a.format, f"user data workflow {a.id} lacks", missing_user_data(c, a.id),
+                ["id", "name"], wrap="user_data")
+
+
+def cmd_result_get(c: TorcClient, a: argparse.Namespace) -> None:
+    """A job's latest result (or of --run-id / --attempt-id), as the how-to types it:
+    ``torc results get WORKFLOW --job-id JOB``."""
+    wf = _workflow(c, a)
+    chosen = [r for r in c.list_results(wf, job_id=a.job_id, all_runs=True)
+              if (a.run_id is None or r.run_id == a.run_id)
+              and (a.attempt_id is None or r.attempt_id == a.attempt_id)]
+    _one(a, f"result of job {a.job_id} in workflow {wf}",
+         output.result_dict(chosen[-1]) if chosen else None, f"result of job {a.job_id}")
+
+
+def cmd_compute_node_get(c: TorcClient, a: argparse.Namespace) -> None:
+    wf = _workflow(c, a)
+    row = next((output.worker_dict(w) for w in c.list_workers(wf) if w.id == a.item_id), None)
+    _one(a, f"compute node {a.item_id}", row, f"compute node (worker) {a.item_id}")
+
+
+def cmd_allocation_get(c: TorcClient, a: argparse.Namespace) -> None:
+    wf = _workflow(c, a)
+    row = next((output.allocation_dict(x) for x in c.list_allocations(wf)
+                if x.slurm_job_id == a.slurm_job_id), None)
+    _one(a, f"Slurm allocation {a.slurm_job_id}", row, f"Slurm allocation {a.slurm_job_id}")
+
+
+def cmd_allocation_jobs(c: TorcClient, a: argparse.Namespace) -> None:
+    wf = _workflow(c, a)
+    workers = {w.id for w in c.list_workers(wf) if w.slurm_job_id == a.slurm_job_id}
+    rows = [output.result_dict(r) for r in c.list_results(wf, all_runs=True)
+            if r.worker_id in workers]
+    output.rows(a.format, f"jobs that ran in Slurm allocation {a.slurm_job_id}", rows,
+                ["job_id", "job_name", "run_id", "attempt_id", "status", "return_code"],
+                wrap="jobs")
+
+
+def cmd_latest_event(c: TorcClient, a: argparse.Namespace) -> None:
+    events = c.export_workflow(a.id).get("events") or []
+    if not events:
+        raise TorcError(f"workflow {a.id} has no events")
+    when, kind, message = events[-1]
+    _one(a, f"latest event of workflow {a.id}",
+         {"id": len(events), "workflow_id": a.id, "timestamp": output.ts(when),
+          "category": kind, "message": message}, "event")
+
+
+def cmd_job_requirements(c: TorcClient, a: argparse.Namespace) -> None:
+    rows = [{"job_id": j.id, "job_name": j.name,
+             "resource_requirements": j.resource_requirements, "num_cpus": j.num_cpus,
+             "num_gpus": j.num_gpus, "num_nodes": j.num_nodes,
+             "memory": output.human_bytes(j.memory_bytes), "runtime_seconds": j.runtime_seconds}
+            for j in c.list_jobs(a.id)]
+    output.rows(a.format, f"what the jobs of workflow {a.id} ask for", rows, list(rows[0])
+                if rows else ["job_id"], wrap="jobs")
+
+
+def cmd_sync_status(c: TorcClient, a: argparse.Namespace) -> None:
+    """Running jobs whose worker or allocation is gone. The coordinator fails them itself
+    (missed heartbeats, squeue): this shows what it has not caught up with yet."""
+    from torc import slurm
+    workers = {w.id: w for w in c.list_workers(a.id)}
+    ended = {x.slurm_job_id for x in c.list_allocations(a.id)
+             if x.state in slurm.FINAL_STATES}
+    orphans = []
+    for j in c.list_jobs(a.id):
+        if j.status not in S.ACTIVE:
+            continue
+        w = workers.get(j.worker_id)
+        gone = w is None or w.lost or not w.active or (w.slurm_job_id in ended)
+        if gone:
+            orphans.append({"job_id": j.id, "job_name": j.name, "worker_id": j.worker_id,
+                            "slurm_job_id": w.slurm_job_id if w else None})
+    message = ("the coordinator fails these itself once their worker misses three heartbeats "
+               "or squeue reports the allocation ended" if orphans else
+               "in sync: every running job is on a live worker")
+    if a.format == "json":
+        output.emit_json({"workflow_id": a.id, "dry_run": a.dry_run, "orphaned_jobs": orphans,
+                          "message": message})
+    else:
+        if orphans:
+            output.table(f"running jobs of workflow {a.id} whose worker is gone", orphans,
+                         ["job_id", "job_name", "worker_id", "slurm_job_id"])
+        print(message)
+
+
+def _verbs(sub: Any, group: str) -> Any:
+    parser = sub.choices[group]
+    return next(x for x in parser._actions  # noqa: SLF001
+                if isinstance(x, argparse._SubParsersAction))  # noqa: SLF001
+
+
+def _with_workflow(s: argparse.ArgumentParser) -> None:
+    s.add_argument("-w", "--workflow-id", dest="id", type=int,
+                   help="its workflow (default: $TORC_WORKFLOW_ID, or your only one)")
+
+
+def add_commands(sub: Any) -> None:
+    """Add the verbs above to their groups (which exist by then)."""
+    s = _verbs(sub, "files").add_parser("get", help="one file of a workflow")
+    s.add_argument("item_id", type=int, metavar="ID")
+    _with_workflow(s)
+    s.set_defaults(func=cmd_file_get)
+    for group, verb, func, text in (
+            ("files", "list-required-existing", cmd_required_existing,
+             "input files no job writes, and whether they exist here"),
+            ("user-data", "list-missing", cmd_missing_user_data,
+             "user data jobs read that nothing provides"),
+            ("events", "get-latest-event", cmd_latest_event, "the latest event"),
+            ("jobs", "list-resource-requirements", cmd_job_requirements,
+             "what each job asks for"),
+            ("workflows", "sync-status", cmd_sync_status,
+             "running jobs whose worker or Slurm allocation is gone")):
+        s = _verbs(sub, group).add_parser(verb, help=text)
+        s.add_argument("id", type=int)
+        if verb == "sync-status":
+            s.add_argument("--dry-run", action="store_true",
+                           help="Torc's flag: this only reports; the coordinator fails them")
+        s.set_defaults(func=func)
+    s = _verbs(sub, "results").add_parser("get", help="a job's latest result (or of a run)")
+    s.add_argument("id", type=int, nargs="?", metavar="WORKFLOW_ID")
+    s.add_argument("-j", "--job-id", type=int, required=True)
+    s.add_argument("-r", "--run-id", type=int)
+    s.add_argument("-a", "--attempt-id", type=int)
+    s.set_defaults(func=cmd_result_get)
+    s = _verbs(sub, "compute-nodes").add_parser("get", help="one worker of a workflow")
+    s.add_argument("item_id", type=int, metavar="ID")
+    _with_workflow(s)
+    s.set_defaults(func=cmd_compute_node_get)
+    nodes = _verbs(sub, "scheduled-compute-nodes")
+    for verb, func in (("get", cmd_allocation_get), ("list-jobs", cmd_allocation_jobs)):
+        s = nodes.add_parser(verb, help="a Slurm allocation" if verb == "get"
+                             else "the jobs that ran in a Slurm allocation")
+        s.add_argument("slurm_job_id", metavar="SLURM_JOB_ID")
+        _with_workflow(s)
+        s.set_defaults(func=func)
