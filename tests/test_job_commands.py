@@ -20,7 +20,7 @@ def test_rerun_a_subset_while_the_rest_stays_done(coordinator: Coordinator,
     out = tmp_path / "out"
     assert run_cli("run", str(wf_id), "--output-dir", str(out), url=url).returncode == 1
     # One job, by id, with what it depends on.
-    (job,) = cli_json("jobs", "get", str(wf_id), "2", url=url)
+    job = cli_json("jobs", "get", str(wf_id), "2", url=url)  # one object, as Torc prints it
     assert job["name"] == "use_a" and job["depends_on"] == [1]
     assert [j["name"] for j in cli_json("jobs", "list", str(wf_id), "--name", "_a$",
                                         url=url)["jobs"]] == ["gen_a", "use_a"]

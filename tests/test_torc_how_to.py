@@ -89,3 +89,42 @@ def test_debug_failed_job_and_lookups(coordinator: Coordinator, tmp_path: Path) 
     assert synced["orphaned_jobs"] == [] and "in sync" in synced["message"]
     reqs = out("jobs", "list-resource-requirements", str(wf))["jobs"]
     assert {r["job_name"] for r in reqs} == {"ok", "bad"}
+
+
+def test_torc_s_listing_filters(coordinator: Coordinator, tmp_path: Path) -> None:
+    """The filters of Torc's CLI reference on jobs, results, files, user data and events."""
+    url = coordinator.url
+    wf = coordinator.client.create_workflow({
+        "name": "filters", "files": [{"name": "o", "path": "o.txt"}],
+        "user_data": [{"name": "u", "data": 1}],
+        "jobs": [{"name": "first", "command": "echo > o.txt", "output_files": ["o"]},
+                 {"name": "second", "command": "exit 2", "depends_on": ["first"],
+                  "input_user_data": ["u"]},
+                 {"name": "alone", "command": "true"}]})
+    assert run_cli("run", str(wf), url=url).returncode == 1
+
+    def rows(key: str, *words: str) -> list:
+        r = run_cli(*words, "-f", "json", url=url)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)[key]
+
+    assert [j["name"] for j in rows("jobs", "jobs", "list", str(wf), "--upstream-job-id",
+                                    "1")] == ["second"]
+    (second,) = rows("jobs", "jobs", "list", str(wf), "--upstream-job-id", "1",
+                     "--include-relationships")
+    assert second["depends_on_job_ids"] == [1] and second["input_user_data_ids"] == [1]
+    assert [r["job_name"] for r in rows("results", "results", "list", str(wf), "--status",
+                                        "failed")] == ["second"]
+    assert [f["name"] for f in rows("files", "files", "list", str(wf),
+                                    "--produced-by-job-id", "1")] == ["o"]
+    assert rows("files", "files", "list", str(wf), "--produced-by-job-id", "3") == []
+    assert [u["name"] for u in rows("user_data", "user-data", "list", str(wf),
+                                    "--consumer-job-id", "2")] == ["u"]
+    assert rows("user_data", "user-data", "list", str(wf), "--producer-job-id", "2") == []
+    assert [e["category"] for e in rows("events", "events", "list", str(wf), "--category",
+                                        "complete")] == ["complete"]
+    # A job by its id alone, in the only workflow, as Torc's `jobs get <id>`.
+    r = run_cli("jobs", "get", "2", "-f", "json", url=url)
+    assert r.returncode == 0 and json.loads(r.stdout)["name"] == "second", r.stderr
+    r = run_cli("jobs", "update", str(wf), "2", "--name", "renamed", url=url)
+    assert r.returncode == 1 and "spec" in r.stderr

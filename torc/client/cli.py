@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 from rich.markup import escape
 
 from torc import logs
-from torc.arguments import PORT, check_parsed
+from torc.arguments import PORT, POSITIVE, check_parsed
 from torc.client import (
     cli_config,
     cli_data,
@@ -151,7 +152,8 @@ def cmd_list_actions(c: TorcClient, a: argparse.Namespace) -> None:
 
 
 def cmd_workers(c: TorcClient, a: argparse.Namespace) -> None:
-    rows = [output.worker_dict(w) for w in c.list_workers(a.id)]
+    rows = [output.worker_dict(w) for w in c.list_workers(a.id)
+            if not a.scheduled_compute_node or w.slurm_job_id == a.scheduled_compute_node]
     output.rows(a.format, f"workers of workflow {a.id}", rows,
                 ["id", "role", "node_name", "hostname", "slurm_job_id", "num_cpus", "memory",
                  "num_gpus", "state", "last_heartbeat", "running_jobs"], wrap="compute_nodes")
@@ -165,7 +167,12 @@ def cmd_allocations(c: TorcClient, a: argparse.Namespace) -> None:
 
 
 def cmd_events(c: TorcClient, a: argparse.Namespace) -> None:
+    if a.duration:  # Torc's --duration: stop watching after that many seconds
+        signal.signal(signal.SIGALRM, lambda *_: sys.exit(0))
+        signal.setitimer(signal.ITIMER_REAL, a.duration)
     for ev in c.watch_events(a.id or 0, history=a.history):
+        if a.category and ev.kind != a.category:
+            continue
         d = {"workflow_id": ev.workflow_id, "time": output.ts(ev.timestamp),
              "kind": ev.kind, "message": ev.message}
         if a.format == "json":
@@ -269,6 +276,8 @@ def _listing_commands(sub: Any) -> None:
         wsub2 = w.add_subparsers(dest="verb", required=True, metavar="VERB")
         s = wsub2.add_parser("list", help="list workers")
         s.add_argument("id", type=int)
+        s.add_argument("--scheduled-compute-node", metavar="SLURM_JOB_ID",
+                       help="only the workers of this Slurm allocation")
         s.set_defaults(func=cmd_workers)
 
     al = sub.add_parser("allocations", help="Slurm allocations of a workflow")
@@ -286,6 +295,10 @@ def _running_commands(sub: Any) -> None:
     s.add_argument("id", type=int, nargs="?", default=0)
     s.add_argument("--history", action="store_true",
                    help="first show the recent events the coordinator holds")
+    s.add_argument("-d", "--duration", type=POSITIVE, help="stop after this many seconds")
+    s.add_argument("-c", "--category", help="only events of this kind (e.g. complete)")
+    s.add_argument("-p", "--poll-interval", type=POSITIVE,
+                   help="Torc's flag: events are pushed here as they happen, not polled")
     s.set_defaults(func=cmd_events)
 
     watch.add_command(sub)

@@ -50,8 +50,19 @@ def _show(a: argparse.Namespace, title: str, entries: list[pb.UserData], wf_id: 
 
 
 def cmd_list(c: TorcClient, a: argparse.Namespace) -> None:
-    resp = c.call("ListUserData", pb.WorkflowRef(workflow_id=a.id))
-    _show(a, f"user data of workflow {a.id}", list(resp.user_data), a.id)
+    entries = list(c.call("ListUserData", pb.WorkflowRef(workflow_id=a.id)).user_data)
+    if a.name is not None:
+        entries = [u for u in entries if u.name == a.name]
+    if a.is_ephemeral is not None:
+        entries = [u for u in entries if u.is_ephemeral == (a.is_ephemeral == "true")]
+    if a.consumer_job_id is not None or a.producer_job_id is not None:
+        jobs = {j.id: j for j in c.list_jobs(a.id)}
+        for job_id, field in ((a.consumer_job_id, "input_user_data"),
+                              (a.producer_job_id, "output_user_data")):
+            if job_id is not None:
+                ids = set(getattr(jobs[job_id], field)) if job_id in jobs else set()
+                entries = [u for u in entries if u.id in ids]
+    _show(a, f"user data of workflow {a.id}", entries, a.id)
 
 
 def cmd_get(c: TorcClient, a: argparse.Namespace) -> None:
@@ -61,6 +72,9 @@ def cmd_get(c: TorcClient, a: argparse.Namespace) -> None:
 
 
 def cmd_update(c: TorcClient, a: argparse.Namespace) -> None:
+    if a.name is not None or a.ephemeral:
+        raise TorcError("--name and --ephemeral: a user data entry's name and kind come from "
+                        "the spec in torc-py; only its value (--data) changes")
     try:
         json.loads(a.data)
     except ValueError as e:
@@ -72,10 +86,14 @@ def cmd_update(c: TorcClient, a: argparse.Namespace) -> None:
 
 
 def cmd_files(c: TorcClient, a: argparse.Namespace) -> None:
+    only = None
+    if a.produced_by_job_id is not None:
+        only = {f for j in c.list_jobs(a.id) if j.id == a.produced_by_job_id
+                for f in j.output_files}
     output.rows(a.format, f"files of workflow {a.id}",
                 [{"id": f.id, "name": f.name, "path": f.path, "required": f.required,
                   "mtime": output.ts(f.mtime) if f.HasField("mtime") else None}
-                 for f in c.list_files(a.id)],
+                 for f in c.list_files(a.id) if only is None or f.id in only],
                 ["id", "name", "path", "required", "mtime"], wrap="files")
 
 
@@ -85,6 +103,10 @@ def add_commands(sub: Any) -> None:
     usub = ud.add_subparsers(dest="verb", required=True, metavar="VERB")
     s = usub.add_parser("list", help="every user data entry of a workflow")
     s.add_argument("id", type=int, help="workflow id")
+    s.add_argument("--name", help="only the entry of this name")
+    s.add_argument("--is-ephemeral", choices=["true", "false"])
+    s.add_argument("--consumer-job-id", type=int, help="only what this job reads")
+    s.add_argument("--producer-job-id", type=int, help="only what this job writes")
     s.set_defaults(func=cmd_list)
     for verb, func, text in (("get", cmd_get, "one entry"),
                              ("update", cmd_update, "write an entry's value")):
@@ -92,10 +114,13 @@ def add_commands(sub: Any) -> None:
         s.add_argument("user_data_id", type=int, help="as ${user_data.input.NAME} gives it")
         s.add_argument("--workflow-id", help="default: $TORC_WORKFLOW_ID")
         if verb == "update":
-            s.add_argument("--data", required=True, help="the new value, as JSON")
+            s.add_argument("-d", "--data", required=True, help="the new value, as JSON")
+            s.add_argument("-n", "--name", help=argparse.SUPPRESS)
+            s.add_argument("--ephemeral", action="store_true", help=argparse.SUPPRESS)
         s.set_defaults(func=func)
     f = sub.add_parser("files", help="a workflow's files")
     fsub = f.add_subparsers(dest="verb", required=True, metavar="VERB")
     s = fsub.add_parser("list", help="every file of a workflow, with its path")
     s.add_argument("id", type=int, help="workflow id")
+    s.add_argument("--produced-by-job-id", type=int, help="only the files this job writes")
     s.set_defaults(func=cmd_files)

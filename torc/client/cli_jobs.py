@@ -13,9 +13,22 @@ from torc.spec.units import parse_duration, parse_memory
 JOB_COLUMNS = ["id", "name", "status", "return_code", "run_id", "attempt_id", "command"]
 
 
+def _relations(j: Any) -> dict[str, Any]:
+    """Torc's --include-relationships fields."""
+    return {"depends_on_job_ids": list(j.depends_on), "input_file_ids": list(j.input_files),
+            "output_file_ids": list(j.output_files),
+            "input_user_data_ids": list(j.input_user_data),
+            "output_user_data_ids": list(j.output_user_data)}
+
+
 def cmd_jobs(c: TorcClient, a: argparse.Namespace) -> None:
-    rows = [output.job_dict(j) for j in c.list_jobs(a.id, a.status, a.offset, a.limit,
-                                                    name_regex=a.name or "")]
+    only = None
+    if a.upstream_job_id is not None:  # Torc's: the jobs that depend on this one
+        only = [j.id for j in c.list_jobs(a.id) if a.upstream_job_id in j.depends_on]
+    jobs = [] if only == [] else c.list_jobs(a.id, a.status, a.offset, a.limit,
+                                             job_ids=only, name_regex=a.name or "")
+    rows = [{**output.job_dict(j), **(_relations(j) if a.include_relationships else {})}
+            for j in jobs]
     output.rows(a.format, f"jobs of workflow {a.id}", rows, JOB_COLUMNS, wrap="jobs")
 
 
@@ -23,9 +36,12 @@ def cmd_job_get(c: TorcClient, a: argparse.Namespace) -> None:
     jobs = c.list_jobs(a.id, job_ids=[a.job_id])
     if not jobs:
         raise TorcError(f"workflow {a.id} has no job {a.job_id}")
-    output.rows(a.format, f"job {a.job_id} of workflow {a.id}",
-                [output.job_dict(j) for j in jobs],
-                [*JOB_COLUMNS[:-1], "depends_on", "resource_requirements", "command"])
+    row = {**output.job_dict(jobs[0]), **_relations(jobs[0])}
+    if a.format == "json":  # one object, as Torc prints it
+        output.emit_json(row)
+    else:
+        output.table(f"job {a.job_id} of workflow {a.id}", [row],
+                     [*JOB_COLUMNS[:-1], "depends_on", "resource_requirements", "command"])
 
 
 def cmd_job_reset(c: TorcClient, a: argparse.Namespace) -> None:
@@ -49,7 +65,11 @@ MONITOR_COLUMNS = ["peak_memory", "avg_memory", "peak_cpu_percent", "avg_cpu_per
 def cmd_results(c: TorcClient, a: argparse.Namespace) -> None:
     rows = [output.result_dict(r) for r in c.list_results(
         a.id, a.failed, job_id=a.job_id or 0, run_id=a.run_id or 0, return_code=a.return_code,
-        all_runs=a.all_runs)]
+        all_runs=a.all_runs)
+        if a.compute_node is None or r.worker_id == a.compute_node]
+    if a.status:
+        wanted = "completed" if a.status == "done" else a.status  # Torc's old word
+        rows = [r for r in rows if r["status"] == wanted]
     columns = list(RESULT_COLUMNS)
     if any(r["peak_memory_bytes"] is not None for r in rows):
         columns += MONITOR_COLUMNS
@@ -59,6 +79,9 @@ def cmd_results(c: TorcClient, a: argparse.Namespace) -> None:
 
 
 def cmd_job_update(c: TorcClient, a: argparse.Namespace) -> None:
+    if a.new_name is not None:
+        raise TorcError("--name: a job's name comes from the spec in torc-py (dependencies "
+                        "and parameters name it); --command, --priority and resources change")
     changes: dict[str, Any] = {}
     if a.priority is not None:
         changes["priority"] = a.priority
@@ -92,9 +115,13 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--offset", type=int, default=0)
     s.add_argument("--limit", type=int, default=0)
     s.add_argument("--name", help="only jobs whose name this regex finds a match in")
+    s.add_argument("--upstream-job-id", type=int, help="only jobs that depend on this job")
+    s.add_argument("--include-relationships", action="store_true",
+                   help="with each job's dependencies and file and user data ids")
     s.set_defaults(func=cmd_jobs)
-    s = jsub.add_parser("get", help="show one job")
-    s.add_argument("id", type=int, help="workflow id")
+    s = jsub.add_parser("get", help="show one job (JOB_ID alone: in the only workflow, or "
+                                    "$TORC_WORKFLOW_ID in a job)")
+    s.add_argument("id", type=int, nargs="?", help="workflow id")
     s.add_argument("job_id", type=int)
     s.set_defaults(func=cmd_job_get)
     s = jsub.add_parser("reset-status", help="reset some jobs (and their downstream) to "
@@ -110,17 +137,20 @@ def add_commands(sub: Any) -> None:
     s = rsub.add_parser("list", help="list results")
     s.add_argument("id", type=int)
     s.add_argument("--failed", action="store_true", help="only results that did not complete")
-    s.add_argument("--job-id", type=int)
-    s.add_argument("--run-id", type=int)
+    s.add_argument("-j", "--job-id", type=int)
+    s.add_argument("-r", "--run-id", type=int)
     s.add_argument("--return-code", type=int)
+    s.add_argument("-s", "--status", help="only results with this status (e.g. failed)")
+    s.add_argument("--compute-node", type=int, help="only results of this worker")
     s.add_argument("--all-runs", action="store_true",
                    help="every result of every run and attempt (default: each job's latest)")
     s.set_defaults(func=cmd_results)
 
     s = jsub.add_parser("update", help="change a job that is not running")
-    s.add_argument("id", type=int, help="workflow id")
+    s.add_argument("id", type=int, nargs="?", help="workflow id")
     s.add_argument("job_id", type=int)
     s.add_argument("--priority", type=int)
+    s.add_argument("-n", "--name", dest="new_name", help=argparse.SUPPRESS)
     s.add_argument("--resource-requirements", help="a named requirement of the workflow")
     s.add_argument("--num-cpus", type=int)
     s.add_argument("--memory", help="e.g. 8g")

@@ -8,7 +8,6 @@ inside a job, else the only workflow)."""
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +20,7 @@ from torc.proto import torc_pb2 as pb
 
 def _workflow(c: TorcClient, a: argparse.Namespace) -> int:
     if a.id is None:
-        env = os.environ.get("TORC_WORKFLOW_ID", "")
-        a.id = int(env) if env.isdigit() else pick.workflow_id(c, a)
+        a.id = pick.workflow_id(c, a)  # $TORC_WORKFLOW_ID in a job
     return int(a.id)
 
 
@@ -120,7 +118,7 @@ def cmd_job_requirements(c: TorcClient, a: argparse.Namespace) -> None:
              "resource_requirements": j.resource_requirements, "num_cpus": j.num_cpus,
              "num_gpus": j.num_gpus, "num_nodes": j.num_nodes,
              "memory": output.human_bytes(j.memory_bytes), "runtime_seconds": j.runtime_seconds}
-            for j in c.list_jobs(a.id)]
+            for j in c.list_jobs(a.id) if a.job_id is None or j.id == a.job_id]
     output.rows(a.format, f"what the jobs of workflow {a.id} ask for", rows, list(rows[0])
                 if rows else ["job_id"], wrap="jobs")
 
@@ -183,6 +181,8 @@ def add_commands(sub: Any) -> None:
              "running jobs whose worker or Slurm allocation is gone")):
         s = _verbs(sub, group).add_parser(verb, help=text)
         s.add_argument("id", type=int)
+        if verb == "list-resource-requirements":
+            s.add_argument("-j", "--job-id", type=int, help="only this job")
         if verb == "sync-status":
             s.add_argument("--dry-run", action="store_true",
                            help="Torc's flag: this only reports; the coordinator fails them")

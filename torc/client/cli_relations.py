@@ -6,7 +6,6 @@ piece by piece, which torc-py does not offer (yet), each refused saying what to 
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
 from torc.client import output, pick
@@ -165,8 +164,7 @@ def cmd_section_list(c: TorcClient, a: argparse.Namespace) -> None:
 
 def cmd_section_get(c: TorcClient, a: argparse.Namespace) -> None:
     if a.id is None:
-        env = os.environ.get("TORC_WORKFLOW_ID")
-        a.id = int(env) if env and env.isdigit() else pick.workflow_id(c, a)
+        a.id = pick.workflow_id(c, a)  # $TORC_WORKFLOW_ID in a job
     found = [e for e in _section(c, a) if e["id"] == a.item_id]
     if not found:
         raise TorcError(f"workflow {a.id} has no {a.section} entry {a.item_id}")
@@ -179,6 +177,15 @@ def cmd_section_get(c: TorcClient, a: argparse.Namespace) -> None:
 
 def cmd_scheduled_nodes(c: TorcClient, a: argparse.Namespace) -> None:
     rows = [output.allocation_dict(x) for x in c.list_allocations(a.id)]
+    if a.scheduler_config_id is not None:  # the scheduler by its number in the spec
+        names = [s["name"] for s in _spec(c, a.id).get("slurm_schedulers") or []]
+        chosen = names[a.scheduler_config_id - 1] \
+            if 1 <= a.scheduler_config_id <= len(names) else None
+        rows = [r for r in rows if r["scheduler"] == chosen]
+    if a.scheduler_id:
+        rows = [r for r in rows if r["slurm_job_id"] == a.scheduler_id]
+    if a.status:
+        rows = [r for r in rows if r["state"].lower() == a.status.lower()]
     output.rows(a.format, f"scheduled compute nodes (Slurm allocations) of workflow {a.id}",
                 rows, ["slurm_job_id", "scheduler", "num_nodes", "state", "submitted_at"],
                 wrap="scheduled_compute_nodes")
@@ -189,6 +196,8 @@ def cmd_events_list(c: TorcClient, a: argparse.Namespace) -> None:
                "message": message}
               for i, (when, kind, message) in enumerate(
                   c.export_workflow(a.id).get("events") or [], 1)]
+    if a.category:
+        events = [e for e in events if e["category"] == a.category]
     output.rows(a.format, f"events of workflow {a.id}", events[-a.limit:],
                 ["id", "timestamp", "category", "message"], wrap="events")
 
@@ -235,11 +244,16 @@ def add_commands(sub: Any) -> None:
     nodes = _group(sub, "scheduled-compute-nodes", "Slurm allocations of a workflow")
     s = nodes.add_parser("list", help="the workflow's Slurm allocations")
     s.add_argument("id", type=int)
+    s.add_argument("--scheduler-id", help="only this allocation (its Slurm job id)")
+    s.add_argument("--scheduler-config-id", type=int,
+                   help="only allocations of this scheduler (its number in the spec)")
+    s.add_argument("--status", help="only allocations in this Slurm state (e.g. RUNNING)")
     s.set_defaults(func=cmd_scheduled_nodes)
     events = _group(sub, "events", "")
     s = events.add_parser("list", help="the events the coordinator recorded")
     s.add_argument("id", type=int)
     s.add_argument("-l", "--limit", type=int, default=10000)
+    s.add_argument("-c", "--category", help="only events of this kind (e.g. complete)")
     s.set_defaults(func=cmd_events_list)
     for (group, verb), _ in NOT_HERE.items():
         if verb is None:

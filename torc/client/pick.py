@@ -4,6 +4,7 @@ a terminal gets a numbered picker and a script gets an error listing the candida
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any, TextIO
 
@@ -31,7 +32,11 @@ def choose(candidates: list[dict[str, Any]], stdin: TextIO, stdout: TextIO) -> i
 
 
 def workflow_id(client: Any, args: argparse.Namespace) -> int:
-    """The workflow meant when the id was left out (TorcError when it cannot be told)."""
+    """The workflow meant when the id was left out (TorcError when it cannot be told): in a
+    job, its own; else the only one there is, or the one picked on a terminal."""
+    own = os.environ.get("TORC_WORKFLOW_ID", "")
+    if own.isdigit():
+        return int(own)
     user = getattr(args, "username", None) or ""
     rows = [output.workflow_dict(w) for w in client.list_workflows(user=user)]
     for r in rows:
