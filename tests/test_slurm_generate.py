@@ -151,6 +151,9 @@ def test_jobs_as_slurm_steps_are_limited_and_accounted_by_slurm(
     wait_for(accounted, timeout=60)  # slurmdbd records steps a moment after they end
     assert steps["ok"]["state"] == "COMPLETED" and steps["ok"]["attempt_id"] == 1
     assert steps["hog"]["max_rss_bytes"] > 100 * 2**20
+    saved = cli_json("slurm", "sacct", str(wf_id), "--save-json", "-o", str(out),
+                     url=coord.url)
+    assert json.loads((out / f"sacct_wf{wf_id}.json").read_text()) == saved
     hits = cli_json("slurm", "parse-logs", str(wf_id), "--output-dir", str(out),
                     url=coord.url)
     assert {(h["kind"], h["jobs"]) for h in hits} == {("out_of_memory", "hog")}
@@ -164,11 +167,21 @@ def test_schedule_nodes_by_hand(coord: Coordinator, tmp_path: Path) -> None:
     c.initialize(wf_id)
     r = run_cli("slurm", "schedule-nodes", str(wf_id), "--scheduler", "nope", url=coord.url)
     assert r.returncode == 1 and "has no scheduler 'nope'; it has short" in r.stderr
-    (sub,) = cli_json("slurm", "schedule-nodes", str(wf_id), "--scheduler", "short",
-                      "--output-dir", str(tmp_path / "out"), url=coord.url)
+    # Torc's flags: the scheduler by its number in the spec, -n/--num-hpc-jobs, a job prefix.
+    (sub,) = cli_json("slurm", "schedule-nodes", str(wf_id), "--scheduler-config-id", "1",
+                      "--num-hpc-jobs", "1", "--job-prefix", "mine_", "-o",
+                      str(tmp_path / "out"), url=coord.url)
     wait_for(lambda: c.get_workflow(wf_id).complete, timeout=120)
     assert set(job_states(c, wf_id).values()) == {"completed"}
     assert [a.slurm_job_id for a in c.list_allocations(wf_id)] == [sub["slurm_job_id"]]
+    script = next((tmp_path / "out" / "slurm_scripts").iterdir()).read_text()
+    assert f"#SBATCH --job-name=mine_torc_wf{wf_id}_short" in script
+    listed = cli_json("scheduled-compute-nodes", "list", str(wf_id), "--scheduler-config-id",
+                      "1", url=coord.url)["scheduled_compute_nodes"]
+    assert [x["slurm_job_id"] for x in listed] == [sub["slurm_job_id"]]
+    ran = cli_json("scheduled-compute-nodes", "list-jobs", sub["slurm_job_id"], "-w",
+                   str(wf_id), url=coord.url)["jobs"]
+    assert sorted(r["job_name"] for r in ran) == ["j0", "j1", "j2"]
 
 
 def test_regenerate_submits_allocations_for_the_jobs_left(
@@ -186,6 +199,10 @@ def test_regenerate_submits_allocations_for_the_jobs_left(
     planned = cli_json("slurm", "regenerate", str(wf_id), "--account", "torc", url=coord.url)
     assert {p["name"]: p["jobs"] for p in planned} == {"small_scheduler": 4,
                                                       "small_deferred_scheduler": 1}
+    # --dry-run submits nothing even with --submit.
+    dry = cli_json("slurm", "regenerate", str(wf_id), "--account", "torc", "--submit",
+                   "--dry-run", url=coord.url)
+    assert dry == planned and c.list_allocations(wf_id) == []
     subs = cli_json("slurm", "regenerate", str(wf_id), "--account", "torc", "--submit",
                     "--output-dir", str(tmp_path / "out"), url=coord.url)
     assert [s["slurm_job_id"] is not None for s in subs] == [True, False]
