@@ -206,6 +206,23 @@ def test_json_shapes_jq_scripts_from_torc_s_tutorials_read(coordinator: Coordina
     rows = json.loads(run_cli("results", "list", str(wf), "-f", "json", url=coordinator.url,
                               check=True).stdout)["results"]
     assert sorted(row["return_code"] for row in rows) == [0, 0, 0]
+    # Torc's model fields are in every row (ours beside them).
+    torc_fields = {
+        ("results", "list"): {"job_id", "workflow_id", "run_id", "attempt_id",
+                              "compute_node_id", "return_code", "exec_time_minutes",
+                              "completion_time", "status", "peak_memory_bytes"},
+        ("jobs", "list"): {"id", "workflow_id", "name", "command", "status",
+                           "depends_on_job_ids", "input_file_ids", "output_file_ids",
+                           "input_user_data_ids", "output_user_data_ids", "attempt_id"},
+        ("compute-nodes", "list"): {"id", "workflow_id", "hostname", "pid", "start_time",
+                                    "is_active", "num_cpus", "memory_gb", "num_gpus"},
+        ("user-data", "list"): {"id", "workflow_id", "name", "data", "is_ephemeral"},
+        ("events", "list"): {"id", "workflow_id", "timestamp", "data"}}
+    for (group, verb), fields in torc_fields.items():
+        r = run_cli(group, verb, str(wf), "-f", "json", url=coordinator.url, check=True)
+        (listed,) = json.loads(r.stdout).values()
+        assert listed and fields <= set(listed[0]), (group, fields - set(listed[0]))
+        assert all(row["workflow_id"] == wf for row in listed), group
 
 
 def test_workflows_create_prints_torc_s_fields(coordinator: Coordinator, tmp_path: Path) -> None:

@@ -152,7 +152,7 @@ def cmd_list_actions(c: TorcClient, a: argparse.Namespace) -> None:
 
 
 def cmd_workers(c: TorcClient, a: argparse.Namespace) -> None:
-    rows = [output.worker_dict(w) for w in c.list_workers(a.id)
+    rows = [output.worker_dict(w, a.id) for w in c.list_workers(a.id)
             if not a.scheduled_compute_node or w.slurm_job_id == a.scheduled_compute_node]
     output.rows(a.format, f"workers of workflow {a.id}", rows,
                 ["id", "role", "node_name", "hostname", "slurm_job_id", "num_cpus", "memory",

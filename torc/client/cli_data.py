@@ -91,8 +91,10 @@ def cmd_files(c: TorcClient, a: argparse.Namespace) -> None:
         only = {f for j in c.list_jobs(a.id) if j.id == a.produced_by_job_id
                 for f in j.output_files}
     output.rows(a.format, f"files of workflow {a.id}",
-                [{"id": f.id, "name": f.name, "path": f.path, "required": f.required,
-                  "mtime": output.ts(f.mtime) if f.HasField("mtime") else None}
+                [{"id": f.id, "workflow_id": a.id, "name": f.name, "path": f.path,
+                  "required": f.required,
+                  "mtime": output.ts(f.mtime) if f.HasField("mtime") else None,
+                  "st_mtime": f.mtime if f.HasField("mtime") else None}
                  for f in c.list_files(a.id) if only is None or f.id in only],
                 ["id", "name", "path", "required", "mtime"], wrap="files")
 

@@ -13,22 +13,13 @@ from torc.spec.units import parse_duration, parse_memory
 JOB_COLUMNS = ["id", "name", "status", "return_code", "run_id", "attempt_id", "command"]
 
 
-def _relations(j: Any) -> dict[str, Any]:
-    """Torc's --include-relationships fields."""
-    return {"depends_on_job_ids": list(j.depends_on), "input_file_ids": list(j.input_files),
-            "output_file_ids": list(j.output_files),
-            "input_user_data_ids": list(j.input_user_data),
-            "output_user_data_ids": list(j.output_user_data)}
-
-
 def cmd_jobs(c: TorcClient, a: argparse.Namespace) -> None:
     only = None
     if a.upstream_job_id is not None:  # Torc's: the jobs that depend on this one
         only = [j.id for j in c.list_jobs(a.id) if a.upstream_job_id in j.depends_on]
     jobs = [] if only == [] else c.list_jobs(a.id, a.status, a.offset, a.limit,
                                              job_ids=only, name_regex=a.name or "")
-    rows = [{**output.job_dict(j), **(_relations(j) if a.include_relationships else {})}
-            for j in jobs]
+    rows = [output.job_dict(j, a.id) for j in jobs]
     output.rows(a.format, f"jobs of workflow {a.id}", rows, JOB_COLUMNS, wrap="jobs")
 
 
@@ -36,7 +27,7 @@ def cmd_job_get(c: TorcClient, a: argparse.Namespace) -> None:
     jobs = c.list_jobs(a.id, job_ids=[a.job_id])
     if not jobs:
         raise TorcError(f"workflow {a.id} has no job {a.job_id}")
-    row = {**output.job_dict(jobs[0]), **_relations(jobs[0])}
+    row = output.job_dict(jobs[0], a.id)
     if a.format == "json":  # one object, as Torc prints it
         output.emit_json(row)
     else:
@@ -63,7 +54,7 @@ MONITOR_COLUMNS = ["peak_memory", "avg_memory", "peak_cpu_percent", "avg_cpu_per
 
 
 def cmd_results(c: TorcClient, a: argparse.Namespace) -> None:
-    rows = [output.result_dict(r) for r in c.list_results(
+    rows = [output.result_dict(r, a.id) for r in c.list_results(
         a.id, a.failed, job_id=a.job_id or 0, run_id=a.run_id or 0, return_code=a.return_code,
         all_runs=a.all_runs)
         if a.compute_node is None or r.worker_id == a.compute_node]
@@ -117,7 +108,7 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--name", help="only jobs whose name this regex finds a match in")
     s.add_argument("--upstream-job-id", type=int, help="only jobs that depend on this job")
     s.add_argument("--include-relationships", action="store_true",
-                   help="with each job's dependencies and file and user data ids")
+                   help="Torc's flag: the dependency, file and user data ids are always there")
     s.set_defaults(func=cmd_jobs)
     s = jsub.add_parser("get", help="show one job (JOB_ID alone: in the only workflow, or "
                                     "$TORC_WORKFLOW_ID in a job)")

@@ -193,7 +193,7 @@ def cmd_scheduled_nodes(c: TorcClient, a: argparse.Namespace) -> None:
 
 def cmd_events_list(c: TorcClient, a: argparse.Namespace) -> None:
     events = [{"id": i, "workflow_id": a.id, "timestamp": output.ts(when), "category": kind,
-               "message": message}
+               "message": message, "data": {"category": kind, "message": message}}
               for i, (when, kind, message) in enumerate(
                   c.export_workflow(a.id).get("events") or [], 1)]
     if a.category:

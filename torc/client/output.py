@@ -28,12 +28,18 @@ def ts(t: float) -> str | None:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else None
 
 
+def iso(t: float) -> str | None:
+    """A time as Torc's JSON writes it (ISO 8601, UTC)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)) if t else None
+
+
 def workflow_dict(w: pb.Workflow) -> dict[str, Any]:
     """A workflow as users see it."""
     return {"id": w.id, "name": w.name, "description": w.description, "project": w.project,
             "user": w.user, "num_jobs": w.num_jobs, "run_id": w.run_id,
             "initialized": w.initialized, "canceled": w.canceled, "complete": w.complete,
-            "created_at": ts(w.created_at), "archived": w.archived}
+            "created_at": ts(w.created_at), "archived": w.archived,
+            "timestamp": iso(w.created_at)}  # Torc's name
 
 
 def status_dict(s: pb.WorkflowStatus) -> dict[str, Any]:
@@ -43,21 +49,31 @@ def status_dict(s: pb.WorkflowStatus) -> dict[str, Any]:
             "job_counts": {name: s.job_counts.get(name, 0) for name in S.NAMES.values()}}
 
 
-def job_dict(j: pb.Job) -> dict[str, Any]:
-    """A job with its state; ``return_code`` is null until it finished."""
-    return {"id": j.id, "name": j.name, "status": S.NAMES.get(j.status, "unknown"),
+def job_dict(j: pb.Job, wf_id: int | None = None) -> dict[str, Any]:
+    """A job with its state; ``return_code`` is null until it finished. Torc's JobModel
+    fields are there too (``depends_on_job_ids``, ``input_file_ids``, ...)."""
+    return {"id": j.id, "workflow_id": wf_id, "name": j.name,
+            "status": S.NAMES.get(j.status, "unknown"),
             "return_code": j.return_code if j.HasField("return_code") else None,
             "run_id": j.run_id, "attempt_id": j.attempt_id, "priority": j.priority,
             "depends_on": list(j.depends_on), "resource_requirements": j.resource_requirements,
             "worker_id": j.worker_id or None, "command": j.command,
             "num_cpus": j.num_cpus, "memory_bytes": j.memory_bytes, "num_gpus": j.num_gpus,
             "num_nodes": j.num_nodes, "runtime_seconds": j.runtime_seconds,
-            "failure_handler": j.failure_handler or None}
+            "failure_handler": j.failure_handler or None, "scheduler": j.scheduler or None,
+            "invocation_script": j.invocation_script or None,
+            "cancel_on_blocking_job_failure": j.cancel_on_blocking_job_failure,
+            "supports_termination": j.supports_termination,
+            "depends_on_job_ids": list(j.depends_on), "input_file_ids": list(j.input_files),
+            "output_file_ids": list(j.output_files),
+            "input_user_data_ids": list(j.input_user_data),
+            "output_user_data_ids": list(j.output_user_data)}
 
 
-def result_dict(r: pb.JobResult) -> dict[str, Any]:
-    """One job result."""
-    return {"job_id": r.job_id, "job_name": r.job_name, "run_id": r.run_id,
+def result_dict(r: pb.JobResult, wf_id: int | None = None) -> dict[str, Any]:
+    """One job result, with Torc's ResultModel fields beside ours."""
+    return {"job_id": r.job_id, "workflow_id": wf_id, "job_name": r.job_name,
+            "run_id": r.run_id,
             "attempt_id": r.attempt_id, "return_code": r.return_code,
             "status": S.NAMES.get(r.status, "unknown"), "start_time": ts(r.start_time),
             "end_time": ts(r.end_time), "exec_seconds": round(r.end_time - r.start_time, 3),
@@ -68,7 +84,10 @@ def result_dict(r: pb.JobResult) -> dict[str, Any]:
             "peak_memory": human_bytes(r.peak_memory_bytes) if r.HasField(
                 "peak_memory_bytes") else None,
             "avg_memory": human_bytes(r.avg_memory_bytes) if r.HasField(
-                "avg_memory_bytes") else None}
+                "avg_memory_bytes") else None,
+            "compute_node_id": r.worker_id,
+            "exec_time_minutes": round((r.end_time - r.start_time) / 60, 6),
+            "completion_time": iso(r.end_time)}
 
 
 def human_bytes(n: int) -> str:
@@ -95,16 +114,23 @@ def action_dict(a: pb.Action) -> dict[str, Any]:
                            for e in a.executions]}
 
 
-def worker_dict(w: pb.Worker) -> dict[str, Any]:
-    """A worker with its placement, resources and liveness."""
+def worker_dict(w: pb.Worker, wf_id: int | None = None) -> dict[str, Any]:
+    """A worker with its placement, resources and liveness (and Torc's ComputeNodeModel
+    fields: ``is_active``, ``memory_gb``, ``compute_node_type``, ...)."""
     r = w.resources
-    return {"id": w.id, "hostname": w.hostname, "node_name": w.node_name,
+    return {"id": w.id, "workflow_id": wf_id or w.workflow_id, "hostname": w.hostname,
+            "node_name": w.node_name,
             "slurm_job_id": w.slurm_job_id, "pid": w.pid, "num_cpus": r.num_cpus,
             "memory": format_memory(r.memory_bytes), "num_gpus": r.num_gpus,
             "start_time": ts(w.start_time), "last_heartbeat": ts(w.last_heartbeat),
             "role": w.role or "worker",
             "state": "lost" if w.lost else ("active" if w.active else "exited"),
-            "running_jobs": list(w.running_job_ids)}
+            "running_jobs": list(w.running_job_ids), "is_active": w.active,
+            "memory_gb": round(r.memory_bytes / 2**30, 3),
+            "duration_seconds": None if w.active else
+            round(max(w.last_heartbeat - w.start_time, 0), 3),
+            "compute_node_type": "slurm" if w.slurm_job_id else "local",
+            "scheduler": w.scheduler or None}
 
 
 def allocation_dict(a: pb.Allocation) -> dict[str, Any]:
