@@ -45,7 +45,8 @@ def test_user_data_and_files_listed_updated_and_kept_across_restarts(
     cli_json("user-data", "update", "2", "--workflow-id", str(wf_id), "--data", '[1, "a"]',
              url=url)
     assert cli_rows("files", "list", str(wf_id), url=url) == [
-        {"id": 1, "name": "f", "path": "f.txt", "required": False, "mtime": None}]
+        {"id": 1, "workflow_id": wf_id, "name": "f", "path": "f.txt", "required": False,
+         "mtime": None, "st_mtime": None}]
     for kill in (True, False):
         coordinator.restart(kill=kill)
         u = cli_json("user-data", "get", "2", "--workflow-id", str(wf_id), url=url)
