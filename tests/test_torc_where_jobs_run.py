@@ -96,3 +96,24 @@ def test_run_commands_actions_run_in_the_output_directory(tmp_path: Path) -> Non
     assert r.returncode == 0, r.stdout + r.stderr
     assert Path((tmp_path / "where_job.txt").read_text().strip()) == tmp_path
     assert Path((out / "where_action.txt").read_text().strip()) == out
+
+
+def test_a_finished_run_is_read_without_a_url(tmp_path: Path) -> None:
+    """After ``torc run`` (its embedded coordinator), the read verbs find that run's data in
+    ``output/coordinator`` when no coordinator is named and none listens by default."""
+    write_spec(tmp_path, {"name": "done", "jobs": [
+        {"name": "ok", "command": "echo fine"}, {"name": "bad", "command": "exit 4"}]},
+        "w.yaml")
+    assert run_cli("run", "w.yaml", cwd=tmp_path).returncode == 1
+    r = run_cli("-f", "json", "results", "list", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    codes = {row["job_name"]: row["return_code"] for row in json.loads(r.stdout)["results"]}
+    assert codes == {"ok": 0, "bad": 4}
+    assert "output/coordinator" in r.stderr  # it says where it read from
+    r = run_cli("-f", "json", "workflows", "status", cwd=tmp_path)
+    assert json.loads(r.stdout)["job_counts"]["failed"] == 1
+    # Elsewhere there is nothing to read: the usual error.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    r = run_cli("results", "list", cwd=elsewhere)
+    assert r.returncode == 1 and "cannot reach" in r.stderr

@@ -29,6 +29,7 @@ from torc.client import (
     cli_transfer,
     cli_workflows,
     listing,
+    local,
     output,
     parser_walk,
     pick,
@@ -333,6 +334,12 @@ def _running_commands(sub: Any) -> None:
     submit.add_commands(sub)
 
 
+def _run_output_dir(settings: dict) -> str:
+    """Where torc run writes by default ([client.run] output_dir, else Torc's output)."""
+    s = settings.get(("client.run", "output_dir"))
+    return str(s.value) if s is not None else DEFAULT_OUTPUT_DIR
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``torc``."""
     from torc import config_files
@@ -381,7 +388,9 @@ def main(argv: list[str] | None = None) -> None:
         if getattr(args, "local", False):  # needs no coordinator
             args.func(None, args)
             return
-        with TorcClient(url) as client:
+        # Without a coordinator named, a finished torc run's data is read (local.py).
+        run_output = Path(getattr(args, "output_dir", None) or _run_output_dir(settings))
+        with local.coordinator_for(url, run_output) as target, TorcClient(target) as client:
             if getattr(args, "id", 0) is None:  # left out, as Torc allows
                 args.id = pick.workflow_id(client, args)
             args.func(client, args)
