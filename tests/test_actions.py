@@ -306,8 +306,13 @@ def test_document_examples_run_unchanged(tmp_path: Path) -> None:
     out = tmp_path / "out"
     r = run_cli("-f", "json", "run", str(ROOT / "examples" / "workflow_actions.yaml"),
                 "--output-dir", str(out))
-    assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["job_counts"]["completed"] == 6
+    # Every job completes, but the on_workflow_complete action fails (no `aws` here): the
+    # run says so and exits 1 rather than claiming success.
+    assert r.returncode == 1, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["job_counts"]["completed"] == 6 and summary["failed_jobs"] == []
+    (failed,) = summary["failed_actions"]
+    assert "aws s3 cp" in failed["message"]
     assert (out / "logs" / "status.txt").read_text() == "Workflow started\n"
     log = lines(out / "workflow.log")
     assert log == ["Workflow started at $(date)", "Preprocessing phase complete"]

@@ -15,6 +15,7 @@ from torc import states as S
 from torc.client import output, pick
 from torc.client.stub import TorcClient
 from torc.errors import TorcError
+from torc.options import DEFAULT_OUTPUT_DIR
 from torc.proto import torc_pb2 as pb
 
 
@@ -123,6 +124,38 @@ def cmd_job_requirements(c: TorcClient, a: argparse.Namespace) -> None:
                 if rows else ["job_id"], wrap="jobs")
 
 
+def cmd_job_logs(c: TorcClient, a: argparse.Namespace) -> None:
+    """A job's stdout (or --stderr) of its latest attempt, or of --run-id/--attempt-id."""
+    from torc.client.failures import stdio_base
+    wf = _workflow(c, a)
+    jobs = c.list_jobs(wf, job_ids=[a.job_id])
+    if not jobs:
+        raise TorcError(f"workflow {wf} has no job {a.job_id}")
+    run, attempt = jobs[0].run_id, jobs[0].attempt_id  # the attempt running, or the last
+    tried = [r for r in c.list_results(wf, job_id=a.job_id, all_runs=True)
+             if (a.run_id is None or r.run_id == a.run_id)
+             and (a.attempt_id is None or r.attempt_id == a.attempt_id)]
+    if tried:
+        run, attempt = tried[-1].run_id, tried[-1].attempt_id
+    elif a.run_id is not None or a.attempt_id is not None or not attempt:
+        raise TorcError(f"job {a.job_id} of workflow {wf} has no such attempt")
+    ref = pb.JobResult(job_id=a.job_id, run_id=run, attempt_id=attempt)
+    path = stdio_base(Path(a.output_dir).resolve(), wf, ref).with_suffix(
+        ".e" if a.stderr else ".o")
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as e:
+        raise TorcError(f"cannot read {path}: {e.strerror} (is --output-dir where the "
+                        "worker wrote?)") from None
+    if a.tail:
+        text = "".join(text.splitlines(keepends=True)[-a.tail:])
+    if a.format == "json":
+        output.emit_json({"workflow_id": wf, "job_id": a.job_id, "run_id": run,
+                          "attempt_id": attempt, "path": str(path), "text": text})
+    else:
+        print(text, end="")
+
+
 def cmd_sync_status(c: TorcClient, a: argparse.Namespace) -> None:
     """Running jobs whose worker or allocation is gone. The coordinator fails them itself
     (missed heartbeats, squeue): this shows what it has not caught up with yet."""
@@ -187,6 +220,17 @@ def add_commands(sub: Any) -> None:
             s.add_argument("--dry-run", action="store_true",
                            help="Torc's flag: this only reports; the coordinator fails them")
         s.set_defaults(func=func)
+    s = _verbs(sub, "jobs").add_parser("logs", help="a job's stdout (or --stderr), its "
+                                       "latest attempt's unless --run-id/--attempt-id")
+    s.add_argument("id", type=int, nargs="?", metavar="WORKFLOW_ID")
+    s.add_argument("job_id", type=int)
+    s.add_argument("-e", "--stderr", action="store_true", help="stderr instead of stdout")
+    s.add_argument("-r", "--run-id", type=int)
+    s.add_argument("-a", "--attempt-id", type=int)
+    s.add_argument("-n", "--tail", type=int, help="only the last N lines")
+    s.add_argument("-o", "--output-dir", default=DEFAULT_OUTPUT_DIR,
+                   help="where the worker wrote (default: %(default)s)")
+    s.set_defaults(func=cmd_job_logs)
     s = _verbs(sub, "results").add_parser("get", help="a job's latest result (or of a run)")
     s.add_argument("id", type=int, nargs="?", metavar="WORKFLOW_ID")
     s.add_argument("-j", "--job-id", type=int, required=True)

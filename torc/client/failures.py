@@ -1,0 +1,68 @@
+"""Why jobs did not complete, in words a newcomer can act on: each job's status and return
+code, the reason its result gives (or what the code means), and the last lines of its
+stderr; and the workflow actions that failed. Pure over the listings, plus reading the tails
+of the jobs' stderr files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from torc.proto import torc_pb2 as pb
+
+SHOWN = 20  # rows in torc run's summary; the rest are counted
+TAIL_BYTES = 4096
+CODES = {137: "killed (SIGKILL): out of memory, or stopped", 152: "over its runtime (SIGXCPU)",
+         127: "command not found", 126: "command not executable",
+         -128: "its node or worker was lost"}
+
+
+def stdio_base(output_dir: Path, wf_id: int, r: pb.JobResult) -> Path:
+    """Where an attempt's stdout (``.o``) and stderr (``.e``) are, without the suffix."""
+    return output_dir / "job_stdio" / f"job_wf{wf_id}_j{r.job_id}_r{r.run_id}_a{r.attempt_id}"
+
+
+def tail(path: Path, lines: int = 2) -> str:
+    """The last non-empty ``lines`` of a file (empty when it is missing)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            f.seek(max(f.tell() - TAIL_BYTES, 0))
+            text = f.read().decode(errors="replace")
+    except OSError:
+        return ""
+    kept = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
+    return " | ".join(line[:160] for line in kept)
+
+
+def why(job: dict[str, Any], result: pb.JobResult | None) -> str:
+    """The reason, from the result's message, the return code, or the job's state."""
+    if job["status"] == "canceled":
+        return "canceled: a job it depends on did not complete"
+    if result is None:
+        return {"pending_failed": "failed; held for torc recover (use_pending_failed)"}.get(
+            job["status"], f"did not run ({job['status']})")
+    if result.message:
+        return result.message
+    return CODES.get(result.return_code, f"exited {result.return_code}")
+
+
+def explain(wf_id: int, jobs: list[dict[str, Any]], results: list[pb.JobResult],
+            output_dir: Path) -> list[dict[str, Any]]:
+    """One row per job that did not complete: why, and its stderr's last lines."""
+    latest = {r.job_id: r for r in results}
+    rows = []
+    for job in jobs:
+        r = latest.get(job["id"])
+        rows.append({**job, "why": why(job, r),
+                     "stderr": tail(stdio_base(output_dir, wf_id, r).with_suffix(".e"))
+                     if r is not None else ""})
+    return rows
+
+
+def failed_actions(actions: list[pb.Action], run_id: int) -> list[dict[str, Any]]:
+    """The workflow actions whose execution in ``run_id`` failed."""
+    return [{"action_id": a.id, "trigger_type": a.trigger_type,
+             "action_type": a.action_type, "worker_id": e.worker_id, "message": e.message,
+             "stderr": e.stderr_path}
+            for a in actions for e in a.executions if not e.success and e.run_id == run_id]
