@@ -1,6 +1,6 @@
 """``torc dash`` in a real headless Chromium (Debian's chromium + chromium-driver, through
 Selenium) against a real coordinator and worker. With TORC_DASH_SCREENSHOTS=DIR the run saves
-the README's screenshots there."""
+the screenshots of docs/dashboard.md there."""
 
 from __future__ import annotations
 

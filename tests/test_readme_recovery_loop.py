@@ -1,4 +1,4 @@
-"""The README's "When jobs fail" loop, typed as it is written: torc run of
+"""The recovery loop of docs/failures.md, typed as it is written: torc run of
 examples/when_jobs_fail.yaml exits 1 (train out of memory), one torc recover completes it."""
 
 from __future__ import annotations
