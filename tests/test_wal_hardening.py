@@ -23,7 +23,7 @@ from torc.server.wal_format import list_segments
 
 
 def frame(seq: int, payload: bytes) -> bytes:
-    """A WAL record as docs/reliability.md documents it: <u32 len><u32 crc32(seq+payload)><u64 seq>."""
+    """A WAL record as docs/reliability.md has it: <u32 len><u32 crc32(seq+payload)><u64 seq>."""
     body = struct.pack("<Q", seq) + payload
     return struct.pack("<IIQ", len(payload), zlib.crc32(body), seq) + payload
 
