@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -174,8 +175,9 @@ def test_a_node_set_down_terminates_its_jobs_and_cancels_dependents(coord: Coord
 def test_a_node_lost_without_a_word_is_detected_from_squeue(cluster: None,
                                                             tmp_path: Path) -> None:
     """The node dies at once (its processes never report); Slurm marks it DOWN. The
-    coordinator's squeue check finds NODE_FAIL and fails the job with -128 well before three
-    missed heartbeats (here 3 x 5 s) would have."""
+    coordinator's squeue check finds the allocation ended and fails the job with -128 without
+    waiting for three missed heartbeats: its log says which of the two declared the worker
+    lost (no clock is read here)."""
     c = Coordinator(tmp_path / "coord", "--heartbeat-interval", "5",
                     "--slurm-poll-interval", "0.5")
     c.start()
@@ -184,10 +186,11 @@ def test_a_node_lost_without_a_word_is_detected_from_squeue(cluster: None,
         client = c.client
         for pid in (worker.pid, victim_pid):
             os.kill(pid, signal.SIGKILL)
-        t0 = time.monotonic()
         _down(worker.node_name)
-        wait_for(lambda: job_states(client, wf_id)["victim"] == "failed", timeout=30)
-        assert time.monotonic() - t0 < 12
+        wait_for(lambda: job_states(client, wf_id)["victim"] == "failed", timeout=60)
+        log = c.log.read_text()
+        assert re.search(r"Slurm job \S+ is (NODE_FAIL|FAILED); worker \d+ lost", log), log
+        assert "missed heartbeats" not in log
         victim = next(j for j in client.list_jobs(wf_id) if j.name == "victim")
         assert victim.return_code == -128
         assert job_states(client, wf_id)["after"] == "canceled"
