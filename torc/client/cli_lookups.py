@@ -126,7 +126,7 @@ def cmd_job_requirements(c: TorcClient, a: argparse.Namespace) -> None:
 
 def cmd_job_logs(c: TorcClient, a: argparse.Namespace) -> None:
     """A job's stdout (or --stderr) of its latest attempt, or of --run-id/--attempt-id."""
-    from torc.client.failures import stdio_base
+    from torc.client.reports import stdio_base
     wf = _workflow(c, a)
     jobs = c.list_jobs(wf, job_ids=[a.job_id])
     if not jobs:

@@ -244,6 +244,7 @@ def cmd_sacct(c: TorcClient, a: argparse.Namespace) -> None:
 
 
 def cmd_parse_logs(c: TorcClient, a: argparse.Namespace) -> None:
+    from torc.client.reports import stdio_base
     from torc.slurm.accounting import scan
     out_dir = Path(a.output_dir).resolve()
     workers = c.list_workers(a.id)
@@ -264,8 +265,7 @@ def cmd_parse_logs(c: TorcClient, a: argparse.Namespace) -> None:
         for r in results:
             if worker_alloc.get(r.worker_id) != sid or r.status == S.COMPLETED:
                 continue
-            base = out_dir / "job_stdio" / \
-                f"job_wf{a.id}_j{r.job_id}_r{r.run_id}_a{r.attempt_id}"
+            base = stdio_base(out_dir, a.id, r)
             for path in (base.with_suffix(".e"), base.with_suffix(".o")):
                 for hit in scan(path):
                     rows.append({"slurm_job_id": sid, "file": str(path), **hit,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from torc.client.reports import stdio_base
 from torc.proto import torc_pb2 as pb
 
 SHOWN = 20  # rows in torc run's summary; the rest are counted
@@ -15,11 +16,6 @@ TAIL_BYTES = 4096
 CODES = {137: "killed (SIGKILL): out of memory, or stopped", 152: "over its runtime (SIGXCPU)",
          127: "command not found", 126: "command not executable",
          -128: "its node or worker was lost"}
-
-
-def stdio_base(output_dir: Path, wf_id: int, r: pb.JobResult) -> Path:
-    """Where an attempt's stdout (``.o``) and stderr (``.e``) are, without the suffix."""
-    return output_dir / "job_stdio" / f"job_wf{wf_id}_j{r.job_id}_r{r.run_id}_a{r.attempt_id}"
 
 
 def tail(path: Path, lines: int = 2) -> str:

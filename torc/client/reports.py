@@ -42,14 +42,19 @@ def latest_results(results: list[pb.JobResult]) -> dict[int, pb.JobResult]:
     return {r.job_id: r for r in results}
 
 
+def stdio_base(output_dir: Path, wf_id: int, r: pb.JobResult) -> Path:
+    """Where an attempt's stdout (``.o``) and stderr (``.e``) are, without the suffix (Torc's
+    naming, as the worker writes them)."""
+    return output_dir / "job_stdio" / f"job_wf{wf_id}_j{r.job_id}_r{r.run_id}_a{r.attempt_id}"
+
+
 def results_report(wf_id: int, results: list[pb.JobResult], workers: list[pb.Worker],
                    output_dir: Path) -> list[dict[str, Any]]:
     """Each result with the files of its stdout/stderr and of its allocation's Slurm output."""
     slurm = {w.id: w.slurm_job_id for w in workers}
     rows = []
     for r in results:
-        base = output_dir / "job_stdio" / \
-            f"job_wf{wf_id}_j{r.job_id}_r{r.run_id}_a{r.attempt_id}"
+        base = stdio_base(output_dir, wf_id, r)
         sid = slurm.get(r.worker_id, "")
         rows.append({
             "job_id": r.job_id, "job_name": r.job_name, "run_id": r.run_id,

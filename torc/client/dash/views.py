@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from torc import states as S
+from torc.client.reports import stdio_base
 from torc.errors import TorcError
 from torc.proto import torc_pb2 as pb
 
@@ -118,5 +119,5 @@ def tail(path: Path, root: Path, limit: int = 16_384) -> dict[str, Any]:
 
 def job_files(output_dir: Path, wf_id: int, r: pb.JobResult) -> dict[str, Path]:
     """Where a result's stdout and stderr are (Torc's naming)."""
-    base = output_dir / "job_stdio" / f"job_wf{wf_id}_j{r.job_id}_r{r.run_id}_a{r.attempt_id}"
+    base = stdio_base(output_dir, wf_id, r)
     return {"stdout": base.with_suffix(".o"), "stderr": base.with_suffix(".e")}
