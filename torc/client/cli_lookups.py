@@ -13,6 +13,7 @@ from typing import Any
 
 from torc import states as S
 from torc.client import output, pick
+from torc.client.parser_walk import verbs_of
 from torc.client.stub import TorcClient
 from torc.errors import TorcError
 from torc.options import DEFAULT_OUTPUT_DIR
@@ -185,12 +186,6 @@ def cmd_sync_status(c: TorcClient, a: argparse.Namespace) -> None:
         print(message)
 
 
-def _verbs(sub: Any, group: str) -> Any:
-    parser = sub.choices[group]
-    return next(x for x in parser._actions  # noqa: SLF001
-                if isinstance(x, argparse._SubParsersAction))  # noqa: SLF001
-
-
 def _with_workflow(s: argparse.ArgumentParser) -> None:
     s.add_argument("-w", "--workflow-id", dest="id", type=int,
                    help="its workflow (default: $TORC_WORKFLOW_ID, or your only one)")
@@ -198,7 +193,7 @@ def _with_workflow(s: argparse.ArgumentParser) -> None:
 
 def add_commands(sub: Any) -> None:
     """Add the verbs above to their groups (which exist by then)."""
-    s = _verbs(sub, "files").add_parser("get", help="one file of a workflow")
+    s = verbs_of(sub, "files").add_parser("get", help="one file of a workflow")
     s.add_argument("item_id", type=int, metavar="ID")
     _with_workflow(s)
     s.set_defaults(func=cmd_file_get)
@@ -212,7 +207,7 @@ def add_commands(sub: Any) -> None:
              "what each job asks for"),
             ("workflows", "sync-status", cmd_sync_status,
              "running jobs whose worker or Slurm allocation is gone")):
-        s = _verbs(sub, group).add_parser(verb, help=text)
+        s = verbs_of(sub, group).add_parser(verb, help=text)
         s.add_argument("id", type=int)
         if verb == "list-resource-requirements":
             s.add_argument("-j", "--job-id", type=int, help="only this job")
@@ -220,7 +215,7 @@ def add_commands(sub: Any) -> None:
             s.add_argument("--dry-run", action="store_true",
                            help="Torc's flag: this only reports; the coordinator fails them")
         s.set_defaults(func=func)
-    s = _verbs(sub, "jobs").add_parser("logs", help="a job's stdout (or --stderr), its "
+    s = verbs_of(sub, "jobs").add_parser("logs", help="a job's stdout (or --stderr), its "
                                        "latest attempt's unless --run-id/--attempt-id")
     s.add_argument("id", type=int, nargs="?", metavar="WORKFLOW_ID")
     s.add_argument("job_id", type=int)
@@ -231,17 +226,17 @@ def add_commands(sub: Any) -> None:
     s.add_argument("-o", "--output-dir", default=DEFAULT_OUTPUT_DIR,
                    help="where the worker wrote (default: %(default)s)")
     s.set_defaults(func=cmd_job_logs)
-    s = _verbs(sub, "results").add_parser("get", help="a job's latest result (or of a run)")
+    s = verbs_of(sub, "results").add_parser("get", help="a job's latest result (or of a run)")
     s.add_argument("id", type=int, nargs="?", metavar="WORKFLOW_ID")
     s.add_argument("-j", "--job-id", type=int, required=True)
     s.add_argument("-r", "--run-id", type=int)
     s.add_argument("-a", "--attempt-id", type=int)
     s.set_defaults(func=cmd_result_get)
-    s = _verbs(sub, "compute-nodes").add_parser("get", help="one worker of a workflow")
+    s = verbs_of(sub, "compute-nodes").add_parser("get", help="one worker of a workflow")
     s.add_argument("item_id", type=int, metavar="ID")
     _with_workflow(s)
     s.set_defaults(func=cmd_compute_node_get)
-    nodes = _verbs(sub, "scheduled-compute-nodes")
+    nodes = verbs_of(sub, "scheduled-compute-nodes")
     for verb, func in (("get", cmd_allocation_get), ("list-jobs", cmd_allocation_jobs)):
         s = nodes.add_parser(verb, help="a Slurm allocation" if verb == "get"
                              else "the jobs that ran in a Slurm allocation")

@@ -9,6 +9,7 @@ import argparse
 from typing import Any
 
 from torc.client import output, pick
+from torc.client.parser_walk import verbs_of
 from torc.client.stub import TorcClient
 from torc.errors import TorcError
 from torc.proto import torc_pb2 as pb
@@ -209,19 +210,9 @@ def _refuse(group: str, verb: str | None) -> Any:
     return refuse
 
 
-def _group(sub: Any, name: str, text: str) -> Any:
-    """The verbs of group ``name``, made if the CLI does not have it yet."""
-    if name in sub.choices:
-        parser = sub.choices[name]
-        return next(x for x in parser._actions  # noqa: SLF001
-                    if isinstance(x, argparse._SubParsersAction))  # noqa: SLF001
-    return sub.add_parser(name, help=text).add_subparsers(dest="verb", required=True,
-                                                          metavar="VERB")
-
-
 def add_commands(sub: Any) -> None:
     """Add the verbs above; called once every other group exists."""
-    deps = _group(sub, "job-dependencies", "job-job, job-file and job-user-data relations")
+    deps = verbs_of(sub, "job-dependencies", "job-job, job-file and job-user-data relations")
     for verb, func in (("job-job", cmd_job_job), ("job-file", cmd_job_file),
                        ("job-user-data", cmd_job_user_data)):
         s = deps.add_parser(verb, help=f"{verb} relationships of a workflow")
@@ -232,7 +223,7 @@ def add_commands(sub: Any) -> None:
     for group, text in (("resource-requirements", "what jobs ask for (from the spec)"),
                         ("failure-handlers", "failure handlers (from the spec)"),
                         ("slurm", "")):
-        verbs = _group(sub, group, text)
+        verbs = verbs_of(sub, group, text)
         s = verbs.add_parser("list", help=f"the workflow's {SECTIONS[group][0]}")
         s.add_argument("id", type=int)
         s.set_defaults(func=cmd_section_list, section=group)
@@ -241,7 +232,7 @@ def add_commands(sub: Any) -> None:
         s.add_argument("-w", "--workflow-id", dest="id", type=int,
                        help="its workflow (default: $TORC_WORKFLOW_ID, or your only one)")
         s.set_defaults(func=cmd_section_get, section=group)
-    nodes = _group(sub, "scheduled-compute-nodes", "Slurm allocations of a workflow")
+    nodes = verbs_of(sub, "scheduled-compute-nodes", "Slurm allocations of a workflow")
     s = nodes.add_parser("list", help="the workflow's Slurm allocations")
     s.add_argument("id", type=int)
     s.add_argument("--scheduler-id", help="only this allocation (its Slurm job id)")
@@ -249,7 +240,7 @@ def add_commands(sub: Any) -> None:
                    help="only allocations of this scheduler (its number in the spec)")
     s.add_argument("--status", help="only allocations in this Slurm state (e.g. RUNNING)")
     s.set_defaults(func=cmd_scheduled_nodes)
-    events = _group(sub, "events", "")
+    events = verbs_of(sub, "events", "")
     s = events.add_parser("list", help="the events the coordinator recorded")
     s.add_argument("id", type=int)
     s.add_argument("-l", "--limit", type=int, default=10000)
@@ -261,7 +252,7 @@ def add_commands(sub: Any) -> None:
             p.add_argument("args", nargs=argparse.REMAINDER)
             p.set_defaults(func=_refuse(group, None), local=True)
             continue
-        verbs = _group(sub, group, "")
+        verbs = verbs_of(sub, group, "")
         if verb not in verbs.choices:
             p = verbs.add_parser(verb, help="(not in torc-py: says what to use)")
             p.add_argument("args", nargs=argparse.REMAINDER)

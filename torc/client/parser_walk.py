@@ -5,6 +5,7 @@ the verb."""
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from torc.client import listing
 
@@ -25,6 +26,16 @@ def _parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
 
 def _has_subcommands(p: argparse.ArgumentParser) -> bool:
     return any(isinstance(a, argparse._SubParsersAction) for a in p._actions)  # noqa: SLF001
+
+
+def verbs_of(sub: Any, group: str, text: str = "") -> Any:
+    """The verbs (subparsers) of command ``group``, to add more to; the group is made, with
+    help ``text``, when the CLI does not have it yet."""
+    if group not in sub.choices:
+        return sub.add_parser(group, help=text).add_subparsers(dest="verb", required=True,
+                                                               metavar="VERB")
+    return next(a for a in sub.choices[group]._actions  # noqa: SLF001
+                if isinstance(a, argparse._SubParsersAction))  # noqa: SLF001
 
 
 def make_ids_optional(parser: argparse.ArgumentParser) -> None:

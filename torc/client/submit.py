@@ -144,6 +144,7 @@ def add_commands(sub: Any) -> None:
     """``torc submit``, Torc's ``submit-slurm`` (submit with generated schedulers) and
     ``workflows submit`` (added to the workflows verbs, which exist by then)."""
     from torc.client.cli_slurm import add_generate_arguments
+    from torc.client.parser_walk import verbs_of
     from torc.options import DEFAULT_OUTPUT_DIR
 
     def common(s: argparse.ArgumentParser) -> None:
@@ -169,10 +170,8 @@ def add_commands(sub: Any) -> None:
     add_generate_arguments(s)
     common(s)
     s.set_defaults(generate=True)
-    verbs = next(a for a in sub.choices["workflows"]._actions  # noqa: SLF001
-                 if isinstance(a, argparse._SubParsersAction))  # noqa: SLF001
-    s = verbs.add_parser("submit", help="initialize if needed and submit its Slurm "
-                                        "allocations (torc submit ID)")
+    s = verbs_of(sub, "workflows").add_parser(
+        "submit", help="initialize if needed and submit its Slurm allocations (torc submit ID)")
     s.add_argument("target", nargs="?", metavar="ID", help="workflow id (default: your only "
                    "workflow; on a terminal, a picker)")
     s.add_argument("--force", action="store_true", dest="ignore_missing_data",
