@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from torc.arguments import NON_NEGATIVE_INT, POSITIVE
-from torc.client import output
+from torc.client import listing, output
 from torc.client.stub import TorcClient
 from torc.errors import TorcError
 from torc.options import add_worker_arguments
@@ -24,14 +24,7 @@ def cmd_list_workflows(c: TorcClient, a: argparse.Namespace) -> None:
     rows = [output.workflow_dict(w) for w in c.list_workflows(user=user, all=wanted)]
     if a.archived_only:
         rows = [r for r in rows if r["archived"]]
-    if a.sort_by:
-        if rows and a.sort_by not in rows[0]:
-            raise TorcError(f"--sort-by: no field {a.sort_by!r}; one of "
-                            + ", ".join(rows[0]))
-        rows.sort(key=lambda r: (r[a.sort_by] is None, r[a.sort_by]), reverse=a.reverse_sort)
-    elif a.reverse_sort:
-        rows.reverse()
-    rows = rows[a.offset:a.offset + a.limit]
+    rows = listing.Listing(a.offset, a.limit, a.sort_by, a.reverse_sort).apply(rows)
     output.rows(a.format, "workflows", rows, WORKFLOW_COLUMNS, wrap="workflows")
 
 
