@@ -104,26 +104,7 @@ def _simple(method: str, **kwargs: str) -> Handler:
 
 def cmd_initialize(c: TorcClient, a: argparse.Namespace) -> None:
     if getattr(a, "dry_run", False) and a.verb == "initialize":
-        # Torc's initialize --dry-run: would it start, and with what missing?
-        missing = [{"file_id": f.id, "name": f.name, "path": f.path}
-                   for f in c.list_files(a.id) if f.required and not a.force
-                   and not (Path.cwd() / f.path).exists()]
-        lacking = cli_lookups.missing_user_data(c, a.id)
-        wf = c.get_workflow(a.id)
-        if a.format == "json":
-            output.emit_json({"workflow_id": a.id, "dry_run": True, "already_initialized":
-                              wf.initialized, "missing_input_files": missing,
-                              "missing_user_data": lacking})
-        else:
-            print(f"workflow {a.id}: " + ("already initialized (reinitialize starts a new run)"
-                                         if wf.initialized else "would initialize" if not
-                                         missing + lacking else "cannot initialize yet"))
-            for m in missing:
-                print(f"  input file {m['name']!r} is missing: {m['path']}")
-            for u in lacking:
-                print(f"  input user data {u['name']!r} has no value and no job writes it")
-        if missing or lacking or wf.initialized:
-            sys.exit(1)
+        cli_lookups.initialize_dry_run(c, a)
         return
     if getattr(a, "dry_run", False):
         plan = c.plan_reinitialize(a.id, Path.cwd())

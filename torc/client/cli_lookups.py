@@ -8,6 +8,7 @@ inside a job, else the only workflow)."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +48,39 @@ def cmd_file_get(c: TorcClient, a: argparse.Namespace) -> None:
     _one(a, f"file {a.item_id} of workflow {wf}", row, f"file {a.item_id}")
 
 
-def cmd_required_existing(c: TorcClient, a: argparse.Namespace) -> None:
+def required_inputs(c: TorcClient, wf: int) -> list[dict[str, Any]]:
     """The input files no job writes (they must exist before the run), and whether they do,
     seen from here, where jobs run."""
-    rows = [{**_file_row(f, a.id), "exists": (Path.cwd() / f.path).exists()}
-            for f in c.list_files(a.id) if f.required]
-    output.rows(a.format, f"files workflow {a.id} needs before it runs", rows,
-                ["id", "name", "path", "exists"], wrap="files")
+    return [{**_file_row(f, wf), "exists": (Path.cwd() / f.path).exists()}
+            for f in c.list_files(wf) if f.required]
+
+
+def cmd_required_existing(c: TorcClient, a: argparse.Namespace) -> None:
+    output.rows(a.format, f"files workflow {a.id} needs before it runs",
+                required_inputs(c, a.id), ["id", "name", "path", "exists"], wrap="files")
+
+
+def initialize_dry_run(c: TorcClient, a: argparse.Namespace) -> None:
+    """Torc's ``initialize --dry-run``: would it start, and with what missing? Exit 1 when
+    initialize would fail (or the workflow already runs)."""
+    missing = [] if a.force else [{"file_id": f["id"], "name": f["name"], "path": f["path"]}
+                                  for f in required_inputs(c, a.id) if not f["exists"]]
+    lacking = missing_user_data(c, a.id)
+    wf = c.get_workflow(a.id)
+    if a.format == "json":
+        output.emit_json({"workflow_id": a.id, "dry_run": True, "already_initialized":
+                          wf.initialized, "missing_input_files": missing,
+                          "missing_user_data": lacking})
+    else:
+        print(f"workflow {a.id}: " + ("already initialized (reinitialize starts a new run)"
+                                     if wf.initialized else "would initialize" if not
+                                     missing + lacking else "cannot initialize yet"))
+        for m in missing:
+            print(f"  input file {m['name']!r} is missing: {m['path']}")
+        for u in lacking:
+            print(f"  input user data {u['name']!r} has no value and no job writes it")
+    if missing or lacking or wf.initialized:
+        sys.exit(1)
 
 
 def missing_user_data(c: TorcClient, wf: int) -> list[dict[str, Any]]:
@@ -106,13 +133,9 @@ def cmd_allocation_jobs(c: TorcClient, a: argparse.Namespace) -> None:
 
 
 def cmd_latest_event(c: TorcClient, a: argparse.Namespace) -> None:
-    events = c.export_workflow(a.id).get("events") or []
-    if not events:
-        raise TorcError(f"workflow {a.id} has no events")
-    when, kind, message = events[-1]
-    _one(a, f"latest event of workflow {a.id}",
-         {"id": len(events), "workflow_id": a.id, "timestamp": output.ts(when),
-          "category": kind, "message": message}, "event")
+    from torc.client.cli_relations import event_rows
+    events = event_rows(c, a.id)
+    _one(a, f"latest event of workflow {a.id}", events[-1] if events else None, "events")
 
 
 def cmd_job_requirements(c: TorcClient, a: argparse.Namespace) -> None:

@@ -13,6 +13,7 @@ from torc.client.parser_walk import verbs_of
 from torc.client.stub import TorcClient
 from torc.errors import TorcError
 from torc.proto import torc_pb2 as pb
+from torc.spec.units import format_memory, parse_memory
 
 BUILD_FROM_SPEC = ("torc-py builds a workflow from its spec: add this to the spec and `torc "
                    "workflows create SPEC` (`torc jobs update` changes a job's command and "
@@ -125,10 +126,8 @@ def _memory(text: Any) -> Any:
     if not (isinstance(text, str) and text.endswith("b") and text[:-1].isdigit()):
         return text
     n = int(text[:-1])
-    for unit, size in (("t", 1 << 40), ("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10)):
-        if n and n % size == 0:
-            return f"{n // size}{unit}"
-    return text
+    short = format_memory(n)  # kept only when it has a unit and is exact
+    return short if short[-1].isalpha() and parse_memory(short) == n else text
 
 
 def _runtime(text: Any) -> Any:
@@ -192,11 +191,17 @@ def cmd_scheduled_nodes(c: TorcClient, a: argparse.Namespace) -> None:
                 wrap="scheduled_compute_nodes")
 
 
+def event_rows(c: TorcClient, wf_id: int) -> list[dict[str, Any]]:
+    """The events the coordinator recorded for a workflow, as Torc's EventModel (``data``)
+    with our ``category`` and ``message`` beside."""
+    return [{"id": i, "workflow_id": wf_id, "timestamp": output.ts(when), "category": kind,
+             "message": message, "data": {"category": kind, "message": message}}
+            for i, (when, kind, message) in enumerate(
+                c.export_workflow(wf_id).get("events") or [], 1)]
+
+
 def cmd_events_list(c: TorcClient, a: argparse.Namespace) -> None:
-    events = [{"id": i, "workflow_id": a.id, "timestamp": output.ts(when), "category": kind,
-               "message": message, "data": {"category": kind, "message": message}}
-              for i, (when, kind, message) in enumerate(
-                  c.export_workflow(a.id).get("events") or [], 1)]
+    events = event_rows(c, a.id)
     if a.category:
         events = [e for e in events if e["category"] == a.category]
     output.rows(a.format, f"events of workflow {a.id}", events[-a.limit:],
