@@ -252,8 +252,10 @@ def test_four_formats_create_identical_workflows(coordinator: Coordinator,
     for path in write_all(tmp_path).values():
         wf_id = cli_json("workflows", "create", str(path), url=coordinator.url)["id"]
         jobs = cli_json("jobs", "list", str(wf_id), url=coordinator.url)["jobs"]
-        seen.append([{k: j[k] for k in ("name", "command", "depends_on", "priority",
-                                         "resource_requirements")} for j in jobs])
+        names = {j["id"]: j["name"] for j in jobs}  # ids are global: each workflow has its own
+        seen.append([{**{k: j[k] for k in ("name", "command", "priority",
+                                           "resource_requirements")},
+                      "depends_on": [names[d] for d in j["depends_on"]]} for j in jobs])
     assert all(s == seen[0] for s in seen)
 
 

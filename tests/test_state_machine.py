@@ -392,3 +392,43 @@ def test_a_create_logged_as_columns_replays_to_the_same_jobs() -> None:
     assert got.to_spec() == want.to_spec()
     assert got.jobs[0].handler == 0 and got.jobs[0].stdio == want.jobs[0].stdio
     assert [j.dependents for j in got.jobs] == [j.dependents for j in want.jobs]
+
+
+def _two_workflows_with_results() -> Store:
+    store = Store()
+    for wf_id in (1, 2):
+        store.apply(E.CreateWorkflow(wf_id, normalize(parse_text(DIAMOND)), "", 0.0))
+        store.apply(E.InitializeWorkflow(wf_id, 0.0))
+        store.apply(E.RegisterWorker(wf_id, wf_id, 0.0))
+        store.apply(E.ClaimJobs(wf_id, wf_id, (1,)))
+        store.apply(E.Report(wf_id, wf_id, (E.ReportRow(1, FINISHED, 0, 0, 1, 2, 1, 1),)))
+    return store
+
+
+def test_global_ids_are_given_in_apply_and_kept_in_snapshots() -> None:
+    """Replaying the same events gives the same global ids (they are decided inside apply),
+    and a snapshot keeps them, with the counters that give the next ones."""
+    store, again = _two_workflows_with_results(), _two_workflows_with_results()
+    second = store.workflow(2)
+    assert [second.gid(j.id) for j in second.jobs] == [5, 6, 7, 8]
+    assert [r.id for r in second.results] == [2]
+    assert again.to_snapshot() == store.to_snapshot()
+    copy = Store.from_snapshot(store.to_snapshot())
+    assert copy.workflow(2).ids["jobs"].to_local(6) == 2
+    copy.apply(E.CreateWorkflow(3, normalize(parse_text(DIAMOND)), "", 0.0))
+    assert copy.workflow(3).gid(1) == 9
+
+
+def test_a_snapshot_from_before_global_ids_gets_them_in_workflow_order() -> None:
+    """An older coordinator's snapshot has no ids: loading gives each workflow its ranges in
+    order, numbers its results, and drops the results parts that hold them without ids."""
+    data = json.loads(json.dumps(_two_workflows_with_results().to_snapshot()))
+    del data["last_ids"]
+    for d in data["workflows"]:
+        del d["ids"]
+        d["results"] = [r[:13] for r in d["results"]]  # the id came last
+        d["results_parts"] = []
+    store = Store.from_snapshot(data)
+    assert store.workflow(2).gid(1) == 5 and store.counters.last["jobs"] == 8
+    assert [r.id for wf_id in (1, 2) for r in store.workflow(wf_id).results] == [1, 2]
+    assert store.counters.last["results"] == 2

@@ -55,8 +55,10 @@ def test_user_data_and_files_listed_updated_and_kept_across_restarts(
     assert r.returncode == 1 and "user data 9 does not exist" in r.stderr
     r = run_cli("user-data", "update", "1", "--workflow-id", str(wf_id), "--data", "{", url=url)
     assert r.returncode == 1 and "not valid JSON" in r.stderr
-    r = run_cli("user-data", "get", "1", url=url)
-    assert r.returncode == 1 and "--workflow-id" in r.stderr
+    # Ids are global, as Torc's: the entry alone says which workflow.
+    assert cli_json("user-data", "get", "2", url=url)["workflow_id"] == wf_id
+    r = run_cli("user-data", "get", "9", url=url)
+    assert r.returncode == 1 and "user data 9 does not exist" in r.stderr
 
 
 def test_user_data_that_no_client_could_read_back_is_refused(coordinator: Coordinator,

@@ -373,7 +373,7 @@ def main(argv: list[str] | None = None) -> None:
         run_output = Path(getattr(args, "output_dir", None) or _run_output_dir(settings))
         with local.coordinator_for(url, run_output) as target, TorcClient(target) as client:
             if getattr(args, "id", 0) is None:  # left out, as Torc allows
-                args.id = pick.workflow_id(client, args)
+                args.id = pick.owner(client, args)
             args.func(client, args)
     except TorcError as e:
         print(f"error: {e.message}", file=sys.stderr)

@@ -1,15 +1,14 @@
 """``torc user-data list|get|update`` and ``torc files list``.
 
-User data ids are per workflow, as ``${user_data.input.NAME}`` in a command gives them; inside
-a job, ``$TORC_WORKFLOW_ID`` says which workflow, so ``torc user-data update <id> --data JSON``
-needs nothing else.
+User data ids are global, as Torc's (``${user_data.input.NAME}`` in a command gives them), so
+``torc user-data get <id>`` and ``update <id> --data JSON`` need nothing else: the coordinator
+says which workflow owns the entry.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 from typing import Any
 
 from torc.client import output
@@ -24,16 +23,6 @@ def user_data_dict(u: pb.UserData, wf_id: int) -> dict[str, Any]:
     """A user data entry with its value as JSON data and its workflow, as Torc's."""
     return {"id": u.id, "name": u.name, "data": json.loads(u.data_json or "null"),
             "is_ephemeral": u.is_ephemeral, "workflow_id": wf_id}
-
-
-def _workflow(a: argparse.Namespace) -> int:
-    wf = a.workflow_id or os.environ.get("TORC_WORKFLOW_ID")
-    if not wf:
-        raise TorcError("give --workflow-id (inside a job, TORC_WORKFLOW_ID says it)")
-    try:
-        return int(wf)
-    except ValueError:
-        raise TorcError(f"workflow id must be a number, got {wf!r}") from None
 
 
 def _show(a: argparse.Namespace, title: str, entries: list[pb.UserData], wf_id: int,
@@ -66,7 +55,7 @@ def cmd_list(c: TorcClient, a: argparse.Namespace) -> None:
 
 
 def cmd_get(c: TorcClient, a: argparse.Namespace) -> None:
-    wf = _workflow(a)
+    wf = a.id
     u = c.call("GetUserData", pb.UserDataRef(workflow_id=wf, user_data_id=a.user_data_id))
     _show(a, f"user data {a.user_data_id} of workflow {wf}", [u], wf, one=True)
 
@@ -79,7 +68,7 @@ def cmd_update(c: TorcClient, a: argparse.Namespace) -> None:
         json.loads(a.data)
     except ValueError as e:
         raise TorcError(f"--data: not valid JSON: {e}") from None
-    wf = _workflow(a)
+    wf = a.id
     u = c.call("UpdateUserData", pb.UpdateUserDataRequest(
         workflow_id=wf, user_data_id=a.user_data_id, data_json=a.data))
     _show(a, f"user data {a.user_data_id} of workflow {wf}", [u], wf, one=True)
@@ -114,12 +103,13 @@ def add_commands(sub: Any) -> None:
                              ("update", cmd_update, "write an entry's value")):
         s = usub.add_parser(verb, help=text)
         s.add_argument("user_data_id", type=int, help="as ${user_data.input.NAME} gives it")
-        s.add_argument("--workflow-id", help="default: $TORC_WORKFLOW_ID")
+        s.add_argument("-w", "--workflow-id", dest="id", type=int, default=None,
+                       help="the workflow that owns it (ids are global: may be left out)")
         if verb == "update":
             s.add_argument("-d", "--data", required=True, help="the new value, as JSON")
             s.add_argument("-n", "--name", help=argparse.SUPPRESS)
             s.add_argument("--ephemeral", action="store_true", help=argparse.SUPPRESS)
-        s.set_defaults(func=func)
+        s.set_defaults(func=func, locate=("user_data", "user_data_id"))
     f = sub.add_parser("files", help="a workflow's files")
     fsub = f.add_subparsers(dest="verb", required=True, metavar="VERB")
     s = fsub.add_parser("list", help="every file of a workflow, with its path")

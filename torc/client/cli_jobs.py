@@ -110,11 +110,11 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--include-relationships", action="store_true",
                    help="Torc's flag: the dependency, file and user data ids are always there")
     s.set_defaults(func=cmd_jobs)
-    s = jsub.add_parser("get", help="show one job (JOB_ID alone: in the only workflow, or "
-                                    "$TORC_WORKFLOW_ID in a job)")
+    s = jsub.add_parser("get", help="show one job (job ids are global, as Torc's: the "
+                                    "workflow may be left out)")
     s.add_argument("id", type=int, nargs="?", help="workflow id")
     s.add_argument("job_id", type=int)
-    s.set_defaults(func=cmd_job_get)
+    s.set_defaults(func=cmd_job_get, locate=("job", "job_id"))
     s = jsub.add_parser("reset-status", help="reset some jobs (and their downstream) to "
                                              "uninitialized; the rest stays as it is")
     s.add_argument("id", type=int, help="workflow id")
@@ -138,7 +138,7 @@ def add_commands(sub: Any) -> None:
     s.set_defaults(func=cmd_results)
 
     s = jsub.add_parser("update", help="change a job that is not running")
-    s.add_argument("id", type=int, nargs="?", help="workflow id")
+    s.add_argument("id", type=int, nargs="?", help="workflow id (may be left out)")
     s.add_argument("job_id", type=int)
     s.add_argument("--priority", type=int)
     s.add_argument("-n", "--name", dest="new_name", help=argparse.SUPPRESS)
@@ -149,4 +149,4 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--num-nodes", type=int)
     s.add_argument("--runtime", help="ISO 8601 duration, e.g. PT2H")
     s.add_argument("--command")
-    s.set_defaults(func=cmd_job_update)
+    s.set_defaults(func=cmd_job_update, locate=("job", "job_id"))

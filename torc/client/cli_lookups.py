@@ -2,8 +2,8 @@
 ``results get``, ``compute-nodes get``, ``scheduled-compute-nodes get|list-jobs``,
 ``events get-latest-event``, ``files list-required-existing``, ``user-data list-missing``,
 ``jobs list-resource-requirements`` and ``workflows sync-status``. Ids of files, results and
-workers are the workflow's own, so ``get`` takes ``-w WORKFLOW`` (default: ``$TORC_WORKFLOW_ID``
-inside a job, else the only workflow)."""
+workers are global, as Torc's: ``get ID`` finds the workflow that owns it (``-w WORKFLOW``
+may still name it)."""
 
 from __future__ import annotations
 
@@ -99,14 +99,24 @@ def cmd_missing_user_data(c: TorcClient, a: argparse.Namespace) -> None:
 
 
 def cmd_result_get(c: TorcClient, a: argparse.Namespace) -> None:
-    """A job's latest result (or of --run-id / --attempt-id), as the how-to types it:
-    ``torc results get WORKFLOW --job-id JOB``."""
-    wf = _workflow(c, a)
+    """One result by its id, as Torc's reference has it (``torc results get ID``); or, as
+    Torc's debugging how-to types it, a job's latest result (or of --run-id /
+    --attempt-id): ``torc results get WORKFLOW --job-id JOB``."""
+    if a.job_id is None:
+        if a.item_id is None:
+            raise TorcError("give a result id, or --job-id for a job's latest result")
+        wf = a.id = c.locate("result", a.item_id)
+        found = c.call("ListResults", pb.ListResultsRequest(workflow_id=wf,
+                                                            result_id=a.item_id)).results
+        _one(a, f"result {a.item_id}", output.result_dict(found[0], wf) if found else None,
+             f"result {a.item_id}")
+        return
+    wf = a.id = a.item_id if a.item_id is not None else c.locate("job", a.job_id)
     chosen = [r for r in c.list_results(wf, job_id=a.job_id, all_runs=True)
               if (a.run_id is None or r.run_id == a.run_id)
               and (a.attempt_id is None or r.attempt_id == a.attempt_id)]
     _one(a, f"result of job {a.job_id} in workflow {wf}",
-         output.result_dict(chosen[-1]) if chosen else None, f"result of job {a.job_id}")
+         output.result_dict(chosen[-1], wf) if chosen else None, f"result of job {a.job_id}")
 
 
 def cmd_compute_node_get(c: TorcClient, a: argparse.Namespace) -> None:
@@ -216,10 +226,10 @@ def _with_workflow(s: argparse.ArgumentParser) -> None:
 
 def add_commands(sub: Any) -> None:
     """Add the verbs above to their groups (which exist by then)."""
-    s = verbs_of(sub, "files").add_parser("get", help="one file of a workflow")
+    s = verbs_of(sub, "files").add_parser("get", help="one file (ids are global)")
     s.add_argument("item_id", type=int, metavar="ID")
     _with_workflow(s)
-    s.set_defaults(func=cmd_file_get)
+    s.set_defaults(func=cmd_file_get, locate=("file", "item_id"))
     for group, verb, func, text in (
             ("files", "list-required-existing", cmd_required_existing,
              "input files no job writes, and whether they exist here"),
@@ -242,6 +252,7 @@ def add_commands(sub: Any) -> None:
                                        "latest attempt's unless --run-id/--attempt-id")
     s.add_argument("id", type=int, nargs="?", metavar="WORKFLOW_ID")
     s.add_argument("job_id", type=int)
+    s.set_defaults(locate=("job", "job_id"))
     s.add_argument("-e", "--stderr", action="store_true", help="stderr instead of stdout")
     s.add_argument("-r", "--run-id", type=int)
     s.add_argument("-a", "--attempt-id", type=int)
@@ -249,16 +260,18 @@ def add_commands(sub: Any) -> None:
     s.add_argument("-o", "--output-dir", default=DEFAULT_OUTPUT_DIR,
                    help="where the worker wrote (default: %(default)s)")
     s.set_defaults(func=cmd_job_logs)
-    s = verbs_of(sub, "results").add_parser("get", help="a job's latest result (or of a run)")
-    s.add_argument("id", type=int, nargs="?", metavar="WORKFLOW_ID")
-    s.add_argument("-j", "--job-id", type=int, required=True)
+    s = verbs_of(sub, "results").add_parser(
+        "get", help="one result by its id (Torc's), or with -j a job's latest (or of a run)")
+    s.add_argument("item_id", type=int, nargs="?", metavar="ID",
+                   help="a result id; with --job-id, the workflow's id (may be left out)")
+    s.add_argument("-j", "--job-id", type=int)
     s.add_argument("-r", "--run-id", type=int)
     s.add_argument("-a", "--attempt-id", type=int)
     s.set_defaults(func=cmd_result_get)
-    s = verbs_of(sub, "compute-nodes").add_parser("get", help="one worker of a workflow")
+    s = verbs_of(sub, "compute-nodes").add_parser("get", help="one worker (ids are global)")
     s.add_argument("item_id", type=int, metavar="ID")
     _with_workflow(s)
-    s.set_defaults(func=cmd_compute_node_get)
+    s.set_defaults(func=cmd_compute_node_get, locate=("compute_node", "item_id"))
     nodes = verbs_of(sub, "scheduled-compute-nodes")
     for verb, func in (("get", cmd_allocation_get), ("list-jobs", cmd_allocation_jobs)):
         s = nodes.add_parser(verb, help="a Slurm allocation" if verb == "get"

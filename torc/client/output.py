@@ -72,7 +72,7 @@ def job_dict(j: pb.Job, wf_id: int | None = None) -> dict[str, Any]:
 
 def result_dict(r: pb.JobResult, wf_id: int | None = None) -> dict[str, Any]:
     """One job result, with Torc's ResultModel fields beside ours."""
-    return {"job_id": r.job_id, "workflow_id": wf_id, "job_name": r.job_name,
+    return {"id": r.id, "job_id": r.job_id, "workflow_id": wf_id, "job_name": r.job_name,
             "run_id": r.run_id,
             "attempt_id": r.attempt_id, "return_code": r.return_code,
             "status": S.NAMES.get(r.status, "unknown"), "start_time": ts(r.start_time),

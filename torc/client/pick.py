@@ -31,6 +31,17 @@ def choose(candidates: list[dict[str, Any]], stdin: TextIO, stdout: TextIO) -> i
         print(f"  {answer!r} is none of them", file=stdout)
 
 
+def owner(client: Any, args: argparse.Namespace) -> int:
+    """The workflow meant when its id was left out: the one that owns the job, file, user
+    data, result or compute node the verb names (ids are global, as Torc's; the verb's
+    ``locate`` default says which kind and which argument), else :func:`workflow_id`."""
+    kind, attr = getattr(args, "locate", (None, None))
+    item = getattr(args, attr, None) if attr else None
+    if kind and item is not None:
+        return client.locate(kind, item)
+    return workflow_id(client, args)
+
+
 def workflow_id(client: Any, args: argparse.Namespace) -> int:
     """The workflow meant when the id was left out (TorcError when it cannot be told): in a
     job, its own; else the only one there is, or the one picked on a terminal."""

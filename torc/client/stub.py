@@ -240,6 +240,11 @@ class TorcClient:
                                  sort_by=sort_by, descending=descending)
         return self.call("ListJobs", req)
 
+    def locate(self, kind: str, item_id: int) -> int:
+        """The workflow that owns a job, file, user data, result or compute node (ids are
+        global, as Torc's)."""
+        return self.call("Locate", pb.LocateRequest(kind=kind, id=item_id)).workflow_id
+
     def list_results(self, wf_id: int, failed_only: bool = False, job_id: int = 0,
                      run_id: int = 0, return_code: int | None = None,
                      all_runs: bool = False) -> list[pb.JobResult]:

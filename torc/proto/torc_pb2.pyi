@@ -81,6 +81,14 @@ class UpdateUserDataRequest(_message.Message):
     data_json: str
     def __init__(self, workflow_id: _Optional[int] = ..., user_data_id: _Optional[int] = ..., data_json: _Optional[str] = ...) -> None: ...
 
+class LocateRequest(_message.Message):
+    __slots__ = ("kind", "id")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    id: int
+    def __init__(self, kind: _Optional[str] = ..., id: _Optional[int] = ...) -> None: ...
+
 class FileInfo(_message.Message):
     __slots__ = ("id", "name", "path", "required", "mtime")
     ID_FIELD_NUMBER: _ClassVar[int]
@@ -438,7 +446,7 @@ class ListJobsResponse(_message.Message):
     def __init__(self, jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...
 
 class JobResult(_message.Message):
-    __slots__ = ("job_id", "job_name", "run_id", "attempt_id", "return_code", "status", "start_time", "end_time", "worker_id", "message", "peak_memory_bytes", "avg_memory_bytes", "peak_cpu_percent", "avg_cpu_percent")
+    __slots__ = ("job_id", "job_name", "run_id", "attempt_id", "return_code", "status", "start_time", "end_time", "worker_id", "message", "peak_memory_bytes", "avg_memory_bytes", "peak_cpu_percent", "avg_cpu_percent", "id")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     JOB_NAME_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -453,6 +461,7 @@ class JobResult(_message.Message):
     AVG_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
     PEAK_CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
     AVG_CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
     job_id: int
     job_name: str
     run_id: int
@@ -467,10 +476,11 @@ class JobResult(_message.Message):
     avg_memory_bytes: int
     peak_cpu_percent: float
     avg_cpu_percent: float
-    def __init__(self, job_id: _Optional[int] = ..., job_name: _Optional[str] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., return_code: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., start_time: _Optional[float] = ..., end_time: _Optional[float] = ..., worker_id: _Optional[int] = ..., message: _Optional[str] = ..., peak_memory_bytes: _Optional[int] = ..., avg_memory_bytes: _Optional[int] = ..., peak_cpu_percent: _Optional[float] = ..., avg_cpu_percent: _Optional[float] = ...) -> None: ...
+    id: int
+    def __init__(self, job_id: _Optional[int] = ..., job_name: _Optional[str] = ..., run_id: _Optional[int] = ..., attempt_id: _Optional[int] = ..., return_code: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., start_time: _Optional[float] = ..., end_time: _Optional[float] = ..., worker_id: _Optional[int] = ..., message: _Optional[str] = ..., peak_memory_bytes: _Optional[int] = ..., avg_memory_bytes: _Optional[int] = ..., peak_cpu_percent: _Optional[float] = ..., avg_cpu_percent: _Optional[float] = ..., id: _Optional[int] = ...) -> None: ...
 
 class ListResultsRequest(_message.Message):
-    __slots__ = ("workflow_id", "failed_only", "offset", "limit", "job_id", "run_id", "return_code", "all_runs")
+    __slots__ = ("workflow_id", "failed_only", "offset", "limit", "job_id", "run_id", "return_code", "all_runs", "result_id")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     FAILED_ONLY_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
@@ -479,6 +489,7 @@ class ListResultsRequest(_message.Message):
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     RETURN_CODE_FIELD_NUMBER: _ClassVar[int]
     ALL_RUNS_FIELD_NUMBER: _ClassVar[int]
+    RESULT_ID_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     failed_only: bool
     offset: int
@@ -487,7 +498,8 @@ class ListResultsRequest(_message.Message):
     run_id: int
     return_code: int
     all_runs: bool
-    def __init__(self, workflow_id: _Optional[int] = ..., failed_only: _Optional[bool] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ..., job_id: _Optional[int] = ..., run_id: _Optional[int] = ..., return_code: _Optional[int] = ..., all_runs: _Optional[bool] = ...) -> None: ...
+    result_id: int
+    def __init__(self, workflow_id: _Optional[int] = ..., failed_only: _Optional[bool] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ..., job_id: _Optional[int] = ..., run_id: _Optional[int] = ..., return_code: _Optional[int] = ..., all_runs: _Optional[bool] = ..., result_id: _Optional[int] = ...) -> None: ...
 
 class ListResultsResponse(_message.Message):
     __slots__ = ("results", "total")

@@ -194,6 +194,11 @@ class TorcStub:
                 request_serializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
                 response_deserializer=torc_dot_proto_dot_torc__pb2.ListFilesResponse.FromString,
                 _registered_method=True)
+        self.Locate = channel.unary_unary(
+                '/torc.v1.Torc/Locate',
+                request_serializer=torc_dot_proto_dot_torc__pb2.LocateRequest.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.FromString,
+                _registered_method=True)
         self.WhoAmI = channel.unary_unary(
                 '/torc.v1.Torc/WhoAmI',
                 request_serializer=torc_dot_proto_dot_torc__pb2.Empty.SerializeToString,
@@ -428,7 +433,7 @@ class TorcServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListUserData(self, request, context):
-        """User data (Torc's): named JSON values jobs read and write; ids are per workflow.
+        """User data (Torc's): named JSON values jobs read and write.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -448,6 +453,14 @@ class TorcServicer:
 
     def ListFiles(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Locate(self, request, context):
+        """Which workflow owns a global id: job, file, user data and result ids are unique across
+        workflows (as Torc's), and so are compute node (worker) ids.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -671,6 +684,11 @@ def add_TorcServicer_to_server(servicer, server):
                     servicer.ListFiles,
                     request_deserializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.FromString,
                     response_serializer=torc_dot_proto_dot_torc__pb2.ListFilesResponse.SerializeToString,
+            ),
+            'Locate': grpc.unary_unary_rpc_method_handler(
+                    servicer.Locate,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.LocateRequest.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
             ),
             'WhoAmI': grpc.unary_unary_rpc_method_handler(
                     servicer.WhoAmI,
@@ -1582,6 +1600,33 @@ class Torc:
             '/torc.v1.Torc/ListFiles',
             torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
             torc_dot_proto_dot_torc__pb2.ListFilesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Locate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/Locate',
+            torc_dot_proto_dot_torc__pb2.LocateRequest.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.WorkflowRef.FromString,
             options,
             channel_credentials,
             insecure,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from torc.server import snapshot_parts
+from torc.server.ids import Counters, IdRanges, assign
 from torc.server.job import STATE_FIELDS, jobs_from_columns, spec_columns
 from torc.server.records import FeedItem, Worker
 from torc.server.results import Results
@@ -35,6 +36,7 @@ def dump_workflow(wf: Workflow, seq: int | None = None) -> dict[str, Any]:
         "results": wf.results[covered:],
         "allocations": wf.allocations,
         "file_mtimes": sorted(wf.file_mtimes.items()),
+        "ids": {k: r.to_list() for k, r in wf.ids.items()},
         **parts,
         "actions": [{"count": a.count, "triggered": a.triggered, "claimed": a.claimed,
                      "claimed_by": sorted(a.claimed_by), "failures": a.failures,
@@ -57,6 +59,8 @@ def load_workflow(d: dict[str, Any]) -> Workflow:
     wf.results_parts = [[name, count] for name, count in d.get("results_parts", ())]
     wf.allocations = d.get("allocations", [])
     wf.file_mtimes = {int(k): v for k, v in d.get("file_mtimes", ())}
+    for kind, ranges in d.get("ids", {}).items():
+        wf.ids[kind] = IdRanges(ranges)
     for f in STATE_FIELDS if jobs is None else ():
         if f not in columns:
             continue  # a snapshot older than the field: its default stands
@@ -86,6 +90,7 @@ def dump_store(store: Any, seq: int | None = None) -> dict[str, Any]:
     return {
         "next_workflow_id": store.next_workflow_id,
         "next_worker_id": store.next_worker_id,
+        "last_ids": store.counters.last,
         "workflows": [dump_workflow(wf, seq) for wf in store.workflows.values()],
         "workers": [dump_worker(w) for w in store.workers.values()],
         # The feed is history users read (events monitor --history): it survives restarts.
@@ -98,9 +103,16 @@ def load_store(store: Any, data: dict[str, Any]) -> None:
     """Fill an empty store from :func:`dump_store` output."""
     store.next_workflow_id = data["next_workflow_id"]
     store.next_worker_id = data["next_worker_id"]
+    # A snapshot from before global ids has none: they are given now, in workflow order, as
+    # its workflows would have had them (the WAL after it holds only workflows' own numbers).
+    store.counters = Counters(data.get("last_ids"))
     for d in data["workflows"]:
         wf = load_workflow(d)
         store.workflows[wf.id] = wf
+        assign(store.counters, wf)
+        if "last_ids" not in data:
+            wf.results.number(store.counters)
+            wf.results_parts = []  # parts hold them without ids: written again, with them
     for d in data["workers"]:
         w = Worker(**{**d, "jobs": set(d["jobs"])})
         store.workers[w.id] = w

@@ -33,16 +33,17 @@ def status(wf: Workflow) -> pb.WorkflowStatus:
 def job(wf: Workflow, j: Job) -> pb.Job:
     """One job with its current state."""
     rr = wf.rrs[j.rr]
+    to_job = wf.ids["jobs"].to_global
     msg = pb.Job(
-        id=j.id, name=j.name, status=j.status, command=j.command, run_id=j.run_id,
-        attempt_id=j.attempt_id, priority=j.priority, depends_on=j.deps,
+        id=to_job(j.id), name=j.name, status=j.status, command=wf.command(j), run_id=j.run_id,
+        attempt_id=j.attempt_id, priority=j.priority, depends_on=map(to_job, j.deps),
         resource_requirements=wf.rrs[j.rr]["name"], invocation_script=j.invocation_script,
         cancel_on_blocking_job_failure=j.cancel_on_fail,
         supports_termination=j.supports_termination, scheduler=j.scheduler or "",
         worker_id=j.worker_id,
         failure_handler=(wf.extra["failure_handlers"][j.handler]["name"]
                          if j.handler is not None else ""),
-        **{k: [i + 1 for i in v] for k, v in j.io.items()},
+        **{k: io_ids(wf, k, v) for k, v in j.io.items()},
         num_cpus=rr["num_cpus"], memory_bytes=rr["memory"], num_gpus=rr["num_gpus"],
         num_nodes=rr["num_nodes"], runtime_seconds=rr["runtime"],
     )
@@ -55,7 +56,8 @@ def claimed_job(wf: Workflow, j: Job) -> pb.ClaimedJob:
     """What a worker needs to run a job."""
     rr = wf.rrs[j.rr]
     msg = pb.ClaimedJob(
-        id=j.id, name=j.name, command=j.command, invocation_script=j.invocation_script,
+        id=wf.gid(j.id), name=j.name, command=wf.command(j),
+        invocation_script=j.invocation_script,
         run_id=j.run_id, attempt_id=j.attempt_id, num_cpus=rr["num_cpus"],
         memory_bytes=rr["memory"], num_gpus=rr["num_gpus"], num_nodes=rr["num_nodes"],
         runtime_seconds=rr["runtime"], supports_termination=j.supports_termination,
@@ -65,8 +67,9 @@ def claimed_job(wf: Workflow, j: Job) -> pb.ClaimedJob:
         msg.stdio_mode = stdio["mode"]
         msg.delete_stdio_on_success = stdio["delete_on_success"]
     files = wf.extra.get("files") or []
+    to_file = wf.ids["files"].to_global
     for k in j.io.get("output_files", ()):
-        msg.output_files.append(pb.FileInfo(id=k + 1, name=files[k]["name"],
+        msg.output_files.append(pb.FileInfo(id=to_file(k + 1), name=files[k]["name"],
                                             path=files[k]["path"]))
     if j.handler is not None:
         msg.failure_handler_json = json.dumps(wf.extra["failure_handlers"][j.handler])
@@ -75,8 +78,15 @@ def claimed_job(wf: Workflow, j: Job) -> pb.ClaimedJob:
 
 def result(wf: Workflow, r: Result) -> pb.JobResult:
     """One recorded job result."""
-    return pb.JobResult(job_name=wf.jobs[r.job_id - 1].name,
-                        **{k: v for k, v in r._asdict().items() if v is not None})
+    fields = {k: v for k, v in r._asdict().items() if v is not None}
+    fields["job_id"] = wf.gid(r.job_id)
+    return pb.JobResult(job_name=wf.jobs[r.job_id - 1].name, **fields)
+
+
+def io_ids(wf: Workflow, key: str, indices: list[int]) -> list[int]:
+    """A job's input/output files or user data (indices in the spec) as global ids."""
+    return list(map(wf.ids["files" if key.endswith("files") else "user_data"].to_global,
+                    [i + 1 for i in indices]))
 
 
 def worker_settings(wf: Workflow) -> str:
@@ -127,14 +137,14 @@ def resources(d: dict) -> pb.Resources:
                         time_left_seconds=d.get("time_left", 0.0))
 
 
-def worker(w: Worker) -> pb.Worker:
-    """A registered worker."""
+def worker(w: Worker, wf: Workflow | None) -> pb.Worker:
+    """A registered worker (``wf``: its workflow, gone when deleted)."""
     return pb.Worker(id=w.id, workflow_id=w.workflow_id, hostname=w.hostname,
                      slurm_job_id=w.slurm_job_id, node_name=w.node_name,
                      resources=resources(w.resources), start_time=w.start_time,
                      last_heartbeat=w.last_heartbeat, active=w.active, pid=w.pid,
-                     running_job_ids=sorted(w.jobs), lost=w.lost, role=w.role,
-                     scheduler=w.scheduler)
+                     running_job_ids=sorted(map(wf.gid, w.jobs)) if wf else (),
+                     lost=w.lost, role=w.role, scheduler=w.scheduler)
 
 
 def access_group(g: Group) -> pb.AccessGroup:

@@ -79,7 +79,8 @@ class Job:
 
 class Result(NamedTuple):
     """One recorded attempt of a job (a JSON list in snapshots; fields after ``worker_id``
-    are newer and default for older snapshots)."""
+    are newer and default for older snapshots). ``job_id`` is the workflow's own number of
+    the job; ``id`` the result's global id (0 in snapshots from before global ids)."""
 
     job_id: int
     run_id: int
@@ -94,6 +95,7 @@ class Result(NamedTuple):
     avg_memory_bytes: int | None = None
     peak_cpu_percent: float | None = None
     avg_cpu_percent: float | None = None
+    id: int = 0
 
 
 # Snapshots hold job specs column by column: a million jobs decode as a few long lists, not a

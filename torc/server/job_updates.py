@@ -21,18 +21,19 @@ def update_job(wf: Workflow, job_id: int, priority: int | None = None, rr_name: 
     """Apply the changes, or raise (nothing changed) when the job is pending or running or a
     value is invalid."""
     job = wf.job(job_id)
+    g = wf.gid(job_id)
     if job.status in S.ACTIVE:
-        raise FailedPrecondition(f"job {job.id} ({job.name}) is {S.name(job.status)}; it "
+        raise FailedPrecondition(f"job {g} ({job.name}) is {S.name(job.status)}; it "
                                  "cannot be updated until it ends")
     resources = resources or {}
     bad = [k for k in resources if k not in RESOURCE_KEYS]
     if bad:
-        raise InvalidArgument(f"job {job.id}: unknown resource {bad[0]!r}")
+        raise InvalidArgument(f"job {g}: unknown resource {bad[0]!r}")
     if any(not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0
            for v in resources.values()):
-        raise InvalidArgument(f"job {job.id}: resource values must be non-negative numbers")
+        raise InvalidArgument(f"job {g}: resource values must be non-negative numbers")
     if resources.get("num_nodes", 1) < 1:
-        raise InvalidArgument(f"job {job.id}: num_nodes must be at least 1")
+        raise InvalidArgument(f"job {g}: num_nodes must be at least 1")
     rr = job.rr
     if rr_name:
         names = [r["name"] for r in wf.rrs]
@@ -49,7 +50,7 @@ def update_job(wf: Workflow, job_id: int, priority: int | None = None, rr_name: 
             rr = len(wf.rrs)
             wf.rrs.append(own)
     if command is not None and not command.strip():
-        raise InvalidArgument(f"job {job.id}: the command must not be empty")
+        raise InvalidArgument(f"job {g}: the command must not be empty")
     job.rr = rr
     wf.specs_part = None  # the snapshot part with the old specs no longer holds them
     if priority is not None:

@@ -20,7 +20,7 @@ from torc import auth
 from torc.errors import InvalidArgument, TorcError
 from torc.proto import torc_pb2 as pb
 from torc.proto import torc_pb2_grpc as pb_grpc
-from torc.server import access, convert, heap
+from torc.server import access, convert, global_ids, heap
 from torc.server import events as E
 from torc.server.access import PermissionDenied
 from torc.server.identity import Identities, Identity
@@ -279,9 +279,15 @@ class TorcService(WorkerRpcs, HeartbeatRpcs, JobRpcs, TransferRpcs, UserDataRpcs
 
     async def ResetStatus(self, request: pb.ResetStatusRequest,
                           context: grpc.aio.ServicerContext) -> pb.Workflow:
+        job_ids = tuple(request.job_ids)
+        if job_ids and (wf := self.store.workflows.get(request.workflow_id)) is not None:
+            try:
+                job_ids = global_ids.local_many(wf, "jobs", job_ids)
+            except TorcError as e:
+                await abort(context, e)
         return await self._workflow_event(E.ResetStatus(
             request.workflow_id, time.time(), failed_only=request.failed_only,
-            reinit=request.reinitialize, job_ids=tuple(request.job_ids)), context)
+            reinit=request.reinitialize, job_ids=job_ids), context)
 
     async def GetStatus(self, request: pb.WorkflowRef,
                         context: grpc.aio.ServicerContext) -> pb.WorkflowStatus:
@@ -298,9 +304,9 @@ class TorcService(WorkerRpcs, HeartbeatRpcs, JobRpcs, TransferRpcs, UserDataRpcs
 
     async def ListWorkers(self, request: pb.WorkflowRef,
                           context: grpc.aio.ServicerContext) -> pb.ListWorkersResponse:
-        await self._read(context, request.workflow_id)
+        wf = await self._read(context, request.workflow_id)
         return pb.ListWorkersResponse(workers=[
-            convert.worker(w) for w in self.store.workers.values()
+            convert.worker(w, wf) for w in self.store.workers.values()
             if w.workflow_id == request.workflow_id])
 
     # ----- workers

@@ -12,9 +12,9 @@ from typing import Any
 
 import grpc
 
-from torc.errors import NotFound, SpecError
+from torc.errors import InvalidArgument, NotFound, SpecError
 from torc.proto import torc_pb2 as pb
-from torc.server import changes
+from torc.server import changes, global_ids, ids
 from torc.server import events as E
 from torc.server.rpc import abort
 from torc.server.workflow import Workflow
@@ -34,14 +34,15 @@ class UserDataRpcs:
                            context: grpc.aio.ServicerContext) -> pb.ListUserDataResponse:
         wf: Workflow = await self._read(context, request.workflow_id)  # type: ignore[attr-defined]
         entries = wf.extra.get("user_data") or []
-        return pb.ListUserDataResponse(user_data=[user_data_message(i + 1, e)
+        to_global = wf.ids["user_data"].to_global
+        return pb.ListUserDataResponse(user_data=[user_data_message(to_global(i + 1), e)
                                                   for i, e in enumerate(entries)])
 
     async def GetUserData(self, request: pb.UserDataRef,
                           context: grpc.aio.ServicerContext) -> pb.UserData:
         wf: Workflow = await self._read(context, request.workflow_id)  # type: ignore[attr-defined]
         try:
-            entry = wf.user_data(request.user_data_id)
+            entry = wf.user_data(global_ids.local(wf, "user_data", request.user_data_id))
         except NotFound as e:
             await abort(context, e)
         return user_data_message(request.user_data_id, entry)
@@ -58,16 +59,38 @@ class UserDataRpcs:
             check_data(Ctx("data_json"), data, f"user data {request.user_data_id}", None)
         except SpecError as e:
             await abort(context, e)
+        local = request.user_data_id
+        if (wf := self.store.workflows.get(  # type: ignore[attr-defined]
+                request.workflow_id)) is not None:
+            try:
+                local = global_ids.local(wf, "user_data", local)
+            except NotFound as e:
+                await abort(context, e)
         entry = await self._commit(E.UpdateUserData(  # type: ignore[attr-defined]
-            request.workflow_id, request.user_data_id, data, time.time()), context)
+            request.workflow_id, local, data, time.time()), context)
         return user_data_message(request.user_data_id, entry)
+
+    async def Locate(self, request: pb.LocateRequest,
+                     context: grpc.aio.ServicerContext) -> pb.WorkflowRef:
+        what = request.kind.replace("-", "_")
+        if what not in (*ids.LOCATABLE, "result", "compute_node"):
+            await abort(context, InvalidArgument(
+                f"kind must be one of {', '.join((*ids.LOCATABLE, 'result', 'compute_node'))}"
+                f", not {request.kind!r}"))
+        wf_id = ids.locate(self.store, what, request.id)  # type: ignore[attr-defined]
+        if not wf_id:
+            await abort(context, NotFound(f"{what.replace('_', ' ')} {request.id} does not "
+                                          "exist"))
+        await self._read(context, wf_id)  # type: ignore[attr-defined]
+        return pb.WorkflowRef(workflow_id=wf_id)
 
     async def ListFiles(self, request: pb.WorkflowRef,
                         context: grpc.aio.ServicerContext) -> pb.ListFilesResponse:
         wf: Workflow = await self._read(context, request.workflow_id)  # type: ignore[attr-defined]
         required = changes.required_files(wf)
+        to_global = wf.ids["files"].to_global
         return pb.ListFilesResponse(files=[
-            pb.FileInfo(id=i + 1, name=f["name"], path=f["path"], required=i in required,
+            pb.FileInfo(id=to_global(i + 1), name=f["name"], path=f["path"], required=i in required,
                         mtime=wf.file_mtimes.get(i))
             for i, f in enumerate(wf.extra.get("files") or [])])
 

@@ -89,8 +89,11 @@ class HeartbeatRpcs:
         wf = self.store.workflows.get(w.workflow_id)
         if wf is None:
             return pb.HeartbeatResponse(shutdown=True)
-        cancel = [j for j in running
-                  if 1 <= j <= len(wf.jobs) and (wf.jobs[j - 1].worker_id != w.id
-                                                 or wf.jobs[j - 1].status == S.CANCELED
-                                                 or wf.canceled)]
+        cancel = []  # the worker's ids are global; the workflow's own numbers index its jobs
+        to_local = wf.ids["jobs"].to_local
+        for g in running:
+            j = to_local(g)
+            if j and (wf.jobs[j - 1].worker_id != w.id or wf.jobs[j - 1].status == S.CANCELED
+                      or wf.canceled):
+                cancel.append(g)
         return pb.HeartbeatResponse(cancel_job_ids=cancel, shutdown=wf.canceled)

@@ -11,9 +11,9 @@ import grpc
 import re2
 
 from torc import states as S
-from torc.errors import InvalidArgument
+from torc.errors import InvalidArgument, NotFound
 from torc.proto import torc_pb2 as pb
-from torc.server import changes, convert
+from torc.server import changes, convert, global_ids
 from torc.server import events as E
 from torc.server.rpc import abort, paged
 from torc.server.workflow import Workflow
@@ -25,11 +25,11 @@ def file_times(wf: Workflow, request: pb.InitializeRequest) -> tuple | None:
     InvalidArgument for a file id the workflow does not have."""
     if not request.files_checked:
         return None
-    n = len(wf.extra.get("files") or [])
-    bad = [k for k in request.file_mtimes if not 1 <= k <= n]
-    if bad:
-        raise InvalidArgument(f"file_mtimes: workflow {wf.id} has no file {bad[0]}")
-    return tuple(sorted((k - 1, v) for k, v in request.file_mtimes.items()))
+    try:
+        mtimes = global_ids.file_mtimes(wf, request)
+    except NotFound as e:
+        raise InvalidArgument(f"file_mtimes: {e.message}") from None
+    return tuple(sorted((k - 1, v) for k, v in mtimes.items()))
 
 
 _SORT_KEYS: dict[str, Any] = {
@@ -82,7 +82,8 @@ class JobRpcs:
                                context: grpc.aio.ServicerContext) -> pb.ReinitializePlan:
         wf, pairs = await self._file_times(request, context)
         found = changes.changed_jobs(wf, None if pairs is None else dict(pairs))
-        return pb.ReinitializePlan(job_ids=[i for i, _ in found], reasons=[r for _, r in found])
+        return pb.ReinitializePlan(job_ids=[wf.gid(i) for i, _ in found],
+                                   reasons=[r for _, r in found])
 
     async def UpdateJob(self, request: pb.UpdateJobRequest,
                         context: grpc.aio.ServicerContext) -> pb.Job:
@@ -92,8 +93,15 @@ class JobRpcs:
                            ("runtime_seconds", "runtime")):
             if request.HasField(field):
                 resources[key] = getattr(request, field)
+        job_id = request.job_id
+        if (known := self.store.workflows.get(  # type: ignore[attr-defined]
+                request.workflow_id)) is not None:
+            try:
+                job_id = global_ids.local(known, "jobs", job_id)
+            except NotFound as e:
+                await abort(context, e)
         event = E.UpdateJob(
-            request.workflow_id, request.job_id, time.time(),
+            request.workflow_id, job_id, time.time(),
             priority=request.priority if request.HasField("priority") else None,
             rr_name=request.resource_requirements, resources=resources,
             command=request.command if request.HasField("command") else None)
@@ -109,8 +117,9 @@ class JobRpcs:
         jobs = wf.jobs if not request.status else [j for j in wf.jobs
                                                    if j.status == request.status]
         if request.job_ids:
-            wanted = set(request.job_ids)
-            jobs = [j for j in jobs if j.id in wanted]
+            wanted = global_ids.known(wf, "jobs", request.job_ids)
+            jobs = [wf.jobs[i - 1] for i in sorted(wanted)] if not request.status \
+                else [j for j in jobs if j.id in wanted]
         if request.name_regex:
             try:
                 rx = re2.compile(request.name_regex, options=RE2_OPTIONS)
@@ -130,9 +139,16 @@ class JobRpcs:
     async def ListResults(self, request: pb.ListResultsRequest,
                           context: grpc.aio.ServicerContext) -> pb.ListResultsResponse:
         wf = await self._read(context, request.workflow_id)  # type: ignore[attr-defined]
+        job_id = wf.ids["jobs"].to_local(request.job_id) if request.job_id else 0
+        if request.job_id and not job_id:
+            return pb.ListResultsResponse()  # not one of its jobs: it has no results
+        if request.result_id:
+            at = wf.results.find(request.result_id)
+            found = [] if at is None else [convert.result(wf, wf.results[at])]
+            return pb.ListResultsResponse(results=found, total=len(found))
         rows = [r for r in _latest(wf.results, request.all_runs or bool(request.run_id))
                 if (not request.failed_only or r.status != S.COMPLETED)
-                and (not request.job_id or r.job_id == request.job_id)
+                and (not job_id or r.job_id == job_id)
                 and (not request.run_id or r.run_id == request.run_id)
                 and (not request.HasField("return_code") or r.return_code == request.return_code)]
         return pb.ListResultsResponse(

@@ -19,7 +19,7 @@ import grpc
 from torc import states as S
 from torc.errors import InvalidArgument, TorcError
 from torc.proto import torc_pb2 as pb
-from torc.server import convert, handoffs
+from torc.server import convert, global_ids, handoffs
 from torc.server import events as E
 from torc.server.claims import Offer
 from torc.server.rpc import abort
@@ -98,16 +98,22 @@ def next_jobs(wf: Any, w: Any, held: list[int]) -> list[pb.ClaimedJob]:
     out = []
     for job, parent in handoffs.next_jobs(wf, w.scheduler, held):
         cj = convert.claimed_job(wf, job)
-        cj.after_job_id = parent
+        cj.after_job_id = wf.gid(parent)
         out.append(cj)
     return out
 
 
-def hand_off_starts(wf: Any, worker_id: int, reports: Any) -> tuple[list[int], list[int]]:
+def _locals(wf: Any, claimed: Any) -> list[int]:
+    """The workflow's own numbers of jobs as claimed (global ids)."""
+    to_local = wf.ids["jobs"].to_local
+    return [to_local(j.id) for j in claimed]
+
+
+def hand_off_starts(wf: Any, worker_id: int, rows: Any) -> tuple[list[int], list[int]]:
     """(accepted, refused) job ids of the hand-offs reported STARTED, once applied."""
     accepted, refused = [], []
-    for r in reports:
-        if r.kind == pb.STARTED and r.after_job_id:
+    for r in rows:
+        if r.kind == pb.STARTED and r.after:
             j = wf.jobs[r.job_id - 1] if wf is not None and 1 <= r.job_id <= len(wf.jobs) \
                 else None
             ok = (j is not None and j.worker_id == worker_id and j.status != S.READY
@@ -216,7 +222,7 @@ class WorkerRpcs:
                                                    or wf.actions.setup_running()))
             if jobs is not None:
                 return pb.ClaimJobResponse(jobs=jobs, next_jobs=next_jobs(
-                    wf, w, [j.id for j in jobs]), **self._claim_flags(wf.id, w.id))
+                    wf, w, _locals(wf, jobs)), **self._claim_flags(wf.id, w.id))
             flags = self._claim_flags(wf.id, request.worker_id)
             remaining = deadline - time.monotonic()
             if (remaining <= 0 or woken or flags["workflow_done"] or flags["actions_pending"]
@@ -306,16 +312,19 @@ class WorkerRpcs:
             rows = tuple(report_row(r) for r in request.reports)
         except TorcError as e:
             await abort(context, e)
+        unknown: list[str] = []
+        if (known := self.store.workflows.get(request.workflow_id)) is not None:
+            rows, unknown = global_ids.report_rows(known, rows)
         # Not waited for alone: the claim below is logged after it, and the answer goes only
         # once both are durable, so a report and its claim cost one fsync, not two.
         rejected = await self._commit(E.Report(request.workflow_id, request.worker_id, rows),
-                                      context, durable=False)
+                                      context, durable=False) + unknown
         try:
             wf = self.store.workflows.get(request.workflow_id)
             pending = wf is not None and bool(wf.actions.pending_for(request.worker_id,
                                                                       MAIN_LOOP_TRIGGERS))
             jobs: list[pb.ClaimedJob] | None = None
-            started, refused = hand_off_starts(wf, request.worker_id, request.reports)
+            started, refused = hand_off_starts(wf, request.worker_id, rows)
             nexts: list[pb.ClaimedJob] = []
             if (wf is not None and (ask is not None or started) and not pending
                     and not wf.actions.setup_running()):
@@ -325,12 +334,14 @@ class WorkerRpcs:
                     await abort(context, e)
                 if ask is not None:
                     jobs = await self._claim_now(wf, w, request.claim, ask, context)
-                nexts = next_jobs(wf, w, started + [j.id for j in jobs or ()])
+                nexts = next_jobs(wf, w, started + _locals(wf, jobs or ()))
         finally:
             await self._durable(context)  # the report, whatever the claim did
         return pb.ReportStatusResponse(rejected=rejected, workflow_done=wf is None or wf.complete,
                                        actions_pending=pending, jobs=jobs or [],
-                                       next_jobs=nexts, refused_job_ids=refused)
+                                       next_jobs=nexts,
+                                       refused_job_ids=[wf.gid(i) for i in refused] if wf
+                                       else refused)
 
     async def ReportActionResult(self, request: pb.ReportActionResultRequest,
                                  context: grpc.aio.ServicerContext) -> pb.Empty:

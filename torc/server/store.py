@@ -19,7 +19,7 @@ from typing import Any
 
 from torc import states as S
 from torc.errors import FailedPrecondition, InvalidArgument, NotFound, TorcError
-from torc.server import codec, export, handoffs
+from torc.server import codec, export, handoffs, ids
 from torc.server import events as E
 from torc.server.access import AccessGroups
 from torc.server.allocation_events import AllocationEvents
@@ -42,6 +42,7 @@ class Store(AllocationEvents):
         self.workers: dict[int, Worker] = {}
         self.next_workflow_id = 1
         self.next_worker_id = 1
+        self.counters = ids.Counters()  # global job, file, user data and result ids
         self.feed = Feed()
         self.groups = AccessGroups()
         self._handlers: dict[type[E.Event], Callable[[Any], Any]] = {
@@ -146,6 +147,7 @@ class Store(AllocationEvents):
             raise FailedPrecondition(f"workflow {wf_id} already exists")
         jobs = jobs_from_columns(ev.job_specs) if ev.job_specs is not None else None
         wf = Workflow(wf_id, ev.spec, ev.user, ev.ts, jobs)
+        ids.assign(self.counters, wf)
         self.workflows[wf_id] = wf
         self.next_workflow_id = max(self.next_workflow_id, wf_id + 1)
         self._note(wf_id, ev.ts, "created", f"workflow {wf.name!r} with {len(wf.jobs)} jobs")
@@ -156,6 +158,7 @@ class Store(AllocationEvents):
         wf = self._create(E.CreateWorkflow(ev.workflow_id, ev.spec, ev.user, ev.ts))
         if ev.state is not None:
             export.apply_state(wf, export.restored(ev.state))
+            wf.results.number(self.counters)  # new ids: the export's were another store's
         for ts, kind, message in ev.events:
             self.feed.append(FeedItem(wf.id, ts, kind, message))
         self._note(wf.id, ev.ts, "imported", f"workflow {wf.id} imported"
@@ -284,11 +287,13 @@ class Store(AllocationEvents):
             outcome = wf.finish(w.id, job_id, status, rc, start, end, run_id, attempt_id, row)
             w.jobs.discard(job_id)
             if outcome:
-                self._note(wf.id, end, outcome, f"job {job_id} ({job.name}) failed with return "
+                self._note(wf.id, end, outcome, f"job {wf.gid(job_id)} ({job.name}) failed "
+                           f"with return "
                            f"code {rc}: {wf.results[-1].message}")
             elif status != S.COMPLETED:
                 self._note(wf.id, end, S.name(status),
-                           f"job {job_id} ({job.name}) {S.name(status)} with return code {rc}"
+                           f"job {wf.gid(job_id)} ({job.name}) {S.name(status)} with return code "
+                           f"{rc}"
                            + (f": {row.message}" if row.message else ""))
             if wf.done_count == len(wf.jobs):
                 self._note(wf.id, end, "complete", f"workflow {wf.id} complete")
@@ -296,7 +301,7 @@ class Store(AllocationEvents):
             wf.release(w.id, job_id, run_id, attempt_id)
             w.jobs.discard(job_id)
         else:
-            raise InvalidArgument(f"job {job_id}: unknown report kind {kind}")
+            raise InvalidArgument(f"job {wf.gid(job_id)}: unknown report kind {kind}")
 
     def _claim_action(self, ev: E.ClaimActions) -> list:
         wf = self.workflow(ev.workflow_id)
@@ -361,7 +366,8 @@ class Store(AllocationEvents):
     def _update_job(self, ev: E.UpdateJob) -> Any:
         wf = self.workflow(ev.workflow_id)
         job = update_job(wf, ev.job_id, ev.priority, ev.rr_name, ev.resources, ev.command)
-        self._note(wf.id, ev.ts, "job_updated", f"job {job.id} ({job.name}) updated")
+        self._note(wf.id, ev.ts, "job_updated",
+                   f"job {wf.gid(job.id)} ({job.name}) updated")
         self._wake(wf.id)
         return job
 

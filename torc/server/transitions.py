@@ -5,11 +5,13 @@ machine (``_set``, ``_propagate``) every change goes through. Pure logic, no I/O
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from torc import states as S
 from torc.errors import FailedPrecondition, InvalidArgument
 from torc.server import failures
+from torc.server.ids import Counters
 from torc.server.job import Job
 from torc.server.results import Results
 
@@ -19,6 +21,8 @@ class WorkerTransitions:
 
     jobs: list[Job]
     results: Results
+    counters: Counters
+    gid: Callable[[int], int]
     extra: dict[str, Any]
     file_mtimes: dict[int, float]
 
@@ -28,7 +32,8 @@ class WorkerTransitions:
         for j in chosen:
             if j.status != S.READY:
                 raise FailedPrecondition(
-                    f"job {j.id} ({j.name}) is {S.name(j.status)}, not ready; cannot claim")
+                    f"job {self.gid(j.id)} ({j.name}) is {S.name(j.status)}, not ready; "
+                    "cannot claim")
         for j in chosen:
             j.worker_id = worker_id
             self._set(j, S.PENDING)
@@ -38,13 +43,15 @@ class WorkerTransitions:
                       allowed: tuple[int, ...], what: str) -> None:
         if job.status not in allowed:
             raise FailedPrecondition(
-                f"job {job.id} ({job.name}) is {S.name(job.status)}; cannot {what}")
+                f"job {self.gid(job.id)} ({job.name}) is {S.name(job.status)}; cannot {what}")
         if job.worker_id != worker_id:
             raise FailedPrecondition(
-                f"job {job.id} ({job.name}) is held by worker {job.worker_id}, not {worker_id}")
+                f"job {self.gid(job.id)} ({job.name}) is held by worker {job.worker_id}, "
+                f"not {worker_id}")
         if (run_id and run_id != job.run_id) or (attempt_id and attempt_id != job.attempt_id):
             raise FailedPrecondition(
-                f"job {job.id} ({job.name}): report for run {run_id} attempt {attempt_id} is "
+                f"job {self.gid(job.id)} ({job.name}): report for run {run_id} attempt "
+                f"{attempt_id} is "
                 f"stale (current run {job.run_id} attempt {job.attempt_id})")
 
     def start(self, worker_id: int, job_id: int, run_id: int = 0, attempt_id: int = 0) -> None:
@@ -73,7 +80,7 @@ class WorkerTransitions:
         events.ReportRow) carries the message, resource figures, recovery script outcome
         and output file times. Returns "retried", "pending_failed" or "" (done)."""
         if status not in S.TERMINAL:
-            raise InvalidArgument(f"job {job_id}: final status must be terminal, "
+            raise InvalidArgument(f"job {self.gid(job_id)}: final status must be terminal, "
                                   f"not {S.NAMES.get(status, status)}")
         job = self.job(job_id)
         self._check_holder(job, worker_id, run_id, attempt_id, (S.PENDING, S.RUNNING), "finish it")
@@ -88,7 +95,8 @@ class WorkerTransitions:
             message = "; ".join(m for m in (message, why) if m)
         metrics = tuple(report.metrics) if report is not None and report.metrics else ()
         self.results.record(job.id, job.run_id, job.attempt_id, return_code, status, start, end,
-                            worker_id, message, *metrics)
+                            worker_id, message, *metrics,
+                            rid=self.counters.take("results"))
         job.return_code = return_code
         if outcome == "retried":
             job.worker_id = 0
@@ -118,7 +126,7 @@ class WorkerTransitions:
             self.finish(worker_id, job_id, S.FAILED, S.LOST_RETURN_CODE, ts, ts)
             return False
         self.results.record(job.id, job.run_id, job.attempt_id, S.LOST_RETURN_CODE, S.FAILED,
-                            ts, ts, worker_id)
+                            ts, ts, worker_id, rid=self.counters.take("results"))
         job.worker_id = 0
         job.attempt_id += 1
         self._set(job, S.READY)

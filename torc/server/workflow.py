@@ -14,9 +14,11 @@ from torc.errors import FailedPrecondition, NotFound
 from torc.server import changes
 from torc.server.actions import ActionBook
 from torc.server.claims import Offer, ReadyQueue
+from torc.server.ids import Counters, IdRanges, fresh
 from torc.server.job import Job
 from torc.server.results import Results
 from torc.server.transitions import WorkerTransitions
+from torc.spec.job_io import render_user_data
 
 # How ready jobs are ordered within a priority (Torc's jobs_sort_method): largest first.
 SORT_KEYS = {
@@ -63,6 +65,11 @@ class Workflow(WorkerTransitions):
         self.archived = False  # hidden from listings unless all are asked for
         self.ready = ReadyQueue()
         self.results = Results()
+        # Its global ids (ids.assign, by the store) and the counter its results take theirs
+        # from (the store's, once it holds the workflow).
+        self.ids: dict[str, IdRanges] = fresh()
+        self.counters = Counters()
+        self._user_data_index: dict[str, int] | None = None  # name -> number, when asked
         # The snapshot parts holding its job specs and its first results (see
         # snapshot_parts); reset by whatever changes what they hold.
         self.specs_part: str | None = None
@@ -92,10 +99,26 @@ class Workflow(WorkerTransitions):
             raise NotFound(f"user data {user_data_id} does not exist in workflow {self.id}")
         return entries[user_data_id - 1]
 
+    def user_data_id(self, name: str) -> int:
+        """The global id of a user data entry by name (commands name them)."""
+        if self._user_data_index is None:
+            self._user_data_index = {u["name"]: i + 1 for i, u in
+                                     enumerate(self.extra.get("user_data") or [])}
+        return self.ids["user_data"].to_global(self._user_data_index[name])
+
+    def command(self, job: Job) -> str:
+        """A job's command as shown and run: ``${user_data...}`` references become ids."""
+        return render_user_data(job.command, self.user_data_id)
+
+    def gid(self, job_id: int) -> int:
+        """The global id of one of its jobs (what users and workers see)."""
+        return self.ids["jobs"].to_global(job_id)
+
     def job(self, job_id: int) -> Job:
         """Job by id, or NotFound naming it."""
         if not 1 <= job_id <= len(self.jobs):
-            raise NotFound(f"job {job_id} does not exist in workflow {self.id}")
+            raise NotFound(f"job {job_id} (its number in the workflow) does not exist in "
+                           f"workflow {self.id}")
         return self.jobs[job_id - 1]
 
     @property

@@ -5,6 +5,7 @@ they imply (a consumer waits for its producers). Pure logic, part of normalize."
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from torc.spec.checks import Ctx, compile_regex, line_of, no_match, str_list
@@ -45,20 +46,25 @@ def job_io(ctx: Ctx, job: dict, where: str, line: int | None, command: str, file
 
 def _user_data_refs(ctx: Ctx, command: str, where: str, line: int | None, user_data: dict,
                     inputs: list, outputs: list) -> str:
-    """``${user_data.input.X}`` / ``${user_data.output.X}`` become X's id, as in Torc (so a job
-    can run ``torc user-data get/update <id>``), and imply the dependency like files do."""
+    """``${user_data.input.X}`` / ``${user_data.output.X}`` imply the dependency like files
+    do. They stay in the command: they become X's id, as in Torc's tutorials (so a job can
+    run ``torc user-data get/update <id>``), only when the command is shown or run
+    (:func:`render_user_data`), since ids are global and given when the workflow is created."""
     if "${user_data." not in command:
         return command  # the common case, at a million jobs
-    ids = {name: i + 1 for i, name in enumerate(user_data)}
-
-    def repl(m: re.Match[str]) -> str:
+    for m in _USER_DATA_REF.finditer(command):
         direction, name = m.group(1), m.group(2)
-        if name not in ids:
+        if name not in user_data:
             raise ctx.fail(where, f"command refers to unknown user_data {name!r}", line)
         (inputs if direction == "input" else outputs).append(("user_data", name))
-        return str(ids[name])
+    return command
 
-    return _USER_DATA_REF.sub(repl, command)
+
+def render_user_data(command: str, id_of: Callable[[str], int]) -> str:
+    """A command with its ``${user_data...}`` references replaced by the entries' ids."""
+    if "${user_data." not in command:
+        return command
+    return _USER_DATA_REF.sub(lambda m: str(id_of(m.group(2))), command)
 
 
 _REGEX_REFS = (("input_file_regexes", "file", True), ("output_file_regexes", "file", False),
