@@ -357,3 +357,13 @@ def test_every_listing_pages_and_sorts_as_torc_s(coordinator: Coordinator) -> No
     assert r.returncode == 1 and "colour" in r.stderr and "job_name" in r.stderr
     r = run_cli("-f", "json", "user-data", "list", str(wf), "--limit", "0", url=url)
     assert json.loads(r.stdout) == {"user_data": []}
+
+
+def test_ping_says_whether_the_coordinator_is_there(coordinator: Coordinator) -> None:
+    """Torc's ``torc ping`` (its access-groups tutorial starts with it): exit 0 and "Server is
+    running", or exit 1 saying it could not connect."""
+    ok = run_cli("ping", url=coordinator.url, check=True)
+    assert ok.stdout.strip() == "Server is running"
+    coordinator.stop()
+    gone = run_cli("-f", "json", "ping", url=coordinator.url)
+    assert gone.returncode == 1 and json.loads(gone.stdout)["status"] == "error"

@@ -8,6 +8,7 @@ may still name it)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -219,13 +220,43 @@ def cmd_sync_status(c: TorcClient, a: argparse.Namespace) -> None:
         print(message)
 
 
+def cmd_ping(c: None, a: argparse.Namespace) -> None:
+    """Torc's ``torc ping``: is the coordinator there? With ``--wait S``, wait for it up to S
+    seconds (a script that just started ``torc-coord serve``). Exit 1 when it is not."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    from torc.config import DEFAULT_URL
+    url = a.url or os.environ.get("TORC_URL") or DEFAULT_URL
+    with TorcClient(url) as client:
+        try:
+            health_pb2_grpc.HealthStub(client.channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=a.wait or 5.0,
+                wait_for_ready=bool(a.wait))
+        except grpc.RpcError as e:
+            why = e.details() or "no answer"  # type: ignore[attr-defined]
+            if a.format == "json":
+                output.emit_json({"status": "error", "message": f"{url}: {why}"})
+            else:
+                print(f"Failed to connect to the coordinator at {url}: {why}", file=sys.stderr)
+            sys.exit(1)
+    if a.format == "json":
+        output.emit_json({"status": "Server is running", "url": url})
+    else:
+        print("Server is running")
+
+
 def _with_workflow(s: argparse.ArgumentParser) -> None:
     s.add_argument("-w", "--workflow-id", dest="id", type=int,
                    help="its workflow (default: $TORC_WORKFLOW_ID, or your only one)")
 
 
 def add_commands(sub: Any) -> None:
-    """Add the verbs above to their groups (which exist by then)."""
+    """Add the verbs above to their groups (which exist by then), and ``torc ping``."""
+    s = sub.add_parser("ping", help="is the coordinator there? (exit 1 when not)")
+    s.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="wait for it to answer, up to this long")
+    s.set_defaults(func=cmd_ping, local=True)
     s = verbs_of(sub, "files").add_parser("get", help="one file (ids are global)")
     s.add_argument("item_id", type=int, metavar="ID")
     _with_workflow(s)
