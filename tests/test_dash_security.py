@@ -23,12 +23,14 @@ from tests.conftest import Coordinator, free_port, start_worker, wait_for
 class Dash:
     """A ``torc dash`` process, and the launch URL it printed."""
 
-    def __init__(self, url: str, out: Path, host: str = "127.0.0.1") -> None:
+    def __init__(self, url: str, out: Path | None, host: str = "127.0.0.1") -> None:
+        """``out``: the output directory it is told (None: where each worker said)."""
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        told = ["--output-dir", str(out)] if out is not None else []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "torc.client.cli", "--url", url, "dash", "--host", host,
-             "--port", str(self.port), "--output-dir", str(out)],
+             "--port", str(self.port), *told],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()

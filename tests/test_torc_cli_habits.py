@@ -264,8 +264,11 @@ def test_view_job_logs_as_torc_s_how_to_does(coordinator: Coordinator, tmp_path:
     bad = next(j.id for j in c.list_jobs(wf) if j.name == "bad")
     r = run_cli("-f", "json", "reports", "results", str(wf), "--job-id", str(bad), "-o",
                 str(out), url=coordinator.url, check=True)
-    (row,) = json.loads(r.stdout)
-    assert row["job_id"] == bad and row["return_code"] == 2
+    report = json.loads(r.stdout)  # Torc's report, as its how-to shows it
+    assert (report["workflow_id"], report["total_results"]) == (wf, 1)
+    (row,) = report["results"]
+    assert row["job_id"] == bad and row["return_code"] == 2 and row["compute_node_type"] == \
+        "local" and row["completion_time"].endswith("Z")
     assert Path(row["job_stderr"]).read_text() == "broken-input\n"
 
 

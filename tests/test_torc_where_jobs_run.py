@@ -117,3 +117,30 @@ def test_a_finished_run_is_read_without_a_url(tmp_path: Path) -> None:
     elsewhere.mkdir()
     r = run_cli("results", "list", cwd=elsewhere)
     assert r.returncode == 1 and "cannot reach" in r.stderr
+
+
+def test_reports_and_logs_find_the_files_where_each_worker_wrote(
+        coordinator: Coordinator, tmp_path: Path) -> None:
+    """A workflow's workers may write under any ``--output-dir`` (one per allocation, say):
+    each records its own, so ``reports results``, ``jobs logs`` and the dashboard point at
+    files that exist without being told where, from any directory."""
+    from tests.conftest import cli_json, start_worker
+    url, c = coordinator.url, coordinator.client
+    wf = c.create_workflow({"name": "elsewhere", "jobs": [
+        {"name": "say", "command": "echo said here"}]})
+    c.initialize(wf)
+    logs = tmp_path / "scratch" / "logs"
+    assert start_worker(url, wf, logs, cwd=tmp_path).wait(timeout=120) == 0
+    other = tmp_path / "other"
+    other.mkdir()
+    rows = cli_json("reports", "results", str(wf), url=url)["results"]
+    assert Path(rows[0]["stdout"]).parent == logs / "job_stdio"
+    assert Path(rows[0]["stdout"]).read_text() == "said here\n"
+    out = run_cli("jobs", "logs", "1", url=url, cwd=other, check=True)
+    assert out.stdout == "said here\n"
+    assert c.list_workers(wf)[0].output_dir == str(logs.resolve())
+    # Told where, they look there (the files were moved, say).
+    moved = tmp_path / "moved"
+    logs.rename(moved)
+    out = run_cli("jobs", "logs", "1", "-o", str(moved), url=url, cwd=other, check=True)
+    assert out.stdout == "said here\n"

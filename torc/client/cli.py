@@ -301,8 +301,9 @@ def _running_commands(sub: Any) -> None:
                    help="address to listen on (default: %(default)s; any other asks browsers "
                         "for your token)")
     s.add_argument("--port", type=PORT, default=8090, dest="dash_port")
-    s.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR,
-                   help="where the workers write, for job logs (default: %(default)s)")
+    s.add_argument("--output-dir", default=None,
+                   help="where the workers write, for job logs (default: where each worker "
+                        "said, else ./output)")
     s.set_defaults(func=None)
     cli_config.add_commands(sub)
     s = sub.add_parser("completion", aliases=["completions"],
@@ -353,7 +354,8 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(submit.submit(args, url or DEFAULT_URL, args.format))
         if args.group == "dash":
             from torc.client.dash.server import serve
-            serve(url, args.dash_host, args.dash_port, Path(args.output_dir).resolve())
+            serve(url, args.dash_host, args.dash_port,
+                  Path(args.output_dir).resolve() if args.output_dir else None)
             return
         if args.group == "exec":
             sys.exit(cli_exec.run_exec(args, url, args.format))

@@ -18,7 +18,6 @@ from torc.client import output, pick
 from torc.client.parser_walk import verbs_of
 from torc.client.stub import TorcClient
 from torc.errors import TorcError
-from torc.options import DEFAULT_OUTPUT_DIR
 from torc.proto import torc_pb2 as pb
 
 
@@ -161,7 +160,7 @@ def cmd_job_requirements(c: TorcClient, a: argparse.Namespace) -> None:
 
 def cmd_job_logs(c: TorcClient, a: argparse.Namespace) -> None:
     """A job's stdout (or --stderr) of its latest attempt, or of --run-id/--attempt-id."""
-    from torc.client.reports import stdio_base
+    from torc.client.reports import OutputDirs
     wf = _workflow(c, a)
     jobs = c.list_jobs(wf, job_ids=[a.job_id])
     if not jobs:
@@ -174,8 +173,9 @@ def cmd_job_logs(c: TorcClient, a: argparse.Namespace) -> None:
         run, attempt = tried[-1].run_id, tried[-1].attempt_id
     elif a.run_id is not None or a.attempt_id is not None or not attempt:
         raise TorcError(f"job {a.job_id} of workflow {wf} has no such attempt")
-    ref = pb.JobResult(job_id=a.job_id, run_id=run, attempt_id=attempt)
-    path = stdio_base(Path(a.output_dir).resolve(), wf, ref).with_suffix(
+    worker = tried[-1].worker_id if tried else jobs[0].worker_id
+    ref = pb.JobResult(job_id=a.job_id, run_id=run, attempt_id=attempt, worker_id=worker)
+    path = OutputDirs(c.list_workers(wf), a.output_dir).stdio(wf, ref).with_suffix(
         ".e" if a.stderr else ".o")
     try:
         text = path.read_text(errors="replace")
@@ -288,8 +288,8 @@ def add_commands(sub: Any) -> None:
     s.add_argument("-r", "--run-id", type=int)
     s.add_argument("-a", "--attempt-id", type=int)
     s.add_argument("-n", "--tail", type=int, help="only the last N lines")
-    s.add_argument("-o", "--output-dir", default=DEFAULT_OUTPUT_DIR,
-                   help="where the worker wrote (default: %(default)s)")
+    s.add_argument("-o", "--output-dir", default=None,
+                   help="where the worker wrote (default: where it said, else ./output)")
     s.set_defaults(func=cmd_job_logs)
     s = verbs_of(sub, "results").add_parser(
         "get", help="one result by its id (Torc's), or with -j a job's latest (or of a run)")

@@ -12,7 +12,7 @@ from torc.arguments import NON_NEGATIVE, POSITIVE
 from torc.client import output, recover, reports
 from torc.client.stub import TorcClient
 from torc.errors import TorcError
-from torc.options import DEFAULT_OUTPUT_DIR, add_worker_arguments
+from torc.options import add_worker_arguments
 
 
 def cmd_summary(c: TorcClient, a: argparse.Namespace) -> None:
@@ -34,11 +34,19 @@ def _readable(value: Any) -> Any:
 
 
 def cmd_results(c: TorcClient, a: argparse.Namespace) -> None:
+    """Each result with where its files are. As JSON (``-f json``, or whenever the output is
+    not a terminal: Torc prints this report as JSON only, and its guides redirect it to a
+    file), Torc's report: the workflow's id, name and user, ``total_results`` and
+    ``results``."""
     rows = reports.results_report(a.id, c.list_results(a.id, all_runs=a.all_runs,
                                                        job_id=a.job_id or 0),
-                                  c.list_workers(a.id), Path(a.output_dir).resolve())
-    for r in rows:  # Torc's field names beside ours, for its jq scripts
-        r["job_stdout"], r["job_stderr"] = r.get("stdout"), r.get("stderr")
+                                  c.list_workers(a.id), a.output_dir)
+    if a.format == "json" or not sys.stdout.isatty():
+        wf = c.get_workflow(a.id)
+        output.emit_json({"workflow_id": a.id, "workflow_name": wf.name,
+                          "workflow_user": wf.user, "all_runs": a.all_runs,
+                          "total_results": len(rows), "results": output.LISTING.apply(rows)})
+        return
     output.rows(a.format, f"results of workflow {a.id}", rows,
                 ["job_id", "job_name", "run_id", "attempt_id", "status", "return_code",
                  "exec_seconds", "stdout", "stderr", "slurm_stdout"])
@@ -179,8 +187,9 @@ def add_commands(sub: Any, workflow_verbs: Any) -> None:
             s.add_argument("--min-over-utilization", type=NON_NEGATIVE, default=1.0,
                            help="percent over a requirement that counts (default: 1.0)")
         if verb == "results":
-            s.add_argument("-o", "--output-dir", default=DEFAULT_OUTPUT_DIR,
-                           help="where the workers wrote (default: %(default)s)")
+            s.add_argument("-o", "--output-dir", default=None,
+                           help="where the workers wrote (default: where each worker "
+                                "said, else ./output)")
             s.add_argument("--all-runs", action="store_true")
             s.add_argument("--job-id", type=int, help="only this job's results")
         s.set_defaults(func=func)

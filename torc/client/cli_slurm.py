@@ -244,10 +244,10 @@ def cmd_sacct(c: TorcClient, a: argparse.Namespace) -> None:
 
 
 def cmd_parse_logs(c: TorcClient, a: argparse.Namespace) -> None:
-    from torc.client.reports import stdio_base
+    from torc.client.reports import OutputDirs
     from torc.slurm.accounting import scan
-    out_dir = Path(a.output_dir).resolve()
     workers = c.list_workers(a.id)
+    dirs = OutputDirs(workers, a.output_dir)
     results = c.list_results(a.id, all_runs=True)
     worker_alloc = {w.id: w.slurm_job_id for w in workers}
     rows = []
@@ -255,6 +255,8 @@ def cmd_parse_logs(c: TorcClient, a: argparse.Namespace) -> None:
         sid = alloc.slurm_job_id
         ran = sorted({r.job_name for r in results if worker_alloc.get(r.worker_id) == sid
                       and r.status != S.COMPLETED})  # jobs there that did not complete
+        # The allocation's workers said where they wrote (one place for an allocation).
+        out_dir = dirs.of_worker(next((w.id for w in workers if w.slurm_job_id == sid), 0))
         logs = [out_dir / f"slurm_output_wf{a.id}_sl{sid}{suffix}" for suffix in (".o", ".e")]
         logs += sorted(out_dir.glob(f"job_runner_slurm_wf{a.id}_sl{sid}_*.log"))  # workers'
         for path in logs:
@@ -265,7 +267,7 @@ def cmd_parse_logs(c: TorcClient, a: argparse.Namespace) -> None:
         for r in results:
             if worker_alloc.get(r.worker_id) != sid or r.status == S.COMPLETED:
                 continue
-            base = stdio_base(out_dir, a.id, r)
+            base = dirs.stdio(a.id, r)
             for path in (base.with_suffix(".e"), base.with_suffix(".o")):
                 for hit in scan(path):
                     rows.append({"slurm_job_id": sid, "file": str(path), **hit,
@@ -351,7 +353,8 @@ def add_commands(sub: Any) -> None:
     s = ssub.add_parser("parse-logs", help="known failures (OOM, time limit, node failure, "
                                            "CUDA, tracebacks) in the allocations' output")
     s.add_argument("id", type=int)
-    s.add_argument("-o", "--output-dir", default=DEFAULT_OUTPUT_DIR)
+    s.add_argument("-o", "--output-dir", default=None,
+                   help="where the allocations wrote (default: where their workers said)")
     s.add_argument("--errors-only", action="store_true",
                    help="Torc's flag: every pattern found here is an error")
     s.set_defaults(func=cmd_parse_logs)

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from torc import states as S
+from torc.client.output import iso
+from torc.options import DEFAULT_OUTPUT_DIR
 from torc.proto import torc_pb2 as pb
 
 OOM_CODES = (137, -9)  # Torc's oom_exit_code, and SIGKILL as the kernel's OOM killer sends it
@@ -48,13 +50,39 @@ def stdio_base(output_dir: Path, wf_id: int, r: pb.JobResult) -> Path:
     return output_dir / "job_stdio" / f"job_wf{wf_id}_j{r.job_id}_r{r.run_id}_a{r.attempt_id}"
 
 
+class OutputDirs:
+    """Where each attempt's files are: in the output directory the user named, else in the
+    one its worker recorded when it registered (workers of one workflow may each have their
+    own), else ``./output``."""
+
+    def __init__(self, workers: list[pb.Worker], given: str | Path | None) -> None:
+        self.given = Path(given).resolve() if given is not None else None
+        self.recorded = {w.id: Path(w.output_dir) for w in workers if w.output_dir}
+
+    def of(self, r: pb.JobResult) -> Path:
+        """The output directory of the worker that ran ``r``."""
+        return self.of_worker(r.worker_id)
+
+    def of_worker(self, worker_id: int) -> Path:
+        """Where a worker wrote (0: no worker in particular)."""
+        if self.given is not None:
+            return self.given
+        return self.recorded.get(worker_id) or Path(DEFAULT_OUTPUT_DIR).resolve()
+
+    def stdio(self, wf_id: int, r: pb.JobResult) -> Path:
+        """Its stdout/stderr files without their suffix (see :func:`stdio_base`)."""
+        return stdio_base(self.of(r), wf_id, r)
+
+
 def results_report(wf_id: int, results: list[pb.JobResult], workers: list[pb.Worker],
-                   output_dir: Path) -> list[dict[str, Any]]:
-    """Each result with the files of its stdout/stderr and of its allocation's Slurm output."""
+                   output_dir: str | Path | None) -> list[dict[str, Any]]:
+    """Each result with the files of its stdout/stderr and of its allocation's Slurm output
+    (``output_dir``: where the user said they are; None: where each worker recorded)."""
     slurm = {w.id: w.slurm_job_id for w in workers}
+    dirs = OutputDirs(workers, output_dir)
     rows = []
     for r in results:
-        base = stdio_base(output_dir, wf_id, r)
+        base = dirs.stdio(wf_id, r)
         sid = slurm.get(r.worker_id, "")
         rows.append({
             "job_id": r.job_id, "job_name": r.job_name, "run_id": r.run_id,
@@ -63,8 +91,15 @@ def results_report(wf_id: int, results: list[pb.JobResult], workers: list[pb.Wor
             "exec_seconds": round(r.end_time - r.start_time, 3),
             "stdout": str(base.with_suffix(".o")), "stderr": str(base.with_suffix(".e")),
             "slurm_job_id": sid or None,
-            "slurm_stdout": str(output_dir / f"slurm_output_wf{wf_id}_sl{sid}.o") if sid
+            "slurm_stdout": str(dirs.of(r) / f"slurm_output_wf{wf_id}_sl{sid}.o") if sid
             else None,
+            # Torc's names for the same, for its jq scripts.
+            "job_stdout": str(base.with_suffix(".o")), "job_stderr": str(base.with_suffix(".e")),
+            "slurm_stderr": str(dirs.of(r) / f"slurm_output_wf{wf_id}_sl{sid}.e") if sid
+            else None,
+            "compute_node_id": r.worker_id, "compute_node_type": "slurm" if sid else "local",
+            "completion_time": iso(r.end_time),
+            "exec_time_minutes": round((r.end_time - r.start_time) / 60, 6),
         })
     return rows
 

@@ -576,7 +576,7 @@ class Resources(_message.Message):
     def __init__(self, num_cpus: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., num_gpus: _Optional[int] = ..., num_nodes: _Optional[int] = ..., time_left_seconds: _Optional[float] = ...) -> None: ...
 
 class Worker(_message.Message):
-    __slots__ = ("id", "workflow_id", "hostname", "slurm_job_id", "node_name", "resources", "start_time", "last_heartbeat", "active", "pid", "running_job_ids", "lost", "role", "scheduler")
+    __slots__ = ("id", "workflow_id", "hostname", "slurm_job_id", "node_name", "resources", "start_time", "last_heartbeat", "active", "pid", "running_job_ids", "lost", "role", "scheduler", "output_dir")
     ID_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     HOSTNAME_FIELD_NUMBER: _ClassVar[int]
@@ -591,6 +591,7 @@ class Worker(_message.Message):
     LOST_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     SCHEDULER_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_DIR_FIELD_NUMBER: _ClassVar[int]
     id: int
     workflow_id: int
     hostname: str
@@ -605,7 +606,8 @@ class Worker(_message.Message):
     lost: bool
     role: str
     scheduler: str
-    def __init__(self, id: _Optional[int] = ..., workflow_id: _Optional[int] = ..., hostname: _Optional[str] = ..., slurm_job_id: _Optional[str] = ..., node_name: _Optional[str] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., start_time: _Optional[float] = ..., last_heartbeat: _Optional[float] = ..., active: _Optional[bool] = ..., pid: _Optional[int] = ..., running_job_ids: _Optional[_Iterable[int]] = ..., lost: _Optional[bool] = ..., role: _Optional[str] = ..., scheduler: _Optional[str] = ...) -> None: ...
+    output_dir: str
+    def __init__(self, id: _Optional[int] = ..., workflow_id: _Optional[int] = ..., hostname: _Optional[str] = ..., slurm_job_id: _Optional[str] = ..., node_name: _Optional[str] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., start_time: _Optional[float] = ..., last_heartbeat: _Optional[float] = ..., active: _Optional[bool] = ..., pid: _Optional[int] = ..., running_job_ids: _Optional[_Iterable[int]] = ..., lost: _Optional[bool] = ..., role: _Optional[str] = ..., scheduler: _Optional[str] = ..., output_dir: _Optional[str] = ...) -> None: ...
 
 class ListWorkersResponse(_message.Message):
     __slots__ = ("workers",)
@@ -614,7 +616,7 @@ class ListWorkersResponse(_message.Message):
     def __init__(self, workers: _Optional[_Iterable[_Union[Worker, _Mapping]]] = ...) -> None: ...
 
 class RegisterWorkerRequest(_message.Message):
-    __slots__ = ("workflow_id", "hostname", "slurm_job_id", "node_name", "resources", "pid", "role", "instance_id", "scheduler")
+    __slots__ = ("workflow_id", "hostname", "slurm_job_id", "node_name", "resources", "pid", "role", "instance_id", "scheduler", "output_dir")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     HOSTNAME_FIELD_NUMBER: _ClassVar[int]
     SLURM_JOB_ID_FIELD_NUMBER: _ClassVar[int]
@@ -624,6 +626,7 @@ class RegisterWorkerRequest(_message.Message):
     ROLE_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
     SCHEDULER_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_DIR_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     hostname: str
     slurm_job_id: str
@@ -633,7 +636,8 @@ class RegisterWorkerRequest(_message.Message):
     role: str
     instance_id: str
     scheduler: str
-    def __init__(self, workflow_id: _Optional[int] = ..., hostname: _Optional[str] = ..., slurm_job_id: _Optional[str] = ..., node_name: _Optional[str] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., pid: _Optional[int] = ..., role: _Optional[str] = ..., instance_id: _Optional[str] = ..., scheduler: _Optional[str] = ...) -> None: ...
+    output_dir: str
+    def __init__(self, workflow_id: _Optional[int] = ..., hostname: _Optional[str] = ..., slurm_job_id: _Optional[str] = ..., node_name: _Optional[str] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., pid: _Optional[int] = ..., role: _Optional[str] = ..., instance_id: _Optional[str] = ..., scheduler: _Optional[str] = ..., output_dir: _Optional[str] = ...) -> None: ...
 
 class RegisterWorkerResponse(_message.Message):
     __slots__ = ("worker_id", "heartbeat_interval", "settings_json")

@@ -81,7 +81,7 @@ def dump_worker(w: Any) -> dict[str, Any]:
             "slurm_job_id": w.slurm_job_id, "node_name": w.node_name, "resources": w.resources,
             "pid": w.pid, "start_time": w.start_time, "last_heartbeat": w.last_heartbeat,
             "active": w.active, "lost": w.lost, "jobs": sorted(w.jobs), "role": w.role,
-            "instance": w.instance, "scheduler": w.scheduler,
+            "instance": w.instance, "scheduler": w.scheduler, "output_dir": w.output_dir,
             "last_claim": w.last_claim, "last_action_claim": w.last_action_claim}
 
 

@@ -144,7 +144,7 @@ def worker(w: Worker, wf: Workflow | None) -> pb.Worker:
                      resources=resources(w.resources), start_time=w.start_time,
                      last_heartbeat=w.last_heartbeat, active=w.active, pid=w.pid,
                      running_job_ids=sorted(map(wf.gid, w.jobs)) if wf else (),
-                     lost=w.lost, role=w.role, scheduler=w.scheduler)
+                     lost=w.lost, role=w.role, scheduler=w.scheduler, output_dir=w.output_dir)
 
 
 def access_group(g: Group) -> pb.AccessGroup:

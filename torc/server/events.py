@@ -136,6 +136,7 @@ class RegisterWorker(Event):
     role: str = "worker"
     instance: str = ""
     scheduler: str = ""
+    output_dir: str = ""  # absent from older records
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ class Worker:
     role: str = "worker"
     instance: str = ""  # random per worker process: a retried registration finds it
     scheduler: str = ""  # the Slurm scheduler that started it: it takes only jobs for it
+    output_dir: str = ""  # where its jobs' stdio files are ("" from older coordinators)
     # The worker's last claim of jobs and of actions, so that a retried claim gets the same.
     last_claim: list = field(default_factory=lambda: [0, []])
     last_action_claim: list = field(default_factory=lambda: [0, []])

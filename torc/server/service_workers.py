@@ -27,6 +27,7 @@ from torc.triggers import MAIN_LOOP_TRIGGERS
 
 MAX_CLAIM_BATCH = 10_000
 MAX_WAIT_SECONDS = 60.0
+MAX_PATH = 4096  # a worker's output directory (Linux's PATH_MAX)
 
 
 @dataclass
@@ -165,6 +166,10 @@ class WorkerRpcs:
                         worker_id=w.id, heartbeat_interval=self.heartbeat_interval,
                         settings_json=convert.worker_settings(
                             self.store.workflow(w.workflow_id)))
+        if len(request.output_dir) > MAX_PATH:
+            await abort(context, InvalidArgument(
+                f"output_dir: a path of {len(request.output_dir)} characters; at most "
+                f"{MAX_PATH}"))
         r = request.resources
         res = {"num_cpus": r.num_cpus, "memory": r.memory_bytes, "num_gpus": r.num_gpus,
                "num_nodes": r.num_nodes or 1, "time_left": r.time_left_seconds}
@@ -173,7 +178,7 @@ class WorkerRpcs:
             hostname=request.hostname, slurm_job_id=request.slurm_job_id,
             node_name=request.node_name, resources=res, pid=request.pid,
             role=request.role or "worker", instance=request.instance_id,
-            scheduler=request.scheduler), context)
+            scheduler=request.scheduler, output_dir=request.output_dir), context)
         return pb.RegisterWorkerResponse(
             worker_id=w.id, heartbeat_interval=self.heartbeat_interval,
             settings_json=convert.worker_settings(self.store.workflow(w.workflow_id)))

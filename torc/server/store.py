@@ -231,7 +231,7 @@ class Store(AllocationEvents):
             raise FailedPrecondition(f"worker {worker_id} already exists")
         w = Worker(worker_id, wf.id, ev.hostname, ev.slurm_job_id, ev.node_name,
                    dict(ev.resources), ev.pid, ev.ts, ev.ts, role=ev.role, instance=ev.instance,
-                   scheduler=ev.scheduler)
+                   scheduler=ev.scheduler, output_dir=ev.output_dir)
         self.workers[worker_id] = w
         self.next_worker_id = max(self.next_worker_id, worker_id + 1)
         return w

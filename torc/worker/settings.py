@@ -41,6 +41,7 @@ def registration(o: WorkerOptions, instance_id: str) -> pb.RegisterWorkerRequest
     return pb.RegisterWorkerRequest(
         workflow_id=o.workflow_id, hostname=p.hostname, slurm_job_id=p.slurm_job_id,
         node_name=p.node_name, pid=os.getpid(), instance_id=instance_id, scheduler=o.scheduler,
+        output_dir=str(o.output_dir),
         resources=pb.Resources(num_cpus=r.num_cpus, memory_bytes=r.memory, num_gpus=r.num_gpus,
                                num_nodes=p.num_nodes,
                                time_left_seconds=time_left(p.end_time, o.end_buffer or 60.0)))

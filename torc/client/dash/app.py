@@ -28,6 +28,7 @@ from torc.client import output
 from torc.client.dash import views
 from torc.client.dash.feeds import Feeds
 from torc.client.dash.security import COOKIE, CSRF_HEADER, Guard
+from torc.client.reports import OutputDirs
 from torc.client.stub import TorcClient
 from torc.errors import TorcError
 
@@ -35,7 +36,7 @@ HERE = Path(__file__).parent
 PAGE_LIMIT = 500
 
 
-def create_app(client: TorcClient, guard: Guard, output_dir: Path) -> Starlette:
+def create_app(client: TorcClient, guard: Guard, output_dir: Path | None) -> Starlette:
     """The application, over one client."""
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     feeds = Feeds(client)
@@ -148,9 +149,12 @@ def create_app(client: TorcClient, guard: Guard, output_dir: Path) -> Starlette:
         results = await call(client.list_results, wf_id, job_id=job_id, all_runs=True)
         logs = {}
         if results:
-            files = views.job_files(output_dir, wf_id, results[-1])
+            # In the directory given, else where the worker that ran it said it writes.
+            dirs = OutputDirs(await call(client.list_workers, wf_id), output_dir)
+            root = dirs.of(results[-1])
+            files = views.job_files(root, wf_id, results[-1])
             # Off the event loop: a log is the job's file, and a job can make it anything.
-            logs = {k: await call(views.tail, p, output_dir) for k, p in files.items()}
+            logs = {k: await call(views.tail, p, root) for k, p in files.items()}
         return {"job": output.job_dict(found[0]),
                 "results": [output.result_dict(r) for r in results], "logs": logs}
 

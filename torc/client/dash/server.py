@@ -17,7 +17,7 @@ from torc.errors import TorcError
 
 
 def build(url: str | None, host: str,
-          output_dir: Path) -> tuple[uvicorn.Server, TorcClient, Guard]:
+          output_dir: Path | None) -> tuple[uvicorn.Server, TorcClient, Guard]:
     """A server for the dashboard of the coordinator at ``url`` (not started)."""
     client = TorcClient(url)
     token = auth.client_token() or ""
@@ -41,7 +41,7 @@ def launch_url(host: str, port: int, guard: Guard, path: str = "/") -> str:
     return f"http://{shown}:{port}{path}?token={guard.secret}"
 
 
-def serve(url: str | None, host: str, port: int, output_dir: Path) -> None:
+def serve(url: str | None, host: str, port: int, output_dir: Path | None) -> None:
     """``torc dash``: serve until interrupted."""
     server, client, guard = build(url, host, output_dir)
     server.config.port = port
@@ -53,7 +53,7 @@ def serve(url: str | None, host: str, port: int, output_dir: Path) -> None:
         client.close()
 
 
-def start(url: str, host: str, port: int, output_dir: Path,
+def start(url: str, host: str, port: int, output_dir: Path | None,
           path: str = "/") -> tuple[uvicorn.Server, str]:
     """``torc run --dash``: the dashboard in a thread, and its launch URL for ``path``; stop
     it with ``server.should_exit``."""
