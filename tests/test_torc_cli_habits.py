@@ -370,3 +370,13 @@ def test_ping_says_whether_the_coordinator_is_there(coordinator: Coordinator) ->
     coordinator.stop()
     gone = run_cli("-f", "json", "ping", url=coordinator.url)
     assert gone.returncode == 1 and json.loads(gone.stdout)["status"] == "error"
+
+
+def test_a_narrow_table_keeps_its_title_on_one_line(coordinator: Coordinator) -> None:
+    """``workflows status`` has two narrow columns and a longer title: the title must read
+    whole, not wrapped over lines."""
+    wf = coordinator.client.create_workflow({"name": "w", "jobs": [
+        {"name": f"j{i}", "command": "true"} for i in range(6)]})
+    out = run_cli("workflows", "status", str(wf), url=coordinator.url, check=True).stdout
+    title = out.splitlines()[0].strip()
+    assert title == f"workflow {wf}: run 0, 6 jobs, uninitialized", out

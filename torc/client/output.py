@@ -157,9 +157,11 @@ def rows(fmt: str, title: str, data: Sequence[dict[str, Any]], columns: Iterable
 
 
 def table(title: str | None, rows: Sequence[dict[str, Any]], columns: Iterable[str]) -> None:
-    """Print rows as a table with the given columns."""
+    """Print rows as a table with the given columns (at least as wide as its title, so that
+    the title reads on one line)."""
     cols = list(columns)
-    t = Table(title=escape(title) if title else None, header_style="bold")
+    t = Table(title=escape(title) if title else None, header_style="bold",
+              min_width=len(title) + 4 if title else None)
     for c in cols:
         t.add_column(c.replace("_", " "), overflow="fold")
     for row in rows:
