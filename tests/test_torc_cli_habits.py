@@ -380,3 +380,19 @@ def test_a_narrow_table_keeps_its_title_on_one_line(coordinator: Coordinator) ->
     out = run_cli("workflows", "status", str(wf), url=coordinator.url, check=True).stdout
     title = out.splitlines()[0].strip()
     assert title == f"workflow {wf}: run 0, 6 jobs, uninitialized", out
+
+
+def test_tables_show_memory_in_mib_and_gib_and_runtimes_as_the_spec_writes_them(
+        coordinator: Coordinator) -> None:
+    """One convention for people (binary units, as Slurm counts them); JSON keeps Torc's."""
+    url = coordinator.url
+    wf = coordinator.client.create_workflow({
+        "name": "w", "resource_requirements": [
+            {"name": "big", "num_cpus": 1, "memory": "1536m", "runtime": "PT2H"}],
+        "jobs": [{"name": "a", "command": "true", "resource_requirements": "big"}]})
+    for verb in (("resource-requirements", "list"), ("jobs", "list-resource-requirements")):
+        table = run_cli(*verb, str(wf), url=url, check=True).stdout
+        assert "1.5 GiB" in table and "PT2H" in table, table
+    rr = json.loads(run_cli("-f", "json", "resource-requirements", "list", str(wf), url=url,
+                            check=True).stdout)["resource_requirements"]
+    assert rr[0]["memory"] == "1536m"

@@ -19,6 +19,7 @@ from torc.client.parser_walk import verbs_of
 from torc.client.stub import TorcClient
 from torc.errors import TorcError
 from torc.proto import torc_pb2 as pb
+from torc.spec.units import format_duration
 
 
 def _workflow(c: TorcClient, a: argparse.Namespace) -> int:
@@ -152,10 +153,13 @@ def cmd_job_requirements(c: TorcClient, a: argparse.Namespace) -> None:
     rows = [{"job_id": j.id, "job_name": j.name,
              "resource_requirements": j.resource_requirements, "num_cpus": j.num_cpus,
              "num_gpus": j.num_gpus, "num_nodes": j.num_nodes,
-             "memory": output.human_bytes(j.memory_bytes), "runtime_seconds": j.runtime_seconds}
+             "memory": output.human_bytes(j.memory_bytes),
+             "runtime": format_duration(j.runtime_seconds),
+             "runtime_seconds": j.runtime_seconds}
             for j in c.list_jobs(a.id) if a.job_id is None or j.id == a.job_id]
-    output.rows(a.format, f"what the jobs of workflow {a.id} ask for", rows, list(rows[0])
-                if rows else ["job_id"], wrap="jobs")
+    output.rows(a.format, f"what the jobs of workflow {a.id} ask for", rows,
+                [k for k in rows[0] if k != "runtime_seconds"] if rows else ["job_id"],
+                wrap="jobs")
 
 
 def cmd_job_logs(c: TorcClient, a: argparse.Namespace) -> None:

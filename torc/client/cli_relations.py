@@ -13,7 +13,7 @@ from torc.client.parser_walk import verbs_of
 from torc.client.stub import TorcClient
 from torc.errors import TorcError
 from torc.proto import torc_pb2 as pb
-from torc.spec.units import format_memory, parse_memory
+from torc.spec.units import format_duration, format_memory, parse_memory
 
 BUILD_FROM_SPEC = ("torc-py builds a workflow from its spec: add this to the spec and `torc "
                    "workflows create SPEC` (`torc jobs update` changes a job's command and "
@@ -135,13 +135,9 @@ def _runtime(text: Any) -> Any:
     if not (isinstance(text, str) and text.startswith("PT") and text.endswith("S")):
         return text
     try:
-        seconds = float(text[2:-1])
+        return format_duration(float(text[2:-1]))
     except ValueError:
         return text
-    h, rest = divmod(seconds, 3600)
-    m, sec = divmod(rest, 60)
-    parts = [f"{h:g}H" if h else "", f"{m:g}M" if m else "", f"{sec:g}S" if sec else ""]
-    return "PT" + ("".join(parts) or "0S")
 
 
 def _section(c: TorcClient, a: argparse.Namespace) -> list[dict[str, Any]]:
@@ -158,8 +154,21 @@ def _section(c: TorcClient, a: argparse.Namespace) -> list[dict[str, Any]]:
 
 def cmd_section_list(c: TorcClient, a: argparse.Namespace) -> None:
     _, wrap, columns = SECTIONS[a.section]
-    output.rows(a.format, f"{a.section} of workflow {a.id}", _section(c, a), columns,
-                wrap=wrap)
+    rows = _section(c, a)
+    if a.format != "json":
+        rows = [_readable(r) for r in rows]
+    output.rows(a.format, f"{a.section} of workflow {a.id}", rows, columns, wrap=wrap)
+
+
+def _readable(row: dict[str, Any]) -> dict[str, Any]:
+    """A spec entry for a table: memory in MiB/GiB, as every table shows it (JSON keeps the
+    spec's ``1g``, as Torc's)."""
+    if isinstance(row.get("memory"), str):
+        try:
+            return {**row, "memory": output.human_bytes(parse_memory(row["memory"]))}
+        except ValueError:
+            pass
+    return row
 
 
 def cmd_section_get(c: TorcClient, a: argparse.Namespace) -> None:
@@ -171,7 +180,7 @@ def cmd_section_get(c: TorcClient, a: argparse.Namespace) -> None:
     if a.format == "json":
         output.emit_json(found[0])
     else:
-        output.table(f"{a.section} {a.item_id} of workflow {a.id}", found,
+        output.table(f"{a.section} {a.item_id} of workflow {a.id}", [_readable(found[0])],
                      SECTIONS[a.section][2])
 
 

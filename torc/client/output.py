@@ -15,7 +15,6 @@ from rich.table import Table
 from torc import states as S
 from torc.client.listing import Listing
 from torc.proto import torc_pb2 as pb
-from torc.spec.units import format_memory
 
 # When piped, rich would fold tables at 80 columns; let them be as wide as their content.
 console = Console(width=None if sys.stdout.isatty() else 200)
@@ -121,7 +120,8 @@ def worker_dict(w: pb.Worker, wf_id: int | None = None) -> dict[str, Any]:
     return {"id": w.id, "workflow_id": wf_id or w.workflow_id, "hostname": w.hostname,
             "node_name": w.node_name,
             "slurm_job_id": w.slurm_job_id, "pid": w.pid, "num_cpus": r.num_cpus,
-            "memory": format_memory(r.memory_bytes), "num_gpus": r.num_gpus,
+            "memory": human_bytes(r.memory_bytes), "num_gpus": r.num_gpus,
+            "output_dir": w.output_dir or None,
             "start_time": ts(w.start_time), "last_heartbeat": ts(w.last_heartbeat),
             "role": w.role or "worker",
             "state": "lost" if w.lost else ("active" if w.active else "exited"),

@@ -62,3 +62,12 @@ def format_memory(num_bytes: int) -> str:
         if num_bytes >= _FACTORS[unit]:
             return f"{num_bytes / _FACTORS[unit]:.1f}{unit}"
     return str(num_bytes)
+
+
+def format_duration(seconds: float) -> str:
+    """Seconds as an ISO 8601 duration in its largest units (``PT1H30M``), as specs write
+    runtimes."""
+    h, rest = divmod(seconds, 3600)
+    m, sec = divmod(rest, 60)
+    parts = [f"{h:g}H" if h else "", f"{m:g}M" if m else "", f"{sec:g}S" if sec else ""]
+    return "PT" + ("".join(parts) or "0S")
