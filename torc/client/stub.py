@@ -105,9 +105,8 @@ class TorcClient:
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Block until the coordinator answers (its health service says it serves)."""
         # One health check that waits for the connection, not grpc.channel_ready_future: that
-        # leaves a thread polling the channel's state every 0.2 s, and closing the channel
-        # waits for its poll (a quick command such as a small ``torc run`` took 0.16 s
-        # longer).
+        # leaves a thread polling the channel's state, and closing the channel waits for its
+        # next poll, which a quick command such as a small ``torc run`` would notice.
         check = health_pb2_grpc.HealthStub(self.channel).Check
         try:
             check(health_pb2.HealthCheckRequest(), timeout=timeout, wait_for_ready=True)

@@ -4,9 +4,9 @@ A million-job store is several million tracked objects (jobs, their tuples and s
 that live until their workflow is deleted and never form garbage cycles of their own. The cyclic
 collector does not know that: while a big spec is decoded, validated and stored, every 700
 allocations start a young-generation pass and, now and then, a pass over everything, so
-building a 1,000,000-job workflow spent about half its time in the collector (measured:
-normalize 17.7 s with it, 9.4 s without; ``json.loads`` 2.2 s vs 0.5 s). Later, one full pass
-over the store is a pause of a second in the middle of serving claims.
+building a large workflow spends much of its time in the collector (the benchmarks page has
+the measurement). Later, one full pass over the store is a long pause in the middle of
+serving claims.
 
 So bulk work runs with the collector paused (``bulk()``), and what it built is then moved to
 the permanent generation (``gc.freeze()``), which the collector never scans; so is whatever
@@ -75,9 +75,9 @@ def install() -> None:
     """Freeze whatever survives each full collection, for the coordinator's whole life.
 
     State that only grows (a result per job run: a million named tuples, which the collector
-    never stops tracking) would otherwise be scanned again by every full collection: in a load
-    test at 11,000 jobs/s those pauses grew with the results, 0.3 s to 1.2 s, and were the
-    claim p99. Right after a full collection, every generation is empty but the oldest, and
+    never stops tracking) would otherwise be scanned again by every full collection: under
+    load those pauses grow with the results and become the claim p99 (see the benchmarks
+    page). Right after a full collection, every generation is empty but the oldest, and
     all it holds is reachable, so freezing it holds back no garbage; the next full collection
     scans only what is newer. What is in flight then (a request being served) is frozen too:
     should part of it later become a garbage *cycle* (most of it is freed by reference

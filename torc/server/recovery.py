@@ -123,9 +123,10 @@ def fork_snapshot(directory: Path, store: Store, seq: int, boot: str,
 
 def _run_when_idle() -> None:
     """Let the child have only CPU time nothing else wants. Encoding must not take a core
-    from the coordinator it copies: on a loaded 2-core machine (1,000 simulated workers), a
-    busy process at nice 19 beside the coordinator raised claim p99 from 30 to 290 ms, and
-    one under SCHED_IDLE to 60-100 ms (wakeups preempt it at once)."""
+    from the coordinator it copies: on a loaded machine with few cores, even a busy process
+    at nice 19 beside the coordinator raises its claim latency several times over, and one
+    under SCHED_IDLE much less (wakeups preempt it at once); the benchmarks page has the
+    figures."""
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     except (AttributeError, OSError):

@@ -1,11 +1,11 @@
 """A workflow's results, kept column by column.
 
 Every job run leaves a result that lives as long as its workflow: a 2,000,000-job workflow
-holds 2,000,000 of them. As named tuples of thirteen fields they took 240 bytes each, and in
-the 1,000-worker load the coordinator's memory grew by 6% a minute once the workflow's own
-create had no freed memory left to reuse. Here the fields every result has are machine
-numbers in arrays (72 bytes a result, its global id too), and the rest (a message, resource
-figures), which few results carry, sit in a dict by position.
+holds 2,000,000 of them. As named tuples of a dozen fields each, they made the coordinator's
+memory grow steadily under load once the workflow's own create had no freed memory left to
+reuse. Here the fields every result has are machine numbers in arrays (nine eight-byte
+numbers a result, its global id among them), and the rest (a message, resource figures),
+which few results carry, sit in a dict by position.
 
 ``Results`` reads like the list of ``Result`` it replaces: ``len``, indexing (``[-1]``),
 slices and iteration give ``Result`` tuples, built when read; ``record`` adds one.

@@ -69,11 +69,11 @@ def state_part(wf: Any, seq: int) -> str:
 class Pacer:
     """Holds the snapshot child to a share of one CPU: after each ~20 ms of work, a sleep.
 
-    Under SCHED_IDLE the child takes only CPU time nobody wants, yet on a 2-core machine its
-    work still slowed the coordinator beside it: with 1,000 simulated workers, claim p99 in
-    15-second periods went from 30-45 ms to 286-375 ms while a snapshot ran. Held to a
-    quarter of a CPU, a snapshot takes about four times as long and those periods had p99
-    45-105 ms. ``share`` 1 (a clean stop's snapshot) never sleeps.
+    Under SCHED_IDLE the child takes only CPU time nobody wants, yet on a machine with few
+    cores its work still slows the coordinator beside it: under load, claim p99 rose several
+    times over while a snapshot ran. Held to a quarter of a CPU, a snapshot takes about four
+    times as long and claims barely notice (the benchmarks page has the figures). ``share``
+    1 (a clean stop's snapshot) never sleeps.
     """
 
     SLICE = 0.02
@@ -151,8 +151,7 @@ def _specs(jobs: list[Any], pacer: Pacer) -> bytes:
 def _plain_list(values: list[Any], pacer: Pacer) -> bytes:
     """A list of plain values (strings, integers, booleans, None and lists of them) as JSON,
     a piece at a time; a value orjson refuses (an integer beyond 64 bits) goes through json.
-    A 1,000,000-job workflow's specs part took the snapshot child 1.45-1.65 s with json and
-    per-job dicts, 0.86-0.93 s now."""
+    Faster than json with a dict per job, which the snapshot child paid for every job."""
     pieces = []
     for at in range(0, len(values), STEP):
         pieces.append(plain_json(values[at:at + STEP])[1:-1])

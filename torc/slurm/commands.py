@@ -31,7 +31,7 @@ class SlurmError(TorcError):
 
 def _run(command: str, *args: str, timeout: float = TIMEOUT) -> str:
     # Imported here: every worker, coordinator and CLI imports this module, few run Slurm
-    # commands, and importing sh cost each of them 10 ms at start.
+    # commands, and importing sh would slow every one of them at start.
     import sh
 
     try:

@@ -3,8 +3,8 @@
  * glibc's posix_spawn (what os.posix_spawn calls) clones with CLONE_VM | CLONE_VFORK: the
  * calling thread sleeps until the child has opened its stdio files, left the session and
  * exec'd. A worker is one Python thread, so while each new job waits for a core, the jobs
- * that have ended wait to be reaped: with 8 slots on 2 cores a busy worker kept the cores
- * 8-10% idle. Here the child shares the worker's memory (CLONE_VM, no page tables copied)
+ * that have ended wait to be reaped, and a busy worker leaves cores idle (the benchmarks
+ * page has the figures). Here the child shares the worker's memory (CLONE_VM, no page tables copied)
  * but not its sleep (no CLONE_VFORK): spawn() returns once the child exists.
  *
  * What makes that safe:

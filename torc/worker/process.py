@@ -4,7 +4,7 @@ event loop.
 ``torc.worker._spawn`` (C, see its file) starts a job's process and returns at once; the
 child opens its stdio files, leaves the worker's session and execs on its own. glibc's
 ``posix_spawn`` (a vfork) would put the worker's one thread to sleep until then, and with
-every core busy the jobs that had ended waited to be reaped: cores 8-10% idle. A step the
+every core busy the jobs that had ended waited to be reaped, leaving cores idle. A step the
 child fails (a stdio file it cannot open, a program it cannot exec) makes it exit 127, and
 :attr:`JobProcess.start_error` says which once it is reaped. Where ``_spawn`` did not build,
 ``os.posix_spawn`` (or ``subprocess.Popen`` for a job with its own directory) is used.
