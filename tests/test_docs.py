@@ -3,6 +3,7 @@ to a page or anchor that does not exist), and the README points at pages that ex
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -24,3 +25,18 @@ def test_the_readme_is_a_front_page_whose_links_resolve() -> None:
     assert len(readme.splitlines()) <= 160
     for target in re.findall(r"\]\((docs/[^)#]+)\)", readme):
         assert (ROOT / target).is_file(), target
+
+
+def test_the_generated_references_are_current(tmp_path: Path) -> None:
+    """docs/reference/ is written from the parsers and torc.proto (scripts/gen-docs): a verb,
+    flag or message changed without running it leaves the committed page behind."""
+    env = {"PATH": os.environ["PATH"], "HOME": "/home/you"}  # as scripts/gen-docs runs it
+    subprocess.run([sys.executable, "-m", "torc.docs_gen", str(tmp_path)], cwd=ROOT, env=env,
+                   check=True, timeout=120)
+    for name in ("cli.md", "api.md"):
+        committed = (ROOT / "docs" / "reference" / name).read_text()
+        assert committed == (tmp_path / name).read_text(), \
+            f"docs/reference/{name} is not current: run scripts/gen-docs"
+    cli = (ROOT / "docs" / "reference" / "cli.md").read_text()
+    assert "## `torc jobs get`" in cli and "## `torc-coord serve`" in cli
+    assert "## `torc-worker`" in cli

@@ -81,8 +81,8 @@ def _log_file(args: argparse.Namespace) -> str | None:
     return str(Path(args.output_dir) / name)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of ``torc-worker``."""
+def build_parser() -> argparse.ArgumentParser:
+    """Command-line interface of torc-worker."""
     p = argparse.ArgumentParser(prog="torc-worker", description="run a torc workflow's jobs")
     p.add_argument("--url", default=None, help="coordinator host:port (default: $TORC_URL)")
     p.add_argument("--workflow-id", type=int)
@@ -96,6 +96,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--gpu-ids", help="GPU device ids, e.g. 0,1 (default: from Slurm or "
                    "CUDA_VISIBLE_DEVICES, else 0..num-gpus-1)")
     add_worker_arguments(p)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``torc-worker``."""
+    p = build_parser()
     args = p.parse_args(argv)
     check_parsed(p, args)
     if args.target_on_stdin:
