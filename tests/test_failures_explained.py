@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import run_cli, write_spec
+from tests.conftest import Coordinator, run_cli, start_worker, write_spec
 
 SPEC = {"name": "explain", "jobs": [
     {"name": "reads_missing", "command": "cat no_such_input.txt"},
@@ -50,3 +50,19 @@ def test_jobs_logs_shows_a_job_s_output(tmp_path: Path) -> None:
     assert run_cli("jobs", "logs", "1", "--tail", "1", cwd=tmp_path).stdout == "two\n"
     r = run_cli("jobs", "logs", "1", "--attempt-id", "7", cwd=tmp_path)
     assert r.returncode == 1 and "no such attempt" in r.stderr
+
+
+def test_torc_watch_ends_saying_why_as_torc_run_does(coordinator: Coordinator,
+                                                     tmp_path: Path) -> None:
+    """Watching a workflow that workers run elsewhere (into a log: no terminal), the end says
+    which jobs did not complete and why, with their stderr, found where the worker wrote."""
+    c = coordinator.client
+    wf = c.create_workflow(SPEC)
+    c.initialize(wf)
+    assert start_worker(coordinator.url, wf, tmp_path / "elsewhere",
+                        cwd=tmp_path).wait(timeout=120) == 0
+    r = run_cli("watch", str(wf), url=coordinator.url, cwd=tmp_path / "elsewhere")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "jobs that did not complete" in r.stdout
+    assert "No such file or directory" in r.stdout  # reads_missing's stderr
+    assert "canceled: a job it depends on did not complete" in r.stdout

@@ -23,8 +23,8 @@ from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from torc import states as S
 from torc.client import failures, output
+from torc.client.reports import OutputDirs
 from torc.client.stub import ClientError, TorcClient, load_spec
 from torc.errors import TorcError
 
@@ -235,13 +235,8 @@ def run(args: argparse.Namespace, url: str | None, fmt: str) -> int:
                 worker.wait()
                 raise
             status = output.status_dict(client.status(wf_id))
-            done = sum(status["job_counts"].get(k, 0) for k in ("completed", "disabled"))
-            # Listing every job only to find none that failed took longer than the rest.
-            failed = [] if done == status["num_jobs"] else failures.explain(
-                wf_id, [output.job_dict(j, wf_id) for j in client.list_jobs(wf_id)
-                        if j.status not in (S.COMPLETED, S.DISABLED)],
-                client.list_results(wf_id), output_dir)
-            bad_actions = failures.failed_actions(client.list_actions(wf_id), status["run_id"])
+            failed, bad_actions = failures.summarize(client, wf_id, status,
+                                                     OutputDirs([], output_dir))
         counts = status["job_counts"]
         ok = worker.returncode == 0 and not failed and not bad_actions and status["complete"]
         if fmt == "json":
@@ -252,16 +247,7 @@ def run(args: argparse.Namespace, url: str | None, fmt: str) -> int:
             output.table(f"workflow {wf_id}", [{"status": k, "jobs": v}
                                                for k, v in counts.items() if v],
                          ["status", "jobs"])
-            if failed:
-                more = len(failed) - failures.SHOWN
-                output.table("jobs that did not complete" + (
-                    f" (first {failures.SHOWN}; {more} more: torc results list {wf_id} "
-                    "--failed)" if more > 0 else ""), failed[:failures.SHOWN],
-                    ["id", "name", "status", "return_code", "why", "stderr"])
-            if bad_actions:
-                output.table("workflow actions that failed", bad_actions,
-                             ["action_id", "trigger_type", "action_type", "message",
-                              "stderr"])
+            failures.print_summary(wf_id, failed, bad_actions)
             output.console.print(f"output: {output_dir}  (job stdout/stderr in job_stdio/, "
                                  f"worker log {log_path.name})")
         if worker.returncode != 0:

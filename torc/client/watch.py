@@ -20,7 +20,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
 
 from torc.arguments import POSITIVE
-from torc.client import output
+from torc.client import failures, output
+from torc.client.reports import OutputDirs
 from torc.client.stub import TorcClient
 from torc.errors import TorcError
 from torc.options import add_worker_arguments
@@ -107,10 +108,20 @@ def watch(c: TorcClient, a: argparse.Namespace, recover: Any) -> int:
                                              f"({recoveries} of at most {a.max_retries})")
                         recover(c, a, check=False)
                         continue
-                    return _ended(d)
+                    actions_failed = _summary(c, a, d)  # printed whatever the code
+                    return _ended(d) or actions_failed
                 time.sleep(a.interval)
     finally:
         stop.set()
+
+
+def _summary(c: TorcClient, a: argparse.Namespace, d: dict[str, Any]) -> int:
+    """What did not work, as ``torc run`` ends (failed jobs are already in the exit code):
+    1 when a workflow action failed."""
+    failed, bad_actions = failures.summarize(c, a.id, d, OutputDirs(c.list_workers(a.id), None))
+    if a.format != "json":
+        failures.print_summary(a.id, failed, bad_actions)
+    return 1 if bad_actions else 0
 
 
 def _counts_line(wf_id: int, d: dict[str, Any]) -> str:
