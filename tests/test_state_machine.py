@@ -431,4 +431,4 @@ def test_a_snapshot_from_before_global_ids_gets_them_in_workflow_order() -> None
     store = Store.from_snapshot(data)
     assert store.workflow(2).gid(1) == 5 and store.counters.last["jobs"] == 8
     assert [r.id for wf_id in (1, 2) for r in store.workflow(wf_id).results] == [1, 2]
-    assert store.counters.last["results"] == 2
+    assert store.counters.results == 2

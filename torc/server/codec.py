@@ -90,7 +90,7 @@ def dump_store(store: Any, seq: int | None = None) -> dict[str, Any]:
     return {
         "next_workflow_id": store.next_workflow_id,
         "next_worker_id": store.next_worker_id,
-        "last_ids": store.counters.last,
+        "last_ids": store.counters.to_dict(),
         "workflows": [dump_workflow(wf, seq) for wf in store.workflows.values()],
         "workers": [dump_worker(w) for w in store.workers.values()],
         # The feed is history users read (events monitor --history): it survives restarts.

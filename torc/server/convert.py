@@ -55,8 +55,11 @@ def job(wf: Workflow, j: Job) -> pb.Job:
 def claimed_job(wf: Workflow, j: Job) -> pb.ClaimedJob:
     """What a worker needs to run a job."""
     rr = wf.rrs[j.rr]
+    off = wf.ids["jobs"].offset
+    command = j.command
     msg = pb.ClaimedJob(
-        id=wf.gid(j.id), name=j.name, command=wf.command(j),
+        id=j.id + off if off is not None else wf.gid(j.id), name=j.name,
+        command=command if "${user_data." not in command else wf.command(j),
         invocation_script=j.invocation_script,
         run_id=j.run_id, attempt_id=j.attempt_id, num_cpus=rr["num_cpus"],
         memory_bytes=rr["memory"], num_gpus=rr["num_gpus"], num_nodes=rr["num_nodes"],
@@ -66,11 +69,11 @@ def claimed_job(wf: Workflow, j: Job) -> pb.ClaimedJob:
     if stdio:
         msg.stdio_mode = stdio["mode"]
         msg.delete_stdio_on_success = stdio["delete_on_success"]
-    files = wf.extra.get("files") or []
-    to_file = wf.ids["files"].to_global
-    for k in j.io.get("output_files", ()):
-        msg.output_files.append(pb.FileInfo(id=to_file(k + 1), name=files[k]["name"],
-                                            path=files[k]["path"]))
+    if outputs := j.io.get("output_files"):
+        files, to_file = wf.extra["files"], wf.ids["files"].to_global
+        for k in outputs:
+            msg.output_files.append(pb.FileInfo(id=to_file(k + 1), name=files[k]["name"],
+                                                path=files[k]["path"]))
     if j.handler is not None:
         msg.failure_handler_json = json.dumps(wf.extra["failure_handlers"][j.handler])
     return msg

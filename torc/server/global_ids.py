@@ -36,28 +36,6 @@ def known(wf: Any, kind: str, global_ids: Iterable[int]) -> set[int]:
     return {n for n in map(ranges.to_local, global_ids) if n}
 
 
-def report_rows(wf: Any, rows: Iterable[Any]) -> tuple[tuple[Any, ...], list[str]]:
-    """A worker's job reports (``events.ReportRow``, as sent: global job ids, output files as
-    global id - 1) by the workflow's own numbers; a report naming a job, hand-off parent or
-    file the workflow does not own is left out, and why is returned (each report is applied
-    or rejected on its own)."""
-    jobs, files = wf.ids["jobs"], wf.ids["files"]
-    out, rejected = [], []
-    for row in rows:
-        job_id, after = jobs.to_local(row.job_id), jobs.to_local(row.after)
-        mtimes = tuple((files.to_local(k + 1) - 1, v) for k, v in row.output_mtimes)
-        if not job_id or (row.after and not after):
-            missing = row.after if job_id else row.job_id
-            rejected.append(f"job {missing} does not exist in workflow {wf.id}")
-        elif any(k < 0 for k, _ in mtimes):
-            rejected.append(f"job {row.job_id}: output_mtimes names a file workflow {wf.id} "
-                            "does not have")
-        else:
-            out.append(row._replace(job_id=job_id, after=after, output_mtimes=mtimes)
-                       if row.after or mtimes or job_id != row.job_id else row)
-    return tuple(out), rejected
-
-
 def file_mtimes(wf: Any, request: pb.InitializeRequest) -> dict[int, float]:
     """The file times an initialize sends, by the workflow's own file numbers."""
     return {local(wf, "files", k): v for k, v in request.file_mtimes.items()}

@@ -26,28 +26,42 @@ class Counters:
     """The last global id given out, per kind (and for results); one per store, shared by
     its workflows, in snapshots."""
 
-    __slots__ = ("last",)
+    __slots__ = ("last", "results")
 
     def __init__(self, last: dict[str, int] | None = None) -> None:
-        self.last = {k: 0 for k in (*KINDS, "results")}
-        self.last.update(last or {})
+        self.last = {k: 0 for k in KINDS}
+        self.last.update({k: v for k, v in (last or {}).items() if k in KINDS})
+        self.results = (last or {}).get("results", 0)  # an attribute: taken for every result
 
     def take(self, kind: str, count: int = 1) -> int:
         """Reserve ``count`` ids; returns the first."""
+        if kind == "results":
+            self.results += count
+            return self.results - count + 1
         first = self.last[kind] + 1
         self.last[kind] += count
         return first
+
+    def take_result(self) -> int:
+        """The next result's id."""
+        self.results += 1
+        return self.results
+
+    def to_dict(self) -> dict[str, int]:
+        """As snapshots hold them."""
+        return {**self.last, "results": self.results}
 
 
 class IdRanges:
     """The global ids one workflow owns of one kind, as (global_start, local_start, count)
     ranges in local order."""
 
-    __slots__ = ("ranges", "_offset", "_globals")
+    __slots__ = ("ranges", "offset", "_globals")
 
     def __init__(self, ranges: Any = ()) -> None:
         self.ranges: list[tuple[int, int, int]] = []
-        self._offset: int | None = None
+        # One range (almost every workflow): a constant offset, no search; None otherwise.
+        self.offset: int | None = None
         self._globals: list[tuple[int, int, int]] = []
         for g, loc, n in ranges:
             self.add(g, loc, n)
@@ -55,15 +69,14 @@ class IdRanges:
     def add(self, global_start: int, local_start: int, count: int) -> None:
         """Own ``count`` more ids: local ``local_start...`` are ``global_start...``."""
         self.ranges.append((global_start, local_start, count))
-        # One range (almost every workflow): a constant offset, no search.
-        self._offset = global_start - local_start if len(self.ranges) == 1 else None
+        self.offset = global_start - local_start if len(self.ranges) == 1 else None
         self._globals = sorted((g, loc, n) for g, loc, n in self.ranges)
 
     def to_global(self, local: int) -> int:
         """The global id of a local number the workflow has (the number itself while the
         workflow owns no range: one built alone, outside a store)."""
-        if self._offset is not None:
-            return local + self._offset
+        if self.offset is not None:
+            return local + self.offset
         if not self.ranges:
             return local
         for g, loc, n in self.ranges:
@@ -75,9 +88,9 @@ class IdRanges:
         """The local number of a global id, or 0 when the workflow does not own it."""
         if not self.ranges:
             return 0
-        if self._offset is not None:
+        if self.offset is not None:
             g, loc, n = self.ranges[0]
-            return global_id - self._offset if g <= global_id < g + n else 0
+            return global_id - self.offset if g <= global_id < g + n else 0
         at = bisect_right(self._globals, (global_id, float("inf"))) - 1
         if at >= 0:
             g, loc, n = self._globals[at]

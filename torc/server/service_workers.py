@@ -19,7 +19,7 @@ import grpc
 from torc import states as S
 from torc.errors import InvalidArgument, TorcError
 from torc.proto import torc_pb2 as pb
-from torc.server import convert, global_ids, handoffs
+from torc.server import convert, handoffs
 from torc.server import events as E
 from torc.server.claims import Offer
 from torc.server.rpc import abort
@@ -59,35 +59,48 @@ _METRICS = ("peak_memory_bytes", "avg_memory_bytes", "peak_cpu_percent", "avg_cp
 _NO_METRICS = (None,) * len(_METRICS)
 
 
-def report_row(r: pb.JobReport) -> E.ReportRow:
-    """One job report as the event stores it (file ids become indices). InvalidArgument for a
-    time or figure that is not a finite number: no result can hold it, and the log's encoder
-    (orjson, as JSON has no NaN) would turn it into null."""
+def report_row(r: pb.JobReport, wf: Any = None) -> E.ReportRow | str:
+    """One job report as the event stores it: by the workflow's own numbers (``wf``; the
+    worker sends global ids), file ids as indices. Returns why instead when it names a job or
+    file the workflow does not own (each report is applied or rejected on its own).
+    InvalidArgument for a time or figure that is not a finite number: no result can hold it,
+    and the log's encoder (orjson, as JSON has no NaN) would turn it into null."""
     has = r.HasField  # spelled out: this runs for every job's start and end
     metrics = (r.peak_memory_bytes if has("peak_memory_bytes") else None,
                r.avg_memory_bytes if has("avg_memory_bytes") else None,
                r.peak_cpu_percent if has("peak_cpu_percent") else None,
                r.avg_cpu_percent if has("avg_cpu_percent") else None)
-    mtimes = tuple(sorted((k - 1, v) for k, v in r.output_mtimes.items())) \
-        if r.output_mtimes else ()
     if not (_finite(r.start_time) and _finite(r.end_time)) or (
             metrics != _NO_METRICS and not all(v is None or _finite(v) for v in metrics)) or (
-            mtimes and not all(_finite(v) for _, v in mtimes)):
-        raise _not_finite(r, metrics, mtimes)
+            r.output_mtimes and not all(map(_finite, r.output_mtimes.values()))):
+        raise _not_finite(r, metrics)
+    job_id, after = r.job_id, r.after_job_id
+    mtimes: tuple = ()
+    if wf is not None:
+        jobs = wf.ids["jobs"]
+        job_id = jobs.to_local(job_id)
+        after = jobs.to_local(after) if after else 0
+        if not job_id or (r.after_job_id and not after):
+            return (f"job {r.after_job_id if job_id else r.job_id} does not exist in "
+                    f"workflow {wf.id}")
+    if r.output_mtimes:
+        to_file = wf.ids["files"].to_local if wf is not None else int
+        mtimes = tuple(sorted((to_file(k) - 1, v) for k, v in r.output_mtimes.items()))
+        if any(k < 0 for k, _ in mtimes):
+            return f"job {r.job_id}: output_mtimes names a file the workflow does not have"
     return E.ReportRow(
-        r.job_id, r.kind, r.return_code, r.status, r.start_time, r.end_time, r.run_id,
+        job_id, r.kind, r.return_code, r.status, r.start_time, r.end_time, r.run_id,
         r.attempt_id, r.message[:4000], None if metrics == _NO_METRICS else metrics,
-        r.recovery_return_code if has("recovery_return_code") else None, mtimes,
-        r.after_job_id)
+        r.recovery_return_code if has("recovery_return_code") else None, mtimes, after)
 
 
 _finite = math.isfinite
 
 
-def _not_finite(r: pb.JobReport, metrics: tuple, mtimes: tuple) -> InvalidArgument:
+def _not_finite(r: pb.JobReport, metrics: tuple) -> InvalidArgument:
     for field, value in (("start_time", r.start_time), ("end_time", r.end_time),
                          *zip(_METRICS, metrics, strict=True),
-                         *(("output_mtimes", v) for _, v in mtimes)):
+                         *(("output_mtimes", v) for v in r.output_mtimes.values())):
         if value is not None and not _finite(value):
             return InvalidArgument(f"report for job {r.job_id}: {field} must be a finite "
                                    f"number, not {value}")
@@ -106,6 +119,8 @@ def next_jobs(wf: Any, w: Any, held: list[int]) -> list[pb.ClaimedJob]:
 
 def _locals(wf: Any, claimed: Any) -> list[int]:
     """The workflow's own numbers of jobs as claimed (global ids)."""
+    if (off := wf.ids["jobs"].offset) is not None:
+        return [j.id - off for j in claimed]
     to_local = wf.ids["jobs"].to_local
     return [to_local(j.id) for j in claimed]
 
@@ -313,13 +328,13 @@ class WorkerRpcs:
                            context: grpc.aio.ServicerContext) -> pb.ReportStatusResponse:
         # A malformed claim is refused before the reports are applied: bad input changes nothing.
         ask = await _ask(request.claim, context) if request.HasField("claim") else None
+        known = self.store.workflows.get(request.workflow_id)
         try:
-            rows = tuple(report_row(r) for r in request.reports)
+            built = [report_row(r, known) for r in request.reports]
         except TorcError as e:
             await abort(context, e)
-        unknown: list[str] = []
-        if (known := self.store.workflows.get(request.workflow_id)) is not None:
-            rows, unknown = global_ids.report_rows(known, rows)
+        rows = tuple(r for r in built if not isinstance(r, str))
+        unknown = [r for r in built if isinstance(r, str)]
         # Not waited for alone: the claim below is logged after it, and the answer goes only
         # once both are durable, so a report and its claim cost one fsync, not two.
         rejected = await self._commit(E.Report(request.workflow_id, request.worker_id, rows),

@@ -96,7 +96,7 @@ class WorkerTransitions:
         metrics = tuple(report.metrics) if report is not None and report.metrics else ()
         self.results.record(job.id, job.run_id, job.attempt_id, return_code, status, start, end,
                             worker_id, message, *metrics,
-                            rid=self.counters.take("results"))
+                            rid=self.counters.take_result())
         job.return_code = return_code
         if outcome == "retried":
             job.worker_id = 0
@@ -126,7 +126,7 @@ class WorkerTransitions:
             self.finish(worker_id, job_id, S.FAILED, S.LOST_RETURN_CODE, ts, ts)
             return False
         self.results.record(job.id, job.run_id, job.attempt_id, S.LOST_RETURN_CODE, S.FAILED,
-                            ts, ts, worker_id, rid=self.counters.take("results"))
+                            ts, ts, worker_id, rid=self.counters.take_result())
         job.worker_id = 0
         job.attempt_id += 1
         self._set(job, S.READY)
