@@ -250,7 +250,9 @@ def test_numbers_read_right_canceled_is_not_failed_and_bars_add_up(
             if "/4" in line and line.split()}
     assert bars.get("failed") == "1/4" and bars.get("canceled") == "2/4", r.stdout
     r = run_cli("watch", str(wf), "--interval", "0.1", url=coordinator.url)
-    counts = r.stdout.splitlines()[-1]
+    # The last counts line (a summary of what did not complete follows it).
+    counts = [line for line in r.stdout.splitlines()
+              if line.startswith(f"workflow {wf}, run")][-1]
     assert "completed 1/4" in counts and "failed 1" in counts and "canceled 2" in counts
 
 

@@ -136,6 +136,8 @@ def cmd_list_actions(c: TorcClient, a: argparse.Namespace) -> None:
 def cmd_workers(c: TorcClient, a: argparse.Namespace) -> None:
     rows = [output.worker_dict(w, a.id) for w in c.list_workers(a.id)
             if not a.scheduled_compute_node or w.slurm_job_id == a.scheduled_compute_node]
+    if a.format != "json":
+        rows = [output.for_table(r) for r in rows]
     output.rows(a.format, f"workers of workflow {a.id}", rows,
                 ["id", "role", "node_name", "hostname", "slurm_job_id", "num_cpus", "memory",
                  "num_gpus", "state", "last_heartbeat", "running_jobs"], wrap="compute_nodes")

@@ -123,6 +123,8 @@ def cmd_result_get(c: TorcClient, a: argparse.Namespace) -> None:
 def cmd_compute_node_get(c: TorcClient, a: argparse.Namespace) -> None:
     wf = _workflow(c, a)
     row = next((output.worker_dict(w) for w in c.list_workers(wf) if w.id == a.item_id), None)
+    if row is not None and a.format != "json":
+        row = output.for_table(row)
     _one(a, f"compute node {a.item_id}", row, f"compute node (worker) {a.item_id}")
 
 

@@ -15,6 +15,7 @@ from rich.table import Table
 from torc import states as S
 from torc.client.listing import Listing
 from torc.proto import torc_pb2 as pb
+from torc.spec.units import format_memory
 
 # When piped, rich would fold tables at 80 columns; let them be as wide as their content.
 console = Console(width=None if sys.stdout.isatty() else 200)
@@ -89,6 +90,13 @@ def result_dict(r: pb.JobResult, wf_id: int | None = None) -> dict[str, Any]:
             "completion_time": iso(r.end_time)}
 
 
+def for_table(row: dict[str, Any]) -> dict[str, Any]:
+    """A row as a table shows it: memory in KiB/MiB/GiB (JSON keeps the spec's ``2560m``)."""
+    if row.get("memory_bytes") is not None:
+        return {**row, "memory": human_bytes(row["memory_bytes"])}
+    return row
+
+
 def human_bytes(n: int) -> str:
     """1536 -> '1.5 KiB'."""
     value = float(n)
@@ -120,7 +128,8 @@ def worker_dict(w: pb.Worker, wf_id: int | None = None) -> dict[str, Any]:
     return {"id": w.id, "workflow_id": wf_id or w.workflow_id, "hostname": w.hostname,
             "node_name": w.node_name,
             "slurm_job_id": w.slurm_job_id, "pid": w.pid, "num_cpus": r.num_cpus,
-            "memory": human_bytes(r.memory_bytes), "num_gpus": r.num_gpus,
+            "memory": format_memory(r.memory_bytes), "memory_bytes": r.memory_bytes,
+            "num_gpus": r.num_gpus,
             "output_dir": w.output_dir or None,
             "start_time": ts(w.start_time), "last_heartbeat": ts(w.last_heartbeat),
             "role": w.role or "worker",
