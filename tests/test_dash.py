@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Coordinator, free_port, start_worker, wait_for
+from tests.conftest import Coordinator, free_port, run_cli, start_worker, wait_for
 from tests.test_dash_security import Dash, request
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -200,3 +200,32 @@ def test_torc_run_dash_serves_the_embedded_coordinators_workflow(tmp_path: Path)
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)  # torc run stops its worker and coordinator
             proc.wait(timeout=60)
+
+
+def test_the_dashboard_shows_a_finished_torc_run(tmp_path: Path) -> None:
+    """After ``torc run`` has ended, ``torc dash`` in the same directory (no --url, nothing at
+    the default address) serves that run's workflow, as the read verbs do, and its job pages
+    show the logs."""
+    (tmp_path / "w.yaml").write_text("name: finished\njobs:\n  - name: say\n"
+                                     "    command: echo said\n")
+    assert run_cli("run", "w.yaml", cwd=tmp_path).returncode == 0
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "torc.client.cli", "dash", "--port",
+                             str(port)], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("torc dash: "), line + proc.stderr.read()
+        wait_for(lambda: request(f"http://127.0.0.1:{port}/login")[0] != 0, timeout=60)
+        status, _, headers = request(line.split()[2])
+        session = {"Cookie": headers["set-cookie"].split(";", 1)[0]}
+        status, body, _ = request(f"http://127.0.0.1:{port}/api/workflows/1", headers=session)
+        assert json.loads(body)["name"] == "finished"
+        status, body, _ = request(f"http://127.0.0.1:{port}/api/workflows/1/jobs/1",
+                                  headers=session)
+        assert json.loads(body)["logs"]["stdout"]["text"] == "said\n"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    assert "reading the one torc run left" in proc.stderr.read()

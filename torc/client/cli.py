@@ -354,10 +354,11 @@ def main(argv: list[str] | None = None) -> None:
             exit_now(run(args, url, args.format), in_process=argv is not None)
         if getattr(args, "submit_here", False):
             sys.exit(submit.submit(args, url or DEFAULT_URL, args.format))
-        if args.group == "dash":
+        if args.group == "dash":  # after a torc run too, as the read verbs below
             from torc.client.dash.server import serve
-            serve(url, args.dash_host, args.dash_port,
-                  Path(args.output_dir).resolve() if args.output_dir else None)
+            with local.coordinator_for(url, Path(_run_output_dir(settings))) as target:
+                serve(target, args.dash_host, args.dash_port,
+                      Path(args.output_dir).resolve() if args.output_dir else None)
             return
         if args.group == "exec":
             sys.exit(cli_exec.run_exec(args, url, args.format))
