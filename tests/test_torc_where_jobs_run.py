@@ -144,3 +144,30 @@ def test_reports_and_logs_find_the_files_where_each_worker_wrote(
     logs.rename(moved)
     out = run_cli("jobs", "logs", "1", "-o", str(moved), url=url, cwd=other, check=True)
     assert out.stdout == "said here\n"
+
+
+def test_a_second_coordinator_does_not_write_into_anothers_output_directory(
+        coordinator: Coordinator, make_coordinator, tmp_path: Path) -> None:
+    """Both coordinators have a workflow 1 with a job 1: their workers would write
+    job_wf1_j1_r1_a1.o over each other's. The second one's worker refuses, saying what to do,
+    runs nothing, and the first one's files are as they were."""
+    from tests.conftest import start_worker
+    other = make_coordinator()
+    out = tmp_path / "out"
+    for coord, word in ((coordinator, "first"), (other, "second")):
+        wf = coord.client.create_workflow({"name": word, "jobs": [
+            {"name": "say", "command": f"echo {word}"}]})
+        coord.client.initialize(wf)
+    assert start_worker(coordinator.url, 1, out, cwd=tmp_path).wait(timeout=120) == 0
+    stdout = out / "job_stdio" / "job_wf1_j1_r1_a1.o"
+    assert stdout.read_text() == "first\n"
+    refused = start_worker(other.url, 1, out, cwd=tmp_path, log_name="second.log")
+    assert refused.wait(timeout=120) == 1
+    log = (out / "second.log").read_text()
+    assert "holds the job logs of another coordinator" in log and "--output-dir" in log
+    assert stdout.read_text() == "first\n"
+    assert [w.active for w in other.client.list_workers(1)] == [False]  # it unregistered
+    assert other.client.list_jobs(1)[0].status == 3  # still ready: nothing ran
+    elsewhere = tmp_path / "out2"
+    assert start_worker(other.url, 1, elsewhere, cwd=tmp_path).wait(timeout=120) == 0
+    assert (elsewhere / "job_stdio" / "job_wf1_j1_r1_a1.o").read_text() == "second\n"

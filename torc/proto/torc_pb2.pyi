@@ -640,14 +640,16 @@ class RegisterWorkerRequest(_message.Message):
     def __init__(self, workflow_id: _Optional[int] = ..., hostname: _Optional[str] = ..., slurm_job_id: _Optional[str] = ..., node_name: _Optional[str] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., pid: _Optional[int] = ..., role: _Optional[str] = ..., instance_id: _Optional[str] = ..., scheduler: _Optional[str] = ..., output_dir: _Optional[str] = ...) -> None: ...
 
 class RegisterWorkerResponse(_message.Message):
-    __slots__ = ("worker_id", "heartbeat_interval", "settings_json")
+    __slots__ = ("worker_id", "heartbeat_interval", "coordinator_id", "settings_json")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    COORDINATOR_ID_FIELD_NUMBER: _ClassVar[int]
     SETTINGS_JSON_FIELD_NUMBER: _ClassVar[int]
     worker_id: int
     heartbeat_interval: float
+    coordinator_id: str
     settings_json: str
-    def __init__(self, worker_id: _Optional[int] = ..., heartbeat_interval: _Optional[float] = ..., settings_json: _Optional[str] = ...) -> None: ...
+    def __init__(self, worker_id: _Optional[int] = ..., heartbeat_interval: _Optional[float] = ..., coordinator_id: _Optional[str] = ..., settings_json: _Optional[str] = ...) -> None: ...
 
 class UnregisterWorkerRequest(_message.Message):
     __slots__ = ("worker_id",)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import secrets
 import time
 from pathlib import Path
 
@@ -18,6 +19,20 @@ from torc.errors import FailedPrecondition
 # A coordinator that was just SIGKILLed may leave its snapshot child alive for a moment (it
 # dies with its parent, asynchronously): a restart waits this long for the lock to be free.
 WAIT_SECONDS = 5.0
+
+
+def identity(directory: Path) -> str:
+    """The data directory's identity, made once and kept there: workers record it in their
+    output directory, so that two coordinators never write logs into the same one."""
+    path = directory / "identity"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        value = secrets.token_hex(8)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(value + "\n")
+        os.replace(tmp, path)
+        return value
 
 
 class DataDirBusy(FailedPrecondition):

@@ -30,7 +30,7 @@ from torc.proto import torc_pb2 as pb
 from torc.proto import torc_pb2_grpc as pb_grpc
 from torc.server import heap
 from torc.server.identity import USERS_FILE, Identities, add_user, read_users, remove_user
-from torc.server.lock import DataDirLock
+from torc.server.lock import DataDirLock, identity
 from torc.server.recovery import recover
 from torc.server.service import TorcService
 from torc.server.snapshotter import Snapshotter
@@ -103,6 +103,7 @@ class Coordinator:
         self.service = TorcService(store, self.wal, self.identities,
                                    heartbeat_interval=a.heartbeat_interval,
                                    snapshot_every=a.snapshot_every)
+        self.service.coordinator_id = identity(self.data_dir)
         self.snapshots = Snapshotter(self.data_dir, self.boot, self.wal, store,
                                      a.snapshot_cpu, a.snapshot_every)
         self.service.snapshot_hook = self.snapshots.snapshot

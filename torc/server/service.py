@@ -63,6 +63,7 @@ class TorcService(WorkerRpcs, HeartbeatRpcs, JobRpcs, TransferRpcs, UserDataRpcs
                                       Identity]] = []
         self._snapshotting = False
         self.snapshot_hook: Any = None  # set by the server: async callable taking a snapshot
+        self.coordinator_id = ""  # its data directory's identity (lock.identity), for workers
 
     # ----- commit path
 

@@ -164,6 +164,7 @@ class WorkerRpcs:
     store: Any
     wal: Any
     heartbeat_interval: float
+    coordinator_id: str
     _wake: dict[int, list[asyncio.Future[bool]]]
 
     async def RegisterWorker(self, request: pb.RegisterWorkerRequest,
@@ -179,6 +180,7 @@ class WorkerRpcs:
                     await self._durable(context)
                     return pb.RegisterWorkerResponse(
                         worker_id=w.id, heartbeat_interval=self.heartbeat_interval,
+            coordinator_id=self.coordinator_id,
                         settings_json=convert.worker_settings(
                             self.store.workflow(w.workflow_id)))
         if len(request.output_dir) > MAX_PATH:
@@ -196,6 +198,7 @@ class WorkerRpcs:
             scheduler=request.scheduler, output_dir=request.output_dir), context)
         return pb.RegisterWorkerResponse(
             worker_id=w.id, heartbeat_interval=self.heartbeat_interval,
+            coordinator_id=self.coordinator_id,
             settings_json=convert.worker_settings(self.store.workflow(w.workflow_id)))
 
     async def UnregisterWorker(self, request: pb.UnregisterWorkerRequest,

@@ -17,7 +17,7 @@ from collections import deque
 from torc.proto import torc_pb2 as pb
 from torc.triggers import MAIN_LOOP_TRIGGERS
 from torc.worker import actions as worker_actions
-from torc.worker import watchdog
+from torc.worker import output_claim, watchdog
 from torc.worker.claiming import Claiming
 from torc.worker.connection import CallFailed, Connection
 from torc.worker.execution import Execution
@@ -81,6 +81,10 @@ class WorkerRunner(JobEnds, QueueAndReports, HandOffs, Claiming):
         watchdog_fd = watchdog.start(self.marker)  # closed only by this process's exit
         try:
             background = await self._startup()
+        except output_claim.Taken as e:
+            log.error("cannot start: %s", e.message)
+            await self.conn.close()
+            return 1
         except CallFailed as e:  # a wrong token, a workflow that is not there: nothing ran
             log.error("cannot start: the coordinator at %s refused or did not answer: %s",
                       self.o.url, e.message)
@@ -109,6 +113,11 @@ class WorkerRunner(JobEnds, QueueAndReports, HandOffs, Claiming):
         self.stdio.mkdir(parents=True, exist_ok=True)
         reg = await self.conn.call("RegisterWorker", registration(self.o, self.marker))
         self.worker_id = reg.worker_id
+        refusal = output_claim.claim(self.o.output_dir, reg.coordinator_id, self.o.url)
+        if refusal is not None:
+            await self.conn.call("UnregisterWorker",
+                                 pb.UnregisterWorkerRequest(worker_id=self.worker_id))
+            raise output_claim.Taken(refusal)
         self.heartbeat_interval = reg.heartbeat_interval or 5.0
         self.settings = workflow_settings(self.o, reg.settings_json)
         self.conn.give_up_after = self.settings.healthy_wait
