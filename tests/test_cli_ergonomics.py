@@ -16,6 +16,19 @@ from tests.conftest import ROOT, Coordinator, cli_json, cli_rows, job_states, ru
 CLI = [sys.executable, "-m", "torc.client.cli"]
 
 
+def test_exec_shows_what_its_commands_print_as_they_run(tmp_path: Path) -> None:
+    """``torc exec`` streams its jobs' output (each line once, stdout and stderr), prefixed
+    with the job's name when there are several; one command's lines come bare."""
+    r = run_cli("exec", "-c", "echo alone; echo to-stderr >&2", "--output-dir",
+                str(tmp_path / "a"), check=True)
+    assert "alone\n" in r.stdout and "to-stderr\n" in r.stdout
+    r = run_cli("exec", "-c", "echo first; printf 'no newline'", "-c", "echo oops >&2",
+                "--output-dir", str(tmp_path / "b"), check=True)
+    lines = r.stdout.splitlines()
+    assert lines.count("cmd1 | first") == 1 and "cmd1 | no newline" in lines
+    assert "cmd2 (stderr) | oops" in lines
+
+
 def test_exec_runs_inline_commands_and_says_when_one_failed(tmp_path: Path) -> None:
     out = tmp_path / "out"
     r = run_cli("-f", "json", "exec", "-c", "echo one > one.txt", "-c", "exit 3",

@@ -123,7 +123,9 @@ def prepare(client: TorcClient, target: str, files_dir: Path,
 
 
 def _progress(client: TorcClient, wf_id: int, worker: subprocess.Popen[bytes],
-              show: bool, interval: float = 0.25) -> None:
+              show: bool, interval: float = 0.25, follow: Path | None = None) -> None:
+    """Show the bars until the worker exits; with ``follow`` (an output directory, for
+    ``torc exec``), what the jobs print as well."""
     total = client.get_workflow(wf_id).num_jobs
     with Progress(TextColumn("[bold]{task.description:<9}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=output.console, disable=not show,
@@ -153,11 +155,22 @@ def _progress(client: TorcClient, wf_id: int, worker: subprocess.Popen[bytes],
                     f"{wf_id} --failed-only --reinitialize`; the worker leaves after its "
                     "idle wait (compute_node_wait_for_new_jobs_seconds)", highlight=False)
 
+        stream = None
+        if follow is not None:
+            from torc.client.stream import StdioStream
+            names = {j.id: j.name for j in client.list_jobs(wf_id)}
+            stream = StdioStream(follow, wf_id, names,
+                                 lambda text: progress.console.print(text, markup=False,
+                                                                     highlight=False))
         with _exit_of(worker) as exited:
             update()
             while not exited(interval):
+                if stream is not None:
+                    stream.poll()
                 update()
             worker.wait()
+            if stream is not None:
+                stream.finish()
             update()
 
 
@@ -229,7 +242,9 @@ def run(args: argparse.Namespace, url: str | None, fmt: str) -> int:
                 output.console.print(f"dashboard: {launch}", soft_wrap=True)
             try:
                 _progress(client, wf_id, worker, show=fmt == "table",
-                          interval=getattr(args, "poll_interval", 0.25))
+                          interval=getattr(args, "poll_interval", 0.25),
+                          follow=output_dir if args.group == "exec" and fmt == "table"
+                          else None)
             except KeyboardInterrupt:
                 worker.send_signal(signal.SIGTERM)
                 worker.wait()
