@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from torc import api_reference, cli_reference
+from torc import api_reference, cli_reference, config_reference
 
 
 def pages() -> dict[str, str]:
@@ -16,7 +16,8 @@ def pages() -> dict[str, str]:
     from torc.worker.main import build_parser as worker_parser
     proto = Path(__file__).resolve().parent / "proto" / "torc.proto"
     return {"cli.md": cli_reference.page([torc_parser(), coord_parser(), worker_parser()]),
-            "api.md": api_reference.page(proto.read_text())}
+            "api.md": api_reference.page(proto.read_text()),
+            "config.md": config_reference.page()}
 
 
 def main() -> None:
