@@ -65,9 +65,12 @@ def _script(steps: list[Step]) -> str:
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
-def test_a_tutorial_runs_as_written(page: Path, tmp_path: Path) -> None:
+def test_a_tutorial_runs_as_written(page: Path, tmp_path: Path,
+                                    request: pytest.FixtureRequest) -> None:
     files, steps = parse(page.read_text())
     assert steps, f"{page.name} has no commands"
+    if any("torc submit" in s.command for s in steps):
+        request.getfixturevalue("cluster")  # the local Slurm cluster (skips without one)
     for program in OPTIONAL:
         if any(re.search(rf"\b{program}\b", s.command) for s in steps) \
                 and shutil.which(program) is None:
