@@ -140,7 +140,7 @@ def test_jobs_as_slurm_steps_are_limited_and_accounted_by_slurm(
     assert (out / "job_stdio" / f"job_wf{wf_id}_j1_r1_a1.o").read_text().startswith("step=")
     # Slurm, not the worker, killed the step over its memory; recorded as such.
     assert by["hog"]["return_code"] == 137
-    assert by["hog"]["message"] == "out of memory: Slurm killed the step over its 105 MB"
+    assert by["hog"]["message"] == "out of memory: Slurm killed the step over its 100 MiB"
     steps = {}
 
     def accounted() -> bool:

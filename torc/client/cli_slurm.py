@@ -110,7 +110,7 @@ def cmd_hpc_match(c: Any, a: argparse.Namespace) -> None:
     best = p.best_partition(a.num_cpus, mem_mb, secs, a.num_gpus)
     rows = [{**r, "best": best is not None and r["name"] == best.name}
             for r in _partition_rows(p, parts)]
-    output.rows(a.format, f"partitions of {p.name} for {a.num_cpus} CPUs, {mem_mb} MB, "
+    output.rows(a.format, f"partitions of {p.name} for {a.num_cpus} CPUs, {mem_mb} MiB, "
                 f"{secs:g} s, {a.num_gpus} GPUs", rows, ["best", *PARTITION_COLUMNS])
 
 

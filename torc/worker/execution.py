@@ -67,7 +67,8 @@ class Outcome:
 
 
 def _mb(n: int) -> str:
-    return f"{n / 1e6:,.0f} MB"
+    """Bytes in MiB, as every table and Slurm count memory."""
+    return f"{n / 2**20:,.0f} MiB"
 
 
 TIME_SERIES_SCHEMA = """
