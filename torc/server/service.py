@@ -193,6 +193,18 @@ class TorcService(WorkerRpcs, HeartbeatRpcs, JobRpcs, TransferRpcs, UserDataRpcs
             return who.admin
         return access.can_read(who, wf.user, wf.id, True, self.store.groups)
 
+    async def _local(self, context: grpc.aio.ServicerContext, wf_id: int, kind: str,
+                     ids: tuple[int, ...]) -> tuple[int, ...]:
+        """Global ids a request names, as the workflow's own numbers for its event (NotFound
+        ends the call); unchanged when there is no such workflow, which the event refuses."""
+        wf = self.store.workflows.get(wf_id)
+        if wf is None or not ids:
+            return ids
+        try:
+            return global_ids.local_many(wf, kind, ids)
+        except TorcError as e:
+            await abort(context, e)
+
     async def _read(self, context: grpc.aio.ServicerContext, wf_id: int) -> Workflow:
         """The workflow, if the caller may read it, once what was applied is durable."""
         await self._durable(context)
@@ -280,12 +292,8 @@ class TorcService(WorkerRpcs, HeartbeatRpcs, JobRpcs, TransferRpcs, UserDataRpcs
 
     async def ResetStatus(self, request: pb.ResetStatusRequest,
                           context: grpc.aio.ServicerContext) -> pb.Workflow:
-        job_ids = tuple(request.job_ids)
-        if job_ids and (wf := self.store.workflows.get(request.workflow_id)) is not None:
-            try:
-                job_ids = global_ids.local_many(wf, "jobs", job_ids)
-            except TorcError as e:
-                await abort(context, e)
+        job_ids = await self._local(context, request.workflow_id, "jobs",
+                                    tuple(request.job_ids))
         return await self._workflow_event(E.ResetStatus(
             request.workflow_id, time.time(), failed_only=request.failed_only,
             reinit=request.reinitialize, job_ids=job_ids), context)

@@ -59,13 +59,8 @@ class UserDataRpcs:
             check_data(Ctx("data_json"), data, f"user data {request.user_data_id}", None)
         except SpecError as e:
             await abort(context, e)
-        local = request.user_data_id
-        if (wf := self.store.workflows.get(  # type: ignore[attr-defined]
-                request.workflow_id)) is not None:
-            try:
-                local = global_ids.local(wf, "user_data", local)
-            except NotFound as e:
-                await abort(context, e)
+        (local,) = await self._local(  # type: ignore[attr-defined]
+            context, request.workflow_id, "user_data", (request.user_data_id,))
         entry = await self._commit(E.UpdateUserData(  # type: ignore[attr-defined]
             request.workflow_id, local, data, time.time()), context)
         return user_data_message(request.user_data_id, entry)

@@ -93,13 +93,8 @@ class JobRpcs:
                            ("runtime_seconds", "runtime")):
             if request.HasField(field):
                 resources[key] = getattr(request, field)
-        job_id = request.job_id
-        if (known := self.store.workflows.get(  # type: ignore[attr-defined]
-                request.workflow_id)) is not None:
-            try:
-                job_id = global_ids.local(known, "jobs", job_id)
-            except NotFound as e:
-                await abort(context, e)
+        (job_id,) = await self._local(  # type: ignore[attr-defined]
+            context, request.workflow_id, "jobs", (request.job_id,))
         event = E.UpdateJob(
             request.workflow_id, job_id, time.time(),
             priority=request.priority if request.HasField("priority") else None,
