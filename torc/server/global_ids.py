@@ -3,7 +3,8 @@
 The service calls these on what a request names before it builds an event, so the store, the
 WAL and snapshots only ever hold a workflow's own numbers; ``convert`` turns them back into
 global ids on the way out. An id the workflow does not own is NotFound, naming it as the
-caller wrote it.
+caller wrote it. (A worker's job reports, the hot path, are converted as they are read:
+``service_workers.report_row``.)
 """
 
 from __future__ import annotations
