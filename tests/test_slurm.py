@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from tests.conftest import (
     job_states,
     run_cli,
     wait_for,
+    wait_heartbeats,
     write_spec,
 )
 from torc import slurm
@@ -266,9 +266,9 @@ def test_walltime_from_squeue_inside_an_allocation(coord: Coordinator, tmp_path:
     wf_id, out = submit(coord, tmp_path, spec)
     c = coord.client
     wait_for(lambda: job_states(c, wf_id)["fits"] == "completed", timeout=60)
-    time.sleep(1)
-    assert job_states(c, wf_id)["too_long"] == "ready"
     (worker,) = [w for w in c.list_workers(wf_id) if w.role == "worker"]
+    wait_heartbeats(c, wf_id, worker.id)  # it has gone round its loop, and left too_long alone
+    assert job_states(c, wf_id)["too_long"] == "ready"
     assert 0 < worker.resources.time_left_seconds <= 180
     run_cli("workflows", "cancel", str(wf_id), url=coord.url, check=True)
 

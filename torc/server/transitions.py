@@ -113,7 +113,7 @@ class WorkerTransitions:
                 self.file_mtimes.update({int(k): float(v) for k, v in report.output_mtimes
                                          if k in outputs})
         self._set(job, status)
-        self._propagate([job], end)
+        self._propagate([job])
         self._after_change()
         return outcome
 

@@ -168,7 +168,7 @@ class Workflow(WorkerTransitions):
     def _has_failed_upstream(self, job: Job) -> bool:
         return any(self.jobs[u - 1].status in S.UNSUCCESSFUL for u in job.deps)
 
-    def _propagate(self, finished: list[Job], ts: float) -> None:
+    def _propagate(self, finished: list[Job]) -> None:
         """Dependents of jobs that just became done: unblock them, or cancel them transitively."""
         stack = list(finished)
         while stack:
@@ -180,12 +180,12 @@ class Workflow(WorkerTransitions):
                 if d.status != S.BLOCKED:
                     continue
                 if failed and d.cancel_on_fail:
-                    self._cancel_job(d, ts)
+                    self._cancel_job(d)
                     stack.append(d)
                 elif d.waiting == 0:
                     self._set(d, S.READY)
 
-    def _cancel_job(self, job: Job, ts: float) -> None:
+    def _cancel_job(self, job: Job) -> None:
         self._set(job, S.CANCELED)
         job.return_code = None
 
@@ -203,11 +203,11 @@ class Workflow(WorkerTransitions):
             if j.status != S.BLOCKED:
                 continue
             if j.cancel_on_fail and self._has_failed_upstream(j):
-                self._cancel_job(j, ts)
+                self._cancel_job(j)
                 cascaded.append(j)
             elif j.waiting == 0:
                 self._set(j, S.READY)
-        self._propagate(cascaded, ts)
+        self._propagate(cascaded)
 
     def _after_change(self) -> None:
         if self.initialized and self.done_count == len(self.jobs):
@@ -284,7 +284,7 @@ class Workflow(WorkerTransitions):
         running = []
         for j in self.jobs:
             if j.status in (S.UNINITIALIZED, S.BLOCKED, S.READY, S.PENDING):
-                self._cancel_job(j, ts)
+                self._cancel_job(j)
             elif j.status == S.RUNNING:
                 running.append(j)
         self.ready.clear()
