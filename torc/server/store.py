@@ -19,7 +19,7 @@ from typing import Any
 
 from torc import states as S
 from torc.errors import FailedPrecondition, InvalidArgument, NotFound, TorcError
-from torc.server import codec, export, handoffs, ids
+from torc.server import changes, codec, export, handoffs, ids
 from torc.server import events as E
 from torc.server.access import AccessGroups
 from torc.server.allocation_events import AllocationEvents
@@ -188,7 +188,8 @@ class Store(AllocationEvents):
 
     def _init(self, ev: E.InitializeWorkflow) -> Workflow:
         wf = self.workflow(ev.workflow_id)
-        wf.initialize(ev.ts, _mtimes(ev.mtimes))
+        mtimes = _mtimes(ev.mtimes)
+        wf.initialize(ev.ts, mtimes, changes.missing_inputs(wf, mtimes))
         self._note(wf.id, ev.ts, "initialized", f"run {wf.run_id}: "
                    f"{wf.counts[S.READY]} ready, {wf.counts[S.BLOCKED]} blocked")
         self._wake(wf.id)
@@ -196,7 +197,8 @@ class Store(AllocationEvents):
 
     def _reinit(self, ev: E.ReinitializeWorkflow | E.ResetStatus) -> Workflow:
         wf = self.workflow(ev.workflow_id)
-        wf.reinitialize(ev.ts, _mtimes(getattr(ev, "mtimes", None)))
+        mtimes = _mtimes(getattr(ev, "mtimes", None))
+        wf.reinitialize(ev.ts, mtimes, [i for i, _ in changes.changed_jobs(wf, mtimes)])
         self._note(wf.id, ev.ts, "reinitialized", f"run {wf.run_id}: "
                    f"{wf.counts[S.READY]} ready, {wf.counts[S.BLOCKED]} blocked")
         self._wake(wf.id)

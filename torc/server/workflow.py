@@ -7,11 +7,11 @@ touches only its own out-edges (and, for cancellation, the jobs that cascade fro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from torc import states as S
 from torc.errors import FailedPrecondition, NotFound
-from torc.server import changes
 from torc.server.actions import ActionBook
 from torc.server.claims import Offer, ReadyQueue
 from torc.server.ids import Counters, IdRanges, fresh
@@ -213,16 +213,17 @@ class Workflow(WorkerTransitions):
         if self.initialized and self.done_count == len(self.jobs):
             self.actions.workflow_completed()
 
-    def initialize(self, ts: float, mtimes: dict[int, float] | None = None) -> None:
+    def initialize(self, ts: float, mtimes: dict[int, float] | None = None,
+                   missing: Sequence[str] = ()) -> None:
         """Start the first run: every job becomes blocked or ready. ``mtimes``: the files the
-        caller sees (None: not checked); required inputs must exist, or nothing changes."""
+        caller sees (None: not checked); ``missing``: what it lacks to start
+        (:func:`changes.missing_inputs`, which the store asks), or nothing changes."""
         if self.initialized:
             raise FailedPrecondition(
                 f"workflow {self.id} is already initialized (run {self.run_id}); "
                 "use reinitialize, or reset-status first")
         if self.canceled:
             raise FailedPrecondition(f"workflow {self.id} is canceled; reset-status first")
-        missing = changes.missing_inputs(self, mtimes)
         if missing:
             raise FailedPrecondition(f"cannot initialize workflow {self.id}: "
                                      + "; ".join(missing))
@@ -233,12 +234,12 @@ class Workflow(WorkerTransitions):
         self.actions.arm([j.status for j in self.jobs], self.done_count == len(self.jobs))
         self._after_change()
 
-    def reinitialize(self, ts: float, mtimes: dict[int, float] | None = None) -> None:
-        """New run: jobs not completed or failed are initialized again, and completed ones
-        whose inputs changed (see :func:`changes.changed_jobs`) with what is downstream of
-        them; actions are re-armed."""
+    def reinitialize(self, ts: float, mtimes: dict[int, float] | None = None,
+                     changed: Sequence[int] = ()) -> None:
+        """New run: jobs not completed or failed are initialized again, and the completed
+        ones in ``changed`` (whose inputs changed: :func:`changes.changed_jobs`, which the
+        store asks) with what is downstream of them; actions are re-armed."""
         self.require_idle("reinitialize")
-        changed = [i for i, _ in changes.changed_jobs(self, mtimes)]
         if changed:
             self.reset_status(False, ts, tuple(changed))
         self.file_mtimes.update(mtimes or {})
