@@ -229,18 +229,14 @@ def cmd_sync_status(c: TorcClient, a: argparse.Namespace) -> None:
 def cmd_ping(c: None, a: argparse.Namespace) -> None:
     """Torc's ``torc ping``: is the coordinator there? With ``--wait S``, wait for it up to S
     seconds (a script that just started ``torc-coord serve``). Exit 1 when it is not."""
-    import grpc
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
-
+    from torc.client.stub import ClientError
     from torc.config import DEFAULT_URL
     url = a.url or os.environ.get("TORC_URL") or DEFAULT_URL
     with TorcClient(url) as client:
         try:
-            health_pb2_grpc.HealthStub(client.channel).Check(
-                health_pb2.HealthCheckRequest(), timeout=a.wait or 5.0,
-                wait_for_ready=bool(a.wait))
-        except grpc.RpcError as e:
-            why = e.details() or "no answer"  # type: ignore[attr-defined]
+            client.wait_ready(timeout=a.wait or 5.0, wait=bool(a.wait))
+        except ClientError as e:
+            why = e.message
             if a.format == "json":
                 output.emit_json({"status": "error", "message": f"{url}: {why}"})
             else:

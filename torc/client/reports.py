@@ -82,21 +82,21 @@ def results_report(wf_id: int, results: list[pb.JobResult], workers: list[pb.Wor
     dirs = OutputDirs(workers, output_dir)
     rows = []
     for r in results:
-        base = dirs.stdio(wf_id, r)
+        where = dirs.of(r)
+        base = stdio_base(where, wf_id, r)
+        stdout, stderr = str(base.with_suffix(".o")), str(base.with_suffix(".e"))
         sid = slurm.get(r.worker_id, "")
         rows.append({
             "job_id": r.job_id, "job_name": r.job_name, "run_id": r.run_id,
             "attempt_id": r.attempt_id, "status": S.NAMES.get(r.status, "unknown"),
             "return_code": r.return_code, "message": r.message,
             "exec_seconds": round(r.end_time - r.start_time, 3),
-            "stdout": str(base.with_suffix(".o")), "stderr": str(base.with_suffix(".e")),
+            "stdout": stdout, "stderr": stderr,
             "slurm_job_id": sid or None,
-            "slurm_stdout": str(dirs.of(r) / f"slurm_output_wf{wf_id}_sl{sid}.o") if sid
-            else None,
+            "slurm_stdout": str(where / f"slurm_output_wf{wf_id}_sl{sid}.o") if sid else None,
             # Torc's names for the same, for its jq scripts.
-            "job_stdout": str(base.with_suffix(".o")), "job_stderr": str(base.with_suffix(".e")),
-            "slurm_stderr": str(dirs.of(r) / f"slurm_output_wf{wf_id}_sl{sid}.e") if sid
-            else None,
+            "job_stdout": stdout, "job_stderr": stderr,
+            "slurm_stderr": str(where / f"slurm_output_wf{wf_id}_sl{sid}.e") if sid else None,
             "compute_node_id": r.worker_id, "compute_node_type": "slurm" if sid else "local",
             "completion_time": iso(r.end_time),
             "exec_time_minutes": round((r.end_time - r.start_time) / 60, 6),

@@ -102,14 +102,15 @@ class TorcClient:
                 details = f"cannot reach the coordinator at {self.url}: {details}"
             raise ClientError(details or str(code), code.name if code else "UNKNOWN") from None
 
-    def wait_ready(self, timeout: float = 30.0) -> None:
-        """Block until the coordinator answers (its health service says it serves)."""
+    def wait_ready(self, timeout: float = 30.0, wait: bool = True) -> None:
+        """Block until the coordinator answers (its health service says it serves); with
+        ``wait`` false, fail at once when it cannot be reached (``torc ping``)."""
         # One health check that waits for the connection, not grpc.channel_ready_future: that
         # leaves a thread polling the channel's state, and closing the channel waits for its
         # next poll, which a quick command such as a small ``torc run`` would notice.
         check = health_pb2_grpc.HealthStub(self.channel).Check
         try:
-            check(health_pb2.HealthCheckRequest(), timeout=timeout, wait_for_ready=True)
+            check(health_pb2.HealthCheckRequest(), timeout=timeout, wait_for_ready=wait)
         except grpc.RpcError as e:
             code = e.code()  # type: ignore[attr-defined]
             if code != grpc.StatusCode.DEADLINE_EXCEEDED:

@@ -73,19 +73,20 @@ def start_after(wf: Any, worker_id: int, job_id: int, after: int, run_id: int,
     depends on ``after``, which this worker completed, and the attempt is the current one."""
     job = wf.job(job_id)
     parent = wf.job(after) if 1 <= after <= len(wf.jobs) else None
-    why, g, after_g = "", wf.gid(job_id), wf.gid(after)
+    why = ""
     if wf.canceled:
         why = f"workflow {wf.id} is canceled"
     elif job.status != S.READY:
         why = f"it is {S.name(job.status)}, not ready"
     elif parent is None or after not in job.deps:
-        why = f"it does not depend on job {after_g}"
+        why = f"it does not depend on job {wf.gid(after)}"
     elif parent.status != S.COMPLETED or parent.worker_id != worker_id:
-        why = f"job {after_g} was not completed by worker {worker_id}"
+        why = f"job {wf.gid(after)} was not completed by worker {worker_id}"
     elif (run_id, attempt_id) != (job.run_id, job.attempt_id):
         why = (f"run {run_id} attempt {attempt_id} is stale (current run {job.run_id} "
                f"attempt {job.attempt_id})")
     if why:
-        raise FailedPrecondition(f"job {g} ({job.name}) cannot start after job {after_g}: "
-                                 f"{why}")
+        # Global ids in words (worked out only here: a hand-off start is on the hot path).
+        raise FailedPrecondition(f"job {wf.gid(job_id)} ({job.name}) cannot start after job "
+                                 f"{wf.gid(after)}: {why}")
     wf.start_ready(worker_id, job)

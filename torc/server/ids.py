@@ -34,10 +34,7 @@ class Counters:
         self.results = (last or {}).get("results", 0)  # an attribute: taken for every result
 
     def take(self, kind: str, count: int = 1) -> int:
-        """Reserve ``count`` ids; returns the first."""
-        if kind == "results":
-            self.results += count
-            return self.results - count + 1
+        """Reserve ``count`` ids of ``kind`` (one of KINDS); returns the first."""
         first = self.last[kind] + 1
         self.last[kind] += count
         return first
@@ -54,23 +51,26 @@ class Counters:
 
 class IdRanges:
     """The global ids one workflow owns of one kind, as (global_start, local_start, count)
-    ranges in local order."""
+    ranges. Each new range starts after the last (local numbers are appended, and the
+    store's counter only grows), so they are in local and in global order at once."""
 
-    __slots__ = ("ranges", "offset", "_globals")
+    __slots__ = ("ranges", "offset")
 
     def __init__(self, ranges: Any = ()) -> None:
         self.ranges: list[tuple[int, int, int]] = []
         # One range (almost every workflow): a constant offset, no search; None otherwise.
         self.offset: int | None = None
-        self._globals: list[tuple[int, int, int]] = []
         for g, loc, n in ranges:
             self.add(g, loc, n)
 
     def add(self, global_start: int, local_start: int, count: int) -> None:
-        """Own ``count`` more ids: local ``local_start...`` are ``global_start...``."""
+        """Own ``count`` more ids: local ``local_start...`` are ``global_start...``, both
+        after every id the workflow owns already."""
+        if self.ranges:
+            g, loc, n = self.ranges[-1]
+            assert global_start >= g + n and local_start == loc + n, "ranges out of order"
         self.ranges.append((global_start, local_start, count))
         self.offset = global_start - local_start if len(self.ranges) == 1 else None
-        self._globals = sorted((g, loc, n) for g, loc, n in self.ranges)
 
     def to_global(self, local: int) -> int:
         """The global id of a local number the workflow has (the number itself while the
@@ -91,9 +91,9 @@ class IdRanges:
         if self.offset is not None:
             g, loc, n = self.ranges[0]
             return global_id - self.offset if g <= global_id < g + n else 0
-        at = bisect_right(self._globals, (global_id, float("inf"))) - 1
+        at = bisect_right(self.ranges, (global_id, float("inf"))) - 1
         if at >= 0:
-            g, loc, n = self._globals[at]
+            g, loc, n = self.ranges[at]
             if global_id < g + n:
                 return loc + global_id - g
         return 0

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from torc.errors import FailedPrecondition
+from torc.server.wal_format import fsync_dir
 
 # A coordinator that was just SIGKILLed may leave its snapshot child alive for a moment (it
 # dies with its parent, asynchronously): a restart waits this long for the lock to be free.
@@ -26,13 +27,22 @@ def identity(directory: Path) -> str:
     output directory, so that two coordinators never write logs into the same one."""
     path = directory / "identity"
     try:
-        return path.read_text().strip()
+        value = path.read_text().strip()
     except FileNotFoundError:
-        value = secrets.token_hex(8)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(value + "\n")
-        os.replace(tmp, path)
+        value = ""
+    if value:
         return value
+    # Made durable before it is handed out: an identity lost in a crash would make this
+    # coordinator's workers refuse the output directories they had been writing into.
+    value = secrets.token_hex(8)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w") as f:
+        f.write(value + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fsync_dir(directory)
+    return value
 
 
 class DataDirBusy(FailedPrecondition):

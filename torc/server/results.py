@@ -66,7 +66,7 @@ class Results:
         a = self._ints
         for n in range(_STRIDE - 1, len(a), _STRIDE):
             if not a[n]:
-                a[n] = counters.take("results")
+                a[n] = counters.take_result()
 
     def find(self, rid: int) -> int | None:
         """The position of the result with global id ``rid`` (ids grow with position)."""
