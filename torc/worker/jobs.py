@@ -15,7 +15,6 @@ from torc import user_environment
 from torc.config import JOB_MARKER
 from torc.proto import torc_pb2 as pb
 from torc.worker.process import SAME_AS_STDOUT, JobProcess
-from torc.worker.resources import Resources
 
 
 @dataclass
@@ -23,7 +22,6 @@ class RunningJob:
     """A claimed job and its process."""
 
     job: pb.ClaimedJob
-    needs: Resources
     process: JobProcess | None = None
     final_status: int = 0  # set when the worker kills it: TERMINATED or CANCELED
     task: asyncio.Task | None = field(default=None, repr=False)
@@ -31,7 +29,6 @@ class RunningJob:
     limit = ""  # "oom" or "timeout" when killed for going over its requirements
     over_memory = 0  # the memory it had when killed for it
     timer: asyncio.TimerHandle | None = field(default=None, repr=False)
-    refused = False  # a hand-off the coordinator refused (see handoffs.py)
 
     def limit_kill(self, reason: str, sig: int, kill_after: float) -> None:
         """Stop it for going over a limit: ``sig`` now, SIGKILL ``kill_after`` seconds later."""

@@ -1,10 +1,11 @@
 """Job reports: batched, sent, and never dropped.
 
 A start report waits up to START_REPORT_DELAY to share a round trip (it only updates what
-users see); an end report waits up to END_REPORT_DELAY while the worker has queued jobs to go
-on with; anything else goes at once. A job whose end comes while its start still waits is
-reported by its end alone (it carries the start time; the coordinator takes a claimed job's end
-without a start): for short jobs that halves what both processes handle. ``send`` (the
+users see); others wait as long as the state asks (an end while the worker has queued jobs
+to go on with: ``state.END_REPORT_DELAY``), most go at once. A job whose end comes while its
+start still waits is reported by its end alone (it carries the start time; the coordinator
+takes a claimed job's end without a start): for short jobs that halves what both processes
+handle. ``send`` (the
 runner's) delivers one batch and carries out what the answer says; when it fails, the batch is
 kept, in order, for the next attempt, and ``on_failure`` is told (the runner then stops and
 exits non-zero).
@@ -22,9 +23,6 @@ from torc.proto import torc_pb2 as pb
 log = logging.getLogger("torc.worker")
 
 START_REPORT_DELAY = 0.05  # seconds a start report may wait to share a round trip
-# Seconds an end report may wait for others while the worker has queued jobs to go on with:
-# fewer, larger reports cost both processes less, and nobody is waiting on this one's slot.
-END_REPORT_DELAY = 0.02
 
 
 class Reporter:
