@@ -38,7 +38,7 @@ def test_the_generated_references_are_current(tmp_path: Path) -> None:
     env = {"PATH": os.environ["PATH"], "HOME": "/home/you"}  # as scripts/gen-docs runs it
     subprocess.run([sys.executable, "-m", "torc.docs_gen", str(tmp_path)], cwd=ROOT, env=env,
                    check=True, timeout=120)
-    for name in ("cli.md", "api.md", "config.md"):
+    for name in ("cli.md", "api.md", "config.md", "job-states.md"):
         committed = (ROOT / "docs" / "reference" / name).read_text()
         assert committed == (tmp_path / name).read_text(), \
             f"docs/reference/{name} is not current: run scripts/gen-docs"

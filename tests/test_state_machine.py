@@ -32,9 +32,9 @@ def by_name(wf: Workflow, name: str) -> int:
 
 def run(wf: Workflow, name: str, rc: int = 0, worker: int = 1) -> None:
     job_id = by_name(wf, name)
-    wf.claim(worker, [job_id])
-    wf.start(worker, job_id)
-    wf.finish(worker, job_id, S.COMPLETED if rc == 0 else S.FAILED, rc, 0.0, 1.0)
+    wf.transitions.claim(worker, [job_id])
+    wf.transitions.start(worker, job_id)
+    wf.transitions.finish(worker, job_id, S.COMPLETED if rc == 0 else S.FAILED, rc, 0.0, 1.0)
 
 
 DIAMOND = """
@@ -71,24 +71,24 @@ def test_illegal_transitions_change_nothing() -> None:
         wf.initialize(0.0)
     b = by_name(wf, "b")
     with pytest.raises(FailedPrecondition, match=r"job 2 \(b\) is blocked, not ready"):
-        wf.claim(1, [by_name(wf, "a"), b])
+        wf.transitions.claim(1, [by_name(wf, "a"), b])
     assert state(wf)["a"] == "ready"  # the legal half of the batch was not applied either
     a = by_name(wf, "a")
     with pytest.raises(FailedPrecondition, match="is ready; cannot start"):
-        wf.start(1, a)
-    wf.claim(1, [a])
+        wf.transitions.start(1, a)
+    wf.transitions.claim(1, [a])
     with pytest.raises(FailedPrecondition, match="held by worker 1, not 2"):
-        wf.start(2, a)
+        wf.transitions.start(2, a)
     with pytest.raises(FailedPrecondition, match="held by worker 1, not 2"):
-        wf.finish(2, a, S.COMPLETED, 0, 0, 1)
-    wf.start(1, a)
+        wf.transitions.finish(2, a, S.COMPLETED, 0, 0, 1)
+    wf.transitions.start(1, a)
     with pytest.raises(FailedPrecondition, match="stale"):
-        wf.finish(1, a, S.COMPLETED, 0, 0, 1, run_id=7)
-    wf.finish(1, a, S.COMPLETED, 0, 0, 1)
+        wf.transitions.finish(1, a, S.COMPLETED, 0, 0, 1, run_id=7)
+    wf.transitions.finish(1, a, S.COMPLETED, 0, 0, 1)
     with pytest.raises(FailedPrecondition, match="completed; cannot finish"):
-        wf.finish(1, a, S.FAILED, 1, 0, 1)
+        wf.transitions.finish(1, a, S.FAILED, 1, 0, 1)
     assert state(wf)["a"] == "completed"
-    wf.claim(1, [by_name(wf, "b")])
+    wf.transitions.claim(1, [by_name(wf, "b")])
     with pytest.raises(FailedPrecondition, match="pending or running"):
         wf.reset_status(False, 0)
     assert state(wf) == {"a": "completed", "b": "pending", "c": "ready", "d": "blocked"}
@@ -167,13 +167,13 @@ def test_cancel_workflow() -> None:
     wf = wf_from(DIAMOND)
     wf.initialize(0.0)
     a = by_name(wf, "a")
-    wf.claim(1, [a])
-    wf.start(1, a)
+    wf.transitions.claim(1, [a])
+    wf.transitions.start(1, a)
     running = wf.cancel(0.0)
     assert [j.name for j in running] == ["a"]
     assert state(wf) == {"a": "running", "b": "canceled", "c": "canceled", "d": "canceled"}
     assert not wf.complete
-    wf.finish(1, a, S.CANCELED, -9, 0, 1)
+    wf.transitions.finish(1, a, S.CANCELED, -9, 0, 1)
     assert wf.complete
     assert wf.pick(BIG, 10) == []
 
@@ -211,7 +211,7 @@ def test_claim_batch_limit() -> None:
     wf.initialize(0.0)
     first = wf.pick(BIG, 30)
     assert len(first) == 30
-    wf.claim(1, first)
+    wf.transitions.claim(1, first)
     second = wf.pick(BIG, 1000)
     assert len(second) == 70 and not set(first) & set(second)
 
@@ -432,3 +432,29 @@ def test_a_snapshot_from_before_global_ids_gets_them_in_workflow_order() -> None
     assert store.workflow(2).gid(1) == 5 and store.counters.last["jobs"] == 8
     assert [r.id for wf_id in (1, 2) for r in store.workflow(wf_id).results] == [1, 2]
     assert store.counters.results == 2
+
+
+def test_every_status_change_goes_through_the_transition_table() -> None:
+    """A change the table does not allow is refused where it is made, naming the job and
+    both states (a defect would otherwise go unnoticed until replay disagreed)."""
+    wf = wf_from(DIAMOND)
+    wf.initialize(0.0)
+    run(wf, "a")
+    a = wf.jobs[by_name(wf, "a") - 1]
+    with pytest.raises(S.IllegalTransition, match=r"job 1 \(a\): completed -> running"):
+        wf.set_status(a, S.RUNNING)
+    assert S.name(a.status) == "completed"
+    for old, news in S.TRANSITIONS.items():
+        for new in S.JobStatus:
+            assert S.allowed(old, new) == (new in news)
+    assert isinstance(a.status, S.JobStatus), "states are the enum, not bare ints"
+
+
+def test_a_snapshot_or_export_with_a_state_no_job_can_reach_is_refused() -> None:
+    store = Store()
+    store.apply(E.CreateWorkflow(1, normalize(parse_text(DIAMOND)), "", 0.0))
+    snap = json.loads(json.dumps(store.to_snapshot()))
+    snap["workflows"][0]["jobs"]["status"][2] = 42
+    with pytest.raises(S.IllegalTransition, match="snapshot job state: 42"):
+        Store.from_snapshot(snap)
+    assert 42 not in S.REACHABLE and S.PENDING_FAILED in S.REACHABLE

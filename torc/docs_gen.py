@@ -1,12 +1,13 @@
 """Writes the generated reference pages (``scripts/gen-docs``): the command-line reference
-from the three programs' parsers and the gRPC API reference from ``torc.proto``."""
+from the three programs' parsers, the gRPC API reference from ``torc.proto``, the configuration
+keys and the job states from their tables."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from torc import api_reference, cli_reference, config_reference
+from torc import api_reference, cli_reference, config_reference, states_reference
 
 
 def pages() -> dict[str, str]:
@@ -17,7 +18,8 @@ def pages() -> dict[str, str]:
     proto = Path(__file__).resolve().parent / "proto" / "torc.proto"
     return {"cli.md": cli_reference.page([torc_parser(), coord_parser(), worker_parser()]),
             "api.md": api_reference.page(proto.read_text()),
-            "config.md": config_reference.page()}
+            "config.md": config_reference.page(),
+            "job-states.md": states_reference.page()}
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ counts move in the same step as the jobs that cause them: there is no sweep and 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from torc import states as S
@@ -142,7 +142,7 @@ class ActionBook:
         return [a for a in self.actions
                 if (triggers is None or a.trigger in triggers) and a.available_to(worker_id)]
 
-    def claim(self, worker_id: int, action_ids: list[int]) -> None:
+    def claim(self, worker_id: int, action_ids: Sequence[int]) -> None:
         """Mark actions claimed by a worker; each must still be available to it."""
         chosen = [self.get(i) for i in action_ids]
         for a in chosen:

@@ -8,7 +8,7 @@ from typing import Any
 
 from torc.server import snapshot_parts
 from torc.server.ids import Counters, IdRanges, assign
-from torc.server.job import STATE_FIELDS, jobs_from_columns, spec_columns
+from torc.server.job import STATE_FIELDS, jobs_from_columns, restore_state, spec_columns
 from torc.server.records import FeedItem, Worker
 from torc.server.results import Results
 from torc.server.workflow import Workflow
@@ -61,11 +61,8 @@ def load_workflow(d: dict[str, Any]) -> Workflow:
     wf.file_mtimes = {int(k): v for k, v in d.get("file_mtimes", ())}
     for kind, ranges in d.get("ids", {}).items():
         wf.ids[kind] = IdRanges(ranges)
-    for f in STATE_FIELDS if jobs is None else ():
-        if f not in columns:
-            continue  # a snapshot older than the field: its default stands
-        for job, value in zip(wf.jobs, columns[f], strict=True):
-            setattr(job, f, value)
+    if jobs is None:
+        restore_state(wf.jobs, columns)
     wf.recount()
     for a, ad in zip(wf.actions.actions, d["actions"], strict=True):
         a.count, a.triggered, a.claimed = ad["count"], ad["triggered"], ad["claimed"]

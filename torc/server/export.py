@@ -15,7 +15,7 @@ from typing import Any
 
 from torc import states as S
 from torc.errors import InvalidArgument
-from torc.server.job import Result
+from torc.server.job import Result, restore_state
 from torc.server.results import Results
 from torc.server.workflow import Workflow
 
@@ -137,7 +137,7 @@ def check_state(state: Any, n_jobs: int, n_actions: int, n_files: int) -> dict[s
         raise InvalidArgument("state: expected an object")
     jobs = state.get("jobs") or {}
     statuses = _ints(jobs.get("status"), n_jobs, "status")
-    if any(s not in S.NAMES for s in statuses):
+    if any(s not in S.REACHABLE for s in statuses):
         raise InvalidArgument("state: a job status is not one of torc's")
     clean: dict[str, Any] = {
         "run_id": whole(state.get("run_id", 0), "run_id"),
@@ -237,16 +237,14 @@ def restored(clean: dict[str, Any]) -> dict[str, Any]:
 def apply_state(wf: Workflow, st: dict[str, Any]) -> None:
     """Give a freshly created workflow the checked state of an export."""
     wf.run_id, wf.initialized, wf.canceled = st["run_id"], st["initialized"], st["canceled"]
-    for k, job in enumerate(wf.jobs):
-        status = st["status"][k]
-        if status in S.ACTIVE:
-            status = S.READY  # its worker belonged to the old coordinator
-        job.status, job.attempt_id = status, st["attempt_id"][k]
-        job.run_id, job.return_code = st["job_run_id"][k], st["return_code"][k]
-    for job in wf.jobs:
-        job.waiting = sum(1 for u in job.deps if wf.jobs[u - 1].status not in S.DONE)
-        if job.status == S.BLOCKED and job.waiting == 0:
-            job.status = S.READY
+    # Held jobs are ready again: their workers belonged to the old coordinator.
+    status = [S.READY if s in S.ACTIVE else s for s in st["status"]]
+    waiting = [sum(1 for u in job.deps if status[u - 1] not in S.DONE) for job in wf.jobs]
+    status = [S.READY if s == S.BLOCKED and w == 0 else s
+              for s, w in zip(status, waiting, strict=True)]
+    restore_state(wf.jobs, {"status": status, "waiting": waiting,
+                            "attempt_id": st["attempt_id"], "run_id": st["job_run_id"],
+                            "return_code": st["return_code"]})
     wf.recount()
     wf.results = Results(st["results"])
     wf.results_parts = []  # none of its snapshot parts holds these

@@ -89,4 +89,4 @@ def start_after(wf: Any, worker_id: int, job_id: int, after: int, run_id: int,
         # Global ids in words (worked out only here: a hand-off start is on the hot path).
         raise FailedPrecondition(f"job {wf.gid(job_id)} ({job.name}) cannot start after job "
                                  f"{wf.gid(after)}: {why}")
-    wf.start_ready(worker_id, job)
+    wf.transitions.start_ready(worker_id, job)

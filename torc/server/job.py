@@ -43,7 +43,8 @@ class Job:
         # Upstream job ids (1-based); dependents are filled in by the workflow.
         self.deps: tuple[int, ...] = tuple(map(_PLUS_ONE, spec["deps"]))
         self.dependents: tuple[int, ...] = ()
-        self.status = S.UNINITIALIZED
+        # A JobStatus; plain ints once read back from a snapshot (the same numbers).
+        self.status: int = S.UNINITIALIZED
         self.waiting = 0  # upstream jobs not yet done
         self.attempt_id = 0
         self.run_id = 0
@@ -167,11 +168,21 @@ def jobs_from_columns(cols: dict[str, list[Any]],
         job.status, job.waiting, job.attempt_id, job.run_id = S.UNINITIALIZED, 0, 0, 0
         job.return_code, job.worker_id, job.digest = None, 0, 0
         jobs.append(job)
-    for field, values in (state or {}).items():
-        if field in STATE_FIELDS:
+    restore_state(jobs, state or {})
+    return jobs
+
+
+def restore_state(jobs: list[Job], columns: dict[str, list[Any]]) -> None:
+    """Give jobs their state columns (a snapshot's; a column it lacks keeps its default).
+    Statuses are checked against the transition table first: a job can be only in a state
+    the table reaches, whatever the file says."""
+    for status in set(columns.get("status", ())):
+        S.check_restored(status, "snapshot job state")
+    for field in STATE_FIELDS:
+        values = columns.get(field)
+        if values is not None:
             for job, value in zip(jobs, values, strict=True):
                 setattr(job, field, value)
-    return jobs
 
 
 STATE_FIELDS = ("status", "waiting", "attempt_id", "run_id", "return_code", "worker_id",

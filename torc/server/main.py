@@ -14,6 +14,7 @@ import ssl
 import sys
 import time
 from pathlib import Path
+from typing import Any, cast
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -103,17 +104,18 @@ class Coordinator:
         self.service = TorcService(store, self.wal, self.identities,
                                    heartbeat_interval=a.heartbeat_interval,
                                    snapshot_every=a.snapshot_every)
-        self.service.coordinator_id = identity(self.data_dir)
+        self.service.core.coordinator_id = identity(self.data_dir)
         self.snapshots = Snapshotter(self.data_dir, self.boot, self.wal, store,
                                      a.snapshot_cpu, a.snapshot_every)
-        self.service.snapshot_hook = self.snapshots.snapshot
+        self.service.core.snapshot_hook = self.snapshots.snapshot
         self.server = grpc.aio.server(options=[
             ("grpc.max_receive_message_length", a.max_message_mb << 20),
             ("grpc.max_send_message_length", a.max_message_mb << 20),
             ("grpc.so_reuseport", 0),
         ], interceptors=[AuthInterceptor(self.identities.lookup)])
         pb_grpc.add_TorcServicer_to_server(self.service, self.server)
-        self.health = health.aio.HealthServicer()
+        # cast: the type stubs of grpc_health leave its asyncio servicer out.
+        self.health = cast(Any, health).aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(
             (TORC_SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
@@ -141,8 +143,9 @@ class Coordinator:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
         self.watchers = [
-            loop.create_task(watch_workers(self.service)),
-            loop.create_task(watch_allocations(self.service, self.args.slurm_poll_interval))]
+            loop.create_task(watch_workers(self.service.core)),
+            loop.create_task(watch_allocations(self.service.core,
+                                              self.args.slurm_poll_interval))]
         await self.stop.wait()
 
     async def shutdown(self) -> None:

@@ -1,4 +1,4 @@
-"""The user-data and file RPCs of ``torc.v1.Torc`` (mixed into TorcService).
+"""The user-data and file RPCs of ``torc.v1.Torc`` (a part of TorcService).
 
 User data are named JSON values that jobs read and write (``torc user-data get/update``); a
 write is an event like any other, in the WAL and in snapshots.
@@ -17,6 +17,7 @@ from torc.proto import torc_pb2 as pb
 from torc.server import changes, global_ids, ids
 from torc.server import events as E
 from torc.server.rpc import abort
+from torc.server.service_core import ServiceCore
 from torc.server.workflow import Workflow
 from torc.spec.checks import Ctx, check_data
 
@@ -28,11 +29,15 @@ def user_data_message(entry_id: int, entry: dict[str, Any]) -> pb.UserData:
 
 
 class UserDataRpcs:
-    """Expects TorcService's helpers (``_read``, ``_commit``) on ``self``."""
+    """User data: listing, reading and updating."""
+
+    def __init__(self, core: ServiceCore) -> None:
+        self.core = core
+        self.store = core.store
 
     async def ListUserData(self, request: pb.WorkflowRef,
                            context: grpc.aio.ServicerContext) -> pb.ListUserDataResponse:
-        wf: Workflow = await self._read(context, request.workflow_id)  # type: ignore[attr-defined]
+        wf: Workflow = await self.core.read(context, request.workflow_id)
         entries = wf.extra.get("user_data") or []
         to_global = wf.ids["user_data"].to_global
         return pb.ListUserDataResponse(user_data=[user_data_message(to_global(i + 1), e)
@@ -40,7 +45,7 @@ class UserDataRpcs:
 
     async def GetUserData(self, request: pb.UserDataRef,
                           context: grpc.aio.ServicerContext) -> pb.UserData:
-        wf: Workflow = await self._read(context, request.workflow_id)  # type: ignore[attr-defined]
+        wf: Workflow = await self.core.read(context, request.workflow_id)
         try:
             entry = wf.user_data(global_ids.local(wf, "user_data", request.user_data_id))
         except NotFound as e:
@@ -59,9 +64,9 @@ class UserDataRpcs:
             check_data(Ctx("data_json"), data, f"user data {request.user_data_id}", None)
         except SpecError as e:
             await abort(context, e)
-        (local,) = await self._local(  # type: ignore[attr-defined]
+        (local,) = await self.core.local(
             context, request.workflow_id, "user_data", (request.user_data_id,))
-        entry = await self._commit(E.UpdateUserData(  # type: ignore[attr-defined]
+        entry = await self.core.commit(E.UpdateUserData(
             request.workflow_id, local, data, time.time()), context)
         return user_data_message(request.user_data_id, entry)
 
@@ -72,16 +77,16 @@ class UserDataRpcs:
             await abort(context, InvalidArgument(
                 f"kind must be one of {', '.join((*ids.LOCATABLE, 'result', 'compute_node'))}"
                 f", not {request.kind!r}"))
-        wf_id = ids.locate(self.store, what, request.id)  # type: ignore[attr-defined]
+        wf_id = ids.locate(self.store, what, request.id)
         if not wf_id:
             await abort(context, NotFound(f"{what.replace('_', ' ')} {request.id} does not "
                                           "exist"))
-        await self._read(context, wf_id)  # type: ignore[attr-defined]
+        await self.core.read(context, wf_id)
         return pb.WorkflowRef(workflow_id=wf_id)
 
     async def ListFiles(self, request: pb.WorkflowRef,
                         context: grpc.aio.ServicerContext) -> pb.ListFilesResponse:
-        wf: Workflow = await self._read(context, request.workflow_id)  # type: ignore[attr-defined]
+        wf: Workflow = await self.core.read(context, request.workflow_id)
         required = changes.required_files(wf)
         to_global = wf.ids["files"].to_global
         return pb.ListFilesResponse(files=[

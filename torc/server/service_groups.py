@@ -1,4 +1,4 @@
-"""The access-group and identity RPCs of ``torc.v1.Torc`` (mixed into TorcService).
+"""The access-group and identity RPCs of ``torc.v1.Torc`` (a part of TorcService).
 
 Each method checks who may call it (:mod:`torc.server.access`), builds one ``group_*`` event
 and commits it like every other change.
@@ -16,35 +16,37 @@ from torc.proto import torc_pb2 as pb
 from torc.server import access, convert
 from torc.server import events as E
 from torc.server.rpc import abort
+from torc.server.service_core import ServiceCore
 from torc.spec.checks import limited
 
 
 class AccessGroupRpcs:
-    """Torc's ``access-groups`` over gRPC; expects TorcService's helpers on ``self``."""
+    """Torc's ``access-groups`` over gRPC."""
 
-    store: Any
-    identities: Any
+    def __init__(self, core: ServiceCore) -> None:
+        self.core = core
+        self.store = core.store
 
     async def _group_event(self, context: grpc.aio.ServicerContext, event: E.Event,
                            what: str, workflow_id: int = 0) -> pb.AccessGroup:
         """Commit a group event after the right check: an admin changes groups, a workflow's
         owner (or an admin) links or unlinks it."""
         try:
-            who = self.who(context)  # type: ignore[attr-defined]
+            who = self.core.who(context)
             if workflow_id:
-                self._writable(context, workflow_id)  # type: ignore[attr-defined]
+                self.core.writable(context, workflow_id)
             else:
-                access.check_admin(who, self.identities.multi_user, what)
+                access.check_admin(who, self.core.identities.multi_user, what)
         except TorcError as e:
             await abort(context, e)
-        g = await self._commit(event, context)  # type: ignore[attr-defined]
+        g = await self.core.commit(event, context)
         return convert.access_group(g)
 
     async def WhoAmI(self, request: pb.Empty,
                      context: grpc.aio.ServicerContext) -> pb.Identity:
-        who = self.who(context)  # type: ignore[attr-defined]
+        who = self.core.who(context)
         return pb.Identity(user=who.name, admin=who.admin,
-                           multi_user=self.identities.multi_user)
+                           multi_user=self.core.identities.multi_user)
 
     async def CreateAccessGroup(self, request: pb.CreateAccessGroupRequest,
                                 context: grpc.aio.ServicerContext) -> pb.AccessGroup:
@@ -65,7 +67,7 @@ class AccessGroupRpcs:
 
     async def GetAccessGroup(self, request: pb.AccessGroupRef,
                              context: grpc.aio.ServicerContext) -> pb.AccessGroup:
-        await self._durable(context)  # type: ignore[attr-defined]
+        await self.core.durable(context)
         g = self.store.groups.groups.get(request.group_id)
         if g is None or not self._group_viewer(context)(g):
             await context.abort(grpc.StatusCode.NOT_FOUND,
@@ -75,8 +77,8 @@ class AccessGroupRpcs:
     def _group_viewer(self, context: grpc.aio.ServicerContext) -> Any:
         """Whether the caller sees a group (its members, its workflows): members and admins
         do, others do not. The caller is looked up once, not once per group."""
-        who = self.who(context)  # type: ignore[attr-defined]
-        if not self.identities.multi_user or who.admin:  # type: ignore[attr-defined]
+        who = self.core.who(context)
+        if not self.core.identities.multi_user or who.admin:
             return lambda g: True
         return lambda g: who.name in g.members
 
@@ -84,9 +86,9 @@ class AccessGroupRpcs:
                                context: grpc.aio.ServicerContext
                                ) -> pb.ListAccessGroupsResponse:
         if request.workflow_id:
-            await self._read(context, request.workflow_id)  # type: ignore[attr-defined]
+            await self.core.read(context, request.workflow_id)
         else:
-            await self._durable(context)  # type: ignore[attr-defined]
+            await self.core.durable(context)
         sees = self._group_viewer(context)
         groups = [g for g in self.store.groups.groups.values()
                   if sees(g)

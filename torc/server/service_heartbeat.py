@@ -16,14 +16,15 @@ from torc import states as S
 from torc.errors import TorcError
 from torc.proto import torc_pb2 as pb
 from torc.server.rpc import abort
+from torc.server.service_core import ServiceCore
 
 
 class HeartbeatRpcs:
-    """``Heartbeat``; mixed into TorcService (``store``, ``_stops``, ``_writable``)."""
+    """``Heartbeat``: workers' liveness, and cancellations told back."""
 
-    store: Any
-    _stops: dict[int, list[asyncio.Future[bool]]]
-    _writable: Any
+    def __init__(self, core: ServiceCore) -> None:
+        self.core = core
+        self.store = core.store
 
     async def Heartbeat(self, request_iterator: AsyncIterator[pb.HeartbeatRequest],
                         context: grpc.aio.ServicerContext) -> AsyncIterator[pb.HeartbeatResponse]:
@@ -42,7 +43,7 @@ class HeartbeatRpcs:
                 if w is not None:
                     if stopped is None or stopped.done():
                         stopped = asyncio.get_running_loop().create_future()
-                        self._stops.setdefault(w.workflow_id, []).append(stopped)
+                        self.core.stop_waiters.setdefault(w.workflow_id, []).append(stopped)
                     waiting.add(stopped)
                 await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
                 if next_beat.done():
@@ -57,13 +58,14 @@ class HeartbeatRpcs:
                         return
                     if w.workflow_id in self.store.workflows:
                         try:
-                            self._writable(context, w.workflow_id)
+                            self.core.writable(context, w.workflow_id)
                         except TorcError as e:
                             await abort(context, e)
                     w.last_heartbeat = time.time()
                     running = list(hb.running_job_ids)
                 elif not self._stop_news(w):
                     continue  # a wake for another reason: nothing to say before the beat
+                assert w is not None  # a stop is awaited only once a beat named the worker
                 answer = self._heartbeat_answer(w, running)
                 yield answer
                 if answer.shutdown and w.workflow_id not in self.store.workflows:
@@ -77,7 +79,7 @@ class HeartbeatRpcs:
                 elif not fut.cancelled():
                     fut.exception()  # the stream's end (StopAsyncIteration): seen, not lost
             if w is not None and stopped is not None:
-                waiting_stops = self._stops.get(w.workflow_id, [])
+                waiting_stops = self.core.stop_waiters.get(w.workflow_id, [])
                 if stopped in waiting_stops:
                     waiting_stops.remove(stopped)
 

@@ -1,10 +1,11 @@
-"""The job RPCs of ``torc.v1.Torc`` (mixed into TorcService): initialize and reinitialize
+"""The job RPCs of ``torc.v1.Torc`` (a part of TorcService): initialize and reinitialize
 (with the files the caller sees), the reinitialize plan, job updates, job and result listings.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import grpc
@@ -15,7 +16,10 @@ from torc.errors import InvalidArgument, NotFound
 from torc.proto import torc_pb2 as pb
 from torc.server import changes, convert, global_ids
 from torc.server import events as E
+from torc.server.job import Result
+from torc.server.results import Results
 from torc.server.rpc import abort, paged
+from torc.server.service_core import ServiceCore
 from torc.server.workflow import Workflow
 from torc.spec.checks import RE2_OPTIONS
 
@@ -38,7 +42,7 @@ _SORT_KEYS: dict[str, Any] = {
     "return_code": lambda j: (j.return_code is None, j.return_code or 0, j.id)}
 
 
-def _latest(results: list, every: bool) -> list:
+def _latest(results: Results, every: bool) -> Iterable[Result]:
     """Each job's latest result (Torc's default), or every result of every run."""
     if every:
         return results
@@ -53,12 +57,16 @@ def _latest(results: list, every: bool) -> list:
 
 
 class JobRpcs:
-    """Expects TorcService's helpers (``_read``, ``_commit``) on ``self``."""
+    """Initialize and reinitialize, job updates, job and result listings."""
+
+    def __init__(self, core: ServiceCore) -> None:
+        self.core = core
+        self.store = core.store
 
     async def _file_times(self, request: pb.InitializeRequest,
                           context: grpc.aio.ServicerContext) -> tuple[Workflow, tuple | None]:
         """The workflow and the file times its caller saw (aborting the call when bad)."""
-        wf = await self._read(context, request.workflow_id)  # type: ignore[attr-defined]
+        wf = await self.core.read(context, request.workflow_id)
         try:
             return wf, file_times(wf, request)
         except InvalidArgument as e:
@@ -67,7 +75,7 @@ class JobRpcs:
     async def _init_event(self, cls: type, request: pb.InitializeRequest,
                           context: grpc.aio.ServicerContext) -> pb.Workflow:
         _, mtimes = await self._file_times(request, context)
-        return convert.workflow(await self._commit(  # type: ignore[attr-defined]
+        return convert.workflow(await self.core.commit(
             cls(request.workflow_id, time.time(), mtimes), context))
 
     async def InitializeWorkflow(self, request: pb.InitializeRequest,
@@ -93,20 +101,20 @@ class JobRpcs:
                            ("runtime_seconds", "runtime")):
             if request.HasField(field):
                 resources[key] = getattr(request, field)
-        (job_id,) = await self._local(  # type: ignore[attr-defined]
+        (job_id,) = await self.core.local(
             context, request.workflow_id, "jobs", (request.job_id,))
         event = E.UpdateJob(
             request.workflow_id, job_id, time.time(),
             priority=request.priority if request.HasField("priority") else None,
             rr_name=request.resource_requirements, resources=resources,
             command=request.command if request.HasField("command") else None)
-        job = await self._commit(event, context)  # type: ignore[attr-defined]
-        wf = self.store.workflow(request.workflow_id)  # type: ignore[attr-defined]
+        job = await self.core.commit(event, context)
+        wf = self.store.workflow(request.workflow_id)
         return convert.job(wf, job)
 
     async def ListJobs(self, request: pb.ListJobsRequest,
                        context: grpc.aio.ServicerContext) -> pb.ListJobsResponse:
-        wf = await self._read(context, request.workflow_id)  # type: ignore[attr-defined]
+        wf = await self.core.read(context, request.workflow_id)
         if request.status and request.status not in S.NAMES:
             await abort(context, InvalidArgument(f"unknown job status {request.status}"))
         jobs = wf.jobs if not request.status else [j for j in wf.jobs
@@ -133,7 +141,7 @@ class JobRpcs:
 
     async def ListResults(self, request: pb.ListResultsRequest,
                           context: grpc.aio.ServicerContext) -> pb.ListResultsResponse:
-        wf = await self._read(context, request.workflow_id)  # type: ignore[attr-defined]
+        wf = await self.core.read(context, request.workflow_id)
         job_id = wf.ids["jobs"].to_local(request.job_id) if request.job_id else 0
         if request.job_id and not job_id:
             return pb.ListResultsResponse()  # not one of its jobs: it has no results

@@ -1,4 +1,4 @@
-"""Export, import and archive RPCs of ``torc.v1.Torc`` (mixed into TorcService)."""
+"""Export, import and archive RPCs of ``torc.v1.Torc`` (a part of TorcService)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,21 @@ from torc.proto import torc_pb2 as pb
 from torc.server import convert, export, heap
 from torc.server import events as E
 from torc.server.rpc import abort
+from torc.server.service_core import ServiceCore
 from torc.spec.validate import normalize
 
 
 class TransferRpcs:
-    """Expects TorcService's helpers (``_read``, ``_commit``, ``who``...) on ``self``."""
+    """Export and import of workflows."""
+
+    def __init__(self, core: ServiceCore) -> None:
+        self.core = core
+        self.store = core.store
 
     async def ExportWorkflow(self, request: pb.WorkflowRef,
                              context: grpc.aio.ServicerContext) -> pb.ExportedWorkflow:
-        wf = await self._read(context, request.workflow_id)  # type: ignore[attr-defined]
-        doc = export.document(wf, list(self.store.feed))  # type: ignore[attr-defined]
+        wf = await self.core.read(context, request.workflow_id)
+        doc = export.document(wf, list(self.store.feed))
         return pb.ExportedWorkflow(document_json=json.dumps(doc))
 
     async def ImportWorkflow(self, request: pb.ImportWorkflowRequest,
@@ -47,15 +52,15 @@ class TransferRpcs:
                            if isinstance(e, list) and len(e) == 3)[-export.MAX_EVENTS:]
         except TorcError as e:
             await abort(context, e)
-        user = await self._owner(context, spec, lambda user, me: (  # type: ignore[attr-defined]
+        user = await self.core.owner(context, spec, lambda user, me: (
             f"the export belongs to {user!r}: only an admin may import it for them"))
-        wf = await self._commit(E.ImportWorkflow(  # type: ignore[attr-defined]
-            self.store.next_workflow_id, spec, user, time.time(), state,  # type: ignore[attr-defined]
+        wf = await self.core.commit(E.ImportWorkflow(
+            self.store.next_workflow_id, spec, user, time.time(), state,
             events), context)
         return convert.workflow(wf)
 
     async def ArchiveWorkflow(self, request: pb.ArchiveWorkflowRequest,
                               context: grpc.aio.ServicerContext) -> pb.Workflow:
-        wf = await self._commit(E.ArchiveWorkflow(  # type: ignore[attr-defined]
+        wf = await self.core.commit(E.ArchiveWorkflow(
             request.workflow_id, request.archived, time.time()), context)
         return convert.workflow(wf)

@@ -1,7 +1,7 @@
-"""The worker-facing RPCs of ``torc.v1.Torc`` (mixed into TorcService): registration,
+"""The worker-facing RPCs of ``torc.v1.Torc`` (a part of TorcService): registration,
 claims of jobs and actions, reports, allocations and heartbeats.
 
-Each checks its request, builds one event and commits it through TorcService's ``_commit``.
+Each checks its request, builds one event and commits it through ``ServiceCore.commit``.
 A retried call (its answer lost) repeats its ``claim_id`` or ``instance_id`` and gets the same
 answer, never a second effect.
 """
@@ -23,6 +23,7 @@ from torc.server import convert, handoffs
 from torc.server import events as E
 from torc.server.claims import Offer
 from torc.server.rpc import abort
+from torc.server.service_core import ServiceCore
 from torc.triggers import MAIN_LOOP_TRIGGERS
 
 MAX_CLAIM_BATCH = 10_000
@@ -159,28 +160,26 @@ def retried(last_claim: list, claim_id: int) -> list[int] | None:
 
 
 class WorkerRpcs:
-    """Expects TorcService's store, WAL and helpers on ``self``."""
+    """The worker-facing RPCs: registration, claims of jobs and actions, reports, allocations."""
 
-    store: Any
-    wal: Any
-    heartbeat_interval: float
-    coordinator_id: str
-    _wake: dict[int, list[asyncio.Future[bool]]]
+    def __init__(self, core: ServiceCore) -> None:
+        self.core = core
+        self.store = core.store
 
     async def RegisterWorker(self, request: pb.RegisterWorkerRequest,
                              context: grpc.aio.ServicerContext) -> pb.RegisterWorkerResponse:
         if request.instance_id:
             try:  # a retry finds its worker, but only for whom may register there at all
-                self._writable(context, request.workflow_id)
+                self.core.writable(context, request.workflow_id)
             except TorcError as e:
                 await abort(context, e)
             for w in self.store.workers.values():
                 if (w.instance == request.instance_id and w.workflow_id == request.workflow_id
                         and w.active):
-                    await self._durable(context)
+                    await self.core.durable(context)
                     return pb.RegisterWorkerResponse(
-                        worker_id=w.id, heartbeat_interval=self.heartbeat_interval,
-            coordinator_id=self.coordinator_id,
+                        worker_id=w.id, heartbeat_interval=self.core.heartbeat_interval,
+            coordinator_id=self.core.coordinator_id,
                         settings_json=convert.worker_settings(
                             self.store.workflow(w.workflow_id)))
         if len(request.output_dir) > MAX_PATH:
@@ -190,15 +189,15 @@ class WorkerRpcs:
         r = request.resources
         res = {"num_cpus": r.num_cpus, "memory": r.memory_bytes, "num_gpus": r.num_gpus,
                "num_nodes": r.num_nodes or 1, "time_left": r.time_left_seconds}
-        w = await self._commit(E.RegisterWorker(
+        w = await self.core.commit(E.RegisterWorker(
             self.store.next_worker_id, request.workflow_id, time.time(),
             hostname=request.hostname, slurm_job_id=request.slurm_job_id,
             node_name=request.node_name, resources=res, pid=request.pid,
             role=request.role or "worker", instance=request.instance_id,
             scheduler=request.scheduler, output_dir=request.output_dir), context)
         return pb.RegisterWorkerResponse(
-            worker_id=w.id, heartbeat_interval=self.heartbeat_interval,
-            coordinator_id=self.coordinator_id,
+            worker_id=w.id, heartbeat_interval=self.core.heartbeat_interval,
+            coordinator_id=self.core.coordinator_id,
             settings_json=convert.worker_settings(self.store.workflow(w.workflow_id)))
 
     async def UnregisterWorker(self, request: pb.UnregisterWorkerRequest,
@@ -206,10 +205,10 @@ class WorkerRpcs:
         w = self.store.workers.get(request.worker_id)
         if w is not None and w.workflow_id in self.store.workflows:
             try:
-                self._writable(context, w.workflow_id)
+                self.core.writable(context, w.workflow_id)
             except TorcError as e:
                 await abort(context, e)
-        await self._commit(E.UnregisterWorker(request.worker_id, time.time()), context)
+        await self.core.commit(E.UnregisterWorker(request.worker_id, time.time()), context)
         return pb.Empty()
 
     def _claim_flags(self, wf_id: int, worker_id: int) -> dict[str, Any]:
@@ -233,7 +232,7 @@ class WorkerRpcs:
         woken = False
         while True:
             try:
-                wf = self._writable(context, request.workflow_id)
+                wf = self.core.writable(context, request.workflow_id)
                 w = self.store.live_worker(request.worker_id, wf.id)
             except TorcError as e:
                 await abort(context, e)
@@ -250,7 +249,7 @@ class WorkerRpcs:
             remaining = deadline - time.monotonic()
             if (remaining <= 0 or woken or flags["workflow_done"] or flags["actions_pending"]
                     or (request.peek and flags["initialized"])):
-                await self._durable(context)
+                await self.core.durable(context)
                 if request.count_fitting and ask.now is not None:
                     flags["fitting_jobs"] = fitting_jobs(wf, ask.now, w.scheduler)
                 return pb.ClaimJobResponse(**flags)
@@ -259,7 +258,7 @@ class WorkerRpcs:
             loop = asyncio.get_running_loop()
             fut: asyncio.Future[bool] = loop.create_future()
             timer = loop.call_later(remaining, lambda f=fut: f.done() or f.set_result(False))
-            waiting = self._wake.setdefault(wf.id, [])
+            waiting = self.core.claim_waiters.setdefault(wf.id, [])
             waiting.append(fut)
             try:
                 woken = await fut
@@ -267,8 +266,8 @@ class WorkerRpcs:
                 timer.cancel()
                 if fut in waiting:  # timed out or cancelled: leave no future behind
                     waiting.remove(fut)
-                    if not waiting and self._wake.get(wf.id) is waiting:
-                        del self._wake[wf.id]
+                    if not waiting and self.core.claim_waiters.get(wf.id) is waiting:
+                        del self.core.claim_waiters[wf.id]
 
     async def _claim_now(self, wf: Any, w: Any, request: pb.ClaimJobRequest, ask: Ask,
                          context: grpc.aio.ServicerContext,
@@ -281,7 +280,7 @@ class WorkerRpcs:
         if (first := retried(w.last_claim, request.claim_id)) is not None:
             again = [wf.jobs[i - 1] for i in first
                      if wf.jobs[i - 1].status == S.PENDING and wf.jobs[i - 1].worker_id == w.id]
-            await self._durable(context)
+            await self.core.durable(context)
             return [convert.claimed_job(wf, j) for j in again]
         ids = []
         if pick and ask.now is not None:
@@ -298,7 +297,7 @@ class WorkerRpcs:
         if not ids:
             return None
         try:
-            jobs = await self._commit(E.ClaimJobs(wf.id, w.id, tuple(ids), request.claim_id),
+            jobs = await self.core.commit(E.ClaimJobs(wf.id, w.id, tuple(ids), request.claim_id),
                                       context)
         except BaseException:
             wf.requeue(ids)  # picked but not claimed: back in the queue, never lost from it
@@ -308,12 +307,12 @@ class WorkerRpcs:
     async def ClaimAction(self, request: pb.ClaimActionRequest,
                           context: grpc.aio.ServicerContext) -> pb.ClaimActionResponse:
         try:
-            wf = self._writable(context, request.workflow_id)
+            wf = self.core.writable(context, request.workflow_id)
             w = self.store.live_worker(request.worker_id, wf.id)
         except TorcError as e:
             await abort(context, e)
         if (first := retried(w.last_action_claim, request.claim_id)) is not None:
-            await self._durable(context)
+            await self.core.durable(context)
             again = [wf.actions.get(i) for i in first]
             return pb.ClaimActionResponse(actions=[convert.claimed_action(wf, x) for x in again])
         triggers = set(request.trigger_types) or None
@@ -321,9 +320,9 @@ class WorkerRpcs:
         ids = [a.id for a in wf.actions.pending_for(request.worker_id, triggers)
                if not kinds or a.kind in kinds]
         if not ids:
-            await self._durable(context)
+            await self.core.durable(context)
             return pb.ClaimActionResponse()
-        actions = await self._commit(E.ClaimActions(wf.id, request.worker_id, tuple(ids),
+        actions = await self.core.commit(E.ClaimActions(wf.id, request.worker_id, tuple(ids),
                                                     request.claim_id), context)
         return pb.ClaimActionResponse(actions=[convert.claimed_action(wf, x) for x in actions])
 
@@ -340,7 +339,7 @@ class WorkerRpcs:
         unknown = [r for r in built if isinstance(r, str)]
         # Not waited for alone: the claim below is logged after it, and the answer goes only
         # once both are durable, so a report and its claim cost one fsync, not two.
-        rejected = await self._commit(E.Report(request.workflow_id, request.worker_id, rows),
+        rejected = await self.core.commit(E.Report(request.workflow_id, request.worker_id, rows),
                                       context, durable=False) + unknown
         try:
             wf = self.store.workflows.get(request.workflow_id)
@@ -359,7 +358,7 @@ class WorkerRpcs:
                     jobs = await self._claim_now(wf, w, request.claim, ask, context)
                 nexts = next_jobs(wf, w, started + _locals(wf, jobs or ()))
         finally:
-            await self._durable(context)  # the report, whatever the claim did
+            await self.core.durable(context)  # the report, whatever the claim did
         return pb.ReportStatusResponse(rejected=rejected, workflow_done=wf is None or wf.complete,
                                        actions_pending=pending, jobs=jobs or [],
                                        next_jobs=nexts,
@@ -372,13 +371,13 @@ class WorkerRpcs:
         execution = {"start_time": e.start_time, "end_time": e.end_time, "success": e.success,
                      "message": e.message[:4000], "stdout_path": e.stdout_path,
                      "stderr_path": e.stderr_path}
-        await self._commit(E.ActionResult(request.workflow_id, request.worker_id,
+        await self.core.commit(E.ActionResult(request.workflow_id, request.worker_id,
                                           request.action_id, execution), context)
         return pb.Empty()
 
     async def RecordAllocation(self, request: pb.RecordAllocationRequest,
                                context: grpc.aio.ServicerContext) -> pb.Allocation:
-        alloc = await self._commit(E.RecordAllocation(
+        alloc = await self.core.commit(E.RecordAllocation(
             request.workflow_id, request.worker_id, request.action_id, request.slurm_job_id,
             time.time(), scheduler=request.scheduler, num_nodes=request.num_nodes or 1),
             context)

@@ -247,7 +247,7 @@ class Store(AllocationEvents):
     def _claim(self, ev: E.ClaimJobs) -> list:
         wf = self.workflow(ev.workflow_id)
         w = self.live_worker(ev.worker_id, wf.id)
-        jobs = wf.claim(w.id, ev.job_ids)
+        jobs = wf.transitions.claim(w.id, ev.job_ids)
         w.jobs.update(ev.job_ids)
         w.last_claim = [ev.claim_id, list(ev.job_ids)]
         return jobs
@@ -277,7 +277,7 @@ class Store(AllocationEvents):
                 handoffs.start_after(wf, w.id, job_id, row.after, run_id, attempt_id)
                 w.jobs.add(job_id)
                 return
-            wf.start(w.id, job_id, run_id, attempt_id)
+            wf.transitions.start(w.id, job_id, run_id, attempt_id)
         elif kind == FINISHED:
             if same_attempt and job.status in S.TERMINAL and job.return_code is not None:
                 return  # re-sent
@@ -286,7 +286,8 @@ class Store(AllocationEvents):
                 return
             if not status:
                 status = S.COMPLETED if rc == 0 else S.FAILED
-            outcome = wf.finish(w.id, job_id, status, rc, start, end, run_id, attempt_id, row)
+            outcome = wf.transitions.finish(w.id, job_id, status, rc, start, end, run_id,
+                                            attempt_id, row)
             w.jobs.discard(job_id)
             if outcome:
                 self._note(wf.id, end, outcome, f"job {wf.gid(job_id)} ({job.name}) failed "
@@ -300,7 +301,7 @@ class Store(AllocationEvents):
             if wf.done_count == len(wf.jobs):
                 self._note(wf.id, end, "complete", f"workflow {wf.id} complete")
         elif kind == RELEASED:
-            wf.release(w.id, job_id, run_id, attempt_id)
+            wf.transitions.release(w.id, job_id, run_id, attempt_id)
             w.jobs.discard(job_id)
         else:
             raise InvalidArgument(f"job {wf.gid(job_id)}: unknown report kind {kind}")
@@ -344,9 +345,9 @@ class Store(AllocationEvents):
             for job_id in affected:
                 job = wf.jobs[job_id - 1]
                 if job.status == S.PENDING:
-                    wf.release(w.id, job_id)
+                    wf.transitions.release(w.id, job_id)
                 elif job.status == S.RUNNING:
-                    wf.lose(w.id, job_id, ts)
+                    wf.transitions.lose(w.id, job_id, ts)
             if lost or affected:
                 self._note(wf.id, ts, "worker_lost" if lost else "worker_left",
                            f"worker {w.id} on {w.node_name or w.hostname} "

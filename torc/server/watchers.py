@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from torc import slurm
 from torc.server import events as E
-from torc.server.service import TorcService
+from torc.server.service_core import ServiceCore
 
 # Asks Slurm for the state of some jobs (``torc.slurm.squeue``; injected for tests).
 Squeue = Callable[[list[str]], dict[str, slurm.JobInfo]]
@@ -23,7 +23,7 @@ Squeue = Callable[[list[str]], dict[str, slurm.JobInfo]]
 log = logging.getLogger(__name__)
 
 
-async def watch_workers(service: TorcService) -> None:
+async def watch_workers(service: ServiceCore) -> None:
     """Declare workers lost when their heartbeats stop (runs forever)."""
     while True:
         await asyncio.sleep(max(service.heartbeat_interval / 2, 0.05))
@@ -38,7 +38,7 @@ async def watch_workers(service: TorcService) -> None:
         await service.wal.sync()
 
 
-async def watch_allocations(service: TorcService, interval: float,
+async def watch_allocations(service: ServiceCore, interval: float,
                             squeue: Squeue = slurm.squeue) -> None:
     """Follow the workflows' Slurm allocations with squeue (runs forever).
 

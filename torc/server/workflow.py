@@ -27,24 +27,26 @@ SORT_KEYS = {
 }
 
 
-class Workflow(WorkerTransitions):
+class Workflow:
     """A workflow's jobs, actions, results and run state."""
 
     def __init__(self, wf_id: int, spec: dict[str, Any], user: str, created_at: float,
                  jobs: list[Job] | None = None) -> None:
         """``jobs``: already built (from a snapshot's columns) instead of ``spec["jobs"]``."""
         self.id = wf_id
+        # What workers do to its jobs (claim, start, finish...), through its state machine.
+        self.transitions = WorkerTransitions(self)
         self.user = user
         self.created_at = created_at
         self.name: str = spec["name"]
         self.description: str = spec.get("description", "")
         self.project: str = spec.get("project", "")
         # Spec sections the coordinator only passes on (to workers, Slurm submission, display).
-        self.extra = {k: spec.get(k) for k in (
+        self.extra: dict[str, Any] = {k: spec.get(k) for k in (
             "metadata", "files", "user_data", "slurm_schedulers", "slurm_defaults",
             "execution_config", "failure_handlers", "resource_monitor", "use_pending_failed",
             "settings")}
-        self.sort_key = SORT_KEYS.get((spec.get("settings") or {}).get("jobs_sort_method"))
+        self.sort_key = SORT_KEYS.get((spec.get("settings") or {}).get("jobs_sort_method") or "")
         self.rrs: list[dict[str, Any]] = spec["resource_requirements"]
         self.jobs = jobs if jobs is not None else [Job(i + 1, j)
                                                    for i, j in enumerate(spec["jobs"])]
@@ -147,10 +149,13 @@ class Workflow(WorkerTransitions):
 
     # ----- the state machine
 
-    def _set(self, job: Job, new: int) -> None:
+    def set_status(self, job: Job, new: int) -> None:
         old = job.status
         if old == new:
             return
+        if not S.allowed(old, new):
+            raise S.IllegalTransition(f"workflow {self.id} job {job.id} ({job.name}): "
+                                      f"{S.name(old)} -> {S.name(new)} is not allowed")
         self.counts[old] -= 1
         self.counts[new] += 1
         job.status = new
@@ -168,7 +173,7 @@ class Workflow(WorkerTransitions):
     def _has_failed_upstream(self, job: Job) -> bool:
         return any(self.jobs[u - 1].status in S.UNSUCCESSFUL for u in job.deps)
 
-    def _propagate(self, finished: list[Job]) -> None:
+    def propagate(self, finished: list[Job]) -> None:
         """Dependents of jobs that just became done: unblock them, or cancel them transitively."""
         stack = list(finished)
         while stack:
@@ -183,10 +188,10 @@ class Workflow(WorkerTransitions):
                     self._cancel_job(d)
                     stack.append(d)
                 elif d.waiting == 0:
-                    self._set(d, S.READY)
+                    self.set_status(d, S.READY)
 
     def _cancel_job(self, job: Job) -> None:
-        self._set(job, S.CANCELED)
+        self.set_status(job, S.CANCELED)
         job.return_code = None
 
     def _init_uninitialized(self, ts: float) -> None:
@@ -197,7 +202,7 @@ class Workflow(WorkerTransitions):
             j.attempt_id = 1
             j.return_code = None
             j.worker_id = 0
-            self._set(j, S.BLOCKED)
+            self.set_status(j, S.BLOCKED)
         cascaded: list[Job] = []
         for j in todo:
             if j.status != S.BLOCKED:
@@ -206,10 +211,10 @@ class Workflow(WorkerTransitions):
                 self._cancel_job(j)
                 cascaded.append(j)
             elif j.waiting == 0:
-                self._set(j, S.READY)
-        self._propagate(cascaded)
+                self.set_status(j, S.READY)
+        self.propagate(cascaded)
 
-    def _after_change(self) -> None:
+    def after_change(self) -> None:
         if self.initialized and self.done_count == len(self.jobs):
             self.actions.workflow_completed()
 
@@ -232,7 +237,7 @@ class Workflow(WorkerTransitions):
         self.initialized = True
         self._init_uninitialized(ts)
         self.actions.arm([j.status for j in self.jobs], self.done_count == len(self.jobs))
-        self._after_change()
+        self.after_change()
 
     def reinitialize(self, ts: float, mtimes: dict[int, float] | None = None,
                      changed: Sequence[int] = ()) -> None:
@@ -245,14 +250,14 @@ class Workflow(WorkerTransitions):
         self.file_mtimes.update(mtimes or {})
         for j in self.jobs:
             if j.status in (S.BLOCKED, S.READY, S.CANCELED, S.TERMINATED):
-                self._set(j, S.UNINITIALIZED)
+                self.set_status(j, S.UNINITIALIZED)
         self.ready.clear()
         self.canceled = False
         self.run_id += 1
         self.initialized = True
         self._init_uninitialized(ts)
         self.actions.arm([j.status for j in self.jobs], self.done_count == len(self.jobs))
-        self._after_change()
+        self.after_change()
 
     def reset_status(self, failed_only: bool, ts: float, job_ids: tuple[int, ...] = ()) -> int:
         """Jobs back to uninitialized: all; or the given jobs, or the failed, canceled and
@@ -272,7 +277,7 @@ class Workflow(WorkerTransitions):
             self.initialized = False
             self.actions.disarm()
         for j in targets:
-            self._set(j, S.UNINITIALIZED)
+            self.set_status(j, S.UNINITIALIZED)
             j.return_code = None
             j.worker_id = 0
         self.recount()
@@ -289,7 +294,7 @@ class Workflow(WorkerTransitions):
             elif j.status == S.RUNNING:
                 running.append(j)
         self.ready.clear()
-        self._after_change()
+        self.after_change()
         return running
 
     # ----- worker transitions
