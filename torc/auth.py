@@ -108,9 +108,11 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+        continuation: Callable[[grpc.HandlerCallDetails],
+                               Awaitable[grpc.RpcMethodHandler | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        details = handler_call_details
         if not details.method.startswith(PROTECTED_PREFIX):
             return await continuation(details)  # health and reflection stay open
         for key, value in details.invocation_metadata or ():
@@ -137,17 +139,21 @@ class _ClientMetadata(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientIn
         return _Details(d.method, d.timeout, md, d.credentials, d.wait_for_ready,
                         d.compression)
 
-    def intercept_unary_unary(self, continuation: Any, d: Any, request: Any) -> Any:
-        return continuation(self._details(d), request)
+    def intercept_unary_unary(self, continuation: Any, client_call_details: Any,
+                              request: Any) -> Any:
+        return continuation(self._details(client_call_details), request)
 
-    def intercept_unary_stream(self, continuation: Any, d: Any, request: Any) -> Any:
-        return continuation(self._details(d), request)
+    def intercept_unary_stream(self, continuation: Any, client_call_details: Any,
+                               request: Any) -> Any:
+        return continuation(self._details(client_call_details), request)
 
-    def intercept_stream_unary(self, continuation: Any, d: Any, requests: Any) -> Any:
-        return continuation(self._details(d), requests)
+    def intercept_stream_unary(self, continuation: Any, client_call_details: Any,
+                               request_iterator: Any) -> Any:
+        return continuation(self._details(client_call_details), request_iterator)
 
-    def intercept_stream_stream(self, continuation: Any, d: Any, requests: Any) -> Any:
-        return continuation(self._details(d), requests)
+    def intercept_stream_stream(self, continuation: Any, client_call_details: Any,
+                                request_iterator: Any) -> Any:
+        return continuation(self._details(client_call_details), request_iterator)
 
 
 class _Details(grpc.ClientCallDetails):

@@ -187,16 +187,16 @@ def _typed(section: str, key: str, value: Any, source: str) -> Any:
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise TorcError(f"{source}: [{section}] {key} must be a {kind.__name__}, got "
                         f"{value!r}")
-    if kind is list and not all(isinstance(x, str) for x in value):
+    if isinstance(value, list) and not all(isinstance(x, str) for x in value):
         raise TorcError(f"{source}: [{section}] {key} must be a list of strings")
-    if key.endswith(("_dir", "_file", "tls_cert", "tls_key")):
+    if key.endswith(("_dir", "_file", "tls_cert", "tls_key")) and isinstance(value, str):
         value = os.path.expanduser(value)  # "~/torc-data" means what a shell makes of it
     if (section, key) == ("client", "format") and value not in ("table", "json"):
         raise TorcError(f"{source}: [client] format must be table or json, got {value!r}")
     if key == "log_level":
         from torc.logs import level
         try:
-            level(value)
+            level(str(value))
         except ValueError as e:
             raise TorcError(f"{source}: [{section}] log_level: {e}") from None
     return value

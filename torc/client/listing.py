@@ -28,11 +28,10 @@ class Listing:
         """The rows sorted (missing values last) and cut to the page."""
         out = list(rows)
         if self.sort_by:
-            if out and self.sort_by not in out[0]:
-                raise TorcError(f"--sort-by: no field {self.sort_by!r}; one of "
-                                + ", ".join(out[0]))
-            out.sort(key=lambda r: (r[self.sort_by] is None, _key(r[self.sort_by])),
-                     reverse=self.reverse)
+            field = self.sort_by
+            if out and field not in out[0]:
+                raise TorcError(f"--sort-by: no field {field!r}; one of " + ", ".join(out[0]))
+            out.sort(key=lambda r: (r[field] is None, _key(r[field])), reverse=self.reverse)
         elif self.reverse:
             out.reverse()
         end = None if self.limit is None else self.offset + self.limit

@@ -55,9 +55,11 @@ class EmbeddedCoordinator:
     def listening(self, timeout: float = 30.0) -> str:
         """Wait until the launched coordinator listens; returns its URL."""
         deadline = time.monotonic() + timeout
-        assert self.proc.stdout is not None
+        assert self.proc is not None, "launch() first"
+        out = self.proc.stdout
+        assert out is not None
         while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
+            line = out.readline()
             if not line:
                 break
             if line.startswith("torc-coord listening on "):
@@ -101,7 +103,7 @@ def worker_log(output_dir: Path, wf_id: int, run_id: int) -> Path:
     return output_dir / f"job_runner_{socket.gethostname()}_wf{wf_id}_r{run_id}.log"
 
 
-def prepare(client: TorcClient, target: str, files_dir: Path,
+def prepare(client: TorcClient, target: str, files_dir: Path | None,
             before_init: Any = None, loaded: tuple[dict[str, Any], str] | None = None) -> int:
     """Create (from a spec) and initialize, or initialize an existing workflow id; input
     files are looked for in ``files_dir``, where the jobs will run.
@@ -217,6 +219,7 @@ def run(args: argparse.Namespace, url: str | None, fmt: str) -> int:
         loaded = None if args.target.isdigit() else load_spec(args.target, check=False)
         if embedded is not None:
             url = embedded.listening()
+        assert url is not None
         with TorcClient(url) as client:
             client.wait_ready()
             log_path = output_dir / "worker.log"

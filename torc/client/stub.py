@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -108,7 +108,7 @@ class TorcClient:
         # One health check that waits for the connection, not grpc.channel_ready_future: that
         # leaves a thread polling the channel's state, and closing the channel waits for its
         # next poll, which a quick command such as a small ``torc run`` would notice.
-        check = health_pb2_grpc.HealthStub(self.channel).Check
+        check = cast(Any, health_pb2_grpc.HealthStub(self.channel)).Check  # untyped stub
         try:
             check(health_pb2.HealthCheckRequest(), timeout=timeout, wait_for_ready=wait)
         except grpc.RpcError as e:
@@ -234,7 +234,7 @@ class TorcClient:
                        limit: int = 0, job_ids: list[int] | None = None, name_regex: str = "",
                        sort_by: str = "", descending: bool = False) -> pb.ListJobsResponse:
         """One page of jobs with the total that match (for paging)."""
-        st = S.parse(status) if status else 0
+        st = cast(pb.JobStatus, S.parse(status) if status else 0)
         req = pb.ListJobsRequest(workflow_id=wf_id, status=st, offset=offset, limit=limit,
                                  job_ids=job_ids or [], name_regex=name_regex,
                                  sort_by=sort_by, descending=descending)

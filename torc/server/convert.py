@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any, cast
 
 from torc.proto import torc_pb2 as pb
 from torc.server.access import Group
@@ -34,8 +35,10 @@ def job(wf: Workflow, j: Job) -> pb.Job:
     """One job with its current state."""
     rr = wf.rrs[j.rr]
     to_job = wf.ids["jobs"].to_global
+    io: dict[str, Any] = {k: io_ids(wf, k, v) for k, v in j.io.items()}
     msg = pb.Job(
-        id=to_job(j.id), name=j.name, status=j.status, command=wf.command(j), run_id=j.run_id,
+        id=to_job(j.id), name=j.name, status=cast(pb.JobStatus, j.status),
+        command=wf.command(j), run_id=j.run_id,
         attempt_id=j.attempt_id, priority=j.priority, depends_on=map(to_job, j.deps),
         resource_requirements=wf.rrs[j.rr]["name"], invocation_script=j.invocation_script,
         cancel_on_blocking_job_failure=j.cancel_on_fail,
@@ -43,7 +46,7 @@ def job(wf: Workflow, j: Job) -> pb.Job:
         worker_id=j.worker_id,
         failure_handler=(wf.extra["failure_handlers"][j.handler]["name"]
                          if j.handler is not None else ""),
-        **{k: io_ids(wf, k, v) for k, v in j.io.items()},
+        **io,
         num_cpus=rr["num_cpus"], memory_bytes=rr["memory"], num_gpus=rr["num_gpus"],
         num_nodes=rr["num_nodes"], runtime_seconds=rr["runtime"],
     )

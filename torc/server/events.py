@@ -366,6 +366,7 @@ def from_json(data: dict[str, Any]) -> Event:
         raise ValueError(f"unknown event kind {kind!r} or version {version!r}")
     values = {k: v for k, v in data.items() if k not in ("v", "t")}
     if version == 1:
+        assert isinstance(kind, str)  # cls was found by it
         values = {(_V1_JOBS.get(kind, "jobs") if k == "jobs" else _V1_NAMES.get(k, k)): v
                   for k, v in values.items()}
     if "rows" in values:

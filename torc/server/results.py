@@ -56,9 +56,10 @@ class Results:
     def _one(self, i: int) -> Result:
         n, t = _STRIDE * i, 2 * i
         a = self._ints
+        message, peak_mem, avg_mem, peak_cpu, avg_cpu = self._extra.get(i, _DEFAULT_EXTRA)
         return Result(a[n], a[n + 1], a[n + 2], a[n + 3], a[n + 4], self._times[t],
-                      self._times[t + 1], a[n + 5], *self._extra.get(i, _DEFAULT_EXTRA),
-                      a[n + 6])
+                      self._times[t + 1], a[n + 5], message, peak_mem, avg_mem, peak_cpu,
+                      avg_cpu, a[n + 6])
 
     def number(self, counters: Any) -> None:
         """Give every result without a global id (from an older snapshot, or imported) the

@@ -5,7 +5,7 @@ they imply (a consumer waits for its producers). Pure logic, part of normalize."
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from torc.spec.checks import Ctx, compile_regex, line_of, no_match, str_list
@@ -93,7 +93,7 @@ def _regex_refs(ctx: Ctx, job: dict, where: str, line: int | None, files: dict,
 
 
 def implied_deps(jobs: list[dict[str, Any]], producers: dict[tuple[str, str], list[int]],
-                 consumers: list[list[tuple[str, str]]]) -> list[list[int]]:
+                 consumers: Sequence[Sequence[tuple[str, str]]]) -> list[list[int]]:
     """Add the dependencies files and user data imply (a consumer waits for its producers);
     every job's ``deps`` becomes a sorted list, which is returned too."""
     for i, inputs in enumerate(consumers):
@@ -106,7 +106,8 @@ def implied_deps(jobs: list[dict[str, Any]], producers: dict[tuple[str, str], li
     return [j["deps"] for j in jobs]
 
 
-def io_refs(entry: dict[str, Any], inputs: list, outputs: list, order: dict[str, dict]) -> None:
+def io_refs(entry: dict[str, Any], inputs: Sequence[tuple[str, str]],
+            outputs: Sequence[tuple[str, str]], order: dict[str, dict]) -> None:
     """A job's input and output files and user data, as indices in spec order."""
     if not inputs and not outputs:
         return

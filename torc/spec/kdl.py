@@ -14,12 +14,14 @@ validation, which refuses them by name (Torc's reader skips them silently).
 
 from __future__ import annotations
 
+import importlib
 import json
 from typing import Any
 
-import ckdl
-
 from torc.errors import SpecError
+
+# ckdl's names come from a star import of its C extension, which a type checker cannot read.
+ckdl: Any = importlib.import_module("ckdl")
 
 # Keys whose value is a list of strings in a spec.
 _LISTS = {"depends_on", "depends_on_regexes", "input_files", "output_files", "input_user_data",
@@ -27,7 +29,7 @@ _LISTS = {"depends_on", "depends_on_regexes", "input_files", "output_files", "in
           "input_user_data_regexes", "output_user_data_regexes", "jobs", "job_name_regexes",
           "commands", "use_parameters"}
 # Torc's singular KDL spellings of list keys, per kind of entry.
-_ALIASES = {
+_ALIASES: dict[str, dict[str, str]] = {
     "job": {"depends_on_job": "depends_on", "input_file": "input_files",
             "output_file": "output_files"},
     "action": {"command": "commands", "job": "jobs", "job_name_regex": "job_name_regexes"},
@@ -150,11 +152,11 @@ def _entry(node: Any, source: str) -> dict[str, Any]:
         raise SpecError(f"{source}: {node.name}: expected one name, e.g. {node.name} \"x\"")
     else:
         entry["name"] = _args(node)[0]
-    for key, value in node.properties.items():
-        _put(entry, key, _native(value), source, where)
+    for prop, value in node.properties.items():
+        _put(entry, prop, _native(value), source, where)
     aliases = _ALIASES.get(node.name, {})
     for child in node.children:
-        key = aliases.get(child.name, child.name)
+        key: str = aliases.get(child.name) or child.name
         if node.name == "failure_handler" and key == "rule":
             entry.setdefault("rules", []).append(_rule(child, source, where))
         elif key in _LISTS:

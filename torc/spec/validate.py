@@ -7,6 +7,7 @@ indices, resources parsed), so restarts never re-validate.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from torc.spec import sections
@@ -215,7 +216,7 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
 
     regex_matches: dict[str, frozenset[int]] = {}
     producers: dict[tuple[str, str], list[int]] = {}
-    consumers: list[list[tuple[str, str]]] = []
+    consumers: list[Sequence[tuple[str, str]]] = []
     jobs: list[dict[str, Any]] = []
     default_rr: int | None = None
     for i, (job, line) in enumerate(entries):

@@ -70,7 +70,7 @@ def _document(parser: Any, constructor: Any, line_dict: type[dict]) -> Any:
             if ev.anchor is not None or ev.tag not in (None, _PLAIN_TAGS[cls]):
                 raise Unusual
             if cls is MappingStartEvent:
-                value = line_dict()
+                value: Any = line_dict()
                 value.line = ev.start_mark.line + 1
             else:
                 value = []

@@ -13,8 +13,10 @@ import json
 import logging
 import signal
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import psutil
 
@@ -49,7 +51,8 @@ class Outcome:
         """The FINISHED report of this attempt."""
         r = pb.JobReport(job_id=cj.id, kind=pb.FINISHED, run_id=cj.run_id,
                          attempt_id=cj.attempt_id, return_code=self.return_code,
-                         status=self.status, start_time=start, end_time=end)
+                         status=cast(pb.JobStatus, self.status), start_time=start,
+                         end_time=end)
         # Set only when there is something to say: most attempts have neither.
         if self.message:
             r.message = self.message
@@ -130,16 +133,17 @@ class Execution:
     def process(self, cj: pb.ClaimedJob, gpu_ids: list[str] | None = None) -> JobProcess:
         """The process of one attempt: the command itself, or a Slurm step running it; with
         the GPU devices it was given."""
-        wrap = None
+        wrap: Callable[[list[str]], list[str]] | None = None
         if self.steps:
             p = self.placement
             assert p is not None
 
-            def wrap(argv: list[str]) -> list[str]:
+            def in_step(argv: list[str]) -> list[str]:
                 argv = steps.srun_argv(self.workflow_id, cj, p.slurm_job_id, p.node_name,
                                        self.settings.execution, p.end_time, argv)
                 self._step_limits[cj.id] = steps.time_limit(argv)
                 return argv
+            wrap = in_step
         env = None
         if gpu_ids is not None:
             devices = ",".join(gpu_ids)

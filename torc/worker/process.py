@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib
 import logging
 import os
 import select
@@ -31,6 +32,7 @@ import time
 import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("torc.worker")
 
@@ -38,9 +40,10 @@ log = logging.getLogger("torc.worker")
 try:
     if os.environ.get("TORC_POSIX_SPAWN", "") not in ("", "0"):
         raise ImportError("TORC_POSIX_SPAWN is set")
-    from torc.worker import _spawn
+    # A C extension: imported by name, as a type checker cannot read it.
+    _spawn: Any = importlib.import_module("torc.worker._spawn")
 except ImportError:  # not built here (see setup.py), or not wanted
-    _spawn = None  # type: ignore[assignment]
+    _spawn = None
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
 STDIO_MODE = 0o600  # job output is the user's alone
@@ -72,7 +75,7 @@ class JobProcess:
         self.start_time = 0.0
         self.end_time = 0.0
         self._popen: subprocess.Popen[bytes] | None = None
-        self._child: object | None = None  # _spawn.Child: kept until the process is reaped
+        self._child: Any = None  # _spawn.Child: kept until the process is reaped
         self._pidfd: int | None = None
         self._watcher: _ExitWatcher | None = None
 
@@ -191,7 +194,11 @@ class JobProcess:
         assert self.pid
         loop = asyncio.get_running_loop()
         exited: asyncio.Future[None] = loop.create_future()
-        if self.on_exit(lambda: exited.done() or exited.set_result(None)):
+        def wake() -> None:
+            if not exited.done():
+                exited.set_result(None)
+
+        if self.on_exit(wake):
             try:
                 await exited
             except asyncio.CancelledError:
@@ -200,12 +207,13 @@ class JobProcess:
             return self.reap()
         # No pidfd (Linux before 5.3): wait in a thread; the group cannot be killed first.
         if self._popen is not None:
-            self.returncode = await loop.run_in_executor(None, self._popen.wait)
+            code = await loop.run_in_executor(None, self._popen.wait)
         else:
             _, status = await loop.run_in_executor(None, os.waitpid, self.pid, 0)
-            self.returncode = os.waitstatus_to_exitcode(status)
+            code = os.waitstatus_to_exitcode(status)
+        self.returncode = code
         self._reaped()
-        return self.returncode
+        return code
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Signal the job's whole process group."""

@@ -185,7 +185,7 @@ def create_app(client: TorcClient, guard: Guard, output_dir: Path | None) -> Sta
         wf_id = int(request.path_params["wf"])
         queue = feeds.subscribe(wf_id)
 
-        async def stream() -> Any:
+        async def stream() -> AsyncIterator[str]:
             try:
                 yield "retry: 2000\n\n"
                 while True:
