@@ -84,6 +84,13 @@ def fork_snapshot(directory: Path, store: Store, seq: int, boot: str,
     gets a copy-on-write image of the store as it is now and encodes it while the parent goes on
     serving (and changing its own copy). The child dies with the coordinator (PDEATHSIG), so a
     snapshot can never land after a new coordinator has started on the same directory.
+
+    The child's rules: the coordinator runs other threads (gRPC's, the WAL's flusher), and a
+    lock one of them held at the fork stays held in the child forever. So the child takes no
+    lock: it imports nothing (every module it needs is imported before the fork), loads no
+    library (libc is loaded at import), logs nothing (it reports failure with ``os.write``),
+    starts no thread and never returns into the caller's code (``os._exit``).
+    ``tests/test_snapshot_fork.py`` holds it to them.
     """
     parent = os.getpid()
     snapshot_parts.assign(store, boot, seq)
@@ -133,10 +140,20 @@ def _run_when_idle() -> None:
         os.nice(19)
 
 
+def _libc() -> Any:
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+# Loaded here, not in the snapshot child: dlopen takes the loader's lock (see fork_snapshot).
+_LIBC = _libc()
+
+
 def _die_with_parent() -> None:
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):
         pass
 

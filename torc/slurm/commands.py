@@ -1,9 +1,9 @@
 """Slurm's commands through the ``sh`` package: ``sbatch``, ``squeue``, ``scancel``, ``sinfo``.
 
 Every failure becomes a SlurmError that includes what Slurm printed; a hung command times out.
-``sh`` forks the calling process; the child execs the Slurm command at once, so gRPC's
-fork handlers ("skipping fork() handlers") have nothing to protect. Callers on an event loop run
-these in a thread.
+``sh`` forks the process it runs in, and runs Python in the child before the exec: so it runs
+in a helper process with one thread (:mod:`torc.slurm.helper`), never in a torc process that
+runs gRPC's threads. Callers on an event loop run these in a thread.
 """
 
 from __future__ import annotations
@@ -30,24 +30,19 @@ class SlurmError(TorcError):
 
 
 def _run(command: str, *args: str, timeout: float = TIMEOUT) -> str:
-    # Imported here: every worker, coordinator and CLI imports this module, few run Slurm
-    # commands, and importing sh would slow every one of them at start.
-    import sh
+    """Run a Slurm command (in a helper process: see :mod:`torc.slurm.helper`); its output."""
+    from torc.slurm.helper import POOL, HelperError
 
-    try:
-        cmd = sh.Command(command)
-    except sh.CommandNotFound:
-        raise SlurmError(f"{command}: not found (is Slurm installed on this host?)") from None
     # A Slurm job inherits the submitter's environment: it must not carry a worker's job
     # marker, or that worker's watchdog would kill the new allocation when the worker ends.
     env = {k: v for k, v in os.environ.items() if k != JOB_MARKER}
     try:
-        return str(cmd(*args, _timeout=timeout, _tty_out=False, _env=env))
-    except sh.ErrorReturnCode as e:
-        said = (e.stderr or e.stdout or b"").decode(errors="replace").strip()
-        raise SlurmError(f"{command} failed (exit {e.exit_code}): {said}") from None
-    except sh.TimeoutException:
-        raise SlurmError(f"{command} timed out after {timeout:g}s") from None
+        answer = POOL.run(command, list(args), timeout, env)
+    except HelperError as e:
+        raise SlurmError(e.message) from None
+    if "error" in answer:
+        raise SlurmError(answer["error"])
+    return answer["out"]
 
 
 def sbatch(script: Path, timeout: float = TIMEOUT) -> str:
