@@ -12,9 +12,9 @@ import argparse
 import time
 
 from torc import states as S
-from torc.server import events as E
-from torc.server.events import ReportRow
-from torc.server.store import Store
+from torc.server.state import events as E
+from torc.server.state.events import ReportRow
+from torc.server.state.store import Store
 from torc.spec.validate import normalize
 
 

@@ -16,7 +16,7 @@ from tests.conftest import Coordinator
 from torc import states as S
 from torc.client.stub import raw_stub
 from torc.proto import torc_pb2 as pb
-from torc.server.wal_format import list_segments
+from torc.server.persistence.wal_format import list_segments
 
 N_JOBS = 3000
 

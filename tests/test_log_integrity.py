@@ -22,8 +22,8 @@ import pytest
 from tests.conftest import ROOT, Coordinator, wait_for
 from torc import states as S
 from torc.client.stub import TorcClient
-from torc.server import sealed
-from torc.server.wal_format import list_segments, segment_name
+from torc.server.persistence import sealed
+from torc.server.persistence.wal_format import list_segments, segment_name
 
 SMALL = {"name": "small", "jobs": [{"name": "a", "command": "echo 2-1"}]}
 

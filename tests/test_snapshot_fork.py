@@ -1,6 +1,6 @@
-"""The snapshot child's rules (``torc/server/recovery.py``): forked from a coordinator that runs
-gRPC's threads, it imports nothing, loads no library and logs nothing (each takes a lock another
-thread may have held at the fork); it only encodes, writes files and exits."""
+"""The snapshot child's rules (``torc/server/persistence/recovery.py``): forked from a coordinator
+that runs gRPC's threads, it imports nothing, loads no library and logs nothing (each takes a
+lock another thread may have held at the fork); it only encodes, writes files and exits."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from pathlib import Path
 import grpc
 from concurrent import futures
 
-from torc.server import events as E
-from torc.server.recovery import fork_snapshot, list_snapshots
-from torc.server.store import Store
+from torc.server.state import events as E
+from torc.server.persistence.recovery import fork_snapshot, list_snapshots
+from torc.server.state.store import Store
 
 server = grpc.server(futures.ThreadPoolExecutor(2))  # gRPC's threads, as a coordinator has
 server.add_insecure_port("127.0.0.1:0")

@@ -20,8 +20,8 @@ from tests.test_wal_hardening import serve_once
 from torc import states as S
 from torc.client.stub import raw_stub
 from torc.proto import torc_pb2 as pb
-from torc.server import sealed, snapshot_parts
-from torc.server.recovery import list_snapshots
+from torc.server.persistence import codec, sealed, snapshot_parts
+from torc.server.persistence.recovery import list_snapshots
 
 N_JOBS = 45_000  # more than two parts' worth of results (RESULTS_PER_PART)
 
@@ -146,7 +146,7 @@ def test_job_specs_written_in_pieces_come_back_whole(tmp_path: Path) -> None:
 def test_job_specs_are_written_as_each_job_would_write_its_own(tmp_path: Path) -> None:
     # The specs part is read column by column off the jobs and encoded with orjson; it must
     # hold exactly what each job's own spec says, optional settings and odd text included.
-    from torc.server.job import Job, dict_columns, jobs_from_columns, spec_columns
+    from torc.server.state.job import Job, dict_columns, jobs_from_columns, spec_columns
 
     specs = []
     for i in range(25):
@@ -192,10 +192,10 @@ def test_a_snapshot_cpu_share_out_of_range_is_refused(tmp_path: Path) -> None:
 def test_a_snapshot_from_before_parts_loads_and_the_next_one_has_parts(tmp_path: Path) -> None:
     # A data directory written by the previous version (job specs and results inline) must
     # start, and its state must survive the first snapshot with parts unchanged.
-    from torc.server import events as E
-    from torc.server.recovery import fork_snapshot, recover, snapshot_path
-    from torc.server.store import FINISHED, STARTED, Store
-    from torc.server.wal_format import create_segment
+    from torc.server.persistence.recovery import fork_snapshot, recover, snapshot_path
+    from torc.server.persistence.wal_format import create_segment
+    from torc.server.state import events as E
+    from torc.server.state.store import FINISHED, STARTED, Store
     from torc.spec.validate import normalize
 
     store = Store()
@@ -208,14 +208,14 @@ def test_a_snapshot_from_before_parts_loads_and_the_next_one_has_parts(tmp_path:
     store.apply(E.ClaimJobs(1, 1, (1,)))
     store.apply(E.Report(1, 1, (E.ReportRow(1, STARTED, 0, 0, 1, 0, 1, 1),
                                 E.ReportRow(1, FINISHED, 0, 0, 1, 2, 1, 1))))
-    inline = store.to_snapshot()
+    inline = codec.dump_store(store)
     assert "job_specs" in inline["workflows"][0] and inline["workflows"][0]["results"]
     directory = tmp_path / "data"
     directory.mkdir()
     snapshot_path(directory, 5).write_text(json.dumps({"seq": 5, "store": inline}))
 
     loaded, next_seq, _ = recover(directory)
-    assert next_seq == 6 and loaded.to_snapshot() == inline
+    assert next_seq == 6 and codec.dump_store(loaded) == inline
     pid, go = fork_snapshot(directory, loaded, 6, "test")
     create_segment(directory, 7)  # what the coordinator's log does before it says go
     os.write(go, b"1")
@@ -224,7 +224,7 @@ def test_a_snapshot_from_before_parts_loads_and_the_next_one_has_parts(tmp_path:
     assert "specs_part" in _latest(directory)["store"]["workflows"][0]
     assert not snapshot_path(directory, 5).exists()
     again, _, _ = recover(directory)
-    assert again.to_snapshot() == inline
+    assert codec.dump_store(again) == inline
 
 
 def test_a_clean_stop_does_not_wait_for_a_paced_snapshot(tmp_path: Path) -> None:
@@ -338,10 +338,10 @@ def test_a_clean_stop_just_after_a_periodic_snapshot_ended_still_snapshots(
     # and skip its own snapshot (it did, 1 run in ~30 of the test above).
     import asyncio
 
-    from torc.server.recovery import list_snapshots
-    from torc.server.snapshotter import Snapshotter
-    from torc.server.store import Store
-    from torc.server.wal import Wal
+    from torc.server.persistence.recovery import list_snapshots
+    from torc.server.persistence.snapshotter import Snapshotter
+    from torc.server.persistence.wal import Wal
+    from torc.server.state.store import Store
 
     async def stop() -> None:
         wal = Wal(tmp_path, 1)

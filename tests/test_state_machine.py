@@ -8,10 +8,11 @@ import pytest
 
 from torc import states as S
 from torc.errors import FailedPrecondition
-from torc.server import events as E
-from torc.server.claims import Offer
-from torc.server.store import FINISHED, STARTED, Store
-from torc.server.workflow import Workflow
+from torc.server.persistence import codec
+from torc.server.state import events as E
+from torc.server.state.claims import Offer
+from torc.server.state.store import FINISHED, STARTED, Store
+from torc.server.state.workflow import Workflow
 from torc.spec.load import parse_text
 from torc.spec.validate import normalize
 
@@ -256,8 +257,8 @@ def test_snapshot_roundtrip_preserves_state() -> None:
     store.apply(E.RegisterWorker(1, 1, 0.0))
     store.apply(E.ClaimJobs(1, 1, (1,)))
     store.apply(E.Report(1, 1, (E.ReportRow(1, FINISHED, 0, 0, 1, 2, 1, 1),)))
-    copy = Store.from_snapshot(store.to_snapshot())
-    assert copy.to_snapshot() == store.to_snapshot()
+    copy = codec.restore(codec.dump_store(store))
+    assert codec.dump_store(copy) == codec.dump_store(store)
     wf = copy.workflow(1)
     assert sorted(wf.pick(BIG, 10)) == [2, 3]
     assert wf.counts == store.workflow(1).counts
@@ -330,7 +331,7 @@ def test_snapshots_keep_job_specs_as_columns_and_still_read_the_older_form() -> 
                                 "input_files": ["f"]}]})
     store.apply(E.CreateWorkflow(1, spec, "u", 1.0))
     store.apply(E.InitializeWorkflow(1, 2.0))
-    snap = json.loads(json.dumps(store.to_snapshot()))
+    snap = json.loads(json.dumps(codec.dump_store(store)))
     (wf,) = snap["workflows"]
     assert "jobs" not in wf["spec"] and wf["job_specs"]["name"] == ["a", "b"]
     older = json.loads(json.dumps(snap))
@@ -338,7 +339,7 @@ def test_snapshots_keep_job_specs_as_columns_and_still_read_the_older_form() -> 
     old["spec"]["jobs"] = [j.to_spec() for j in store.workflows[1].jobs]
     del old["job_specs"]
     for data in (snap, older):
-        back = Store.from_snapshot(data)
+        back = codec.restore(data)
         back.check()
         assert [j.to_spec() for j in back.workflows[1].jobs] == \
             [j.to_spec() for j in store.workflows[1].jobs]
@@ -412,8 +413,8 @@ def test_global_ids_are_given_in_apply_and_kept_in_snapshots() -> None:
     second = store.workflow(2)
     assert [second.gid(j.id) for j in second.jobs] == [5, 6, 7, 8]
     assert [r.id for r in second.results] == [2]
-    assert again.to_snapshot() == store.to_snapshot()
-    copy = Store.from_snapshot(store.to_snapshot())
+    assert codec.dump_store(again) == codec.dump_store(store)
+    copy = codec.restore(codec.dump_store(store))
     assert copy.workflow(2).ids["jobs"].to_local(6) == 2
     copy.apply(E.CreateWorkflow(3, normalize(parse_text(DIAMOND)), "", 0.0))
     assert copy.workflow(3).gid(1) == 9
@@ -422,13 +423,13 @@ def test_global_ids_are_given_in_apply_and_kept_in_snapshots() -> None:
 def test_a_snapshot_from_before_global_ids_gets_them_in_workflow_order() -> None:
     """An older coordinator's snapshot has no ids: loading gives each workflow its ranges in
     order, numbers its results, and drops the results parts that hold them without ids."""
-    data = json.loads(json.dumps(_two_workflows_with_results().to_snapshot()))
+    data = json.loads(json.dumps(codec.dump_store(_two_workflows_with_results())))
     del data["last_ids"]
     for d in data["workflows"]:
         del d["ids"]
         d["results"] = [r[:13] for r in d["results"]]  # the id came last
         d["results_parts"] = []
-    store = Store.from_snapshot(data)
+    store = codec.restore(data)
     assert store.workflow(2).gid(1) == 5 and store.counters.last["jobs"] == 8
     assert [r.id for wf_id in (1, 2) for r in store.workflow(wf_id).results] == [1, 2]
     assert store.counters.results == 2
@@ -453,8 +454,8 @@ def test_every_status_change_goes_through_the_transition_table() -> None:
 def test_a_snapshot_or_export_with_a_state_no_job_can_reach_is_refused() -> None:
     store = Store()
     store.apply(E.CreateWorkflow(1, normalize(parse_text(DIAMOND)), "", 0.0))
-    snap = json.loads(json.dumps(store.to_snapshot()))
+    snap = json.loads(json.dumps(codec.dump_store(store)))
     snap["workflows"][0]["jobs"]["status"][2] = 42
     with pytest.raises(S.IllegalTransition, match="snapshot job state: 42"):
-        Store.from_snapshot(snap)
+        codec.restore(snap)
     assert 42 not in S.REACHABLE and S.PENDING_FAILED in S.REACHABLE

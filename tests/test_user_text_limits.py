@@ -13,8 +13,8 @@ from tests.conftest import Coordinator
 from torc.client.stub import ClientError, raw_stub
 from torc.errors import TorcError
 from torc.proto import torc_pb2 as pb
-from torc.server.records import FEED_BYTES, FEED_LIMIT, FeedItem
-from torc.server.store import Store
+from torc.server.state.records import FEED_BYTES, FEED_LIMIT, FeedItem
+from torc.server.state.store import Store
 from torc.spec.checks import MAX_NAME
 
 

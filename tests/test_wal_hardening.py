@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import Coordinator, free_port, run_cli, wait_for
 from torc.client.stub import ClientError, TorcClient, raw_stub
 from torc.proto import torc_pb2 as pb
-from torc.server.wal_format import list_segments
+from torc.server.persistence.wal_format import list_segments
 
 
 def frame(seq: int, payload: bytes) -> bytes:
@@ -293,7 +293,7 @@ def test_an_event_s_plain_fields_are_logged_as_valid_json_whatever_else_it_holds
     # Plain fields (Event.PLAIN_FIELDS) go through orjson and the rest through json, spliced
     # into one record; the record must read back as the event whichever part is empty, and a
     # plain field orjson refuses (an integer beyond 64 bits) is still logged.
-    from torc.server.wal import encode_payload
+    from torc.server.persistence.wal import encode_payload
 
     big = 1 << 70
     for event in ({"job_specs": {"name": ["a", "\u00e9"]}},  # nothing but plain fields

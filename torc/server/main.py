@@ -30,14 +30,14 @@ from torc.logs import LOG_LEVEL
 from torc.proto import torc_pb2 as pb
 from torc.proto import torc_pb2_grpc as pb_grpc
 from torc.server import heap
-from torc.server.identity import USERS_FILE, Identities, add_user, read_users, remove_user
-from torc.server.lock import DataDirLock, identity
-from torc.server.recovery import recover
-from torc.server.service import TorcService
-from torc.server.snapshotter import Snapshotter
-from torc.server.wal import Wal
-from torc.server.wal_format import CorruptWal
-from torc.server.watchers import watch_allocations, watch_workers
+from torc.server.persistence.lock import DataDirLock, identity
+from torc.server.persistence.recovery import recover
+from torc.server.persistence.snapshotter import Snapshotter
+from torc.server.persistence.wal import Wal
+from torc.server.persistence.wal_format import CorruptWal
+from torc.server.rpc.service import TorcService
+from torc.server.rpc.watchers import watch_allocations, watch_workers
+from torc.server.state.identity import USERS_FILE, Identities, add_user, read_users, remove_user
 
 log = logging.getLogger("torc.coord")
 

@@ -27,7 +27,7 @@ from torc.worker.jobs import JobFactory, RunningJob
 from torc.worker.monitor import Monitor, Usage
 from torc.worker.process import SAME_AS_STDOUT, JobProcess
 from torc.worker.resources import Placement
-from torc.worker.settings import WorkflowSettings
+from torc.worker.worker_options import WorkflowSettings
 
 log = logging.getLogger("torc.worker")
 

@@ -19,7 +19,7 @@ from torc.spec.units import parse_memory
 from torc.worker.gpus import detect_gpu_ids
 from torc.worker.resources import detect_placement, detect_resources
 from torc.worker.runner import WorkerRunner
-from torc.worker.settings import WorkerOptions
+from torc.worker.worker_options import WorkerOptions
 
 
 def options_from_args(args: argparse.Namespace, url: str, workflow_id: int) -> WorkerOptions:

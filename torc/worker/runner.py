@@ -21,17 +21,15 @@ from typing import Any
 
 from torc.proto import torc_pb2 as pb
 from torc.triggers import MAIN_LOOP_TRIGGERS
-from torc.worker import actions as worker_actions
-from torc.worker import output_claim, watchdog
+from torc.worker import action_runner, output_claim, watchdog
+from torc.worker.claim_calls import Claims
 from torc.worker.claim_policy import QUEUE_PATIENCE_SECONDS
-from torc.worker.claims import Claims
 from torc.worker.connection import CallFailed, Connection
 from torc.worker.execution import Execution
 from torc.worker.heartbeat import Heartbeat
 from torc.worker.job_ends import JobEnds
 from torc.worker.jobs import RunningJob
 from torc.worker.reporter import START_REPORT_DELAY, Reporter
-from torc.worker.settings import WorkerOptions, WorkflowSettings, registration, workflow_settings
 from torc.worker.state import Limits, WorkerState
 from torc.worker.stimuli import (
     Answer,
@@ -61,6 +59,12 @@ from torc.worker.stimuli import (
     WaitForChange,
     WaitForStop,
 )
+from torc.worker.worker_options import (
+    WorkerOptions,
+    WorkflowSettings,
+    registration,
+    workflow_settings,
+)
 
 log = logging.getLogger("torc.worker")
 
@@ -76,7 +80,7 @@ class WorkerRunner:
         self.conn: Connection  # created in run(): an aio channel belongs to the running loop
         self.state: WorkerState  # made once registered: the workflow's settings shape it
         self.claims: Claims
-        self.actions: worker_actions.ActionRunner
+        self.actions: action_runner.ActionRunner
         self.worker_id = 0
         self._changed = asyncio.Event()
         self._stopped = asyncio.Event()
@@ -144,7 +148,7 @@ class WorkerRunner:
             steps=self.execution.steps, idle_wait=self.settings.idle_wait,
             ignore_completion=self.settings.ignore_completion))
         self.claims = Claims(self.conn, self.o, self.worker_id, self.settings, self._sequence)
-        self.actions = worker_actions.ActionRunner(self.conn, self.o.workflow_id,
+        self.actions = action_runner.ActionRunner(self.conn, self.o.workflow_id,
                                                    self.worker_id, self.o.url,
                                                    self.o.output_dir, self.o.schedule_nodes)
         for sig in (signal.SIGTERM, signal.SIGINT):

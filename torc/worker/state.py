@@ -6,7 +6,7 @@ commands that carry its decision out; :meth:`WorkerState.next_step` says what th
 does next. No I/O, no clock, no asyncio: the runner reads the world into events and turns
 commands into processes and RPCs, so every decision here is tested without either
 (``tests/test_worker_state.py``), in the shape of dask's ``WorkerState.handle_stimulus``.
-Hand-offs are kept in :class:`~torc.worker.handoffs.HandOffs`.
+Hand-offs are kept in :class:`~torc.worker.hand_off_book.HandOffs`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from torc.triggers import MAIN_LOOP_TRIGGERS
 from torc.worker import claim_policy
 from torc.worker.claim_policy import QUEUE_PATIENCE_SECONDS, Ask, ClaimState
 from torc.worker.gpus import GpuPool
-from torc.worker.handoffs import HandOffs
+from torc.worker.hand_off_book import HandOffs
 from torc.worker.resources import Resources
 from torc.worker.stimuli import (
     Assess,
