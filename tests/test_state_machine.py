@@ -51,7 +51,7 @@ jobs:
 def test_diamond_unblocks_in_order() -> None:
     wf = wf_from(DIAMOND)
     assert set(state(wf).values()) == {"uninitialized"}
-    wf.initialize(0.0)
+    wf.initialize()
     assert state(wf) == {"a": "ready", "b": "blocked", "c": "blocked", "d": "blocked"}
     run(wf, "a")
     assert state(wf) == {"a": "completed", "b": "ready", "c": "ready", "d": "blocked"}
@@ -67,9 +67,9 @@ def test_diamond_unblocks_in_order() -> None:
 
 def test_illegal_transitions_change_nothing() -> None:
     wf = wf_from(DIAMOND)
-    wf.initialize(0.0)
+    wf.initialize()
     with pytest.raises(FailedPrecondition, match="already initialized"):
-        wf.initialize(0.0)
+        wf.initialize()
     b = by_name(wf, "b")
     with pytest.raises(FailedPrecondition, match=r"job 2 \(b\) is blocked, not ready"):
         wf.transitions.claim(1, [by_name(wf, "a"), b])
@@ -91,7 +91,7 @@ def test_illegal_transitions_change_nothing() -> None:
     assert state(wf)["a"] == "completed"
     wf.transitions.claim(1, [by_name(wf, "b")])
     with pytest.raises(FailedPrecondition, match="pending or running"):
-        wf.reset_status(False, 0)
+        wf.reset_status(False)
     assert state(wf) == {"a": "completed", "b": "pending", "c": "ready", "d": "blocked"}
 
 
@@ -107,7 +107,7 @@ jobs:
   - {name: x, command: "true"}
   - {name: y, command: "true", depends_on: [x, b]}
 """)
-    wf.initialize(0.0)
+    wf.initialize()
     run(wf, "a", rc=1)
     assert state(wf) == {"a": "failed", "b": "canceled", "c": "canceled", "d": "ready",
                          "e": "blocked", "x": "ready", "y": "canceled"}
@@ -119,7 +119,7 @@ def test_fan_in_waits_for_all() -> None:
     jobs = "\n".join(f"  - {{name: w{i}, command: 'true'}}" for i in range(50))
     wf = wf_from(f"name: fan\njobs:\n{jobs}\n  - name: sink\n    command: 'true'\n"
                  f"    depends_on_regexes: ['w.*']\n")
-    wf.initialize(0.0)
+    wf.initialize()
     for i in range(49):
         run(wf, f"w{i}")
         assert state(wf)["sink"] == "blocked"
@@ -135,14 +135,14 @@ jobs:
   - {name: job2, command: "true"}
   - {name: post, command: "true", depends_on: [job1, job2]}
 """)
-    wf.initialize(0.0)
+    wf.initialize()
     run(wf, "job1", rc=1)
     run(wf, "job2")
     assert state(wf) == {"job1": "failed", "job2": "completed", "post": "canceled"}
     assert wf.complete
-    wf.reset_status(True, 0.0)
+    wf.reset_status(True)
     assert state(wf) == {"job1": "uninitialized", "job2": "completed", "post": "uninitialized"}
-    wf.reinitialize(0.0)
+    wf.reinitialize()
     assert wf.run_id == 2
     assert state(wf) == {"job1": "ready", "job2": "completed", "post": "blocked"}
     run(wf, "job1")
@@ -155,22 +155,22 @@ jobs:
 
 def test_reset_all() -> None:
     wf = wf_from(DIAMOND)
-    wf.initialize(0.0)
+    wf.initialize()
     run(wf, "a")
-    wf.reset_status(False, 0.0)
+    wf.reset_status(False)
     assert set(state(wf).values()) == {"uninitialized"}
     assert not wf.initialized
-    wf.initialize(0.0)
+    wf.initialize()
     assert state(wf)["a"] == "ready"
 
 
 def test_cancel_workflow() -> None:
     wf = wf_from(DIAMOND)
-    wf.initialize(0.0)
+    wf.initialize()
     a = by_name(wf, "a")
     wf.transitions.claim(1, [a])
     wf.transitions.start(1, a)
-    running = wf.cancel(0.0)
+    running = wf.cancel()
     assert [j.name for j in running] == ["a"]
     assert state(wf) == {"a": "running", "b": "canceled", "c": "canceled", "d": "canceled"}
     assert not wf.complete
@@ -193,23 +193,50 @@ jobs:
   - {name: s_low, command: x, resource_requirements: small, priority: -1}
   - {name: s_high, command: x, resource_requirements: small, priority: 10}
 """)
-    wf.initialize(0.0)
+    wf.initialize()
     names = lambda ids: [wf.jobs[i - 1].name for i in ids]  # noqa: E731
+
+    def claim(offer: Offer) -> list[str]:
+        ids = wf.pick(offer, 10)
+        wf.transitions.claim(1, ids)
+        return names(ids)
+
     # 5 CPUs, 10 GiB, no GPU: the high-priority small job, then one big job; s_low no longer fits.
-    picked = names(wf.pick(Offer(5, 10 << 30, 0), 10))
-    assert picked == ["s_high", "big1"]
+    assert claim(Offer(5, 10 << 30, 0)) == ["s_high", "big1"]
     # An hour left: big jobs (2 h) do not fit, the GPU job needs a GPU.
-    picked = names(wf.pick(Offer(8, 64 << 30, 0, time_left=3600), 10))
-    assert picked == ["s_low"]
-    picked = names(wf.pick(Offer(8, 64 << 30, 1, time_left=3600), 10))
-    assert picked == ["gpu1"]
-    assert names(wf.pick(Offer(8, 64 << 30, 0), 10)) == ["big2"]
+    assert claim(Offer(8, 64 << 30, 0, time_left=3600)) == ["s_low"]
+    assert claim(Offer(8, 64 << 30, 1, time_left=3600)) == ["gpu1"]
+    assert claim(Offer(8, 64 << 30, 0)) == ["big2"]
+
+
+def test_a_pick_changes_nothing_until_its_claim_is_applied() -> None:
+    """The claim decision is made without touching the state: picking twice chooses the same
+    jobs, and only the ClaimJobs event (applied by the store) takes them out of the queue."""
+    jobs = "\n".join(f"  - {{name: j{i}, command: 'true'}}" for i in range(10))
+    store = Store()
+    store.apply(E.CreateWorkflow(1, normalize(parse_text(f"name: w\njobs:\n{jobs}\n")), "",
+                                 0.0))
+    store.apply(E.InitializeWorkflow(1, 0.0))
+    store.apply(E.RegisterWorker(1, 1, 0.0))
+    wf = store.workflow(1)
+    before = codec.dump_store(store)
+    first = wf.pick(Offer(3, 1 << 40, 0), 10)
+    assert wf.pick(Offer(3, 1 << 40, 0), 10) == first == [1, 2, 3]
+    assert codec.dump_store(store) == before and wf.ready.ids() == set(range(1, 11))
+    picker = wf.picker()
+    assert picker is not None
+    assert picker.take(Offer(2, 1 << 40, 0), 10) == [1, 2]
+    assert picker.take(Offer(2, 1 << 40, 0), 10) == [3, 4], "loads never choose a job twice"
+    store.apply(E.ClaimJobs(1, 1, tuple(first)))
+    assert wf.ready.ids() == set(range(4, 11))
+    assert wf.pick(Offer(3, 1 << 40, 0), 10) == [4, 5, 6]
+    wf.check()
 
 
 def test_claim_batch_limit() -> None:
     jobs = "\n".join(f"  - {{name: j{i}, command: 'true'}}" for i in range(100))
     wf = wf_from(f"name: many\njobs:\n{jobs}\n")
-    wf.initialize(0.0)
+    wf.initialize()
     first = wf.pick(BIG, 30)
     assert len(first) == 30
     wf.transitions.claim(1, first)
@@ -226,11 +253,12 @@ def test_store_reports_are_idempotent_and_reject_stale() -> None:
     store.apply(E.ClaimJobs(1, 1, (1,)))
     report = E.Report(1, 1, (E.ReportRow(1, STARTED, 0, 0, 1.0, 0.0, 1, 1),
                              E.ReportRow(1, FINISHED, 0, 0, 1.0, 2.0, 1, 1)))
-    assert store.apply(report)[0] == []
+    assert store.apply(report)[0].rejected == []
     # The same batch again (a retry after a lost answer) is accepted and changes nothing.
-    assert store.apply(report)[0] == []
+    assert store.apply(report)[0].rejected == []
     assert len(store.workflow(1).results) == 1
-    rejected, _ = store.apply(E.Report(1, 1, (E.ReportRow(2, FINISHED, 0, 0, 1.0, 2.0, 1, 1),)))
+    outcome, _ = store.apply(E.Report(1, 1, (E.ReportRow(2, FINISHED, 0, 0, 1.0, 2.0, 1, 1),)))
+    rejected = outcome.rejected
     assert len(rejected) == 1 and "job 2 (b) is ready" in rejected[0]
     store.apply(E.WorkerLost(1, 5.0))
     with pytest.raises(FailedPrecondition, match="declared lost"):
@@ -439,7 +467,7 @@ def test_every_status_change_goes_through_the_transition_table() -> None:
     """A change the table does not allow is refused where it is made, naming the job and
     both states (a defect would otherwise go unnoticed until replay disagreed)."""
     wf = wf_from(DIAMOND)
-    wf.initialize(0.0)
+    wf.initialize()
     run(wf, "a")
     a = wf.jobs[by_name(wf, "a") - 1]
     with pytest.raises(S.IllegalTransition, match=r"job 1 \(a\): completed -> running"):

@@ -25,6 +25,7 @@ from torc.server.rpc.service_core import ServiceCore
 from torc.server.state import events as E
 from torc.server.state import handoffs
 from torc.server.state.claims import Offer
+from torc.server.state.records import ReportOutcome
 from torc.triggers import MAIN_LOOP_TRIGGERS
 
 MAX_CLAIM_BATCH = 10_000
@@ -125,19 +126,6 @@ def _locals(wf: Any, claimed: Any) -> list[int]:
         return [j.id - off for j in claimed]
     to_local = wf.ids["jobs"].to_local
     return [to_local(j.id) for j in claimed]
-
-
-def hand_off_starts(wf: Any, worker_id: int, rows: Any) -> tuple[list[int], list[int]]:
-    """(accepted, refused) job ids of the hand-offs reported STARTED, once applied."""
-    accepted, refused = [], []
-    for r in rows:
-        if r.kind == pb.STARTED and r.after:
-            j = wf.jobs[r.job_id - 1] if wf is not None and 1 <= r.job_id <= len(wf.jobs) \
-                else None
-            ok = (j is not None and j.worker_id == worker_id and j.status != S.READY
-                  and (j.run_id, j.attempt_id) == (r.run_id, r.attempt_id))
-            (accepted if ok else refused).append(r.job_id)
-    return accepted, refused
 
 
 def fitting_jobs(wf: Any, offer: Offer, scheduler: str = "") -> int:
@@ -283,26 +271,24 @@ class WorkerRpcs:
                      if wf.jobs[i - 1].status == S.PENDING and wf.jobs[i - 1].worker_id == w.id]
             await self.core.durable(context)
             return [convert.claimed_job(wf, j) for j in again]
-        ids = []
-        if pick and ask.now is not None:
-            ids = wf.pick(replace(ask.now), ask.max_now, w.scheduler)
-        if pick and ask.ahead is not None:
+        picker = wf.picker(w.scheduler) if pick else None
+        if picker is None:
+            return None
+        # The choice changes nothing; the ClaimJobs event takes the jobs when it is applied.
+        ids = picker.take(replace(ask.now), ask.max_now) if ask.now is not None else []
+        if ask.ahead is not None:
             # Queued jobs run one after another: each must fit the worker, not all together,
             # so the offer is renewed for every load.
             ahead: list[int] = []
-            while got := wf.pick(replace(ask.ahead), ask.max_ahead - len(ahead), w.scheduler):
+            while got := picker.take(replace(ask.ahead), ask.max_ahead - len(ahead)):
                 ahead += got
                 if len(ahead) >= ask.max_ahead:
                     break
             ids += ahead
         if not ids:
             return None
-        try:
-            jobs = await self.core.commit(E.ClaimJobs(wf.id, w.id, tuple(ids), request.claim_id),
+        jobs = await self.core.commit(E.ClaimJobs(wf.id, w.id, tuple(ids), request.claim_id),
                                       context)
-        except BaseException:
-            wf.requeue(ids)  # picked but not claimed: back in the queue, never lost from it
-            raise
         return [convert.claimed_job(wf, j) for j in jobs]
 
     async def ClaimAction(self, request: pb.ClaimActionRequest,
@@ -340,14 +326,15 @@ class WorkerRpcs:
         unknown = [r for r in built if isinstance(r, str)]
         # Not waited for alone: the claim below is logged after it, and the answer goes only
         # once both are durable, so a report and its claim cost one fsync, not two.
-        rejected = await self.core.commit(E.Report(request.workflow_id, request.worker_id, rows),
-                                      context, durable=False) + unknown
+        outcome: ReportOutcome = await self.core.commit(
+            E.Report(request.workflow_id, request.worker_id, rows), context, durable=False)
+        rejected = outcome.rejected + unknown
+        started, refused = outcome.handed_off, outcome.refused
         try:
             wf = self.store.workflows.get(request.workflow_id)
             pending = wf is not None and bool(wf.actions.pending_for(request.worker_id,
                                                                       MAIN_LOOP_TRIGGERS))
             jobs: list[pb.ClaimedJob] | None = None
-            started, refused = hand_off_starts(wf, request.worker_id, rows)
             nexts: list[pb.ClaimedJob] = []
             if (wf is not None and (ask is not None or started) and not pending
                     and not wf.actions.setup_running()):

@@ -83,6 +83,16 @@ class Feed:
 
 
 @dataclass(slots=True)
+class ReportOutcome:
+    """What applying a batch of reports decided: the rows rejected (why), and the hand-off
+    starts accepted (the job is now the worker's) and refused (the worker must stop it)."""
+
+    rejected: list[str] = field(default_factory=list)
+    handed_off: list[int] = field(default_factory=list)
+    refused: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class Effects:
     """What applying an event means for the world outside the state: the service carries
     these out (wakes long-polling claimers, publishes feed items to subscribers)."""

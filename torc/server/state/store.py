@@ -25,7 +25,7 @@ from torc.server.state.access import AccessGroups
 from torc.server.state.allocation_events import AllocationEvents
 from torc.server.state.job import jobs_from_columns
 from torc.server.state.job_updates import update_job
-from torc.server.state.records import Effects, Feed, FeedItem, Worker
+from torc.server.state.records import Effects, Feed, FeedItem, ReportOutcome, Worker
 from torc.server.state.workflow import Workflow
 
 # Report kinds, as in torc.v1.ReportKind.
@@ -189,7 +189,7 @@ class Store(AllocationEvents):
     def _init(self, ev: E.InitializeWorkflow) -> Workflow:
         wf = self.workflow(ev.workflow_id)
         mtimes = _mtimes(ev.mtimes)
-        wf.initialize(ev.ts, mtimes, changes.missing_inputs(wf, mtimes))
+        wf.initialize(mtimes, changes.missing_inputs(wf, mtimes))
         self._note(wf.id, ev.ts, "initialized", f"run {wf.run_id}: "
                    f"{wf.counts[S.READY]} ready, {wf.counts[S.BLOCKED]} blocked")
         self._wake(wf.id)
@@ -198,7 +198,7 @@ class Store(AllocationEvents):
     def _reinit(self, ev: E.ReinitializeWorkflow | E.ResetStatus) -> Workflow:
         wf = self.workflow(ev.workflow_id)
         mtimes = _mtimes(getattr(ev, "mtimes", None))
-        wf.reinitialize(ev.ts, mtimes, [i for i, _ in changes.changed_jobs(wf, mtimes)])
+        wf.reinitialize(mtimes, [i for i, _ in changes.changed_jobs(wf, mtimes)])
         self._note(wf.id, ev.ts, "reinitialized", f"run {wf.run_id}: "
                    f"{wf.counts[S.READY]} ready, {wf.counts[S.BLOCKED]} blocked")
         self._wake(wf.id)
@@ -208,7 +208,7 @@ class Store(AllocationEvents):
         wf = self.workflow(ev.workflow_id)
         if ev.reinit:
             wf.require_idle("reset and reinitialize")
-        n = wf.reset_status(ev.failed_only, ev.ts, ev.job_ids)
+        n = wf.reset_status(ev.failed_only, ev.job_ids)
         self._note(wf.id, ev.ts, "reset", f"{n} job(s) reset to uninitialized")
         if ev.reinit:
             self._reinit(ev)
@@ -216,7 +216,7 @@ class Store(AllocationEvents):
 
     def _cancel(self, ev: E.CancelWorkflow) -> Workflow:
         wf = self.workflow(ev.workflow_id)
-        running = wf.cancel(ev.ts)
+        running = wf.cancel()
         for w in self.workers.values():
             if w.workflow_id == wf.id:
                 w.jobs = {j for j in w.jobs if wf.jobs[j - 1].status == S.RUNNING}
@@ -252,18 +252,24 @@ class Store(AllocationEvents):
         w.last_claim = [ev.claim_id, list(ev.job_ids)]
         return jobs
 
-    def _report(self, ev: E.Report) -> list[str]:
-        """Apply a batch of reports; each is applied or rejected on its own."""
+    def _report(self, ev: E.Report) -> ReportOutcome:
+        """Apply a batch of reports; each is applied or rejected on its own. Hand-off starts
+        (``after``) are accepted or refused here, and the outcome says which."""
         wf = self.workflow(ev.workflow_id)
         w = self.live_worker(ev.worker_id, wf.id)
-        rejected: list[str] = []
+        out = ReportOutcome()
         for row in ev.rows:
             try:
                 self._report_one(wf, w, row)
             except TorcError as e:
-                rejected.append(e.message)
+                out.rejected.append(e.message)
+                if row.kind == STARTED and row.after:
+                    out.refused.append(row.job_id)
+                continue
+            if row.kind == STARTED and row.after:
+                out.handed_off.append(row.job_id)
         self._wake(wf.id)
-        return rejected
+        return out
 
     def _report_one(self, wf: Workflow, w: Worker, row: E.ReportRow) -> None:
         job_id, kind, rc, status, start, end, run_id, attempt_id = row[:8]

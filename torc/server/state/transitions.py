@@ -6,7 +6,7 @@ through. Pure logic, no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from torc import states as S
@@ -30,6 +30,7 @@ class JobsOwner(Protocol):
     def set_status(self, job: Job, new: int) -> None: ...
     def propagate(self, finished: list[Job]) -> None: ...
     def after_change(self) -> None: ...
+    def unqueue(self, jobs: Iterable[Job]) -> None: ...
 
 
 class WorkerTransitions:
@@ -49,6 +50,7 @@ class WorkerTransitions:
         for j in chosen:
             j.worker_id = worker_id
             self.wf.set_status(j, S.PENDING)
+        self.wf.unqueue(chosen)
         return chosen
 
     def _check_holder(self, job: Job, worker_id: int, run_id: int, attempt_id: int,
@@ -76,6 +78,7 @@ class WorkerTransitions:
         """A ready job runs on a worker without a claim (a hand-off, checked by the caller)."""
         job.worker_id = worker_id
         self.wf.set_status(job, S.RUNNING)
+        self.wf.unqueue((job,))
 
     def release(self, worker_id: int, job_id: int, run_id: int = 0, attempt_id: int = 0) -> None:
         """A claimed job the worker will not run goes back to ready."""

@@ -7,12 +7,12 @@ touches only its own out-edges (and, for cancellation, the jobs that cascade fro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from torc import states as S
 from torc.errors import FailedPrecondition, NotFound
-from torc.server.state.claims import Offer, ReadyQueue
+from torc.server.state.claims import Offer, Picker, ReadyQueue
 from torc.server.state.ids import Counters, IdRanges, fresh
 from torc.server.state.job import Job
 from torc.server.state.results import Results
@@ -194,7 +194,7 @@ class Workflow:
         self.set_status(job, S.CANCELED)
         job.return_code = None
 
-    def _init_uninitialized(self, ts: float) -> None:
+    def _init_uninitialized(self) -> None:
         todo = [j for j in self.jobs if j.status == S.UNINITIALIZED]
         for j in todo:
             j.waiting = sum(1 for u in j.deps if self.jobs[u - 1].status not in S.DONE)
@@ -218,7 +218,7 @@ class Workflow:
         if self.initialized and self.done_count == len(self.jobs):
             self.actions.workflow_completed()
 
-    def initialize(self, ts: float, mtimes: dict[int, float] | None = None,
+    def initialize(self, mtimes: dict[int, float] | None = None,
                    missing: Sequence[str] = ()) -> None:
         """Start the first run: every job becomes blocked or ready. ``mtimes``: the files the
         caller sees (None: not checked); ``missing``: what it lacks to start
@@ -235,18 +235,18 @@ class Workflow:
         self.file_mtimes.update(mtimes or {})
         self.run_id += 1
         self.initialized = True
-        self._init_uninitialized(ts)
+        self._init_uninitialized()
         self.actions.arm([j.status for j in self.jobs], self.done_count == len(self.jobs))
         self.after_change()
 
-    def reinitialize(self, ts: float, mtimes: dict[int, float] | None = None,
+    def reinitialize(self, mtimes: dict[int, float] | None = None,
                      changed: Sequence[int] = ()) -> None:
         """New run: jobs not completed or failed are initialized again, and the completed
         ones in ``changed`` (whose inputs changed: :func:`changes.changed_jobs`, which the
         store asks) with what is downstream of them; actions are re-armed."""
         self.require_idle("reinitialize")
         if changed:
-            self.reset_status(False, ts, tuple(changed))
+            self.reset_status(False, tuple(changed))
         self.file_mtimes.update(mtimes or {})
         for j in self.jobs:
             if j.status in (S.BLOCKED, S.READY, S.CANCELED, S.TERMINATED):
@@ -255,11 +255,11 @@ class Workflow:
         self.canceled = False
         self.run_id += 1
         self.initialized = True
-        self._init_uninitialized(ts)
+        self._init_uninitialized()
         self.actions.arm([j.status for j in self.jobs], self.done_count == len(self.jobs))
         self.after_change()
 
-    def reset_status(self, failed_only: bool, ts: float, job_ids: tuple[int, ...] = ()) -> int:
+    def reset_status(self, failed_only: bool, job_ids: tuple[int, ...] = ()) -> int:
         """Jobs back to uninitialized: all; or the given jobs, or the failed, canceled and
         terminated ones, each with everything downstream of it (the rest stays as it is)."""
         if job_ids or failed_only:
@@ -284,7 +284,7 @@ class Workflow:
         self.canceled = False
         return len(targets)
 
-    def cancel(self, ts: float) -> list[Job]:
+    def cancel(self) -> list[Job]:
         """Cancel the workflow; returns the running jobs whose workers must kill them."""
         self.canceled = True
         running = []
@@ -299,23 +299,30 @@ class Workflow:
 
     # ----- worker transitions
 
-    def pick(self, offer: Offer, max_jobs: int, scheduler: str = "") -> list[int]:
-        """Choose ready jobs for a claim (pops them from the ready queue); a worker of
+    def picker(self, scheduler: str = "") -> Picker | None:
+        """A claim's choice of ready jobs (None when nothing may be claimed): it changes
+        nothing; applying the claim (:meth:`WorkerTransitions.claim`) does. A worker of
         ``scheduler`` gets only jobs for it or for no scheduler."""
         if self.canceled or not self.initialized:
-            return []
+            return None
         jobs = self.jobs
-        return self.ready.pick(offer, self.rrs,
-                               lambda i: jobs[i - 1].status == S.READY, max_jobs, self.sort_key,
-                               scheduler)
+        return self.ready.picker(self.rrs, lambda i: jobs[i - 1].status == S.READY,
+                                 self.sort_key, scheduler)
 
-    def requeue(self, job_ids: list[int]) -> None:
-        """Put picked jobs that were not claimed after all (the claim failed) back in the
-        ready queue; those no longer ready are left alone."""
-        for i in job_ids:
-            job = self.jobs[i - 1]
-            if job.status == S.READY:
-                self.ready.push(job.id, job.priority, job.rr, job.scheduler)
+    def pick(self, offer: Offer, max_jobs: int, scheduler: str = "") -> list[int]:
+        """One load of ready jobs that fit ``offer`` (see :meth:`picker`)."""
+        picker = self.picker(scheduler)
+        return [] if picker is None else picker.take(offer, max_jobs)
+
+    def unqueue(self, jobs: Iterable[Job]) -> None:
+        """Jobs that left ``ready`` (claimed, started as hand-offs): drop them from the head
+        of their buckets, where a pick found them."""
+        is_ready = self._is_ready
+        for job in jobs:
+            self.ready.prune(job.priority, job.rr, job.scheduler, is_ready)
+
+    def _is_ready(self, job_id: int) -> bool:
+        return self.jobs[job_id - 1].status == S.READY
 
     def recount(self) -> None:
         """Rebuild the counts per state and the ready queue from the jobs' states (after they
