@@ -306,7 +306,7 @@ class WorkerRunner:
 
     async def _claim(self, step: Claim) -> None:
         req = self.claims.request(step.ask, self.state.free(), peek=step.peek,
-                                  wait=0.0 if self.state.queue else self.o.claim_wait)
+                                  wait=self.o.claim_wait if step.long_poll else 0.0)
         try:
             resp = await self.claims.long_poll(req, self._stopped)
         except BaseException:

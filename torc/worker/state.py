@@ -146,7 +146,7 @@ class WorkerState:
         if ask is None or self.claiming:
             return WaitForChange()
         self.claiming = True
-        return Claim(ask)
+        return Claim(ask, long_poll=not self.queue)
 
     def report_claim(self) -> Ask | None:
         """What to claim with the reports about to go (None: nothing, or the main loop is

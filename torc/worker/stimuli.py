@@ -216,11 +216,13 @@ Command = Spawn | Kill | Assess | AwaitStop | Report | Note | ExitNow
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """Claim ``ask`` (long poll), or with ``peek`` ask whether the workflow is initialized;
-    then tell the state (:class:`ClaimAnswered`, or :class:`ClaimAbandoned` when stopped)."""
+    """Claim ``ask``, or with ``peek`` ask whether the workflow is initialized; with
+    ``long_poll`` the coordinator may hold the answer until there is work. Then tell the
+    state (:class:`ClaimAnswered`, or :class:`ClaimAbandoned` when stopped)."""
 
     ask: Ask | None
     peek: bool = False
+    long_poll: bool = True
 
 
 @dataclass(frozen=True, slots=True)
