@@ -73,7 +73,7 @@ def load_workflow(d: dict[str, Any]) -> Workflow:
     return wf
 
 
-def dump_worker(w: Any) -> dict[str, Any]:
+def dump_worker(w: Worker) -> dict[str, Any]:
     """A worker's record (rebuilt as ``Worker(**d)``)."""
     return {"id": w.id, "workflow_id": w.workflow_id, "hostname": w.hostname,
             "slurm_job_id": w.slurm_job_id, "node_name": w.node_name, "resources": w.resources,

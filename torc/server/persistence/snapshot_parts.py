@@ -37,6 +37,8 @@ from torc.server.persistence import sealed
 from torc.server.persistence.wal import plain_json
 from torc.server.persistence.wal_format import fsync_dir
 from torc.server.state.job import SPARSE, STATE_FIELDS, spec_columns
+from torc.server.state.store import Store
+from torc.server.state.workflow import Workflow
 
 PREFIX = "part-"
 # Results are split off once this many have come since the last part: fewer would only make
@@ -45,7 +47,7 @@ RESULTS_PER_PART = 20_000
 CHUNK = 4 << 20
 
 
-def assign(store: Any, boot: str, seq: int) -> None:
+def assign(store: Store, boot: str, seq: int) -> None:
     """Name the parts the next snapshot (at ``seq``) needs and has no name for (the parent,
     before it forks)."""
     for wf in store.workflows.values():
@@ -56,12 +58,12 @@ def assign(store: Any, boot: str, seq: int) -> None:
             wf.results_parts.append([f"{PREFIX}{wf.id}-results-{boot}-{seq}.json", new])
 
 
-def covered(wf: Any) -> int:
+def covered(wf: Workflow) -> int:
     """How many of a workflow's first results its results parts hold."""
     return sum(n for _, n in wf.results_parts)
 
 
-def state_part(wf: Any, seq: int) -> str:
+def state_part(wf: Workflow, seq: int) -> str:
     """The name of a workflow's job state columns in the snapshot at ``seq``."""
     return f"{PREFIX}{wf.id}-state-{seq}.json"
 
@@ -95,10 +97,11 @@ class Pacer:
 STEP = 10_000  # jobs or results per piece of work between the pacer's ticks
 
 
-def write_missing(directory: Path, store: Any, seq: int, pacer: Pacer) -> None:
+def write_missing(directory: Path, store: Store, seq: int, pacer: Pacer) -> None:
     """Write every part the snapshot at ``seq`` names that is not on disk yet (the child),
     and make their names durable before the snapshot naming them is."""
     for wf in store.workflows.values():
+        assert wf.specs_part is not None, "assign() names every workflow's parts first"
         if not (directory / wf.specs_part).exists():
             write_file(directory / wf.specs_part, _specs(wf.jobs, pacer), pacer)
         at = 0

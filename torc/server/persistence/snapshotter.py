@@ -10,9 +10,10 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Any
 
 from torc.server.persistence.recovery import NOT_PLACED, fork_snapshot
+from torc.server.persistence.wal import Wal
+from torc.server.state.store import Store
 
 log = logging.getLogger("torc.coord")
 
@@ -26,7 +27,7 @@ class Snapshotter:
     """Takes the coordinator's snapshots; ``snapshot`` for a periodic one, ``final`` for the
     one a clean stop takes (which first stops a periodic one still running)."""
 
-    def __init__(self, data_dir: Path, boot: str, wal: Any, store: Any,
+    def __init__(self, data_dir: Path, boot: str, wal: Wal, store: Store,
                  cpu_share: float, every: int) -> None:
         self.data_dir, self.boot, self.wal, self.store = data_dir, boot, wal, store
         self.cpu_share, self.every = cpu_share, every

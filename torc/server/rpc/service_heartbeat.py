@@ -17,6 +17,7 @@ from torc.errors import TorcError
 from torc.proto import torc_pb2 as pb
 from torc.server.rpc.replies import abort
 from torc.server.rpc.service_core import ServiceCore
+from torc.server.state.records import Worker
 
 
 class HeartbeatRpcs:
@@ -63,9 +64,10 @@ class HeartbeatRpcs:
                             await abort(context, e)
                     w.last_heartbeat = time.time()
                     running = list(hb.running_job_ids)
-                elif not self._stop_news(w):
-                    continue  # a wake for another reason: nothing to say before the beat
-                assert w is not None  # a stop is awaited only once a beat named the worker
+                else:
+                    assert w is not None  # a stop is awaited only once a beat named the worker
+                    if not self._stop_news(w):
+                        continue  # a wake for another reason: nothing to say before the beat
                 answer = self._heartbeat_answer(w, running)
                 yield answer
                 if answer.shutdown and w.workflow_id not in self.store.workflows:
@@ -83,11 +85,11 @@ class HeartbeatRpcs:
                 if stopped in waiting_stops:
                     waiting_stops.remove(stopped)
 
-    def _stop_news(self, w: Any) -> bool:
+    def _stop_news(self, w: Worker) -> bool:
         wf = self.store.workflows.get(w.workflow_id)
         return wf is None or wf.canceled
 
-    def _heartbeat_answer(self, w: Any, running: list[int]) -> pb.HeartbeatResponse:
+    def _heartbeat_answer(self, w: Worker, running: list[int]) -> pb.HeartbeatResponse:
         wf = self.store.workflows.get(w.workflow_id)
         if wf is None:
             return pb.HeartbeatResponse(shutdown=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -25,7 +26,8 @@ from torc.server.rpc.service_core import ServiceCore
 from torc.server.state import events as E
 from torc.server.state import handoffs
 from torc.server.state.claims import Offer
-from torc.server.state.records import ReportOutcome
+from torc.server.state.records import ReportOutcome, Worker
+from torc.server.state.workflow import Workflow
 from torc.triggers import MAIN_LOOP_TRIGGERS
 
 MAX_CLAIM_BATCH = 10_000
@@ -62,7 +64,7 @@ _METRICS = ("peak_memory_bytes", "avg_memory_bytes", "peak_cpu_percent", "avg_cp
 _NO_METRICS = (None,) * len(_METRICS)
 
 
-def report_row(r: pb.JobReport, wf: Any = None) -> E.ReportRow | str:
+def report_row(r: pb.JobReport, wf: Workflow | None = None) -> E.ReportRow | str:
     """One job report as the event stores it: by the workflow's own numbers (``wf``; the
     worker sends global ids), file ids as indices. Returns why instead when it names a job or
     file the workflow does not own (each report is applied or rejected on its own).
@@ -110,7 +112,7 @@ def _not_finite(r: pb.JobReport, metrics: tuple) -> InvalidArgument:
     raise AssertionError("every value is finite")
 
 
-def next_jobs(wf: Any, w: Any, held: list[int]) -> list[pb.ClaimedJob]:
+def next_jobs(wf: Workflow, w: Worker, held: list[int]) -> list[pb.ClaimedJob]:
     """The hand-offs (see handoffs.py) for jobs worker ``w`` was just given or started."""
     out = []
     for job, parent in handoffs.next_jobs(wf, w.scheduler, held):
@@ -120,7 +122,7 @@ def next_jobs(wf: Any, w: Any, held: list[int]) -> list[pb.ClaimedJob]:
     return out
 
 
-def _locals(wf: Any, claimed: Any) -> list[int]:
+def _locals(wf: Workflow, claimed: Iterable[pb.ClaimedJob]) -> list[int]:
     """The workflow's own numbers of jobs as claimed (global ids)."""
     if (off := wf.ids["jobs"].offset) is not None:
         return [j.id - off for j in claimed]
@@ -128,7 +130,7 @@ def _locals(wf: Any, claimed: Any) -> list[int]:
     return [to_local(j.id) for j in claimed]
 
 
-def fitting_jobs(wf: Any, offer: Offer, scheduler: str = "") -> int:
+def fitting_jobs(wf: Workflow, offer: Offer, scheduler: str = "") -> int:
     """Jobs not yet done (and not held) that would fit ``offer`` and may run on a worker of
     ``scheduler``: what may still run on a worker that has nothing to do now (it asks only
     when deciding whether to leave)."""
@@ -258,7 +260,7 @@ class WorkerRpcs:
                     if not waiting and self.core.claim_waiters.get(wf.id) is waiting:
                         del self.core.claim_waiters[wf.id]
 
-    async def _claim_now(self, wf: Any, w: Any, request: pb.ClaimJobRequest, ask: Ask,
+    async def _claim_now(self, wf: Workflow, w: Worker, request: pb.ClaimJobRequest, ask: Ask,
                          context: grpc.aio.ServicerContext,
                          pick: bool = True) -> list[pb.ClaimedJob] | None:
         """Claim what fits ``offer`` at once; None when nothing was claimed.

@@ -22,6 +22,7 @@ from torc import states as S
 from torc.errors import FailedPrecondition
 from torc.server.state.claims import Offer
 from torc.server.state.job import Job
+from torc.server.state.workflow import Workflow
 
 DEPTH = 4  # links handed ahead
 
@@ -32,7 +33,7 @@ def _place_of(parent: dict[str, Any]) -> Offer:
     return Offer(parent["num_cpus"], parent["memory"], 0, parent["num_nodes"])
 
 
-def _successor(wf: Any, parent: Job, scheduler: str) -> Job | None:
+def _successor(wf: Workflow, parent: Job, scheduler: str) -> Job | None:
     """The first dependent that waits on ``parent`` alone and can take its place."""
     for d_id in parent.dependents:
         d = wf.jobs[d_id - 1]
@@ -43,7 +44,7 @@ def _successor(wf: Any, parent: Job, scheduler: str) -> Job | None:
     return None
 
 
-def next_jobs(wf: Any, scheduler: str, held: Iterable[int]) -> list[tuple[Job, int]]:
+def next_jobs(wf: Workflow, scheduler: str, held: Iterable[int]) -> list[tuple[Job, int]]:
     """Hand-offs for jobs a worker just claimed or started: (dependent, parent id) pairs,
     up to DEPTH links down from each.
 
@@ -66,7 +67,7 @@ def next_jobs(wf: Any, scheduler: str, held: Iterable[int]) -> list[tuple[Job, i
     return out
 
 
-def start_after(wf: Any, worker_id: int, job_id: int, after: int, run_id: int,
+def start_after(wf: Workflow, worker_id: int, job_id: int, after: int, run_id: int,
                 attempt_id: int) -> None:
     """A worker started ``job_id`` the moment ``after`` succeeded on it: claim it for the
     worker, running. FailedPrecondition (the start is refused) unless the job is ready now,

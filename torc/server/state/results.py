@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, overload
+from typing import overload
 
+from torc.server.state.ids import Counters
 from torc.server.state.job import Result
 
 _BASE = 8  # job_id .. worker_id: every result has them
@@ -61,7 +62,7 @@ class Results:
                       self._times[t + 1], a[n + 5], message, peak_mem, avg_mem, peak_cpu,
                       avg_cpu, a[n + 6])
 
-    def number(self, counters: Any) -> None:
+    def number(self, counters: Counters) -> None:
         """Give every result without a global id (from an older snapshot, or imported) the
         next ones, in order."""
         a = self._ints

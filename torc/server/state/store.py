@@ -19,10 +19,9 @@ from typing import Any
 
 from torc import states as S
 from torc.errors import FailedPrecondition, InvalidArgument, NotFound, TorcError
-from torc.server.state import changes, export, handoffs, ids
+from torc.server.state import allocation_events, changes, export, handoffs, ids
 from torc.server.state import events as E
 from torc.server.state.access import AccessGroups
-from torc.server.state.allocation_events import AllocationEvents
 from torc.server.state.job import jobs_from_columns
 from torc.server.state.job_updates import update_job
 from torc.server.state.records import Effects, Feed, FeedItem, ReportOutcome, Worker
@@ -34,7 +33,7 @@ STARTED, FINISHED, RELEASED = 1, 2, 3
 CHECK_INVARIANTS = os.environ.get("TORC_CHECK_INVARIANTS") == "1"
 
 
-class Store(AllocationEvents):
+class Store:
     """All workflows and workers."""
 
     def __init__(self) -> None:
@@ -59,8 +58,10 @@ class Store(AllocationEvents):
             E.ClaimActions: self._claim_action,
             E.ActionResult: self._action_result,
             E.WorkerLost: self._worker_lost,
-            E.RecordAllocation: self._allocation,
-            E.AllocationState: self._allocation_state,
+            E.RecordAllocation: lambda ev: allocation_events.record(
+                self.workflow(ev.workflow_id), self.worker(ev.worker_id), ev, self._note),
+            E.AllocationState: lambda ev: allocation_events.set_state(
+                self.workflow(ev.workflow_id), ev, self._note),
             E.UpdateUserData: self._update_user_data,
             E.UpdateJob: self._update_job,
             E.ImportWorkflow: self._import,
