@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -52,7 +53,8 @@ class ServiceCore:
         self.subscribers: list[tuple[int, asyncio.Queue[tuple[int, pb.WorkflowEvent]],
                                       Identity]] = []
         self._snapshotting = False
-        self.snapshot_hook: Any = None  # set by the server: async callable taking a snapshot
+        # Set by the server: takes a snapshot (the WAL's records since the last one are many).
+        self.snapshot_hook: Callable[[], Awaitable[None]] | None = None
         self.coordinator_id = ""  # its data directory's identity (lock.identity), for workers
 
     # ----- commit path
@@ -107,6 +109,7 @@ class ServiceCore:
             asyncio.get_running_loop().create_task(self._snapshot())
 
     async def _snapshot(self) -> None:
+        assert self.snapshot_hook is not None  # only scheduled when there is one
         try:
             await self.snapshot_hook()
         except Exception:
@@ -204,7 +207,7 @@ class ServiceCore:
             await abort(context, e)
 
     async def owner(self, context: grpc.aio.ServicerContext, spec: dict[str, Any],
-                     refusal: Any) -> str:
+                     refusal: Callable[[str, str], str]) -> str:
         """Who a new workflow (created or imported) belongs to: the spec's ``user``, else the
         caller; on a coordinator with several users only an admin may name someone else
         (``refusal(user, caller)`` says why not)."""

@@ -17,7 +17,8 @@ its number (``Results``), which only grows within a workflow.
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import Any
+from collections.abc import Sized
+from typing import Any, Protocol
 
 KINDS = ("jobs", "files", "user_data")
 
@@ -108,13 +109,26 @@ def fresh() -> dict[str, IdRanges]:
     return {k: IdRanges() for k in KINDS}
 
 
-def sizes(wf: Any) -> dict[str, int]:
+class Owner(Protocol):
+    """What a workflow shows of itself here (:class:`Workflow` is one)."""
+
+    counters: Counters
+
+    @property
+    def jobs(self) -> Sized: ...
+    @property
+    def extra(self) -> dict[str, Any]: ...
+    @property
+    def ids(self) -> dict[str, IdRanges]: ...
+
+
+def sizes(wf: Owner) -> dict[str, int]:
     """How many jobs, files and user data entries a workflow holds."""
     return {"jobs": len(wf.jobs), "files": len(wf.extra.get("files") or ()),
             "user_data": len(wf.extra.get("user_data") or ())}
 
 
-def assign(counters: Counters, wf: Any) -> None:
+def assign(counters: Counters, wf: Owner) -> None:
     """Give a workflow global ids for whatever it holds that has none yet (at its creation;
     later for what is added to it)."""
     wf.counters = counters

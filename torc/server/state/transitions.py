@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from torc import states as S
 from torc.errors import FailedPrecondition, InvalidArgument
 from torc.server.state import failure_handlers
+from torc.server.state.events import ReportRow
 from torc.server.state.ids import Counters
 from torc.server.state.job import Job
 from torc.server.state.results import Results
@@ -89,7 +90,7 @@ class WorkerTransitions:
 
     def finish(self, worker_id: int, job_id: int, status: int, return_code: int,
                start: float, end: float, run_id: int = 0, attempt_id: int = 0,
-               report: Any = None) -> str:
+               report: ReportRow | None = None) -> str:
         """A job ended: record its result; then retry it (its failure handler says so),
         hold it (pending_failed), or unblock or cancel its dependents. ``report`` (an
         events.ReportRow) carries the message, resource figures, recovery script outcome
