@@ -230,10 +230,21 @@ def test_a_job_that_cannot_start_fails_with_127_and_frees_its_slot() -> None:
     d = Driver(cpus=1)
     d.start()
     d.claim(job(1), job(2))
-    out = d.feed(SpawnFailed(1, 1234.0))
+    out = d.feed(SpawnFailed(1, at=1234.0, now=d.now))
     [r] = reports(out, pb.FINISHED)
     assert (r.job_id, r.return_code, r.status, r.end_time) == (1, 127, pb.FAILED, 1234.0)
     assert spawned(out) == [2]
+
+
+def test_a_job_that_cannot_start_leaves_the_queue_s_patience_on_the_worker_s_clock() -> None:
+    """The report's times are wall-clock, the queue's patience is monotonic: a spawn failure
+    must not set one from the other (the queue would then never be given back)."""
+    d = Driver(cpus=1)
+    d.start()
+    d.claim(job(1), job(2), job(3))
+    d.feed(SpawnFailed(1, at=1.7e9, now=d.now))  # job 2 starts in its place
+    out = d.feed(Tick(d.now + QUEUE_PATIENCE_SECONDS + 1))
+    assert [r.job_id for r in reports(out, pb.RELEASED)] == [3]
 
 
 def test_a_queue_that_does_not_move_goes_back_to_other_workers() -> None:
@@ -322,7 +333,7 @@ def test_a_hand_off_that_cannot_start_is_left_to_the_coordinator() -> None:
     d.start()
     d.claim(job(1), next_jobs=[job(2, after=1)])
     d.end(1)
-    out = d.feed(SpawnFailed(2, 0.0))
+    out = d.feed(SpawnFailed(2, at=0.0, now=d.now))
     assert reports(out) == [], "not claimed: it becomes ready, whoever claims it sees why"
     assert not d.s.running and not d.s.hand_offs.unconfirmed
 
@@ -562,7 +573,7 @@ def test_random_event_sequences_keep_every_invariant(seed: int) -> None:
             note(out)
         elif roll < 0.7 and d.s.running:
             job_id = rng.choice(list(d.s.running))
-            out = d.feed(SpawnFailed(job_id, 0.0))
+            out = d.feed(SpawnFailed(job_id, at=0.0, now=d.now))
             note(out)
         elif roll < 0.75 and d.s.hand_offs.unconfirmed:
             job_id = rng.choice(sorted(d.s.hand_offs.unconfirmed))

@@ -72,11 +72,6 @@ class _Helper:
                               f"{request['command']}")
         return json.loads(line)
 
-    def close(self) -> None:
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()
-        self.proc.wait()
-
 
 class HelperPool:
     """Idle helpers of this process; a command takes one (or starts one) and gives it back."""

@@ -257,7 +257,8 @@ class WorkerRunner:
         try:
             proc.spawn()
         except (OSError, ValueError):  # the process logged why
-            self._commands.extend(self.state.handle(SpawnFailed(c.job.id, time.time())))
+            self._commands.extend(self.state.handle(
+                SpawnFailed(c.job.id, time.time(), time.monotonic())))
             return
         rj.process = proc
         self.execution.started(rj)

@@ -298,7 +298,7 @@ class WorkerState:
             out.append(Report(pb.JobReport(
                 job_id=cj.id, kind=pb.FINISHED, run_id=cj.run_id, attempt_id=cj.attempt_id,
                 return_code=127, status=pb.FAILED, start_time=e.at, end_time=e.at)))
-        return out + self._release(e.job_id, e.at)
+        return out + self._release(e.job_id, e.now)
 
     def _job_exited(self, e: JobExited) -> list[Command]:
         slot = self.running.get(e.job_id)

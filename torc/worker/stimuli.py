@@ -77,7 +77,8 @@ class SpawnFailed:
     """A job's process could not start (the process logged why)."""
 
     job_id: int
-    at: float  # epoch seconds
+    at: float  # epoch seconds, for its report
+    now: float  # monotonic seconds, for the queue
 
 
 @dataclass(frozen=True, slots=True)
