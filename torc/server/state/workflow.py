@@ -305,9 +305,7 @@ class Workflow:
         ``scheduler`` gets only jobs for it or for no scheduler."""
         if self.canceled or not self.initialized:
             return None
-        jobs = self.jobs
-        return self.ready.picker(self.rrs, lambda i: jobs[i - 1].status == S.READY,
-                                 self.sort_key, scheduler)
+        return self.ready.picker(self.rrs, self._is_ready, self.sort_key, scheduler)
 
     def pick(self, offer: Offer, max_jobs: int, scheduler: str = "") -> list[int]:
         """One load of ready jobs that fit ``offer`` (see :meth:`picker`)."""
