@@ -29,6 +29,30 @@ def test_exec_shows_what_its_commands_print_as_they_run(tmp_path: Path) -> None:
     assert "cmd2 (stderr) | oops" in lines
 
 
+def test_exec_shows_a_job_that_finished_before_the_display_started(tmp_path: Path) -> None:
+    """The worker is told the workflow before it is initialized, so a fast job can have
+    written (and ended) before ``torc exec`` starts following: its lines still show, once.
+    Files of an earlier run of the same workflow never show; a file rewritten from empty
+    (truncated) is read again from its start."""
+    from torc.client.stream import StdioStream
+
+    stdio = tmp_path / "job_stdio"
+    stdio.mkdir()
+    (stdio / "job_wf1_j1_r1_a1.o").write_text("earlier run\n")
+    (stdio / "job_wf1_j1_r2_a1.o").write_text("first\nsecond\n")  # before following
+    (stdio / "job_wf2_j1_r2_a1.o").write_text("another workflow\n")
+    shown: list[str] = []
+    stream = StdioStream(tmp_path, 1, 2, {1: "one", 2: "two"}, shown.append)
+    stream.poll()
+    assert shown == ["one | first", "one | second"]
+    with open(stdio / "job_wf1_j1_r1_a1.o", "a") as f:
+        f.write("still the earlier run\n")
+    (stdio / "job_wf1_j2_r2_a1.e").write_text("oops\n")
+    (stdio / "job_wf1_j1_r2_a1.o").write_text("again\n")  # truncated and rewritten
+    stream.finish()
+    assert shown[2:] == ["one | again", "two (stderr) | oops"]
+
+
 def test_exec_runs_inline_commands_and_says_when_one_failed(tmp_path: Path) -> None:
     out = tmp_path / "out"
     r = run_cli("-f", "json", "exec", "-c", "echo one > one.txt", "-c", "exit 3",

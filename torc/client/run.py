@@ -128,7 +128,8 @@ def _progress(client: TorcClient, wf_id: int, worker: subprocess.Popen[bytes],
               show: bool, interval: float = 0.25, follow: Path | None = None) -> None:
     """Show the bars until the worker exits; with ``follow`` (an output directory, for
     ``torc exec``), what the jobs print as well."""
-    total = client.get_workflow(wf_id).num_jobs
+    wf = client.get_workflow(wf_id)
+    total = wf.num_jobs
     with Progress(TextColumn("[bold]{task.description:<9}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=output.console, disable=not show,
                   transient=False) as progress:
@@ -161,7 +162,7 @@ def _progress(client: TorcClient, wf_id: int, worker: subprocess.Popen[bytes],
         if follow is not None:
             from torc.client.stream import StdioStream
             names = {j.id: j.name for j in client.list_jobs(wf_id)}
-            stream = StdioStream(follow, wf_id, names,
+            stream = StdioStream(follow, wf_id, wf.run_id, names,
                                  lambda text: progress.console.print(text, markup=False,
                                                                      highlight=False))
         with _exit_of(worker) as exited:
