@@ -154,7 +154,7 @@ def cmd_events(c: TorcClient, a: argparse.Namespace) -> None:
     if a.duration:  # Torc's --duration: stop watching after that many seconds
         signal.signal(signal.SIGALRM, lambda *_: sys.exit(0))
         signal.setitimer(signal.ITIMER_REAL, a.duration)
-    for ev in c.watch_events(a.id or 0, history=a.history):
+    for ev in c.watch_events(a.id or 0, history=a.history, job_events=True):
         if a.category and ev.kind != a.category:
             continue
         d = {"workflow_id": ev.workflow_id, "time": output.ts(ev.timestamp),

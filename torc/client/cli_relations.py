@@ -201,12 +201,25 @@ def cmd_scheduled_nodes(c: TorcClient, a: argparse.Namespace) -> None:
 
 
 def event_rows(c: TorcClient, wf_id: int) -> list[dict[str, Any]]:
-    """The events the coordinator recorded for a workflow, as Torc's EventModel (``data``)
-    with our ``category`` and ``message`` beside."""
-    return [{"id": i, "workflow_id": wf_id, "timestamp": output.ts(when), "category": kind,
-             "message": message, "data": {"category": kind, "message": message}}
-            for i, (when, kind, message) in enumerate(
-                c.export_workflow(wf_id).get("events") or [], 1)]
+    """The events the coordinator holds for a workflow (its feed, and job events from its
+    recent results), oldest first, as Torc's EventModel (``data``) with our ``category`` and
+    ``message`` beside."""
+    c.get_workflow(wf_id)  # a missing workflow is NotFound, not an empty list
+    rows: list[dict[str, Any]] = []
+    stream = c.watch_events(wf_id, history=True, mark_history_end=True, job_events=True)
+    try:
+        for ev in stream:
+            if ev.history_end:
+                break
+            data: dict[str, Any] = {"category": ev.kind, "message": ev.message}
+            if ev.job_id:
+                data |= {"job_id": ev.job_id, "status": ev.job_status}
+            rows.append({"id": len(rows) + 1, "workflow_id": wf_id,
+                         "timestamp": output.ts(ev.timestamp), "category": ev.kind,
+                         "message": ev.message, "data": data})
+    finally:
+        stream.cancel()
+    return rows
 
 
 def cmd_events_list(c: TorcClient, a: argparse.Namespace) -> None:

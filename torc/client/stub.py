@@ -267,13 +267,14 @@ class TorcClient:
         return list(self.call("ListAllocations", pb.WorkflowRef(workflow_id=wf_id)).allocations)
 
     def watch_events(self, wf_id: int = 0, history: bool = False,
-                     mark_history_end: bool = False) -> Any:
+                     mark_history_end: bool = False, job_events: bool = False) -> Any:
         """Iterator over the workflow event feed (0: all workflows); with ``history``, the
         recent events the coordinator holds come first, and with ``mark_history_end`` an
-        event with ``history_end`` set follows them."""
+        event with ``history_end`` set follows them; ``job_events``: each job's changes too
+        (job_started, job_completed, job_failed, job_<state>)."""
         return self.stub.WatchEvents(
             pb.WatchEventsRequest(workflow_id=wf_id, history=history,
-                                  mark_history_end=mark_history_end),
+                                  mark_history_end=mark_history_end, job_events=job_events),
             metadata=self._metadata)
 
     # ----- moving workflows

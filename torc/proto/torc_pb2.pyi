@@ -921,25 +921,31 @@ class ListAllocationsResponse(_message.Message):
     def __init__(self, allocations: _Optional[_Iterable[_Union[Allocation, _Mapping]]] = ...) -> None: ...
 
 class WatchEventsRequest(_message.Message):
-    __slots__ = ("workflow_id", "history", "mark_history_end")
+    __slots__ = ("workflow_id", "history", "mark_history_end", "job_events")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
     MARK_HISTORY_END_FIELD_NUMBER: _ClassVar[int]
+    JOB_EVENTS_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     history: bool
     mark_history_end: bool
-    def __init__(self, workflow_id: _Optional[int] = ..., history: _Optional[bool] = ..., mark_history_end: _Optional[bool] = ...) -> None: ...
+    job_events: bool
+    def __init__(self, workflow_id: _Optional[int] = ..., history: _Optional[bool] = ..., mark_history_end: _Optional[bool] = ..., job_events: _Optional[bool] = ...) -> None: ...
 
 class WorkflowEvent(_message.Message):
-    __slots__ = ("workflow_id", "timestamp", "kind", "message", "history_end")
+    __slots__ = ("workflow_id", "timestamp", "kind", "message", "history_end", "job_id", "job_status")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     HISTORY_END_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_STATUS_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     timestamp: float
     kind: str
     message: str
     history_end: bool
-    def __init__(self, workflow_id: _Optional[int] = ..., timestamp: _Optional[float] = ..., kind: _Optional[str] = ..., message: _Optional[str] = ..., history_end: _Optional[bool] = ...) -> None: ...
+    job_id: int
+    job_status: str
+    def __init__(self, workflow_id: _Optional[int] = ..., timestamp: _Optional[float] = ..., kind: _Optional[str] = ..., message: _Optional[str] = ..., history_end: _Optional[bool] = ..., job_id: _Optional[int] = ..., job_status: _Optional[str] = ...) -> None: ...

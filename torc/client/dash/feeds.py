@@ -29,10 +29,11 @@ class Feed:
 
     def _pump(self) -> None:
         try:
-            self.call = self.client.watch_events(self.wf_id)
+            self.call = self.client.watch_events(self.wf_id, job_events=True)
             for ev in self.call:
                 data = json.dumps({"workflow_id": ev.workflow_id, "timestamp": ev.timestamp,
-                                   "kind": ev.kind, "message": ev.message})
+                                   "kind": ev.kind, "message": ev.message,
+                                   "job_id": ev.job_id, "job_status": ev.job_status})
                 self.loop.call_soon_threadsafe(self._publish, data)
         except Exception as e:  # the coordinator went away, or the feed was closed
             log.info("feed %d ended: %s", self.wf_id, e)

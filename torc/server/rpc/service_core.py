@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -50,8 +52,7 @@ class ServiceCore:
         self.claim_waiters: dict[int, list[asyncio.Future[bool]]] = {}
         # Heartbeat streams waiting to hear that their workflow was deleted or canceled.
         self.stop_waiters: dict[int, list[asyncio.Future[bool]]] = {}
-        self.subscribers: list[tuple[int, asyncio.Queue[tuple[int, pb.WorkflowEvent]],
-                                      Identity]] = []
+        self.subscribers: list[Subscriber] = []
         self._snapshotting = False
         # Set by the server: takes a snapshot (the WAL's records since the last one are many).
         self.snapshot_hook: Callable[[], Awaitable[None]] | None = None
@@ -77,6 +78,8 @@ class ServiceCore:
         # (a chain's report and its dependent's claim share one fsync).
         self._carry_out(effects)
         seq = self.wal.append(payload)
+        if effects.live:  # a job's own events before what they led to (a workflow complete)
+            self.publish(effects.live, seq, jobs=True)
         self.publish(effects.feed, seq)
         return result, seq
 
@@ -123,18 +126,34 @@ class ServiceCore:
             if not fut.done():
                 fut.set_result(True)
 
-    def publish(self, items: list[FeedItem], seq: int) -> None:
-        """Queue feed items for the subscribers who may see them, with the sequence number of
-        the record that holds them: a stream sends an item only once that is durable."""
+    def subscribe(self, sub: Subscriber) -> None:
+        """A stream now receives what is published; job events are made while a stream
+        that asked for them is open."""
+        self.subscribers.append(sub)
+        self._watch_jobs()
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        """The stream ended."""
+        self.subscribers.remove(sub)
+        self._watch_jobs()
+
+    def _watch_jobs(self) -> None:
+        self.store.job_watch.set(any(s.jobs for s in self.subscribers),
+                                 self.store.workflows.values())
+
+    def publish(self, items: list[FeedItem], seq: int, jobs: bool = False) -> None:
+        """Queue feed items (``jobs``: job events) for the subscribers who may see them
+        (and asked for them), with the sequence number of the record that holds them: a
+        stream sends an item only once that is durable."""
         if not self.subscribers:
             return
+        now = time.time()
         for item in items:
-            msg = pb.WorkflowEvent(workflow_id=item.workflow_id, timestamp=item.timestamp,
-                                   kind=item.kind, message=item.message)
-            for wf_filter, q, who in self.subscribers:
-                if (wf_filter in (0, item.workflow_id) and q.qsize() < 10_000
-                        and self.may_see(who, item)):
-                    q.put_nowait((seq, msg))
+            msg = event_message(item, now)
+            for sub in self.subscribers:
+                if ((not jobs or sub.jobs) and sub.wf_id in (0, item.workflow_id)
+                        and sub.queue.qsize() < QUEUE_LIMIT and self.may_see(sub.who, item)):
+                    sub.queue.put_nowait((seq, msg))
 
     async def durable(self, context: grpc.aio.ServicerContext,
                        seq: int | None = None) -> None:
@@ -179,9 +198,14 @@ class ServiceCore:
         return wf
 
     def may_see(self, who: Identity, item: FeedItem) -> bool:
+        """Whether ``who`` may see a feed item (of its workflow, or of a deleted one)."""
+        return self.may_see_workflow(who, item.workflow_id)
+
+    def may_see_workflow(self, who: Identity, wf_id: int) -> bool:
+        """Whether ``who`` may read workflow ``wf_id``'s events."""
         if not self.identities.multi_user:
             return True
-        wf = self.store.workflows.get(item.workflow_id)
+        wf = self.store.workflows.get(wf_id)
         if wf is None:  # deleted: only admins saw who had it
             return who.admin
         return access.can_read(who, wf.user, wf.id, True, self.store.groups)
@@ -227,3 +251,25 @@ class ServiceCore:
             log.debug("internal event %s not applied: %s", event.KIND, e.message)
             return False
         return True
+
+
+QUEUE_LIMIT = 10_000  # a stream's unsent events; past it, a slow reader misses new ones
+
+
+@dataclass(slots=True, eq=False)
+class Subscriber:
+    """An open ``WatchEvents`` stream: its workflow (0: all), the queue of (record sequence
+    number, message) it sends from, who opened it, and whether it asked for job events."""
+
+    wf_id: int
+    queue: asyncio.Queue[tuple[int, pb.WorkflowEvent]]
+    who: Identity
+    jobs: bool
+
+
+def event_message(item: FeedItem, now: float) -> pb.WorkflowEvent:
+    """The message of a feed item; a job event of an event without a time (a report, a
+    claim) is stamped ``now``, when it is published."""
+    return pb.WorkflowEvent(workflow_id=item.workflow_id, timestamp=item.timestamp or now,
+                            kind=item.kind, message=item.message, job_id=item.job_id,
+                            job_status=item.job_status)

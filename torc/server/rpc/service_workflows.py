@@ -15,8 +15,8 @@ from torc.proto import torc_pb2 as pb
 from torc.server import heap
 from torc.server.rpc import convert
 from torc.server.rpc.replies import abort, paged
-from torc.server.rpc.service_core import ServiceCore
-from torc.server.state import access
+from torc.server.rpc.service_core import ServiceCore, Subscriber, event_message
+from torc.server.state import access, live
 from torc.server.state import events as E
 from torc.spec.validate import normalize
 
@@ -137,22 +137,30 @@ class WorkflowRpcs:
         if request.workflow_id:
             await self.core.read(context, request.workflow_id)
         who = self.core.who(context)
-        entry = (request.workflow_id, q, who)
+        sub = Subscriber(request.workflow_id, q, who, request.job_events)
         if request.history:
             now = self.core.wal.last_seq  # the history is in records up to here
-            for item in self.store.feed:
-                if request.workflow_id in (0, item.workflow_id) and self.core.may_see(who, item):
-                    q.put_nowait((now, pb.WorkflowEvent(
-                        workflow_id=item.workflow_id, timestamp=item.timestamp,
-                        kind=item.kind, message=item.message)))
+            wanted = [item for item in self.store.feed
+                      if request.workflow_id in (0, item.workflow_id)
+                      and self.core.may_see(who, item)]
+            # Job events are not kept: the workflows' recent results tell them.
+            for wf in ([self.store.workflows[request.workflow_id]] if request.workflow_id
+                       else self.store.workflows.values()) if request.job_events else ():
+                if self.core.may_see_workflow(who, wf.id):
+                    wanted.extend(live.history(wf))
+            wanted.sort(key=lambda item: item.timestamp)
+            stamp = time.time()
+            for item in wanted:
+                q.put_nowait((now, event_message(item, stamp)))
             if request.mark_history_end:
                 q.put_nowait((now, pb.WorkflowEvent(workflow_id=request.workflow_id,
                                                     timestamp=time.time(), history_end=True)))
-        self.core.subscribers.append(entry)
+        self.core.subscribe(sub)
         try:
             while True:
-                try:
-                    seq, msg = await asyncio.wait_for(q.get(), STREAM_RECHECK)
+                try:  # what is queued goes without a wait (a job event each job, or two)
+                    seq, msg = q.get_nowait() if q.qsize() else await asyncio.wait_for(
+                        q.get(), STREAM_RECHECK)
                 except TimeoutError:
                     seq, msg = 0, None
                 if self.core.caller(context) is None:  # a user removed while the stream ran
@@ -164,5 +172,5 @@ class WorkflowRpcs:
                     await self.core.durable(context, seq)
                 yield msg
         finally:
-            self.core.subscribers.remove(entry)
+            self.core.unsubscribe(sub)
 

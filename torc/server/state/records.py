@@ -48,6 +48,8 @@ class FeedItem:
     timestamp: float
     kind: str
     message: str
+    job_id: int = 0  # a job event's job (its global id), and the state it entered
+    job_status: str = ""
 
 
 class Feed:
@@ -99,6 +101,8 @@ class Effects:
 
     wake: set[int] = field(default_factory=set)
     feed: list[FeedItem] = field(default_factory=list)
+    # Job events for watchers (live.py): published like the feed's, never kept.
+    live: list[FeedItem] = field(default_factory=list)
     # Workflows deleted or canceled: their workers are told at once, on their heartbeat
     # streams, not at their next beat.
     stop: set[int] = field(default_factory=set)

@@ -19,7 +19,7 @@ from typing import Any
 
 from torc import states as S
 from torc.errors import FailedPrecondition, InvalidArgument, NotFound, TorcError
-from torc.server.state import allocation_events, changes, export, handoffs, ids
+from torc.server.state import allocation_events, changes, export, handoffs, ids, live
 from torc.server.state import events as E
 from torc.server.state.access import AccessGroups
 from torc.server.state.job import jobs_from_columns
@@ -43,6 +43,7 @@ class Store:
         self.next_worker_id = 1
         self.counters = ids.Counters()  # global job, file, user data and result ids
         self.feed = Feed()
+        self.job_watch = live.JobWatch()  # job events, made only while someone watches
         self.groups = AccessGroups()
         self._handlers: dict[type[E.Event], Callable[[Any], Any]] = {
             E.CreateWorkflow: self._create,
@@ -121,7 +122,11 @@ class Store:
         if handler is None:
             raise InvalidArgument(f"unknown event type {type(event).__name__}")
         self._fx = Effects()
+        if self.job_watch.changes:  # noted by an event that was refused half-way
+            self.job_watch.changes.clear()
         result = handler(event)
+        if self.job_watch.changes:
+            self._fx.live = self.job_watch.take(getattr(event, "ts", 0.0))
         if CHECK_INVARIANTS:
             self.check()
         return result, self._fx
@@ -150,6 +155,7 @@ class Store:
         wf = Workflow(wf_id, ev.spec, ev.user, ev.ts, jobs)
         ids.assign(self.counters, wf)
         self.workflows[wf_id] = wf
+        self.job_watch.adopt(wf)
         self.next_workflow_id = max(self.next_workflow_id, wf_id + 1)
         self._note(wf_id, ev.ts, "created", f"workflow {wf.name!r} with {len(wf.jobs)} jobs")
         return wf

@@ -67,6 +67,9 @@ class Workflow:
         self.archived = False  # hidden from listings unless all are asked for
         self.ready = ReadyQueue()
         self.results = Results()
+        # While someone watches job events: the list (the store's, shared) each state change
+        # is noted in (live.py); None costs the claim path one comparison a change.
+        self.watch: list[tuple[Workflow, Job, int, int]] | None = None
         # Its global ids (ids.assign, by the store) and the counter its results take theirs
         # from (the store's, once it holds the workflow).
         self.ids: dict[str, IdRanges] = fresh()
@@ -162,6 +165,8 @@ class Workflow:
         if new == S.READY:
             self.ready.push(job.id, job.priority, job.rr, job.scheduler)
         self.actions.job_changed(job.id, old, new)
+        if self.watch is not None:
+            self.watch.append((self, job, old, new))
 
     def require_idle(self, what: str) -> None:
         active = self.counts[S.PENDING] + self.counts[S.RUNNING]
