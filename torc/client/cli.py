@@ -298,6 +298,8 @@ def _running_commands(sub: Any) -> None:
     s.set_defaults(func=None)
 
     cli_exec.add_command(sub)
+    from torc.client.tui.app import add_command as add_tui
+    add_tui(sub)
     s = sub.add_parser("dash", help="a live web dashboard of the coordinator's workflows")
     s.add_argument("--host", default="127.0.0.1", dest="dash_host",
                    help="address to listen on (default: %(default)s; any other asks browsers "
@@ -360,6 +362,9 @@ def main(argv: list[str] | None = None) -> None:
                 serve(target, args.dash_host, args.dash_port,
                       Path(args.output_dir).resolve() if args.output_dir else None)
             return
+        if args.group == "tui":
+            from torc.client.tui.app import run_tui
+            sys.exit(run_tui(args, url))
         if args.group == "exec":
             sys.exit(cli_exec.run_exec(args, url, args.format))
         if getattr(args, "completion", False):

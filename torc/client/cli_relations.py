@@ -40,8 +40,6 @@ NOT_HERE = {
     ("workflows", "create-slurm"): "`torc submit-slurm --account A SPEC`, or `torc slurm "
                                    "generate --account A SPEC -o OUT` then `torc workflows "
                                    "create OUT`",
-    ("tui", None): "not built yet: `torc watch ID` follows a workflow in a terminal and "
-                   "`torc dash` in a browser",
     ("remote", None): "not built yet: start `torc-worker --url HOST:PORT --workflow-id ID` on "
                       "each machine (over ssh)",
 }

@@ -16,7 +16,8 @@ from pathlib import Path
 from torc.config import DEFAULT_URL
 
 
-def _listens(url: str) -> bool:
+def listens(url: str) -> bool:
+    """Whether something accepts connections at ``url`` (host:port)."""
     host, _, port = url.rpartition(":")
     try:
         with socket.create_connection((host, int(port)), timeout=2):
@@ -40,7 +41,7 @@ def coordinator_for(url: str | None, output_dir: Path) -> Iterator[str]:
     """``url`` if given; else the default address if something listens there; else the
     coordinator ``torc run`` left in ``output_dir`` (reopened until the command ends)."""
     data = output_dir / "coordinator"
-    if url or not data.is_dir() or _listens(DEFAULT_URL):
+    if url or not data.is_dir() or listens(DEFAULT_URL):
         yield url or DEFAULT_URL
         return
     live = _serving(data)

@@ -32,8 +32,9 @@ from torc.errors import TorcError
 class EmbeddedCoordinator:
     """A ``torc-coord serve`` child on a free loopback port."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, port: int = 0) -> None:
         self.data_dir = data_dir
+        self.port = port  # 0: a free one
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
 
@@ -48,7 +49,7 @@ class EmbeddedCoordinator:
         log = open(self.data_dir / "coordinator.log", "a")  # noqa: SIM115 - child keeps it
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "torc.server.main", "serve", "--host", "127.0.0.1",
-             "--port", "0", "--data-dir", str(self.data_dir)],
+             "--port", str(self.port), "--data-dir", str(self.data_dir)],
             stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
         log.close()
 

@@ -206,6 +206,14 @@ class TorcClient:
         return self.call("UpdateJob", pb.UpdateJobRequest(workflow_id=wf_id, job_id=job_id,
                                                           **changes))
 
+    def cancel_jobs(self, wf_id: int, job_ids: list[int], terminate: bool = False
+                    ) -> list[pb.Job]:
+        """Cancel (``terminate``: a running one ends terminated) single jobs; they are
+        killed where they run and what depends on them is canceled. Returns every job
+        canceled."""
+        return list(self.call("CancelJobs", pb.CancelJobsRequest(
+            workflow_id=wf_id, job_ids=job_ids, terminate=terminate)).jobs)
+
     def reset_status(self, wf_id: int, failed_only: bool = False,
                      reinitialize: bool = False, job_ids: list[int] | None = None
                      ) -> pb.Workflow:

@@ -109,6 +109,11 @@ class TorcStub:
                 request_serializer=torc_dot_proto_dot_torc__pb2.UpdateJobRequest.SerializeToString,
                 response_deserializer=torc_dot_proto_dot_torc__pb2.Job.FromString,
                 _registered_method=True)
+        self.CancelJobs = channel.unary_unary(
+                '/torc.v1.Torc/CancelJobs',
+                request_serializer=torc_dot_proto_dot_torc__pb2.CancelJobsRequest.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.ListJobsResponse.FromString,
+                _registered_method=True)
         self.ListResults = channel.unary_unary(
                 '/torc.v1.Torc/ListResults',
                 request_serializer=torc_dot_proto_dot_torc__pb2.ListResultsRequest.SerializeToString,
@@ -343,6 +348,14 @@ class TorcServicer:
 
     def UpdateJob(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelJobs(self, request, context):
+        """Cancel (or terminate) single jobs, killing them where they run; what depends on them
+        is canceled in turn. Answers with every job it canceled.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -599,6 +612,11 @@ def add_TorcServicer_to_server(servicer, server):
                     servicer.UpdateJob,
                     request_deserializer=torc_dot_proto_dot_torc__pb2.UpdateJobRequest.FromString,
                     response_serializer=torc_dot_proto_dot_torc__pb2.Job.SerializeToString,
+            ),
+            'CancelJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelJobs,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.CancelJobsRequest.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.ListJobsResponse.SerializeToString,
             ),
             'ListResults': grpc.unary_unary_rpc_method_handler(
                     servicer.ListResults,
@@ -1141,6 +1159,33 @@ class Torc:
             '/torc.v1.Torc/UpdateJob',
             torc_dot_proto_dot_torc__pb2.UpdateJobRequest.SerializeToString,
             torc_dot_proto_dot_torc__pb2.Job.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/CancelJobs',
+            torc_dot_proto_dot_torc__pb2.CancelJobsRequest.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.ListJobsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -66,7 +66,7 @@ class HeartbeatRpcs:
                     running = list(hb.running_job_ids)
                 else:
                     assert w is not None  # a stop is awaited only once a beat named the worker
-                    if not self._stop_news(w):
+                    if not self._stop_news(w, running):
                         continue  # a wake for another reason: nothing to say before the beat
                 answer = self._heartbeat_answer(w, running)
                 yield answer
@@ -85,9 +85,12 @@ class HeartbeatRpcs:
                 if stopped in waiting_stops:
                     waiting_stops.remove(stopped)
 
-    def _stop_news(self, w: Worker) -> bool:
+    def _stop_news(self, w: Worker, running: list[int]) -> bool:
+        """Whether the worker must hear now: its workflow is gone or canceled, or a job it
+        ran at its last beat was canceled on its own."""
         wf = self.store.workflows.get(w.workflow_id)
-        return wf is None or wf.canceled
+        return wf is None or wf.canceled or bool(self._heartbeat_answer(w, running)
+                                                 .cancel_job_ids)
 
     def _heartbeat_answer(self, w: Worker, running: list[int]) -> pb.HeartbeatResponse:
         wf = self.store.workflows.get(w.workflow_id)
@@ -97,7 +100,7 @@ class HeartbeatRpcs:
         to_local = wf.ids["jobs"].to_local
         for g in running:
             j = to_local(g)
-            if j and (wf.jobs[j - 1].worker_id != w.id or wf.jobs[j - 1].status == S.CANCELED
-                      or wf.canceled):
+            if j and (wf.jobs[j - 1].worker_id != w.id or wf.canceled
+                      or wf.jobs[j - 1].status in (S.CANCELED, S.TERMINATED)):
                 cancel.append(g)
         return pb.HeartbeatResponse(cancel_job_ids=cancel, shutdown=wf.canceled)

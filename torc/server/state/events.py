@@ -250,6 +250,17 @@ class ArchiveWorkflow(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class CancelJobs(Event):
+    """Jobs canceled one by one (the TUI's ``c``, ``t``): killed if running."""
+
+    KIND = "cancel_jobs"
+    workflow_id: int
+    job_ids: tuple[int, ...]
+    ts: float
+    terminate: bool = False  # a running job ends terminated rather than canceled
+
+
+@dataclass(frozen=True, slots=True)
 class UpdateJob(Event):
     """``torc jobs update``: a job's priority, requirements or command."""
 
@@ -316,7 +327,7 @@ KINDS: dict[str, type[Event]] = {cls.KIND: cls for cls in (
     CreateWorkflow, DeleteWorkflow, InitializeWorkflow, ReinitializeWorkflow, ResetStatus,
     CancelWorkflow, RegisterWorker, UnregisterWorker, ClaimJobs, Report, ClaimActions,
     ActionResult, WorkerLost, RecordAllocation, AllocationState, UpdateUserData, UpdateJob,
-    ImportWorkflow, ArchiveWorkflow,
+    CancelJobs, ImportWorkflow, ArchiveWorkflow,
     GroupCreate, GroupDelete,
     GroupAddUser, GroupRemoveUser, GroupAddWorkflow, GroupRemoveWorkflow)}
 # Version 1 spelled some fields tersely.

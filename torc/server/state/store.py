@@ -23,6 +23,7 @@ from torc.server.state import allocation_events, changes, export, handoffs, ids,
 from torc.server.state import events as E
 from torc.server.state.access import AccessGroups
 from torc.server.state.job import jobs_from_columns
+from torc.server.state.job_cancel import cancel_jobs, job_killed
 from torc.server.state.job_updates import update_job
 from torc.server.state.records import Effects, Feed, FeedItem, ReportOutcome, Worker
 from torc.server.state.workflow import Workflow
@@ -65,6 +66,7 @@ class Store:
                 self.workflow(ev.workflow_id), ev, self._note),
             E.UpdateUserData: self._update_user_data,
             E.UpdateJob: self._update_job,
+            E.CancelJobs: self._cancel_jobs,
             E.ImportWorkflow: self._import,
             E.ArchiveWorkflow: self._archive,
             **{t: self.groups.apply for t in (E.GroupCreate, E.GroupDelete, E.GroupAddUser,
@@ -297,6 +299,8 @@ class Store:
             if job.status == S.CANCELED and wf.canceled and job.worker_id == w.id:
                 w.jobs.discard(job_id)  # canceled while pending; nothing ran to record
                 return
+            if same_attempt and job_killed(wf, w, job, row):
+                return  # canceled or terminated on its own (the TUI's c, t): recorded
             if not status:
                 status = S.COMPLETED if rc == 0 else S.FAILED
             outcome = wf.transitions.finish(w.id, job_id, status, rc, start, end, run_id,
@@ -378,6 +382,18 @@ class Store:
         entry = wf.user_data(ev.user_data_id)
         entry["data"] = ev.data
         return entry
+
+    def _cancel_jobs(self, ev: E.CancelJobs) -> list:
+        wf = self.workflow(ev.workflow_id)
+        jobs = cancel_jobs(wf, self.workers.values(), ev.job_ids, ev.terminate)
+        verb = "terminated" if ev.terminate else "canceled"
+        self._note(wf.id, ev.ts, "jobs_canceled", f"{len(ev.job_ids)} job(s) {verb} by a user"
+                   f" ({len(jobs)} with what depended on them)")
+        if wf.done_count == len(wf.jobs):
+            self._note(wf.id, ev.ts, "complete", f"workflow {wf.id} complete")
+        self._wake(wf.id)
+        self._fx.stop.add(wf.id)  # heartbeat streams: a job they run may have to be killed
+        return jobs
 
     def _update_job(self, ev: E.UpdateJob) -> Any:
         wf = self.workflow(ev.workflow_id)

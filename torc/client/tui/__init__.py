@@ -1,0 +1,1 @@
+"""``torc tui``: the terminal interface (Textual)."""
