@@ -55,22 +55,23 @@ ACTIVE = frozenset({PENDING, RUNNING})
 # Every allowed change, with what makes it. A job held by a worker (pending, running) is never
 # reset or reinitialized: those wait until it is idle.
 TRANSITIONS: dict[JobStatus, dict[JobStatus, str]] = {
-    UNINITIALIZED: {BLOCKED: "initialize", CANCELED: "cancel the workflow",
+    UNINITIALIZED: {BLOCKED: "initialize", CANCELED: "cancel the workflow or the job",
                     DISABLED: "imported disabled (Torc's exports)"},
     BLOCKED: {READY: "its last dependency is done (or none)",
               CANCELED: "a dependency failed (cancel_on_blocking_job_failure); "
-                        "cancel the workflow",
+                        "cancel the workflow or the job",
               UNINITIALIZED: "reset, reinitialize"},
     READY: {PENDING: "a worker claims it", RUNNING: "a worker starts it as a hand-off",
-            CANCELED: "cancel the workflow", UNINITIALIZED: "reset, reinitialize"},
+            CANCELED: "cancel the workflow or the job",
+            UNINITIALIZED: "reset, reinitialize"},
     PENDING: {RUNNING: "its worker starts it", READY: "its worker gives it back; retried; "
               "its worker was lost", COMPLETED: "it ends (its start unreported)",
               FAILED: "it ends (its start unreported)",
-              CANCELED: "cancel the workflow", TERMINATED: "its worker stops",
+              CANCELED: "cancel the workflow or the job", TERMINATED: "its worker stops",
               PENDING_FAILED: "it fails with no failure-handler rule (use_pending_failed)"},
     RUNNING: {COMPLETED: "it exits 0", FAILED: "it exits non-zero, is lost, over its limits",
               CANCELED: "cancel the workflow or the job",
-              TERMINATED: "its worker stops (allocation end, signal)",
+              TERMINATED: "its worker stops (allocation end, signal); terminate the job",
               READY: "retried by its failure handler; its worker was lost",
               PENDING_FAILED: "it fails with no failure-handler rule (use_pending_failed)"},
     COMPLETED: {UNINITIALIZED: "reset; its inputs changed (reinitialize)"},
