@@ -215,12 +215,15 @@ class TorcClient:
             workflow_id=wf_id, job_ids=job_ids, terminate=terminate)).jobs)
 
     def reset_status(self, wf_id: int, failed_only: bool = False,
-                     reinitialize: bool = False, job_ids: list[int] | None = None
-                     ) -> pb.Workflow:
+                     reinitialize: bool = False, job_ids: list[int] | None = None,
+                     retry: bool = False) -> pb.Workflow:
         """Reset jobs to uninitialized: all, or the failed ones (or ``job_ids``) and their
-        downstream; ``reinitialize`` then starts a new run of just those."""
+        downstream; ``reinitialize`` then starts a new run of just those. ``retry`` (with
+        ``job_ids``): run those failed jobs again now, in the current run, while the rest
+        runs on."""
         req = pb.ResetStatusRequest(workflow_id=wf_id, failed_only=failed_only,
-                                    reinitialize=reinitialize, job_ids=job_ids or [])
+                                    reinitialize=reinitialize, job_ids=job_ids or [],
+                                    retry=retry)
         return self.call("ResetStatus", req)
 
     def status(self, wf_id: int) -> pb.WorkflowStatus:

@@ -339,16 +339,18 @@ class ListWorkflowsResponse(_message.Message):
     def __init__(self, workflows: _Optional[_Iterable[_Union[Workflow, _Mapping]]] = ...) -> None: ...
 
 class ResetStatusRequest(_message.Message):
-    __slots__ = ("workflow_id", "failed_only", "reinitialize", "job_ids")
+    __slots__ = ("workflow_id", "failed_only", "reinitialize", "job_ids", "retry")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     FAILED_ONLY_FIELD_NUMBER: _ClassVar[int]
     REINITIALIZE_FIELD_NUMBER: _ClassVar[int]
     JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    RETRY_FIELD_NUMBER: _ClassVar[int]
     workflow_id: int
     failed_only: bool
     reinitialize: bool
     job_ids: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, workflow_id: _Optional[int] = ..., failed_only: _Optional[bool] = ..., reinitialize: _Optional[bool] = ..., job_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+    retry: bool
+    def __init__(self, workflow_id: _Optional[int] = ..., failed_only: _Optional[bool] = ..., reinitialize: _Optional[bool] = ..., job_ids: _Optional[_Iterable[int]] = ..., retry: _Optional[bool] = ...) -> None: ...
 
 class WorkflowStatus(_message.Message):
     __slots__ = ("workflow_id", "job_counts", "run_id", "complete", "canceled", "num_jobs")

@@ -85,8 +85,8 @@ class TorcTui(App[None]):
         self._stream = stream
 
         def pump() -> None:
+            self._set_streaming(gen, True)
             try:
-                self.call_from_thread(self._set_streaming, gen, True)
                 for ev in stream:
                     if gen != self._stream_gen:
                         return
@@ -94,14 +94,12 @@ class TorcTui(App[None]):
             except Exception:  # canceled (another workflow shown), or the coordinator left
                 pass
             finally:
-                try:
-                    self.call_from_thread(self._set_streaming, gen, False)
-                except Exception:  # the app has ended
-                    pass
+                self._set_streaming(gen, False)
 
         threading.Thread(target=pump, daemon=True, name=f"events-{wf_id}").start()
 
     def _set_streaming(self, gen: int, on: bool) -> None:
+        # A flag the screen reads when it redraws (from the stream's thread: one store).
         if gen == self._stream_gen:
             self.streaming = on
 

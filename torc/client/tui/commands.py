@@ -175,7 +175,7 @@ class Commands:
         if job is not None and await self._confirm(f"retry job {job} (and its dependents)?"):
             await self._done(f"job {job} retried", await self.tui.call(
                 lambda: self.tui.client.reset_status(self.screen.wf_id, job_ids=[job],
-                                                     reinitialize=True)))
+                                                     retry=True)))
 
     # ----- the server
 

@@ -101,7 +101,7 @@ class WorkflowRpcs:
                                     tuple(request.job_ids))
         return await self._workflow_event(E.ResetStatus(
             request.workflow_id, time.time(), failed_only=request.failed_only,
-            reinit=request.reinitialize, job_ids=job_ids), context)
+            reinit=request.reinitialize, job_ids=job_ids, retry=request.retry), context)
 
     async def GetStatus(self, request: pb.WorkflowRef,
                         context: grpc.aio.ServicerContext) -> pb.WorkflowStatus:
@@ -140,14 +140,17 @@ class WorkflowRpcs:
         sub = Subscriber(request.workflow_id, q, who, request.job_events)
         if request.history:
             now = self.core.wal.last_seq  # the history is in records up to here
-            wanted = [item for item in self.store.feed
-                      if request.workflow_id in (0, item.workflow_id)
-                      and self.core.may_see(who, item)]
-            # Job events are not kept: the workflows' recent results tell them.
+            # Job events are not kept: the workflows' recent results tell them. They come
+            # before the feed's items of the same time (a job failed, then the workflow was
+            # complete): the sort keeps that order.
+            wanted = []
             for wf in ([self.store.workflows[request.workflow_id]] if request.workflow_id
                        else self.store.workflows.values()) if request.job_events else ():
                 if self.core.may_see_workflow(who, wf.id):
                     wanted.extend(live.history(wf))
+            wanted.extend(item for item in self.store.feed
+                          if request.workflow_id in (0, item.workflow_id)
+                          and self.core.may_see(who, item))
             wanted.sort(key=lambda item: item.timestamp)
             stamp = time.time()
             for item in wanted:

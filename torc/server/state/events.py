@@ -113,6 +113,7 @@ class ResetStatus(Event):
     failed_only: bool = False
     reinit: bool = False
     job_ids: tuple[int, ...] = ()  # only these and their downstream
+    retry: bool = False  # the jobs run again in the current run (job_controls.retry_jobs)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from torc.server.state import allocation_events, changes, export, handoffs, ids,
 from torc.server.state import events as E
 from torc.server.state.access import AccessGroups
 from torc.server.state.job import jobs_from_columns
-from torc.server.state.job_cancel import cancel_jobs, job_killed
+from torc.server.state.job_controls import cancel_jobs, job_killed, retry_jobs
 from torc.server.state.job_updates import update_job
 from torc.server.state.records import Effects, Feed, FeedItem, ReportOutcome, Worker
 from torc.server.state.workflow import Workflow
@@ -215,6 +215,11 @@ class Store:
 
     def _reset(self, ev: E.ResetStatus) -> Workflow:
         wf = self.workflow(ev.workflow_id)
+        if ev.retry:
+            n = retry_jobs(wf, ev.job_ids)
+            self._note(wf.id, ev.ts, "retried", f"{n} job(s) run again (run {wf.run_id})")
+            self._wake(wf.id)
+            return wf
         if ev.reinit:
             wf.require_idle("reset and reinitialize")
         n = wf.reset_status(ev.failed_only, ev.job_ids)

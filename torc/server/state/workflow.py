@@ -199,7 +199,8 @@ class Workflow:
         self.set_status(job, S.CANCELED)
         job.return_code = None
 
-    def _init_uninitialized(self) -> None:
+    def init_uninitialized(self) -> None:
+        """Uninitialized jobs become blocked, or ready when nothing they need is left."""
         todo = [j for j in self.jobs if j.status == S.UNINITIALIZED]
         for j in todo:
             j.waiting = sum(1 for u in j.deps if self.jobs[u - 1].status not in S.DONE)
@@ -240,7 +241,7 @@ class Workflow:
         self.file_mtimes.update(mtimes or {})
         self.run_id += 1
         self.initialized = True
-        self._init_uninitialized()
+        self.init_uninitialized()
         self.actions.arm([j.status for j in self.jobs], self.done_count == len(self.jobs))
         self.after_change()
 
@@ -260,7 +261,7 @@ class Workflow:
         self.canceled = False
         self.run_id += 1
         self.initialized = True
-        self._init_uninitialized()
+        self.init_uninitialized()
         self.actions.arm([j.status for j in self.jobs], self.done_count == len(self.jobs))
         self.after_change()
 

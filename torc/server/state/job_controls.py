@@ -1,5 +1,6 @@
-"""Canceling single jobs (the TUI's ``c`` and ``t``, Torc's job cancel and terminate): pure
-logic on a workflow and its workers.
+"""Single jobs canceled, terminated or retried while the rest of the workflow runs (the
+TUI's ``c``, ``t`` and ``y``; Torc's job cancel, terminate and retry): pure logic on a
+workflow and its workers.
 
 A job not yet running becomes canceled. A claimed or running one does too (``terminate``:
 a running one ends terminated), and it leaves its worker's holding at once: the worker is
@@ -70,3 +71,41 @@ def job_killed(wf: Workflow, w: Worker, job: Job, row: ReportRow) -> bool:
                       rid=wf.counters.take_result())
     job.return_code = row.return_code
     return True
+
+
+def retry_jobs(wf: Workflow, job_ids: tuple[int, ...]) -> int:
+    """Run the jobs again in the current run, each as a new attempt, with what was canceled
+    below them; the rest of the workflow is left as it is (running jobs run on). Returns
+    how many jobs were put back; raises, changing nothing, for a job that did not end
+    unsuccessfully."""
+    if not job_ids:
+        raise InvalidArgument(f"workflow {wf.id}: no job ids to retry")
+    if not wf.initialized or wf.canceled:
+        state = "canceled" if wf.canceled else "not initialized"
+        raise FailedPrecondition(f"workflow {wf.id} is {state}: reset-status (or initialize) "
+                                 "it instead")
+    jobs = [wf.job(j) for j in dict.fromkeys(job_ids)]
+    for job in jobs:
+        if job.status not in S.UNSUCCESSFUL and job.status != S.PENDING_FAILED:
+            raise FailedPrecondition(f"job {wf.gid(job.id)} ({job.name}) is "
+                                     f"{S.name(job.status)}: only failed, canceled, "
+                                     "terminated and pending_failed jobs are retried")
+    retried = {j.id for j in jobs}
+    below = [d for d in wf.downstream(sorted(retried))
+             if d.id not in retried and d.status == S.CANCELED]
+    attempts = {j.id: j.attempt_id for j in jobs}
+    for job in (*jobs, *below):
+        wf.set_status(job, S.UNINITIALIZED)
+        job.return_code = None
+        job.worker_id = 0
+    # Dependents still waiting (the tolerant ones) count these jobs as not done again.
+    again = retried | {d.id for d in below}
+    for job in (*jobs, *below):
+        for d_id in job.dependents:
+            d = wf.jobs[d_id - 1]
+            if d.status == S.BLOCKED and d_id not in again:
+                d.waiting += 1
+    wf.init_uninitialized()
+    for job in jobs:
+        job.attempt_id = attempts[job.id] + 1  # its files and result beside the last one
+    return len(jobs) + len(below)

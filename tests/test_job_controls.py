@@ -75,3 +75,32 @@ def test_canceling_waiting_jobs_and_what_cannot_be_canceled(coordinator: Coordin
     assert job_states(c, wf_id)["a"] == "ready"  # refused whole: nothing changed
     with pytest.raises(ClientError, match="job 999999 does not exist"):
         c.cancel_jobs(wf_id, [999_999])
+
+
+def test_retry_runs_a_failed_job_again_while_the_rest_runs(coordinator: Coordinator,
+                                                            tmp_path: Path) -> None:
+    """The TUI's y: the failed job runs again as attempt 2 of the same run, and what was
+    canceled below it comes back and runs; a job still running is not touched."""
+    c = coordinator.client
+    flag = tmp_path / "fixed"
+    wf_id = c.create_workflow({"name": "r", "jobs": [
+        {"name": "flaky", "command": f"test -f {flag}"},
+        {"name": "below", "command": "true", "depends_on": ["flaky"]},
+        {"name": "slow", "command": f"while [ ! -f {tmp_path / 'go'} ]; do sleep 0.1; done"}]})
+    c.initialize(wf_id)
+    worker = start_worker(coordinator.url, wf_id, tmp_path / "out")
+    wait_for(lambda: job_states(c, wf_id) == {"flaky": "failed", "below": "canceled",
+                                              "slow": "running"})
+    with pytest.raises(ClientError, match="only failed, canceled, terminated"):
+        c.reset_status(wf_id, job_ids=[_ids(c, wf_id)["slow"]], retry=True)
+    flag.touch()
+    c.reset_status(wf_id, job_ids=[_ids(c, wf_id)["flaky"]], retry=True)
+    wait_for(lambda: job_states(c, wf_id)["below"] == "completed")
+    (tmp_path / "go").touch()
+    assert worker.wait(timeout=120) == 0
+    assert job_states(c, wf_id) == {"flaky": "completed", "below": "completed",
+                                    "slow": "completed"}
+    attempts = [(r.run_id, r.attempt_id, r.return_code)
+                for r in c.list_results(wf_id, all_runs=True) if r.job_name == "flaky"]
+    assert attempts == [(1, 1, 1), (1, 2, 0)]
+    assert (tmp_path / "out" / "job_stdio" / f"job_wf{wf_id}_j1_r1_a2.o").exists()
