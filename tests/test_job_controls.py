@@ -104,3 +104,65 @@ def test_retry_runs_a_failed_job_again_while_the_rest_runs(coordinator: Coordina
                 for r in c.list_results(wf_id, all_runs=True) if r.job_name == "flaky"]
     assert attempts == [(1, 1, 1), (1, 2, 0)]
     assert (tmp_path / "out" / "job_stdio" / f"job_wf{wf_id}_j1_r1_a2.o").exists()
+
+
+def test_random_cancels_and_retries_keep_the_graph_consistent() -> None:
+    """Random graphs driven by a worker while jobs are canceled, terminated and retried at
+    random: after every event the invariants hold (each blocked job waits for exactly its
+    dependencies not done), and driving on always ends with every job done."""
+    import random
+
+    from torc import states as S
+    from torc.errors import TorcError
+    from torc.server.state import events as E
+    from torc.server.state.reports import FINISHED, STARTED
+    from torc.server.state.store import Store
+
+    for seed in range(150):
+        rng = random.Random(seed)
+        n = rng.randint(3, 12)
+        jobs = [{"name": f"j{i}", "command": "true", "rr": 0,
+                 "deps": sorted(rng.sample(range(i), rng.randint(0, min(i, 3)))),
+                 "cancel_on_blocking_job_failure": rng.random() < 0.7} for i in range(n)]
+        store = Store()
+        store.apply(E.CreateWorkflow(1, {"name": "r", "jobs": jobs,
+                                         "resource_requirements": [{}]}, "u", 0.0))
+        store.apply(E.InitializeWorkflow(1, 0.0))
+        store.apply(E.RegisterWorker(1, 1, 0.0))
+        wf = store.workflow(1)
+
+        def apply(event: E.Event, store: Store = store) -> None:
+            try:
+                store.apply(event)
+            except TorcError:
+                pass  # refused: changes nothing (checked below)
+            store.check()
+
+        for step in range(60 + 10 * n):
+            job = wf.jobs[rng.randrange(n)]
+            move = rng.random()
+            if job.status == S.READY and move < 0.5:
+                apply(E.ClaimJobs(1, 1, (job.id,)))
+            elif job.status == S.PENDING and move < 0.5:
+                apply(E.Report(1, 1, (E.ReportRow(job.id, STARTED, 0, 0, 1.0, 0.0,
+                                                  job.run_id, job.attempt_id),)))
+            elif job.status in (S.PENDING, S.RUNNING) and move < 0.8:
+                rc = rng.choice((0, 0, 1))
+                apply(E.Report(1, 1, (E.ReportRow(job.id, FINISHED, rc, 0, 1.0, 2.0,
+                                                  job.run_id, job.attempt_id),)))
+            elif move < 0.9:
+                apply(E.CancelJobs(1, (job.id,), float(step), rng.random() < 0.5))
+            else:
+                apply(E.ResetStatus(1, float(step), job_ids=(job.id,), retry=True))
+        # The worker kills what was canceled under it and runs the rest to the end.
+        for _ in range(20 * n):
+            live = [j for j in wf.jobs if j.status in (S.READY, S.PENDING, S.RUNNING)]
+            if not live:
+                break
+            for j in live:
+                if j.status == S.READY:
+                    apply(E.ClaimJobs(1, 1, (j.id,)))
+                else:
+                    apply(E.Report(1, 1, (E.ReportRow(j.id, FINISHED, 0, 0, 1.0, 2.0,
+                                                      j.run_id, j.attempt_id),)))
+        assert wf.done_count == len(wf.jobs), (seed, [S.name(j.status) for j in wf.jobs])

@@ -195,7 +195,8 @@ def test_a_snapshot_from_before_parts_loads_and_the_next_one_has_parts(tmp_path:
     from torc.server.persistence.recovery import fork_snapshot, recover, snapshot_path
     from torc.server.persistence.wal_format import create_segment
     from torc.server.state import events as E
-    from torc.server.state.store import FINISHED, STARTED, Store
+    from torc.server.state.reports import FINISHED, STARTED
+    from torc.server.state.store import Store
     from torc.spec.validate import normalize
 
     store = Store()

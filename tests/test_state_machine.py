@@ -11,7 +11,8 @@ from torc.errors import FailedPrecondition
 from torc.server.persistence import codec
 from torc.server.state import events as E
 from torc.server.state.claims import Offer
-from torc.server.state.store import FINISHED, STARTED, Store
+from torc.server.state.reports import FINISHED, STARTED
+from torc.server.state.store import Store
 from torc.server.state.workflow import Workflow
 from torc.spec.load import parse_text
 from torc.spec.validate import normalize
@@ -330,7 +331,8 @@ def test_every_event_round_trips_through_its_encoding() -> None:
         E.ImportWorkflow(2, {"name": "x"}, "alice", 2.0,
                          {"status": [6], "results": [[1, 1, 1, 0, 6, 1.0, 2.0, 0]]},
                          ((1.0, "created", "workflow made"),)),
-        E.ArchiveWorkflow(1, True, 2.0)]
+        E.ArchiveWorkflow(1, True, 2.0), E.CancelJobs(1, (3, 4), 2.0, terminate=True),
+        E.ResetStatus(1, 2.0, job_ids=(3,), retry=True)]
     assert {type(e) for e in samples} == set(E.KINDS.values())
     for event in samples:
         data = json.loads(json.dumps(E.to_json(event)))

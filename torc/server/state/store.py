@@ -18,18 +18,16 @@ from collections.abc import Callable
 from typing import Any
 
 from torc import states as S
-from torc.errors import FailedPrecondition, InvalidArgument, NotFound, TorcError
-from torc.server.state import allocation_events, changes, export, handoffs, ids, live
+from torc.errors import FailedPrecondition, InvalidArgument, NotFound
+from torc.server.state import allocation_events, changes, export, ids, live
 from torc.server.state import events as E
 from torc.server.state.access import AccessGroups
 from torc.server.state.job import jobs_from_columns
-from torc.server.state.job_controls import cancel_jobs, job_killed, retry_jobs
+from torc.server.state.job_controls import cancel_jobs, retry_jobs
 from torc.server.state.job_updates import update_job
 from torc.server.state.records import Effects, Feed, FeedItem, ReportOutcome, Worker
+from torc.server.state.reports import apply_report
 from torc.server.state.workflow import Workflow
-
-# Report kinds, as in torc.v1.ReportKind.
-STARTED, FINISHED, RELEASED = 1, 2, 3
 
 CHECK_INVARIANTS = os.environ.get("TORC_CHECK_INVARIANTS") == "1"
 
@@ -267,66 +265,10 @@ class Store:
         return jobs
 
     def _report(self, ev: E.Report) -> ReportOutcome:
-        """Apply a batch of reports; each is applied or rejected on its own. Hand-off starts
-        (``after``) are accepted or refused here, and the outcome says which."""
         wf = self.workflow(ev.workflow_id)
-        w = self.live_worker(ev.worker_id, wf.id)
-        out = ReportOutcome()
-        for row in ev.rows:
-            try:
-                self._report_one(wf, w, row)
-            except TorcError as e:
-                out.rejected.append(e.message)
-                if row.kind == STARTED and row.after:
-                    out.refused.append(row.job_id)
-                continue
-            if row.kind == STARTED and row.after:
-                out.handed_off.append(row.job_id)
+        out = apply_report(wf, self.live_worker(ev.worker_id, wf.id), ev.rows, self._note)
         self._wake(wf.id)
         return out
-
-    def _report_one(self, wf: Workflow, w: Worker, row: E.ReportRow) -> None:
-        job_id, kind, rc, status, start, end, run_id, attempt_id = row[:8]
-        job = wf.job(job_id)
-        same_attempt = (job.worker_id == w.id and job.run_id == run_id
-                        and job.attempt_id == attempt_id)
-        if kind == STARTED:
-            if same_attempt and job.status in (S.RUNNING, *S.TERMINAL):
-                return  # a re-sent report that was already applied
-            if row.after:
-                handoffs.start_after(wf, w.id, job_id, row.after, run_id, attempt_id)
-                w.jobs.add(job_id)
-                return
-            wf.transitions.start(w.id, job_id, run_id, attempt_id)
-        elif kind == FINISHED:
-            if same_attempt and job.status in S.TERMINAL and job.return_code is not None:
-                return  # re-sent
-            if job.status == S.CANCELED and wf.canceled and job.worker_id == w.id:
-                w.jobs.discard(job_id)  # canceled while pending; nothing ran to record
-                return
-            if same_attempt and job_killed(wf, w, job, row):
-                return  # canceled or terminated on its own (the TUI's c, t): recorded
-            if not status:
-                status = S.COMPLETED if rc == 0 else S.FAILED
-            outcome = wf.transitions.finish(w.id, job_id, status, rc, start, end, run_id,
-                                            attempt_id, row)
-            w.jobs.discard(job_id)
-            if outcome:
-                self._note(wf.id, end, outcome, f"job {wf.gid(job_id)} ({job.name}) failed "
-                           f"with return "
-                           f"code {rc}: {wf.results[-1].message}")
-            elif status != S.COMPLETED:
-                self._note(wf.id, end, S.name(status),
-                           f"job {wf.gid(job_id)} ({job.name}) {S.name(status)} with return code "
-                           f"{rc}"
-                           + (f": {row.message}" if row.message else ""))
-            if wf.done_count == len(wf.jobs):
-                self._note(wf.id, end, "complete", f"workflow {wf.id} complete")
-        elif kind == RELEASED:
-            wf.transitions.release(w.id, job_id, run_id, attempt_id)
-            w.jobs.discard(job_id)
-        else:
-            raise InvalidArgument(f"job {wf.gid(job_id)}: unknown report kind {kind}")
 
     def _claim_action(self, ev: E.ClaimActions) -> list:
         wf = self.workflow(ev.workflow_id)

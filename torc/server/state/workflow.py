@@ -355,6 +355,11 @@ class Workflow:
         for job in self.jobs:
             counts[job.status] += 1
         assert counts == self.counts, f"workflow {self.id}: counts {self.counts} != {counts}"
+        for job in self.jobs:
+            if job.status == S.BLOCKED:
+                left = sum(1 for u in job.deps if self.jobs[u - 1].status not in S.DONE)
+                assert job.waiting == left, f"workflow {self.id}: job {job.id} waits for " \
+                    f"{job.waiting} job(s), {left} of its dependencies are not done"
         ready = {j.id for j in self.jobs if j.status == S.READY}
         missing = ready - self.ready.ids()
         assert not missing or self.canceled or not self.initialized, \
