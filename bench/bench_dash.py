@@ -76,6 +76,7 @@ def figures(n: int, tmp: Path) -> list[tuple[str, float]]:
                 ("job table sorted by name", timed(f"{api}/jobs?sort=name&limit=50")),
                 ("job table, ready jobs only", timed(f"{api}/jobs?status=ready&limit=50")),
                 ("job table, name filter", timed(f"{api}/jobs?name=job_9999&limit=50")),
+                ("events history (job events from results)", timed(f"{api}/history")),
                 (f"graph ({n:,} jobs grouped)", timed(f"{api}/graph", repeat=1)),
             ]
         finally:

@@ -27,6 +27,7 @@ import bench_e2e  # noqa: E402
 import bench_hq  # noqa: E402
 import bench_load  # noqa: E402
 import bench_monitor  # noqa: E402
+import bench_tui  # noqa: E402
 from common import compile_torc  # noqa: E402
 
 
@@ -145,6 +146,13 @@ def _dash(n: int, tmp: Path, say: Callable[[Figure], None]) -> None:
                    met=secs < 1.0))
 
 
+def _tui(n: int, tmp: Path, say: Callable[[Figure], None]) -> None:
+    for name, secs in bench_tui.figures(n, tmp / "tui"):
+        target = "" if name.startswith("open") else "< 200 ms"
+        say(Figure(f"torc tui, {n:,} jobs: {name}", secs * 1000, "ms", target=target,
+                   met=secs < 0.2 if target else None))
+
+
 def _scale(n: int, tmp: Path, say: Callable[[Figure], None]) -> None:
     scale = n / 1_000_000  # targets are for a million jobs: judged only at that size
     targets = {"create + initialize": (15.0, "<= 15 s at 1M"),
@@ -186,6 +194,8 @@ def main() -> None:
         _barrier(1_000 // q, say)
         print("dashboard ...", file=sys.stderr, flush=True)
         _dash(100_000 // q, tmp, say)
+        print("terminal interface ...", file=sys.stderr, flush=True)
+        _tui(100_000 // q, tmp, say)
         print("coordinator alone ...", file=sys.stderr, flush=True)
         _coordinator(50_000 // q, tmp, say)
         print(f"scale ({1_000_000 // q:,} jobs) ...", file=sys.stderr, flush=True)

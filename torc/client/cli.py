@@ -308,6 +308,9 @@ def _running_commands(sub: Any) -> None:
     s.add_argument("--output-dir", default=None,
                    help="where the workers write, for job logs (default: where each worker "
                         "said, else ./output)")
+    s.add_argument("--standalone", action="store_true",
+                   help="start a coordinator for this dashboard (its data in "
+                        "OUTPUT_DIR/coordinator, where torc run keeps it), stopped with it")
     s.set_defaults(func=None)
     cli_config.add_commands(sub)
     s = sub.add_parser("completion", aliases=["completions"],
@@ -358,7 +361,9 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(submit.submit(args, url or DEFAULT_URL, args.format))
         if args.group == "dash":  # after a torc run too, as the read verbs below
             from torc.client.dash.server import serve
-            with local.coordinator_for(url, Path(_run_output_dir(settings))) as target:
+            run_output = Path(args.output_dir or _run_output_dir(settings))
+            with (local.standalone(run_output) if args.standalone
+                  else local.coordinator_for(url, run_output)) as target:
                 serve(target, args.dash_host, args.dash_port,
                       Path(args.output_dir).resolve() if args.output_dir else None)
             return

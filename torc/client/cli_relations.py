@@ -204,19 +204,13 @@ def event_rows(c: TorcClient, wf_id: int) -> list[dict[str, Any]]:
     ``message`` beside."""
     c.get_workflow(wf_id)  # a missing workflow is NotFound, not an empty list
     rows: list[dict[str, Any]] = []
-    stream = c.watch_events(wf_id, history=True, mark_history_end=True, job_events=True)
-    try:
-        for ev in stream:
-            if ev.history_end:
-                break
-            data: dict[str, Any] = {"category": ev.kind, "message": ev.message}
-            if ev.job_id:
-                data |= {"job_id": ev.job_id, "status": ev.job_status}
-            rows.append({"id": len(rows) + 1, "workflow_id": wf_id,
-                         "timestamp": output.ts(ev.timestamp), "category": ev.kind,
-                         "message": ev.message, "data": data})
-    finally:
-        stream.cancel()
+    for ev in c.event_history(wf_id):
+        data: dict[str, Any] = {"category": ev.kind, "message": ev.message}
+        if ev.job_id:
+            data |= {"job_id": ev.job_id, "status": ev.job_status}
+        rows.append({"id": len(rows) + 1, "workflow_id": wf_id,
+                     "timestamp": output.ts(ev.timestamp), "category": ev.kind,
+                     "message": ev.message, "data": data})
     return rows
 
 

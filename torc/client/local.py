@@ -56,3 +56,17 @@ def coordinator_for(url: str | None, output_dir: Path) -> Iterator[str]:
         yield embedded.start()
     finally:
         embedded.stop()
+
+
+@contextmanager
+def standalone(output_dir: Path) -> Iterator[str]:
+    """A coordinator of its own for the length of the command (``--standalone``), its data
+    in ``<output-dir>/coordinator`` as ``torc run`` keeps it."""
+    from torc.client.run import EmbeddedCoordinator
+    embedded = EmbeddedCoordinator(output_dir / "coordinator")
+    try:
+        url = embedded.start()
+        print(f"coordinator {url} (data in {embedded.data_dir})", file=sys.stderr, flush=True)
+        yield url
+    finally:
+        embedded.stop()

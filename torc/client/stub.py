@@ -288,6 +288,21 @@ class TorcClient:
                                   mark_history_end=mark_history_end, job_events=job_events),
             metadata=self._metadata)
 
+    def event_history(self, wf_id: int, job_events: bool = True) -> list[pb.WorkflowEvent]:
+        """The events the coordinator holds for a workflow, oldest first: its feed and, with
+        ``job_events``, each job's start and end from its recent results."""
+        stream = self.watch_events(wf_id, history=True, mark_history_end=True,
+                                   job_events=job_events)
+        events: list[pb.WorkflowEvent] = []
+        try:
+            for ev in stream:
+                if ev.history_end:
+                    break
+                events.append(ev)
+        finally:
+            stream.cancel()
+        return events
+
     # ----- moving workflows
 
     def export_workflow(self, wf_id: int) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from starlette.templating import Jinja2Templates
 from torc import states as S
 from torc.client import output
 from torc.client.dash import views
-from torc.client.dash.feeds import Feeds
+from torc.client.dash.feeds import FEED_ENDED, Feeds
 from torc.client.dash.security import COOKIE, CSRF_HEADER, Guard
 from torc.client.reports import OutputDirs
 from torc.client.stub import TorcClient
@@ -34,6 +34,8 @@ from torc.errors import TorcError
 
 HERE = Path(__file__).parent
 PAGE_LIMIT = 500
+ATTEMPTS_SHOWN = 20  # a job page's attempts with their logs, the latest first
+HISTORY_SHOWN = 200  # events an opened page starts with
 
 
 def create_app(client: TorcClient, guard: Guard, output_dir: Path | None) -> Starlette:
@@ -147,16 +149,28 @@ def create_app(client: TorcClient, guard: Guard, output_dir: Path | None) -> Sta
         if not found:
             raise TorcError(f"workflow {wf_id} has no job {job_id}")
         results = await call(client.list_results, wf_id, job_id=job_id, all_runs=True)
-        logs = {}
+        attempts = []
         if results:
             # In the directory given, else where the worker that ran it said it writes.
             dirs = OutputDirs(await call(client.list_workers, wf_id), output_dir)
-            root = dirs.of(results[-1])
-            files = views.job_files(root, wf_id, results[-1])
-            # Off the event loop: a log is the job's file, and a job can make it anything.
-            logs = {k: await call(views.tail, p, root) for k, p in files.items()}
+            for r in reversed(results[-ATTEMPTS_SHOWN:]):  # the latest first
+                root = dirs.of(r)
+                files = views.job_files(root, wf_id, r)
+                # Off the event loop: a log is the job's file, and a job can make it anything.
+                attempts.append({"run_id": r.run_id, "attempt_id": r.attempt_id,
+                                 "status": S.name(r.status), "logs": {
+                                     k: await call(views.tail, p, root)
+                                     for k, p in files.items()}})
         return {"job": output.job_dict(found[0]),
-                "results": [output.result_dict(r) for r in results], "logs": logs}
+                "results": [output.result_dict(r) for r in results],
+                "logs": attempts[0]["logs"] if attempts else {}, "attempts": attempts}
+
+    async def history(request: Request) -> Any:
+        """The workflow's recent events, job events among them, newest last."""
+        events = await call(client.event_history, int(request.path_params["wf"]))
+        return [{"workflow_id": e.workflow_id, "timestamp": e.timestamp, "kind": e.kind,
+                 "message": e.message, "job_id": e.job_id, "job_status": e.job_status}
+                for e in events[-HISTORY_SHOWN:]]
 
     async def control(request: Request) -> Response:
         server = request.scope.get("server") or (None, None)
@@ -191,9 +205,12 @@ def create_app(client: TorcClient, guard: Guard, output_dir: Path | None) -> Sta
                 while True:
                     try:
                         data = await asyncio.wait_for(queue.get(), 15)
-                        yield f"data: {data}\n\n"
                     except TimeoutError:
                         yield ": keep-alive\n\n"
+                        continue
+                    yield f"data: {data}\n\n"
+                    if data == FEED_ENDED:
+                        return  # the browser reconnects (retry) to a new feed
             finally:
                 feeds.unsubscribe(wf_id, queue)
 
@@ -213,6 +230,7 @@ def create_app(client: TorcClient, guard: Guard, output_dir: Path | None) -> Sta
         Route("/api/workflows/{wf:int}/workers", api(workers)),
         Route("/api/workflows/{wf:int}/jobs/{job:int}", api(job)),
         Route("/api/workflows/{wf:int}/events", events),
+        Route("/api/workflows/{wf:int}/history", api(history)),
         Route("/api/workflows/{wf:int}/{what}", control, methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]

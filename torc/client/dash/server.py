@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 import time
@@ -47,10 +48,18 @@ def serve(url: str | None, host: str, port: int, output_dir: Path | None) -> Non
     server.config.port = port
     print(f"torc dash: {launch_url(host, port, guard)}  (coordinator {client.url}; open "
           "this address: it logs you in; Ctrl-C stops)", flush=True)
+    # uvicorn re-raises a SIGTERM it caught once it has shut down: with the default action
+    # that kills the process before the caller's cleanup (a --standalone coordinator would
+    # be left running). As an exception, the cleanup runs.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         server.run()
     finally:
         client.close()
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)  # asked to stop, and stopped cleanly
 
 
 def start(url: str, host: str, port: int, output_dir: Path | None,

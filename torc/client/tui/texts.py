@@ -4,6 +4,8 @@ Blocking reads: the app runs them off its event loop."""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from torc import states as S
@@ -19,7 +21,11 @@ def read_text(path: Path, limit: int = FILE_LIMIT) -> str:
     """A file's text (the last ``limit`` bytes of a longer one), a hex dump of a binary one,
     or why it cannot be read."""
     try:
-        with open(path, "rb") as f:
+        # Only a regular file: a FIFO or device in a log's place would block the reader.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with open(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return f"(not a regular file: {path})"
             size = f.seek(0, 2)
             f.seek(max(0, size - limit))
             data = f.read(limit)

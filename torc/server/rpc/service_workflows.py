@@ -155,9 +155,9 @@ class WorkflowRpcs:
             stamp = time.time()
             for item in wanted:
                 q.put_nowait((now, event_message(item, stamp)))
-            if request.mark_history_end:
-                q.put_nowait((now, pb.WorkflowEvent(workflow_id=request.workflow_id,
-                                                    timestamp=time.time(), history_end=True)))
+        if request.mark_history_end:  # without a history, it says the stream is subscribed
+            q.put_nowait((self.core.wal.last_seq, pb.WorkflowEvent(
+                workflow_id=request.workflow_id, timestamp=time.time(), history_end=True)))
         self.core.subscribe(sub)
         try:
             while True:

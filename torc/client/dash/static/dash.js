@@ -51,14 +51,43 @@ const torcDash = (() => {
     return b;
   }
 
-  // Server-Sent Events: one stream per page; `refresh` runs at most every 300 ms.
-  function live(wfId, onEvent, refresh) {
+  // Server-Sent Events: one stream per page; `refresh` runs at most once a second, however
+  // many jobs change. The page says whether it is live: the dashboard's stream of the
+  // coordinator is open ("Live"), it ended or the dashboard is unreachable and the browser
+  // retries ("Reconnecting"), or it gave up ("Disconnected").
+  function live(wfId, onEvent, refresh, quick) {
     let timer = null;
+    let quickTimer = null;
+    let lastFull = 0;
+    // A job event refreshes the cheap parts (counts, the job table's page) within a second
+    // and the rest (graph, timeline: every job, every result) at most every ten seconds;
+    // a workflow event refreshes everything.
+    const soon = (ev) => {
+      const jobLevel = quick && (ev.job_id || ev.kind === "jobs_changed");
+      if (jobLevel && Date.now() - lastFull < 10000) {
+        if (!quickTimer) quickTimer = setTimeout(() => { quickTimer = null; quick(); }, 1000);
+        return;
+      }
+      if (!timer) {
+        timer = setTimeout(() => { timer = null; lastFull = Date.now(); refresh(); }, 1000);
+      }
+    };
+    const shown = document.getElementById("live-state");
+    const say = (state) => {
+      if (!shown) return;
+      shown.textContent = state;
+      shown.dataset.state = state.toLowerCase();
+    };
     const source = new EventSource(`/api/workflows/${wfId}/events`);
     source.onmessage = (m) => {
       const ev = JSON.parse(m.data);
+      if (ev.kind === "feed_live") { say("Live"); refresh(); return; }
+      if (ev.kind === "feed_ended") { say("Reconnecting"); return; }
       if (onEvent) onEvent(ev);
-      if (!timer) timer = setTimeout(() => { timer = null; refresh(); }, 300);
+      soon(ev);
+    };
+    source.onerror = () => {
+      say(source.readyState === EventSource.CLOSED ? "Disconnected" : "Reconnecting");
     };
     return source;
   }
@@ -96,6 +125,19 @@ const torcDash = (() => {
         (s.canceled ? "canceled" : s.complete ? "complete" : s.initialized ? "running"
           : "not initialized");
       document.getElementById("bar").replaceChildren(bar(s.job_counts, s.num_jobs));
+      // Only the controls that apply now.
+      const n = (k) => s.job_counts[k] || 0;
+      const busy = n("pending") + n("running") > 0;
+      const unsuccessful = n("failed") + n("canceled") + n("terminated") + n("pending_failed");
+      const applies = {
+        initialize: !s.initialized && !s.canceled,
+        cancel: s.initialized && !s.complete && !s.canceled,
+        "reset-failed": unsuccessful > 0 && !busy,
+        reinitialize: s.initialized && !busy,
+      };
+      for (const b of document.querySelectorAll("button[data-control]")) {
+        b.hidden = !applies[b.dataset.control];
+      }
       const rows = Object.entries(s.job_counts).filter(([, n]) => n);
       fill(document.querySelector("#counts tbody"), rows);
       document.querySelector("#counts tbody").dataset.counts = JSON.stringify(s.job_counts);
@@ -129,14 +171,32 @@ const torcDash = (() => {
           "triangle", "target-arrow-color": "#bbb", "curve-style": "bezier"}}];
       if (!cy) {
         cy = cytoscape({container: document.getElementById("graph"), elements: g.elements,
-                        style, layout: {name: "dagre", rankDir: "LR"}});
+                        style, layout: {name: "dagre", rankDir: "LR"}, maxZoom: 4,
+                        minZoom: 0.05, wheelSensitivity: 0.3});
+        // Fitted, a small graph would be blown up: never past 1:1 at first (zoom in at will).
+        const notPast1 = () => { if (cy.zoom() > 1) { cy.zoom(1); cy.center(); } };
+        notPast1();
+        cy.on("layoutstop", notPast1);
         window.torcGraph = cy;
+        legend(g.elements);
       } else {
         for (const e of g.elements) {
           const node = cy.getElementById(e.data.id);
           if (node.nonempty()) node.data(e.data);
         }
       }
+    }
+
+    function legend(elements) {
+      const present = new Set(elements.filter((e) => e.data.state).map((e) => e.data.state));
+      const box = document.getElementById("legend");
+      box.replaceChildren(...Object.keys(COLORS).filter((k) => present.has(k)).map((k) => {
+        const item = el("span", null, {class: "legend-item", "data-state": k});
+        const swatch = el("span", null, {class: "swatch"});
+        swatch.style.background = COLORS[k];
+        item.append(swatch, k);
+        return item;
+      }));
     }
 
     async function timeline() {
@@ -181,12 +241,15 @@ const torcDash = (() => {
     }
 
     const events = document.getElementById("events");
-    function addEvent(ev) {
-      if (ev.kind === "feed_ended") return;
-      const li = el("li");
+    const seen = new Set();  // the history and the live stream may both bring an event
+    function addEvent(ev, older) {
+      const key = `${ev.timestamp} ${ev.kind} ${ev.message}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      const li = el("li", null, {"data-kind": ev.kind});
       li.append(el("span", new Date(ev.timestamp * 1000).toLocaleTimeString(),
                    {class: "sub"}), " ", el("b", ev.kind), " ", el("span", ev.message));
-      events.prepend(li);
+      if (older) events.append(li); else events.prepend(li);  // the newest on top
       while (events.children.length > 200) events.lastChild.remove();
     }
 
@@ -210,7 +273,12 @@ const torcDash = (() => {
       offset = Math.max(offset - limit, 0); jobs(); };
     document.getElementById("job-next").onclick = () => { offset += limit; jobs(); };
     refresh();
-    live(wfId, addEvent, refresh);
+    // What happened before the page opened (job events too), then what happens now.
+    get(`/api/workflows/${wfId}/history`).then((past) => {
+      for (const ev of past.slice().reverse()) addEvent(ev, true);
+      events.dataset.history = String(past.length);
+    }).catch(() => {});
+    live(wfId, addEvent, refresh, () => { status(); jobs(); });
   }
 
   async function jobPage(wfId, jobId) {
@@ -229,6 +297,23 @@ const torcDash = (() => {
       if (!log) continue;
       document.getElementById(`${k}-path`).textContent = log.path;
       document.getElementById(k).textContent = log.text === null ? log.why : log.text;
+    }
+    // Earlier attempts, each folded: their stdout and stderr.
+    const earlier = document.getElementById("earlier-attempts");
+    earlier.replaceChildren(...d.attempts.slice(1).map((a) => {
+      const box = el("details", null, {"data-attempt": `${a.run_id}.${a.attempt_id}`});
+      box.append(el("summary", `run ${a.run_id}, attempt ${a.attempt_id}: ${a.status}`));
+      for (const k of ["stdout", "stderr"]) {
+        const log = a.logs[k];
+        box.append(el("h3", k), el("p", log.path, {class: "sub"}),
+                   el("pre", log.text === null ? log.why : log.text, {"data-log": k}));
+      }
+      return box;
+    }));
+    if (d.attempts.length) {
+      const a = d.attempts[0];
+      document.getElementById("latest-attempt").textContent =
+        `run ${a.run_id}, attempt ${a.attempt_id}`;
     }
   }
 

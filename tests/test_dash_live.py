@@ -1,0 +1,134 @@
+"""``torc dash`` as a person watching a run sees it, in a real headless Chromium against a
+real coordinator and worker: the history of a run already over (job events too), only the
+controls that apply, a graph not blown up and a legend for its colours, a Live indicator that
+says Reconnecting while the coordinator restarts and comes back by itself, every attempt's
+logs on a job page, and ``--standalone``."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import Coordinator, free_port, start_worker, wait_for
+from tests.test_dash import browser, js, pytestmark  # noqa: F401 - the fixture and skip
+from tests.test_dash_security import Dash, request
+
+
+def _controls(driver: Any) -> dict[str, bool]:
+    return js(driver, "const r = {}; for (const b of document.querySelectorAll("
+                      "'button[data-control]')) r[b.dataset.control] = !b.hidden; return r;")
+
+
+def test_a_finished_run_shows_its_history_the_controls_that_apply_and_a_legend(
+        coordinator: Coordinator, tmp_path: Path, browser: Any) -> None:  # noqa: F811
+    c = coordinator.client
+    wf_id = c.create_workflow({"name": "over", "jobs": [
+        {"name": "good", "command": "true"},
+        {"name": "bad", "command": "exit 2"}]})
+    c.initialize(wf_id)
+    assert start_worker(coordinator.url, wf_id, tmp_path / "out").wait(timeout=60) == 0
+    dash = Dash(coordinator.url, tmp_path / "out")
+    try:
+        dash.open(browser, f"/workflows/{wf_id}")
+        # Opened after the run: its history is there, the newest first, job events too.
+        wait_for(lambda: js(browser, "return document.getElementById('events')"
+                                     ".dataset.history || ''") != "")
+        kinds = js(browser, "return [...document.querySelectorAll('#events li')]"
+                            ".map((li) => li.dataset.kind)")
+        assert kinds[0] == "complete" and "job_failed" in kinds and "created" in kinds
+        wait_for(lambda: js(browser, "return document.getElementById('live-state')"
+                                     ".dataset.state") == "live")
+        # Complete with a failure: nothing to initialize or cancel.
+        wait_for(lambda: _controls(browser) == {"initialize": False, "cancel": False,
+                                                "reset-failed": True, "reinitialize": True})
+        wait_for(lambda: js(browser, "return window.torcGraph ? "
+                                     "window.torcGraph.nodes().length : 0") == 2)
+        assert js(browser, "return window.torcGraph.zoom()") <= 1  # two jobs, not two moons
+        legend = js(browser, "return [...document.querySelectorAll('#legend .legend-item')]"
+                             ".map((e) => e.dataset.state)")
+        assert legend == ["completed", "failed"]
+    finally:
+        dash.stop()
+
+
+def test_the_events_panel_reconnects_when_the_coordinator_restarts(
+        coordinator: Coordinator, tmp_path: Path, browser: Any) -> None:  # noqa: F811
+    c = coordinator.client
+    wf_id = c.create_workflow({"name": "again", "jobs": [{"name": "a", "command": "true"}]})
+    dash = Dash(coordinator.url, tmp_path / "out")
+
+    def state() -> str:
+        return js(browser, "return document.getElementById('live-state').dataset.state")
+
+    try:
+        dash.open(browser, f"/workflows/{wf_id}")
+        wait_for(lambda: state() == "live")
+        assert _controls(browser)["initialize"] and not _controls(browser)["cancel"]
+        coordinator.kill9()
+        wait_for(lambda: state() == "reconnecting")
+        coordinator.start()
+        wait_for(lambda: state() == "live", timeout=60)
+        # Live again for real: what happens now reaches the page without a reload.
+        c.initialize(wf_id)
+        wait_for(lambda: "initialized" in js(
+            browser, "return [...document.querySelectorAll('#events li')]"
+                     ".map((li) => li.dataset.kind)"))
+        wait_for(lambda: _controls(browser)["cancel"])
+    finally:
+        dash.stop()
+
+
+def test_the_job_page_shows_every_attempt_s_logs(coordinator: Coordinator, tmp_path: Path,
+                                                browser: Any) -> None:  # noqa: F811
+    c = coordinator.client
+    wf_id = c.create_workflow({
+        "name": "retried",
+        "failure_handlers": [{"name": "again", "rules": [{"exit_codes": [3],
+                                                           "max_retries": 2}]}],
+        "jobs": [{"name": "flaky", "failure_handler": "again",
+                  "command": "if [ -e tried ]; then echo second-try; "
+                             "else touch tried; echo first-try; exit 3; fi"}]})
+    c.initialize(wf_id)
+    assert start_worker(coordinator.url, wf_id, tmp_path / "out").wait(timeout=60) == 0
+    (job,) = c.list_jobs(wf_id)
+    dash = Dash(coordinator.url, tmp_path / "out")
+    try:
+        dash.open(browser, f"/workflows/{wf_id}/jobs/{job.id}")
+        wait_for(lambda: "second-try" in browser.find_element("id", "stdout").text)
+        assert "attempt 2" in browser.find_element("id", "latest-attempt").text
+        earlier = js(browser, "return [...document.querySelectorAll("
+                              "'#earlier-attempts details')].map((d) => d.dataset.attempt)")
+        assert earlier == ["1.1"]
+        first = js(browser, "return document.querySelector("
+                            "'#earlier-attempts pre[data-log=stdout]').textContent")
+        assert first == "first-try\n"
+    finally:
+        dash.stop()
+
+
+def test_torc_dash_standalone_starts_and_stops_its_own_coordinator(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "torc.client.cli", "dash", "--standalone",
+                             "--port", str(port), "--output-dir", str(tmp_path / "out")],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("torc dash: "), line
+        wait_for(lambda: request(f"http://127.0.0.1:{port}/login")[0] != 0, timeout=60)
+        status, _, headers = request(line.split()[2])
+        session = {"Cookie": headers["set-cookie"].split(";", 1)[0]}
+        status, body, _ = request(f"http://127.0.0.1:{port}/api/workflows", headers=session)
+        assert status == 200 and json.loads(body) == []
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    assert proc.stderr is not None
+    assert "coordinator 127.0.0.1:" in proc.stderr.read()
+    log = (tmp_path / "out" / "coordinator" / "coordinator.log").read_text()
+    assert "shutting down" in log  # stopped with the dashboard, not left behind
