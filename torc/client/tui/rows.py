@@ -18,7 +18,7 @@ from torc.client.tui.dag import Node
 from torc.spec.units import format_duration
 
 PAGE = 200  # job rows a page
-DAG_LIMIT = 20_000  # jobs the DAG tab reads (grouped past dag.GROUP_PAST)
+DAG_LIMIT = 10_000  # jobs the DAG tab reads (grouped past dag.GROUP_PAST)
 
 # Torc's TUI colours: green completed, yellow running, red failed, magenta canceled and
 # terminated, blue pending/scheduled, cyan ready, grey blocked.
