@@ -1,8 +1,9 @@
 """``torc dash`` as a person watching a run sees it, in a real headless Chromium against a
 real coordinator and worker: the history of a run already over (job events too), only the
-controls that apply, a graph not blown up and a legend for its colours, a Live indicator that
-says Reconnecting while the coordinator restarts and comes back by itself, every attempt's
-logs on a job page, and ``--standalone``."""
+controls that apply, a graph not blown up and a legend for its colours, the execution plan,
+a Live indicator that says Reconnecting while the coordinator restarts and comes back by
+itself, every attempt's logs on a job page, ``--standalone``, a workflow created from a
+pasted spec and run from its page, and the data tabs."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import Coordinator, free_port, start_worker, wait_for
-from tests.test_dash import browser, js, pytestmark  # noqa: F401 - the fixture and skip
+from tests.test_dash import browser, js, pytestmark, shot  # noqa: F401 - fixture, skip
 from tests.test_dash_security import Dash, request
 
 
@@ -51,6 +52,11 @@ def test_a_finished_run_shows_its_history_the_controls_that_apply_and_a_legend(
         legend = js(browser, "return [...document.querySelectorAll('#legend .legend-item')]"
                              ".map((e) => e.dataset.state)")
         assert legend == ["completed", "failed"]
+        # The execution plan: both jobs ready at once, between the start and the end.
+        wait_for(lambda: js(browser, "return [...document.querySelectorAll('#plan tbody tr')]"
+                                     ".map((r) => r.cells[0].textContent)")
+                 == ["start", "0", "end"])
+        assert "good, bad" in browser.find_element("id", "plan").text
     finally:
         dash.stop()
 
@@ -103,6 +109,8 @@ def test_the_job_page_shows_every_attempt_s_logs(coordinator: Coordinator, tmp_p
         earlier = js(browser, "return [...document.querySelectorAll("
                               "'#earlier-attempts details')].map((d) => d.dataset.attempt)")
         assert earlier == ["1.1"]
+        js(browser, "document.querySelector('#earlier-attempts details').open = true")
+        shot(browser, "job-attempts")
         first = js(browser, "return document.querySelector("
                             "'#earlier-attempts pre[data-log=stdout]').textContent")
         assert first == "first-try\n"
@@ -132,3 +140,108 @@ def test_torc_dash_standalone_starts_and_stops_its_own_coordinator(tmp_path: Pat
     assert "coordinator 127.0.0.1:" in proc.stderr.read()
     log = (tmp_path / "out" / "coordinator" / "coordinator.log").read_text()
     assert "shutting down" in log  # stopped with the dashboard, not left behind
+
+
+def _click(driver: Any, selector: str) -> None:
+    js(driver, "window.confirm = () => true;")  # the page asks first; a person says yes
+    driver.find_element("css selector", selector).click()
+
+
+def test_create_from_a_pasted_spec_then_run_it_here(coordinator: Coordinator,
+                                                    tmp_path: Path,
+                                                    browser: Any) -> None:  # noqa: F811
+    """The workflows page creates a workflow from a pasted spec (a mistake is named with
+    its line, and nothing is created); its page runs it here with the output shown."""
+    dash = Dash(coordinator.url, tmp_path / "out")
+    text = "name: pasted\njobs:\n  - name: hello\n    command: echo hello-from-dash\n"
+    try:
+        dash.open(browser, "/")
+        wait_for(lambda: js(browser, "return document.querySelector('#workflows tbody')"
+                                     ".dataset.loaded") == "1")
+        area = browser.find_element("id", "spec-text")
+        area.send_keys(text + "    bogus: 1\n")
+        browser.find_element("id", "spec-create").click()
+        wait_for(lambda: "spec.yaml:5" in browser.find_element("id", "spec-result").text)
+        shot(browser, "workflows-new")
+        assert "unknown key 'bogus'" in browser.find_element("id", "spec-result").text
+        assert coordinator.client.list_workflows() == []
+        area.clear()
+        area.send_keys(text)
+        browser.find_element("id", "spec-create").click()
+        wait_for(lambda: "/workflows/1" in browser.current_url)
+        wait_for(lambda: js(browser, "return document.getElementById('live-state')"
+                                     ".dataset.state") == "live")
+        _click(browser, "button[data-command=run]")
+        wait_for(lambda: js(browser, "return document.getElementById('command-box')"
+                                     ".dataset.exitCode || ''") == "0", timeout=120)
+        assert "torc run 1" in browser.find_element("id", "command-title").text
+        wait_for(lambda: json.loads(js(browser, "return document.querySelector("
+                                                "'#counts tbody').dataset.counts || '{}'"))
+                 .get("completed") == 1)
+    finally:
+        dash.stop()
+    (r,) = coordinator.client.list_results(1)
+    assert r.return_code == 0
+    assert "hello-from-dash" in (tmp_path / "out" / "job_stdio" / "job_wf1_j1_r1_a1.o"
+                                 ).read_text()
+
+
+def test_data_tabs_filter_sort_and_page(coordinator: Coordinator, tmp_path: Path,
+                                        browser: Any) -> None:  # noqa: F811
+    c = coordinator.client
+    (tmp_path / "in.txt").write_text("x")
+    wf_id = c.create_workflow({
+        "name": "tabs", "files": [{"name": "in", "path": str(tmp_path / "in.txt")}],
+        "user_data": [{"name": "knob", "data": {"level": 3}}],
+        "resource_requirements": [{"name": "small", "num_cpus": 1, "memory": "1g",
+                                   "runtime": "PT5M"}],
+        "slurm_schedulers": [{"name": "short", "account": "proj", "walltime": "01:00:00"}],
+        "jobs": [{"name": f"j{i}", "command": f"exit {i % 2}", "input_files": ["in"],
+                  "resource_requirements": "small"} for i in range(6)]})
+    c.initialize(wf_id)
+    assert start_worker(coordinator.url, wf_id, tmp_path / "out").wait(timeout=60) == 0
+    dash = Dash(coordinator.url, tmp_path / "out")
+
+    def shown() -> tuple[str, int, list[list[str]]]:
+        return js(browser, "const t = document.getElementById('data'); return [t.dataset.name,"
+                           " +t.dataset.total, [...t.querySelectorAll('tbody tr')].map("
+                           "(r) => [...r.cells].map((c) => c.textContent))];")
+
+    def tab(name: str) -> None:
+        browser.find_element("css selector", f"#data-tabs button[data-table={name}]").click()
+        wait_for(lambda: shown()[0] == name)
+
+    try:
+        dash.open(browser, f"/workflows/{wf_id}")
+        wait_for(lambda: shown()[0] == "files" and shown()[1] == 1)
+        tab("results")
+        wait_for(lambda: shown()[1] == 6)
+        browser.find_element("id", "data-filter").send_keys("status:failed")
+        wait_for(lambda: shown()[1] == 3)
+        columns = js(browser, "return [...document.querySelectorAll('#data thead th')]"
+                              ".map((th) => th.dataset.column)")
+        assert "peak_memory" in columns and "exec_seconds" in columns
+        name_at = columns.index("job_name")
+        def header() -> str:
+            return js(browser, "return document.querySelector("
+                               "'#data th[data-column=job_name]').textContent")
+
+        # A click sorts up, a second down; the table is redrawn after each (wait for it).
+        browser.find_element("css selector", "#data th[data-column=job_name]").click()
+        wait_for(lambda: header().endswith("▲"))
+        browser.find_element("css selector", "#data th[data-column=job_name]").click()
+        wait_for(lambda: header().endswith("▼"))
+        wait_for(lambda: [r[name_at] for r in shown()[2]] == ["j5", "j3", "j1"])
+        browser.execute_script("document.getElementById('data').scrollIntoView()")
+        shot(browser, "workflow-data-results")
+        browser.find_element("id", "data-filter").clear()
+        tab("user_data")
+        wait_for(lambda: shown()[1] == 1 and "knob" in shown()[2][0])
+        tab("resource_requirements")
+        wait_for(lambda: any("small" in row for row in shown()[2]))
+        tab("schedulers")
+        wait_for(lambda: shown()[1] == 1 and "proj" in shown()[2][0])
+        tab("compute_nodes")
+        wait_for(lambda: shown()[1] == 1)
+    finally:
+        dash.stop()

@@ -4,7 +4,6 @@ what a spec will create and do, without storing anything."""
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from torc.client import output, plans
@@ -39,24 +38,9 @@ def dry_run(a: argparse.Namespace) -> None:
                      ["trigger_type", "action_type", "jobs"])
 
 
-def _from_coordinator(c: TorcClient, wf_id: int) -> tuple[list[tuple[str, list[str]]],
-                                                            list[dict[str, Any]]]:
-    jobs = c.list_jobs(wf_id)
-    names = {j.id: j.name for j in jobs}
-    nodes = {s["name"]: s.get("nodes", 1)
-             for s in json.loads(c.get_workflow(wf_id).slurm_schedulers_json or "[]")}
-    actions = []
-    for x in c.list_actions(wf_id):
-        config = json.loads(x.config_json or "{}")
-        actions.append({**config, "trigger_type": x.trigger_type,
-                        "action_type": x.action_type, "jobs": list(x.job_names),
-                        "nodes": nodes.get(config.get("scheduler", ""), 1)})
-    return [(j.name, [names[d] for d in j.depends_on]) for j in jobs], actions
-
-
 def cmd_execution_plan(c: TorcClient, a: argparse.Namespace) -> None:
     if a.target.isdigit():
-        jobs, actions = _from_coordinator(c, int(a.target))
+        jobs, actions = plans.from_coordinator(c, int(a.target))
     else:
         _, jobs, actions = plans.from_spec(load_file(a.target), a.target)
     plan = plans.execution_plan(jobs, actions)

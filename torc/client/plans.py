@@ -5,9 +5,13 @@ actions that fire at each stage, with the Slurm allocations they ask for. Pure f
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import TYPE_CHECKING, Any
 
 from torc.spec.validate import normalize
+
+if TYPE_CHECKING:
+    from torc.client.stub import TorcClient
 
 
 def stages(jobs: list[tuple[str, list[str]]]) -> list[list[str]]:
@@ -76,3 +80,19 @@ def from_spec(raw: Any, source: str) -> tuple[dict[str, Any], list[tuple[str, li
     actions = [{**a, "jobs": [names[j] for j in a.get("jobs", [])],
                 "nodes": nodes.get(a.get("scheduler", ""), 1)} for a in spec["actions"]]
     return spec, jobs, actions
+
+
+def from_coordinator(c: TorcClient, wf_id: int) -> tuple[list[tuple[str, list[str]]],
+                                                         list[dict[str, Any]]]:
+    """A workflow's jobs (names and what they depend on) and actions, as the plan needs."""
+    jobs = c.list_jobs(wf_id)
+    names = {j.id: j.name for j in jobs}
+    nodes = {s["name"]: s.get("nodes", 1)
+             for s in json.loads(c.get_workflow(wf_id).slurm_schedulers_json or "[]")}
+    actions = []
+    for x in c.list_actions(wf_id):
+        config = json.loads(x.config_json or "{}")
+        actions.append({**config, "trigger_type": x.trigger_type,
+                        "action_type": x.action_type, "jobs": list(x.job_names),
+                        "nodes": nodes.get(config.get("scheduler", ""), 1)})
+    return [(j.name, [names[d] for d in j.depends_on]) for j in jobs], actions

@@ -24,24 +24,28 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from torc import states as S
-from torc.client import output
-from torc.client.dash import views
+from torc.client import output, plans
+from torc.client.dash import specs, tables, views
+from torc.client.dash.commands import Commands
 from torc.client.dash.feeds import FEED_ENDED, Feeds
 from torc.client.dash.security import COOKIE, CSRF_HEADER, Guard
 from torc.client.reports import OutputDirs
 from torc.client.stub import TorcClient
 from torc.errors import TorcError
+from torc.options import DEFAULT_OUTPUT_DIR
 
 HERE = Path(__file__).parent
 PAGE_LIMIT = 500
 ATTEMPTS_SHOWN = 20  # a job page's attempts with their logs, the latest first
 HISTORY_SHOWN = 200  # events an opened page starts with
+SPEC_LIMIT = 64 << 20  # an uploaded spec's bytes
 
 
 def create_app(client: TorcClient, guard: Guard, output_dir: Path | None) -> Starlette:
     """The application, over one client."""
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     feeds = Feeds(client)
+    commands = Commands(client.url, Path.cwd())
 
     async def call(fn: Any, *args: Any, **kw: Any) -> Any:
         return await run_in_threadpool(fn, *args, **kw)
@@ -65,7 +69,8 @@ def create_app(client: TorcClient, guard: Guard, output_dir: Path | None) -> Sta
                 return JSONResponse({"error": "log in first"}, status_code=401)
             try:
                 for name, value in request.path_params.items():
-                    views.bounded(name, str(value), 0, views.MAX_ID)
+                    if isinstance(value, int):  # ids; a table's name is checked by its view
+                        views.bounded(name, str(value), 0, views.MAX_ID)
                 return JSONResponse(await fn(request))
             except TorcError as e:
                 return JSONResponse({"error": e.message}, status_code=400)
@@ -165,6 +170,23 @@ def create_app(client: TorcClient, guard: Guard, output_dir: Path | None) -> Sta
                 "results": [output.result_dict(r) for r in results],
                 "logs": attempts[0]["logs"] if attempts else {}, "attempts": attempts}
 
+    async def data_table(request: Request) -> Any:
+        q = request.query_params
+        query = tables.Query(
+            filter=q.get("filter", "")[:200], sort=q.get("sort", "")[:100],
+            descending=q.get("desc") == "1",
+            offset=views.bounded("offset", q.get("offset", "0"), 0, views.MAX_ID),
+            limit=min(views.bounded("limit", q.get("limit", "50"), 1, views.MAX_ID),
+                      tables.MAX_ROWS))
+        return await call(tables.table, client, request.path_params["name"],
+                          int(request.path_params["wf"]), query)
+
+    async def plan(request: Request) -> Any:
+        """The execution plan (``torc workflows execution-plan ID``)."""
+        jobs_, actions = await call(plans.from_coordinator, client,
+                                    int(request.path_params["wf"]))
+        return plans.execution_plan(jobs_, actions)
+
     async def history(request: Request) -> Any:
         """The workflow's recent events, job events among them, newest last."""
         events = await call(client.event_history, int(request.path_params["wf"]))
@@ -172,13 +194,56 @@ def create_app(client: TorcClient, guard: Guard, output_dir: Path | None) -> Sta
                  "message": e.message, "job_id": e.job_id, "job_status": e.job_status}
                 for e in events[-HISTORY_SHOWN:]]
 
-    async def control(request: Request) -> Response:
+    def refused(request: Request) -> Response | None:
+        """A control's checks (session, CSRF token, the dashboard's own origin)."""
         server = request.scope.get("server") or (None, None)
         why = guard.control_allowed(request.cookies.get(COOKIE),
                                     request.headers.get(CSRF_HEADER),
                                     request.headers.get("origin"), server[1])
-        if why:
-            return JSONResponse({"error": why}, status_code=403)
+        return JSONResponse({"error": why}, status_code=403) if why else None
+
+    async def body_of(request: Request, limit: int) -> bytes:
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise TorcError(f"the request is over {limit >> 20} MiB")
+        return body
+
+    async def create(request: Request) -> Response:
+        """A workflow from a spec uploaded or pasted (YAML, JSON, JSON5 or KDL)."""
+        if (no := refused(request)) is not None:
+            return no
+        try:
+            sent = json.loads(await body_of(request, SPEC_LIMIT))
+            wf_id = await call(specs.create_from_text, client, str(sent.get("spec", "")),
+                               str(sent.get("filename", "") or "spec.yaml"))
+        except (TorcError, ValueError, AttributeError) as e:
+            return JSONResponse({"error": getattr(e, "message", None) or str(e)},
+                                status_code=400)
+        return JSONResponse({"id": wf_id})
+
+    async def start_command(request: Request) -> Response:
+        if (no := refused(request)) is not None:
+            return no
+        wf_id = int(request.path_params["wf"])
+        try:
+            cmd = commands.start(wf_id, request.path_params["what"],
+                                 output_dir or Path(DEFAULT_OUTPUT_DIR).resolve())
+        except TorcError as e:
+            return JSONResponse({"error": e.message}, status_code=400)
+        return JSONResponse(cmd.since(0))
+
+    async def command_output(request: Request) -> Any:
+        cmd = commands.by_workflow.get(int(request.path_params["wf"]))
+        after = views.bounded("after", request.query_params.get("after", "0"), 0, 1 << 40)
+        return cmd.since(after) if cmd is not None else {"command": "", "lines": [],
+                                                         "seen": 0, "running": False,
+                                                         "exit_code": None}
+
+    async def control(request: Request) -> Response:
+        if (no := refused(request)) is not None:
+            return no
         wf_id, what = int(request.path_params["wf"]), request.path_params["what"]
         actions = {"initialize": lambda: client.initialize(wf_id),
                    "cancel": lambda: client.cancel(wf_id),
@@ -223,6 +288,9 @@ def create_app(client: TorcClient, guard: Guard, output_dir: Path | None) -> Sta
         Route("/workflows/{wf:int}", workflow_page),
         Route("/workflows/{wf:int}/jobs/{job:int}", job_page),
         Route("/api/workflows", api(workflows)),
+        Route("/api/workflows", create, methods=["POST"]),
+        Route("/api/workflows/{wf:int}/command", api(command_output)),
+        Route("/api/workflows/{wf:int}/command/{what}", start_command, methods=["POST"]),
         Route("/api/workflows/{wf:int}", api(status)),
         Route("/api/workflows/{wf:int}/jobs", api(jobs)),
         Route("/api/workflows/{wf:int}/graph", api(graph)),
@@ -231,6 +299,8 @@ def create_app(client: TorcClient, guard: Guard, output_dir: Path | None) -> Sta
         Route("/api/workflows/{wf:int}/jobs/{job:int}", api(job)),
         Route("/api/workflows/{wf:int}/events", events),
         Route("/api/workflows/{wf:int}/history", api(history)),
+        Route("/api/workflows/{wf:int}/plan", api(plan)),
+        Route("/api/workflows/{wf:int}/tables/{name}", api(data_table)),
         Route("/api/workflows/{wf:int}/{what}", control, methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
@@ -238,6 +308,7 @@ def create_app(client: TorcClient, guard: Guard, output_dir: Path | None) -> Sta
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         feeds.close()
+        commands.stop_all()
 
     # DNS rebinding: a page of another site whose name now points here must not be served
     # as the dashboard (Starlette's own check: 400 for any other Host).

@@ -109,6 +109,28 @@ const torcDash = (() => {
     all.onchange = refresh;
     refresh();
     live(0, null, refresh);
+
+    // A new workflow from a spec: the file's text (or what was pasted) and its name, whose
+    // suffix says the format; errors come back with the file's line.
+    const text = document.getElementById("spec-text");
+    const name = document.getElementById("spec-name");
+    document.getElementById("spec-file").onchange = async (e) => {
+      const f = e.target.files[0];
+      if (!f) return;
+      text.value = await f.text();
+      name.value = f.name;
+    };
+    document.getElementById("spec-create").onclick = async () => {
+      const result = document.getElementById("spec-result");
+      const r = await fetch("/api/workflows", {method: "POST", credentials: "same-origin",
+        headers: {"X-Torc-CSRF": csrf(), "Content-Type": "application/json"},
+        body: JSON.stringify({spec: text.value, filename: name.value})});
+      const body = await r.json();
+      result.dataset.ok = r.ok ? "1" : "0";
+      if (!r.ok) { result.textContent = body.error; return; }
+      result.textContent = `created workflow ${body.id}`;
+      window.location.href = `/workflows/${body.id}`;
+    };
   }
 
   function workflowPage(wfId) {
@@ -137,6 +159,14 @@ const torcDash = (() => {
       };
       for (const b of document.querySelectorAll("button[data-control]")) {
         b.hidden = !applies[b.dataset.control];
+      }
+      const commandApplies = {
+        run: !s.canceled && !s.complete,
+        submit: !s.canceled && !s.complete,
+        recover: unsuccessful > 0 && !busy,
+      };
+      for (const b of document.querySelectorAll("button[data-command]")) {
+        b.hidden = !commandApplies[b.dataset.command];
       }
       const rows = Object.entries(s.job_counts).filter(([, n]) => n);
       fill(document.querySelector("#counts tbody"), rows);
@@ -236,8 +266,70 @@ const torcDash = (() => {
         a.pending ? "yes" : "", a.executions.length]));
     }
 
+    // The data tabs: one table at a time, filtered (column:value), sorted by a header's
+    // click, paged; the dashboard asks the coordinator for just that page when it can.
+    const tab = {name: "files", sort: "", desc: false, offset: 0, limit: 50};
+    async function dataTable() {
+      const q = new URLSearchParams({filter: document.getElementById("data-filter").value,
+        sort: tab.sort, desc: tab.desc ? "1" : "0", offset: tab.offset,
+        limit: tab.limit});
+      const t = await get(`/api/workflows/${wfId}/tables/${tab.name}?${q}`);
+      const head = document.querySelector("#data thead tr");
+      head.replaceChildren(...t.columns.map((c) => {
+        const th = el("th", c + (tab.sort === c ? (tab.desc ? " ▼" : " ▲") : ""),
+                      {"data-column": c});
+        th.onclick = () => {
+          tab.desc = tab.sort === c ? !tab.desc : false;
+          tab.sort = c; tab.offset = 0; dataTable();
+        };
+        return th;
+      }));
+      fill(document.querySelector("#data tbody"), t.rows.map((r) => r.map(
+        (v) => v === null ? "" : typeof v === "object" ? JSON.stringify(v) : v)));
+      const table = document.getElementById("data");
+      table.dataset.name = tab.name;
+      table.dataset.total = String(t.total);
+      const last = Math.min(tab.offset + tab.limit, t.total);
+      document.getElementById("data-page").textContent =
+        `${t.total ? tab.offset + 1 : 0}-${last} of ${t.total}`;
+      for (const b of document.querySelectorAll("#data-tabs button")) {
+        b.classList.toggle("active", b.dataset.table === tab.name);
+      }
+    }
+    for (const b of document.querySelectorAll("#data-tabs button")) {
+      b.onclick = () => {
+        tab.name = b.dataset.table; tab.sort = ""; tab.desc = false; tab.offset = 0;
+        dataTable();
+      };
+    }
+    document.getElementById("data-filter").oninput = () => { tab.offset = 0; dataTable(); };
+    document.getElementById("data-prev").onclick = () => {
+      tab.offset = Math.max(tab.offset - tab.limit, 0); dataTable(); };
+    document.getElementById("data-next").onclick = () => {
+      tab.offset += tab.limit; dataTable(); };
+
+    // Which jobs become ready after which, and the actions (allocations) each stage fires.
+    async function plan() {
+      const p = await get(`/api/workflows/${wfId}/plan`);
+      const said = (items) => items.map((x) => `action ${x.action} ${x.action_type}` +
+        (x.allocations ? ` (${x.allocations})` : "")).join("; ");
+      const rows = [["start", "", said(p.at_start)]];
+      for (const st of p.stages) {
+        const names = st.jobs.slice(0, 6).join(", ") +
+          (st.num_jobs > 6 ? ` … (${st.num_jobs})` : "");
+        const acts = [st.when_ready.length ? "when ready: " + said(st.when_ready) : "",
+          st.when_complete.length ? "when complete: " + said(st.when_complete) : ""]
+          .filter((x) => x).join("; ");
+        rows.push([st.stage, names, acts]);
+      }
+      rows.push(["end", "", said(p.at_end)]);
+      fill(document.querySelector("#plan tbody"), rows);
+      document.getElementById("plan-note").textContent =
+        `${p.num_jobs} job(s) in ${p.num_stages} stage(s)`;
+    }
+
     function refresh() {
-      status(); jobs(); graph(); timeline(); workers();
+      status(); jobs(); graph(); timeline(); workers(); dataTable();
     }
 
     const events = document.getElementById("events");
@@ -265,6 +357,39 @@ const torcDash = (() => {
         refresh();
       };
     }
+    // Run here, submit, recover: the torc CLI run by the dashboard, its output shown as it
+    // comes (read back from the dashboard every second while it runs).
+    let outputSeen = 0;
+    async function commandOutput() {
+      const c = await get(`/api/workflows/${wfId}/command?after=${outputSeen}`);
+      if (!c.command) return;
+      const box = document.getElementById("command-box");
+      box.hidden = false;
+      const out = document.getElementById("command-output");
+      out.textContent += c.lines.join("");
+      outputSeen = c.seen;
+      document.getElementById("command-title").textContent = c.running
+        ? `${c.command}: running` : `${c.command}: exited with code ${c.exit_code}`;
+      box.dataset.running = c.running ? "1" : "0";
+      box.dataset.exitCode = c.exit_code === null ? "" : String(c.exit_code);
+      if (c.running) setTimeout(commandOutput, 1000); else refresh();
+    }
+    for (const b of document.querySelectorAll("button[data-command]")) {
+      b.onclick = async () => {
+        const what = b.dataset.command;
+        if (!window.confirm(`${b.textContent}: workflow ${wfId}?`)) return;
+        const r = await fetch(`/api/workflows/${wfId}/command/${what}`, {method: "POST",
+          credentials: "same-origin", headers: {"X-Torc-CSRF": csrf()}});
+        const body = await r.json();
+        document.getElementById("control-result").textContent =
+          r.ok ? `${what}: started` : `${what}: ${body.error}`;
+        if (!r.ok) return;
+        outputSeen = 0;
+        document.getElementById("command-output").textContent = "";
+        commandOutput();
+      };
+    }
+    commandOutput();  // one started before the page was opened
     for (const id of ["job-status", "job-sort", "job-desc"]) {
       document.getElementById(id).onchange = () => { offset = 0; jobs(); };
     }
@@ -273,6 +398,7 @@ const torcDash = (() => {
       offset = Math.max(offset - limit, 0); jobs(); };
     document.getElementById("job-next").onclick = () => { offset += limit; jobs(); };
     refresh();
+    plan();  // it does not change while the workflow runs
     // What happened before the page opened (job events too), then what happens now.
     get(`/api/workflows/${wfId}/history`).then((past) => {
       for (const ev of past.slice().reverse()) addEvent(ev, true);
