@@ -245,3 +245,27 @@ def test_data_tabs_filter_sort_and_page(coordinator: Coordinator, tmp_path: Path
         wait_for(lambda: shown()[1] == 1)
     finally:
         dash.stop()
+
+
+def test_recover_from_the_page_says_what_it_did(coordinator: Coordinator, tmp_path: Path,
+                                                browser: Any) -> None:  # noqa: F811
+    """Recover shows only once a job failed and nothing runs; it runs torc recover and
+    shows its answer (a plain failure: nothing to change without --retry-unknown)."""
+    c = coordinator.client
+    wf_id = c.create_workflow({"name": "rec", "jobs": [{"name": "bad", "command": "exit 2"}]})
+    c.initialize(wf_id)
+    assert start_worker(coordinator.url, wf_id, tmp_path / "out").wait(timeout=60) == 0
+    dash = Dash(coordinator.url, tmp_path / "out")
+    try:
+        dash.open(browser, f"/workflows/{wf_id}")
+        wait_for(lambda: js(browser, "return !document.querySelector("
+                                     "'button[data-command=recover]').hidden"))
+        assert js(browser, "return document.querySelector('button[data-command=run]')"
+                           ".hidden")  # complete: nothing to run
+        _click(browser, "button[data-command=recover]")
+        wait_for(lambda: js(browser, "return document.getElementById('command-box')"
+                                     ".dataset.exitCode || ''") == "0", timeout=120)
+        assert "nothing to recover in workflow" in browser.find_element(
+            "id", "command-output").text
+    finally:
+        dash.stop()
