@@ -18,6 +18,7 @@ from torc.errors import TorcError
 from torc.proto import torc_pb2 as pb
 
 GRAPH_JOB_LIMIT = 2_000  # beyond this, jobs are drawn as parameter groups
+FOLD_PAST = 20  # below it, a fan-out wider than this is one node (see graph)
 TIMELINE_LIMIT = 5_000
 _NUMBER = re.compile(r"\d+")
 
@@ -42,27 +43,42 @@ def group_name(name: str) -> str:
     return _NUMBER.sub("{n}", name)
 
 
+def _group_node(node_id: str, name: str, c: Counter[str]) -> dict[str, Any]:
+    total = sum(c.values())
+    return {"data": {"id": node_id, "group": name, "count": total,
+                     "state": c.most_common(1)[0][0], "counts": dict(c),
+                     "label": f"{name} × {total:,}"}}
+
+
 def graph(jobs: list[pb.Job]) -> dict[str, Any]:
-    """Cytoscape elements: jobs and their dependencies, or groups with counts by state."""
+    """Cytoscape elements: jobs and their dependencies, or groups with counts by state.
+    Below GRAPH_JOB_LIMIT jobs, a fan-out wider than FOLD_PAST (jobs of one name pattern
+    with the same dependencies) is one node with counts: 51 jobs side by side drew as a
+    hairline column of unreadable dots."""
     if len(jobs) <= GRAPH_JOB_LIMIT:
+        key = {j.id: (group_name(j.name), tuple(sorted(j.depends_on))) for j in jobs}
+        sizes = Counter(key.values())
+        folded = {k: f"f{i}" for i, k in enumerate(sorted(k for k, n in sizes.items()
+                                                          if n > FOLD_PAST))}
+        node_of = {j.id: folded.get(key[j.id], f"j{j.id}") for j in jobs}
         nodes = [{"data": {"id": f"j{j.id}", "label": j.name, "state": S.name(j.status),
-                           "job_id": j.id}} for j in jobs]
-        edges = [{"data": {"id": f"e{d}_{j.id}", "source": f"j{d}", "target": f"j{j.id}"}}
-                 for j in jobs for d in j.depends_on]
-        return {"grouped": False, "elements": nodes + edges}
+                           "job_id": j.id}} for j in jobs if node_of[j.id] == f"j{j.id}"]
+        folded_counts: dict[tuple[str, tuple[int, ...]], Counter[str]] = defaultdict(Counter)
+        for j in jobs:
+            if key[j.id] in folded:
+                folded_counts[key[j.id]][S.name(j.status)] += 1
+        nodes += [_group_node(folded[k], k[0], c) for k, c in folded_counts.items()]
+        links = dict.fromkeys((node_of[d], node_of[j.id]) for j in jobs for d in j.depends_on
+                              if d in node_of)
+        edges = [{"data": {"id": f"e_{a}_{b}", "source": a, "target": b}} for a, b in links]
+        return {"grouped": bool(folded), "elements": nodes + edges}
     group_of = {j.id: group_name(j.name) for j in jobs}
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     for j in jobs:
         counts[group_of[j.id]][S.name(j.status)] += 1
     links = {(group_of[d], group_of[j.id]) for j in jobs for d in j.depends_on
              if group_of[d] != group_of[j.id]}
-    nodes = []
-    for name, c in counts.items():
-        total = sum(c.values())
-        main = c.most_common(1)[0][0]
-        nodes.append({"data": {"id": f"g{len(nodes)}", "group": name, "count": total,
-                               "state": main, "counts": dict(c),
-                               "label": f"{name} × {total:,}"}})
+    nodes = [_group_node(f"g{i}", name, c) for i, (name, c) in enumerate(counts.items())]
     ids = {n["data"]["group"]: n["data"]["id"] for n in nodes}
     edges = [{"data": {"id": f"ge{k}", "source": ids[a], "target": ids[b]}}
              for k, (a, b) in enumerate(sorted(links))]
