@@ -18,13 +18,20 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from torc import states as S
 from torc.client import output, plans
+from torc.client.dash import plots as dash_plots
 from torc.client.dash import specs, tables, views
 from torc.client.dash.commands import Commands
 from torc.client.dash.feeds import FEED_ENDED, Feeds
@@ -102,6 +109,17 @@ def create_app(client: TorcClient, guard: Guard, output_dir: Path | None) -> Sta
     async def workflow_page(request: Request) -> Response:
         wf_id = int(request.path_params["wf"])
         return page(request, "workflow.html", wf_id=wf_id)
+
+    async def plots_page(request: Request) -> Response:
+        """The resource plots of a workflow (``torc plot-resources``'s page)."""
+        if not guard.allowed(request.cookies.get(COOKIE)):
+            return RedirectResponse("/login", status_code=303)
+        try:
+            wf_id = views.bounded("wf", str(request.path_params["wf"]), 0, views.MAX_ID)
+            text = await call(dash_plots.page, client, wf_id, output_dir)
+        except TorcError as e:
+            return JSONResponse({"error": e.message}, status_code=400)
+        return HTMLResponse(text, headers={"Cache-Control": "no-store"})
 
     async def job_page(request: Request) -> Response:
         wf_id, job_id = int(request.path_params["wf"]), int(request.path_params["job"])
@@ -287,6 +305,7 @@ def create_app(client: TorcClient, guard: Guard, output_dir: Path | None) -> Sta
         Route("/login", login, methods=["POST"]),
         Route("/workflows/{wf:int}", workflow_page),
         Route("/workflows/{wf:int}/jobs/{job:int}", job_page),
+        Route("/workflows/{wf:int}/plots", plots_page),
         Route("/api/workflows", api(workflows)),
         Route("/api/workflows", create, methods=["POST"]),
         Route("/api/workflows/{wf:int}/command", api(command_output)),
