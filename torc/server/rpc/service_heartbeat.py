@@ -64,11 +64,14 @@ class HeartbeatRpcs:
                             await abort(context, e)
                     w.last_heartbeat = time.time()
                     running = list(hb.running_job_ids)
+                    answer = self._heartbeat_answer(w, running)
                 else:
                     assert w is not None  # a stop is awaited only once a beat named the worker
-                    if not self._stop_news(w, running):
-                        continue  # a wake for another reason: nothing to say before the beat
-                answer = self._heartbeat_answer(w, running)
+                    # Said at once: the workflow is gone or canceled, or a job the worker ran
+                    # at its last beat was canceled on its own; any other wake waits.
+                    answer = self._heartbeat_answer(w, running)
+                    if not (answer.shutdown or answer.cancel_job_ids):
+                        continue
                 yield answer
                 if answer.shutdown and w.workflow_id not in self.store.workflows:
                     return
@@ -84,13 +87,6 @@ class HeartbeatRpcs:
                 waiting_stops = self.core.stop_waiters.get(w.workflow_id, [])
                 if stopped in waiting_stops:
                     waiting_stops.remove(stopped)
-
-    def _stop_news(self, w: Worker, running: list[int]) -> bool:
-        """Whether the worker must hear now: its workflow is gone or canceled, or a job it
-        ran at its last beat was canceled on its own."""
-        wf = self.store.workflows.get(w.workflow_id)
-        return wf is None or wf.canceled or bool(self._heartbeat_answer(w, running)
-                                                 .cancel_job_ids)
 
     def _heartbeat_answer(self, w: Worker, running: list[int]) -> pb.HeartbeatResponse:
         wf = self.store.workflows.get(w.workflow_id)
