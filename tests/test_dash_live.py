@@ -19,6 +19,20 @@ from tests.test_dash import browser, js, pytestmark, shot  # noqa: F401 - fixtur
 from tests.test_dash_security import Dash, request
 
 
+def _ran(coordinator: Coordinator, tmp_path: Path, spec: dict[str, Any]) -> int:
+    """A workflow created, initialized and run to its end by a real worker."""
+    wf_id = coordinator.client.create_workflow(spec)
+    coordinator.client.initialize(wf_id)
+    assert start_worker(coordinator.url, wf_id, tmp_path / "out").wait(timeout=60) == 0
+    return wf_id
+
+
+def _event_kinds(driver: Any) -> list[str]:
+    """The events panel's kinds, top (newest) first."""
+    return js(driver, "return [...document.querySelectorAll('#events li')]"
+                      ".map((li) => li.dataset.kind)")
+
+
 def _controls(driver: Any) -> dict[str, bool]:
     return js(driver, "const r = {}; for (const b of document.querySelectorAll("
                       "'button[data-control]')) r[b.dataset.control] = !b.hidden; return r;")
@@ -26,20 +40,16 @@ def _controls(driver: Any) -> dict[str, bool]:
 
 def test_a_finished_run_shows_its_history_the_controls_that_apply_and_a_legend(
         coordinator: Coordinator, tmp_path: Path, browser: Any) -> None:  # noqa: F811
-    c = coordinator.client
-    wf_id = c.create_workflow({"name": "over", "jobs": [
+    wf_id = _ran(coordinator, tmp_path, {"name": "over", "jobs": [
         {"name": "good", "command": "true"},
         {"name": "bad", "command": "exit 2"}]})
-    c.initialize(wf_id)
-    assert start_worker(coordinator.url, wf_id, tmp_path / "out").wait(timeout=60) == 0
     dash = Dash(coordinator.url, tmp_path / "out")
     try:
         dash.open(browser, f"/workflows/{wf_id}")
         # Opened after the run: its history is there, the newest first, job events too.
         wait_for(lambda: js(browser, "return document.getElementById('events')"
                                      ".dataset.history || ''") != "")
-        kinds = js(browser, "return [...document.querySelectorAll('#events li')]"
-                            ".map((li) => li.dataset.kind)")
+        kinds = _event_kinds(browser)
         assert kinds[0] == "complete" and "job_failed" in kinds and "created" in kinds
         wait_for(lambda: js(browser, "return document.getElementById('live-state')"
                                      ".dataset.state") == "live")
@@ -80,9 +90,7 @@ def test_the_events_panel_reconnects_when_the_coordinator_restarts(
         wait_for(lambda: state() == "live", timeout=60)
         # Live again for real: what happens now reaches the page without a reload.
         c.initialize(wf_id)
-        wait_for(lambda: "initialized" in js(
-            browser, "return [...document.querySelectorAll('#events li')]"
-                     ".map((li) => li.dataset.kind)"))
+        wait_for(lambda: "initialized" in _event_kinds(browser))
         wait_for(lambda: _controls(browser)["cancel"])
     finally:
         dash.stop()
@@ -90,17 +98,14 @@ def test_the_events_panel_reconnects_when_the_coordinator_restarts(
 
 def test_the_job_page_shows_every_attempt_s_logs(coordinator: Coordinator, tmp_path: Path,
                                                 browser: Any) -> None:  # noqa: F811
-    c = coordinator.client
-    wf_id = c.create_workflow({
+    wf_id = _ran(coordinator, tmp_path, {
         "name": "retried",
         "failure_handlers": [{"name": "again", "rules": [{"exit_codes": [3],
                                                            "max_retries": 2}]}],
         "jobs": [{"name": "flaky", "failure_handler": "again",
                   "command": "if [ -e tried ]; then echo second-try; "
                              "else touch tried; echo first-try; exit 3; fi"}]})
-    c.initialize(wf_id)
-    assert start_worker(coordinator.url, wf_id, tmp_path / "out").wait(timeout=60) == 0
-    (job,) = c.list_jobs(wf_id)
+    (job,) = coordinator.client.list_jobs(wf_id)
     dash = Dash(coordinator.url, tmp_path / "out")
     try:
         dash.open(browser, f"/workflows/{wf_id}/jobs/{job.id}")
@@ -188,9 +193,8 @@ def test_create_from_a_pasted_spec_then_run_it_here(coordinator: Coordinator,
 
 def test_data_tabs_filter_sort_and_page(coordinator: Coordinator, tmp_path: Path,
                                         browser: Any) -> None:  # noqa: F811
-    c = coordinator.client
     (tmp_path / "in.txt").write_text("x")
-    wf_id = c.create_workflow({
+    wf_id = _ran(coordinator, tmp_path, {
         "name": "tabs", "files": [{"name": "in", "path": str(tmp_path / "in.txt")}],
         "user_data": [{"name": "knob", "data": {"level": 3}}],
         "resource_requirements": [{"name": "small", "num_cpus": 1, "memory": "1g",
@@ -198,8 +202,6 @@ def test_data_tabs_filter_sort_and_page(coordinator: Coordinator, tmp_path: Path
         "slurm_schedulers": [{"name": "short", "account": "proj", "walltime": "01:00:00"}],
         "jobs": [{"name": f"j{i}", "command": f"exit {i % 2}", "input_files": ["in"],
                   "resource_requirements": "small"} for i in range(6)]})
-    c.initialize(wf_id)
-    assert start_worker(coordinator.url, wf_id, tmp_path / "out").wait(timeout=60) == 0
     dash = Dash(coordinator.url, tmp_path / "out")
 
     def shown() -> tuple[str, int, list[list[str]]]:
@@ -251,10 +253,8 @@ def test_recover_from_the_page_says_what_it_did(coordinator: Coordinator, tmp_pa
                                                 browser: Any) -> None:  # noqa: F811
     """Recover shows only once a job failed and nothing runs; it runs torc recover and
     shows its answer (a plain failure: nothing to change without --retry-unknown)."""
-    c = coordinator.client
-    wf_id = c.create_workflow({"name": "rec", "jobs": [{"name": "bad", "command": "exit 2"}]})
-    c.initialize(wf_id)
-    assert start_worker(coordinator.url, wf_id, tmp_path / "out").wait(timeout=60) == 0
+    wf_id = _ran(coordinator, tmp_path, {"name": "rec", "jobs": [
+        {"name": "bad", "command": "exit 2"}]})
     dash = Dash(coordinator.url, tmp_path / "out")
     try:
         dash.open(browser, f"/workflows/{wf_id}")
