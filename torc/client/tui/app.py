@@ -141,7 +141,7 @@ def add_command(sub: Any) -> None:
     """``torc tui``."""
     s = sub.add_parser("tui", help="a full-screen terminal interface (Torc's keys; ? for help)")
     s.add_argument("--standalone", action="store_true",
-                   help="start a coordinator for this session (its data in --database)")
+                   help="start a coordinator that runs as long as the TUI (its data in --database)")
     s.add_argument("--port", type=int, default=0,
                    help="with --standalone: the port to serve on (default: a free one)")
     s.add_argument("--database", default=None, metavar="DIR",
