@@ -298,7 +298,7 @@ def _running_commands(sub: Any) -> None:
     s.set_defaults(func=None)
 
     cli_exec.add_command(sub)
-    from torc.client.tui.app import add_command as add_tui
+    from torc.client.tui.command import add_command as add_tui
     add_tui(sub)
     s = sub.add_parser("dash", help="a live web dashboard of the coordinator's workflows")
     s.add_argument("--host", default="127.0.0.1", dest="dash_host",

@@ -24,7 +24,6 @@ from torc.client.tui import rows
 from torc.client.tui.screen import MainScreen
 from torc.client.tui.server import Connection
 from torc.errors import TorcError
-from torc.options import DEFAULT_OUTPUT_DIR
 
 
 class TorcTui(App[None]):
@@ -135,18 +134,3 @@ def run_tui(args: argparse.Namespace, url: str | None) -> int:
         app.client.close()
         connection.stop()
     return 0
-
-
-def add_command(sub: Any) -> None:
-    """``torc tui``."""
-    s = sub.add_parser("tui", help="a full-screen terminal interface (Torc's keys; ? for help)")
-    s.add_argument("--standalone", action="store_true",
-                   help="start a coordinator that runs as long as the TUI (its data in --database)")
-    s.add_argument("--port", type=int, default=0,
-                   help="with --standalone: the port to serve on (default: a free one)")
-    s.add_argument("--database", default=None, metavar="DIR",
-                   help="with --standalone: the coordinator's data directory (default: "
-                        "OUTPUT_DIR/coordinator, where torc run keeps it)")
-    s.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR,
-                   help="where local runs write and job logs are looked for")
-    s.set_defaults(func=None)
