@@ -300,18 +300,8 @@ def _running_commands(sub: Any) -> None:
     cli_exec.add_command(sub)
     from torc.client.tui.command import add_command as add_tui
     add_tui(sub)
-    s = sub.add_parser("dash", help="a live web dashboard of the coordinator's workflows")
-    s.add_argument("--host", default="127.0.0.1", dest="dash_host",
-                   help="address to listen on (default: %(default)s; any other asks browsers "
-                        "for your token)")
-    s.add_argument("--port", type=PORT, default=8090, dest="dash_port")
-    s.add_argument("--output-dir", default=None,
-                   help="where the workers write, for job logs (default: where each worker "
-                        "said, else ./output)")
-    s.add_argument("--standalone", action="store_true",
-                   help="start a coordinator for this dashboard (its data in "
-                        "OUTPUT_DIR/coordinator, where torc run keeps it), stopped with it")
-    s.set_defaults(func=None)
+    from torc.client.dash.command import add_command as add_dash
+    add_dash(sub)
     cli_config.add_commands(sub)
     s = sub.add_parser("completion", aliases=["completions"],
                        help="print a shell completion script: eval it, e.g. "
