@@ -1,7 +1,7 @@
 """``torc tui`` at scale: a workflow of ``--jobs`` jobs (default 100,000) in layers, opened in
 the real application (Textual's headless pilot, 80x24), each step timed from the key press to
 the screen showing its result: the first page of jobs, the next page, a state filter, the
-Events tab (the history) and the DAG (10,000 jobs read, grouped). Target
+Events tab (the history) and the DAG (the coordinator's groups). Target
 (issue 34): under 200 ms a step. Printed, never asserted.
 
     python bench/bench_tui.py [--jobs 100000]
@@ -76,7 +76,11 @@ async def _steps(url: str, n: int, tmp: Path, repeat: int) -> list[tuple[str, fl
                 t0 = time.perf_counter()
                 tabs.active = tab
                 await _until(pilot, lambda shown=shown: _text(app, shown) != "")
-                note(f"Tab to {tab.capitalize()}", time.perf_counter() - t0)
+                secs = time.perf_counter() - t0
+                if tab == "dag" and not any(k.startswith("Tab to DAG") for k in found):
+                    note("Tab to DAG, first (the coordinator works out the groups)", secs)
+                else:
+                    note(f"Tab to {tab.upper() if tab == 'dag' else tab.capitalize()}", secs)
             tabs.active = "jobs"
             await _until(pilot, lambda: "jobs 1–200" in _text(app, "#jobs-info"))
         await pilot.press("q")

@@ -1,11 +1,17 @@
 """The dashboard's graph stays readable: a wide fan-out (jobs of one name pattern with the
 same dependencies) is one node with its counts by state, while narrow parts keep a node a
-job. Pure: job messages in, Cytoscape elements out."""
+job (pure: job messages in, Cytoscape elements out); past GRAPH_JOB_LIMIT jobs, the
+coordinator's groups."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+from tests.conftest import Coordinator
+from tests.test_dash_security import Dash, request, session_of
 from torc import states as S
-from torc.client.dash.views import FOLD_PAST, graph
+from torc.client.dash.views import FOLD_PAST, GRAPH_JOB_LIMIT, graph
 from torc.proto import torc_pb2 as pb
 
 
@@ -25,7 +31,7 @@ def test_a_wide_fan_out_is_one_node_with_counts() -> None:
              if "source" in e["data"]}
     assert g["grouped"]
     (fan,) = [n for n in nodes if n.get("group")]
-    assert fan["label"] == "case_{n} × 51"
+    assert fan["label"] == "case_* × 51"
     assert fan["counts"] == {"completed": 34, "failed": 17} and fan["state"] == "completed"
     assert {n.get("job_id") for n in nodes if not n.get("group")} == {1, 53}
     assert edges == {("j1", fan["id"]), (fan["id"], "j53")}
@@ -35,3 +41,34 @@ def test_a_narrow_fan_out_keeps_a_node_a_job() -> None:
     g = graph(_sweep(FOLD_PAST))
     assert not g["grouped"]
     assert len([e for e in g["elements"] if "source" not in e["data"]]) == FOLD_PAST + 2
+
+
+def test_a_large_workflow_draws_the_coordinators_groups(coordinator: Coordinator,
+                                                        tmp_path: Path) -> None:
+    """Past GRAPH_JOB_LIMIT jobs the graph is the coordinator's groups: every job counted
+    (none read by the dashboard), one node a name pattern and level, linked in order."""
+    n = GRAPH_JOB_LIMIT + 500
+    wf_id = coordinator.client.create_workflow({"name": "wide", "jobs": [
+        {"name": "prep", "command": "true"},
+        {"name": "case_{i}", "command": "true", "depends_on": ["prep"],
+         "parameters": {"i": f"1:{n}"}},
+        {"name": "sum", "command": "true", "depends_on_regexes": ["case_.*"]}]})
+    coordinator.client.initialize(wf_id)
+    dash = Dash(coordinator.url, tmp_path / "out")
+    try:
+        status, body, _ = request(f"{dash.base}/api/workflows/{wf_id}/graph",
+                                  headers=session_of(dash))
+    finally:
+        dash.stop()
+    assert status == 200
+    g = json.loads(body)
+    nodes = {e["data"]["id"]: e["data"] for e in g["elements"] if "source" not in e["data"]}
+    links = {(e["data"]["source"], e["data"]["target"]) for e in g["elements"]
+             if "source" in e["data"]}
+    assert g["grouped"]
+    assert {(d["label"], json.dumps(d["counts"])) for d in nodes.values()} == {
+        ("prep × 1", '{"ready": 1}'), (f"case_* × {n:,}", f'{{"blocked": {n}}}'),
+        ("sum × 1", '{"blocked": 1}')}
+    by_label = {d["group"]: i for i, d in nodes.items()}
+    assert links == {(by_label["prep"], by_label["case_*"]), (by_label["case_*"],
+                                                                by_label["sum"])}

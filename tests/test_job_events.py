@@ -60,7 +60,8 @@ def test_job_events_reach_a_watcher_as_jobs_run(coordinator: Coordinator,
     finally:
         stream.cancel()
         plain_stream.cancel()
-    assert [e.kind for e in not_asked] == ["created", "initialized", "failed", "complete"]
+    assert [e.kind for e in not_asked] == ["created", "initialized", "compute_node_started",
+                                           "failed", "complete"]
     ids = {j.name: j.id for j in c.list_jobs(wf_id)}
     jobs = [e for e in seen if e.job_id]
     by_job = {name: [(e.kind, e.job_status) for e in jobs if e.job_id == ids[name]]

@@ -303,8 +303,29 @@ def test_apply_returns_what_the_service_must_do() -> None:
     _, fx = store.apply(E.ClaimJobs(1, 1, (1,)))
     assert not fx.wake and not fx.feed  # a claim wakes nobody
     _, fx = store.apply(E.WorkerLost(1, 5.0))
-    assert fx.wake == {1} and "worker_lost" in [f.kind for f in fx.feed]
+    assert fx.wake == {1} and "compute_node_stopped" in [f.kind for f in fx.feed]
     store.check()
+
+
+def test_workers_and_allocations_make_torcs_event_kinds() -> None:
+    """Torc's feed says when a compute node (worker) starts and stops and when a scheduler
+    node (Slurm allocation) is created; a worker that stops is said to have left or been
+    lost, whether or not it held jobs."""
+    store = Store()
+    store.apply(E.CreateWorkflow(1, normalize(parse_text(DIAMOND)), "", 0.0))
+    _, fx = store.apply(E.RegisterWorker(1, 1, 1.0, hostname="h1", slurm_job_id="77"))
+    assert [(f.kind, f.message) for f in fx.feed] == [
+        ("compute_node_started", "worker 1 started on h1 (Slurm job 77)")]
+    _, fx = store.apply(E.RecordAllocation(1, 1, 0, "78", 2.0, scheduler="gpus"))
+    assert [f.kind for f in fx.feed] == ["scheduler_node_created"]
+    assert "78" in fx.feed[0].message and "gpus" in fx.feed[0].message
+    _, fx = store.apply(E.UnregisterWorker(1, 3.0))
+    assert [(f.kind, f.message) for f in fx.feed] == [
+        ("compute_node_stopped", "worker 1 on h1 left")]
+    store.apply(E.RegisterWorker(2, 1, 4.0, hostname="h2"))
+    _, fx = store.apply(E.WorkerLost(2, 5.0))
+    assert [(f.kind, f.message) for f in fx.feed] == [
+        ("compute_node_stopped", "worker 2 on h2 lost")]
 
 
 def test_every_event_round_trips_through_its_encoding() -> None:

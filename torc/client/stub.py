@@ -251,6 +251,10 @@ class TorcClient:
                                  sort_by=sort_by, descending=descending)
         return self.call("ListJobs", req)
 
+    def job_graph(self, wf_id: int) -> pb.JobGraph:
+        """The workflow's graph grouped by level and name pattern, with counts by state."""
+        return self.call("GetJobGraph", pb.WorkflowRef(workflow_id=wf_id))
+
     def locate(self, kind: str, item_id: int) -> int:
         """The workflow that owns a job, file, user data, result or compute node (ids are
         global, as Torc's)."""

@@ -457,6 +457,39 @@ class ListJobsResponse(_message.Message):
     total: int
     def __init__(self, jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...
 
+class JobGroup(_message.Message):
+    __slots__ = ("level", "pattern", "jobs", "states")
+    class StatesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    PATTERN_FIELD_NUMBER: _ClassVar[int]
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    level: int
+    pattern: str
+    jobs: int
+    states: _containers.ScalarMap[str, int]
+    def __init__(self, level: _Optional[int] = ..., pattern: _Optional[str] = ..., jobs: _Optional[int] = ..., states: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class JobGraph(_message.Message):
+    __slots__ = ("workflow_id", "total_jobs", "groups", "edge_from", "edge_to")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_JOBS_FIELD_NUMBER: _ClassVar[int]
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    EDGE_FROM_FIELD_NUMBER: _ClassVar[int]
+    EDGE_TO_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    total_jobs: int
+    groups: _containers.RepeatedCompositeFieldContainer[JobGroup]
+    edge_from: _containers.RepeatedScalarFieldContainer[int]
+    edge_to: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, workflow_id: _Optional[int] = ..., total_jobs: _Optional[int] = ..., groups: _Optional[_Iterable[_Union[JobGroup, _Mapping]]] = ..., edge_from: _Optional[_Iterable[int]] = ..., edge_to: _Optional[_Iterable[int]] = ...) -> None: ...
+
 class JobResult(_message.Message):
     __slots__ = ("job_id", "job_name", "run_id", "attempt_id", "return_code", "status", "start_time", "end_time", "worker_id", "message", "peak_memory_bytes", "avg_memory_bytes", "peak_cpu_percent", "avg_cpu_percent", "id")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]

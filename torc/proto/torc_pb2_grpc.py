@@ -104,6 +104,11 @@ class TorcStub:
                 request_serializer=torc_dot_proto_dot_torc__pb2.ListJobsRequest.SerializeToString,
                 response_deserializer=torc_dot_proto_dot_torc__pb2.ListJobsResponse.FromString,
                 _registered_method=True)
+        self.GetJobGraph = channel.unary_unary(
+                '/torc.v1.Torc/GetJobGraph',
+                request_serializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.JobGraph.FromString,
+                _registered_method=True)
         self.UpdateJob = channel.unary_unary(
                 '/torc.v1.Torc/UpdateJob',
                 request_serializer=torc_dot_proto_dot_torc__pb2.UpdateJobRequest.SerializeToString,
@@ -341,6 +346,14 @@ class TorcServicer:
 
     def ListJobs(self, request, context):
         """Jobs, results, actions, workers: read side.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetJobGraph(self, request, context):
+        """The dependency graph grouped by level and name pattern, with counts by state: a
+        drawing of any size without reading every job.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -607,6 +620,11 @@ def add_TorcServicer_to_server(servicer, server):
                     servicer.ListJobs,
                     request_deserializer=torc_dot_proto_dot_torc__pb2.ListJobsRequest.FromString,
                     response_serializer=torc_dot_proto_dot_torc__pb2.ListJobsResponse.SerializeToString,
+            ),
+            'GetJobGraph': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJobGraph,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.JobGraph.SerializeToString,
             ),
             'UpdateJob': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateJob,
@@ -1132,6 +1150,33 @@ class Torc:
             '/torc.v1.Torc/ListJobs',
             torc_dot_proto_dot_torc__pb2.ListJobsRequest.SerializeToString,
             torc_dot_proto_dot_torc__pb2.ListJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetJobGraph(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/GetJobGraph',
+            torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.JobGraph.FromString,
             options,
             channel_credentials,
             insecure,

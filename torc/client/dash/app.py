@@ -150,7 +150,11 @@ def create_app(client: TorcClient, guard: Guard, output_dir: Path | None) -> Sta
         return {"total": resp.total, "jobs": [output.job_dict(j) for j in resp.jobs]}
 
     async def graph(request: Request) -> Any:
-        return views.graph(await call(client.list_jobs, int(request.path_params["wf"])))
+        wf_id = int(request.path_params["wf"])
+        page = await call(client.list_jobs_page, wf_id, None, 0, views.GRAPH_JOB_LIMIT)
+        if page.total <= views.GRAPH_JOB_LIMIT:
+            return views.graph(list(page.jobs))
+        return views.grouped(await call(client.job_graph, wf_id))
 
     async def timeline(request: Request) -> Any:
         wf_id = int(request.path_params["wf"])

@@ -1,12 +1,11 @@
 """What the dashboard shows, shaped from the client's listings: the dependency graph (one node
-per job, or per parameter group beyond a few thousand jobs), the timeline of job runs per
+per job, or the coordinator's groups beyond a few thousand jobs), the timeline of job runs per
 worker, and the tail of a job's output. Pure functions, no I/O but the log tails."""
 
 from __future__ import annotations
 
 import errno
 import os
-import re
 import stat
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -15,12 +14,12 @@ from typing import Any
 from torc import states as S
 from torc.client.reports import stdio_base
 from torc.errors import TorcError
+from torc.naming import name_pattern
 from torc.proto import torc_pb2 as pb
 
 GRAPH_JOB_LIMIT = 2_000  # beyond this, jobs are drawn as parameter groups
 FOLD_PAST = 20  # below it, a fan-out wider than this is one node (see graph)
 TIMELINE_LIMIT = 5_000
-_NUMBER = re.compile(r"\d+")
 
 
 MAX_ID = (1 << 63) - 1  # ids, offsets and limits travel as int64
@@ -38,11 +37,6 @@ def bounded(name: str, text: str, low: int, high: int) -> int:
     return value
 
 
-def group_name(name: str) -> str:
-    """A job's parameter group: its name with every number replaced (``work_{n}``)."""
-    return _NUMBER.sub("{n}", name)
-
-
 def _group_node(node_id: str, name: str, c: Counter[str]) -> dict[str, Any]:
     total = sum(c.values())
     return {"data": {"id": node_id, "group": name, "count": total,
@@ -51,37 +45,37 @@ def _group_node(node_id: str, name: str, c: Counter[str]) -> dict[str, Any]:
 
 
 def graph(jobs: list[pb.Job]) -> dict[str, Any]:
-    """Cytoscape elements: jobs and their dependencies, or groups with counts by state.
-    Below GRAPH_JOB_LIMIT jobs, a fan-out wider than FOLD_PAST (jobs of one name pattern
-    with the same dependencies) is one node with counts: 51 jobs side by side drew as a
-    hairline column of unreadable dots."""
-    if len(jobs) <= GRAPH_JOB_LIMIT:
-        key = {j.id: (group_name(j.name), tuple(sorted(j.depends_on))) for j in jobs}
-        sizes = Counter(key.values())
-        folded = {k: f"f{i}" for i, k in enumerate(sorted(k for k, n in sizes.items()
-                                                          if n > FOLD_PAST))}
-        node_of = {j.id: folded.get(key[j.id], f"j{j.id}") for j in jobs}
-        nodes = [{"data": {"id": f"j{j.id}", "label": j.name, "state": S.name(j.status),
-                           "job_id": j.id}} for j in jobs if node_of[j.id] == f"j{j.id}"]
-        folded_counts: dict[tuple[str, tuple[int, ...]], Counter[str]] = defaultdict(Counter)
-        for j in jobs:
-            if key[j.id] in folded:
-                folded_counts[key[j.id]][S.name(j.status)] += 1
-        nodes += [_group_node(folded[k], k[0], c) for k, c in folded_counts.items()]
-        links = dict.fromkeys((node_of[d], node_of[j.id]) for j in jobs for d in j.depends_on
-                              if d in node_of)
-        edges = [{"data": {"id": f"e_{a}_{b}", "source": a, "target": b}} for a, b in links]
-        return {"grouped": bool(folded), "elements": nodes + edges}
-    group_of = {j.id: group_name(j.name) for j in jobs}
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    """Cytoscape elements: jobs and their dependencies (up to GRAPH_JOB_LIMIT jobs; past it,
+    ``grouped`` draws the coordinator's groups). A fan-out wider than FOLD_PAST (jobs of one
+    name pattern with the same dependencies) is one node with counts: 51 jobs side by side
+    drew as a hairline column of unreadable dots."""
+    if len(jobs) > GRAPH_JOB_LIMIT:
+        raise ValueError(f"{len(jobs)} jobs: past {GRAPH_JOB_LIMIT}, draw them grouped")
+    key = {j.id: (name_pattern(j.name), tuple(sorted(j.depends_on))) for j in jobs}
+    sizes = Counter(key.values())
+    folded = {k: f"f{i}" for i, k in enumerate(sorted(k for k, n in sizes.items()
+                                                      if n > FOLD_PAST))}
+    node_of = {j.id: folded.get(key[j.id], f"j{j.id}") for j in jobs}
+    nodes = [{"data": {"id": f"j{j.id}", "label": j.name, "state": S.name(j.status),
+                       "job_id": j.id}} for j in jobs if node_of[j.id] == f"j{j.id}"]
+    folded_counts: dict[tuple[str, tuple[int, ...]], Counter[str]] = defaultdict(Counter)
     for j in jobs:
-        counts[group_of[j.id]][S.name(j.status)] += 1
-    links = {(group_of[d], group_of[j.id]) for j in jobs for d in j.depends_on
-             if group_of[d] != group_of[j.id]}
-    nodes = [_group_node(f"g{i}", name, c) for i, (name, c) in enumerate(counts.items())]
-    ids = {n["data"]["group"]: n["data"]["id"] for n in nodes}
-    edges = [{"data": {"id": f"ge{k}", "source": ids[a], "target": ids[b]}}
-             for k, (a, b) in enumerate(sorted(links))]
+        if key[j.id] in folded:
+            folded_counts[key[j.id]][S.name(j.status)] += 1
+    nodes += [_group_node(folded[k], k[0], c) for k, c in folded_counts.items()]
+    links = dict.fromkeys((node_of[d], node_of[j.id]) for j in jobs for d in j.depends_on
+                          if d in node_of)
+    edges = [{"data": {"id": f"e_{a}_{b}", "source": a, "target": b}} for a, b in links]
+    return {"grouped": bool(folded), "elements": nodes + edges}
+
+
+def grouped(g: pb.JobGraph) -> dict[str, Any]:
+    """Cytoscape elements for the coordinator's grouped graph (``GetJobGraph``): a node for
+    each name pattern at each level, with its counts by state, and the links between them."""
+    nodes = [_group_node(f"g{i}", grp.pattern, Counter(dict(grp.states)))
+             for i, grp in enumerate(g.groups)]
+    edges = [{"data": {"id": f"ge{k}", "source": f"g{a}", "target": f"g{b}"}}
+             for k, (a, b) in enumerate(zip(g.edge_from, g.edge_to, strict=True))]
     return {"grouped": True, "elements": nodes + edges}
 
 

@@ -14,11 +14,11 @@ from rich.text import Text
 from torc import states as S
 from torc.client import output
 from torc.client.stub import TorcClient
+from torc.client.tui import dag
 from torc.client.tui.dag import Node
 from torc.spec.units import format_duration
 
 PAGE = 200  # job rows a page
-DAG_LIMIT = 10_000  # jobs the DAG tab reads (grouped past dag.GROUP_PAST)
 
 # Torc's TUI colours: green completed, yellow running, red failed, magenta canceled and
 # terminated, blue pending/scheduled, cyan ready, grey blocked.
@@ -147,11 +147,14 @@ def results(c: TorcClient, wf_id: int) -> list[tuple[int, tuple]]:
     return rows
 
 
-def dag_nodes(c: TorcClient, wf_id: int) -> tuple[list[Node], int]:
-    """The jobs the DAG tab draws (at most DAG_LIMIT) and how many the workflow has."""
-    page = c.list_jobs_page(wf_id, None, 0, DAG_LIMIT)
-    return [Node(j.id, j.name, S.name(j.status), tuple(j.depends_on))
-            for j in page.jobs], page.total
+def dag_lines(c: TorcClient, wf_id: int, width: int) -> list[tuple[str, str]]:
+    """The DAG tab's lines: a line a job up to dag.GROUP_PAST jobs, else the coordinator's
+    groups (the whole workflow, none of its jobs read here)."""
+    page = c.list_jobs_page(wf_id, None, 0, dag.GROUP_PAST)
+    if page.total <= dag.GROUP_PAST:
+        return dag.render([Node(j.id, j.name, S.name(j.status), tuple(j.depends_on))
+                           for j in page.jobs], width)
+    return dag.render_groups(c.job_graph(wf_id), width)
 
 
 EVENT_COLUMNS = ("time", "kind", "message")

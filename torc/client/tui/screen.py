@@ -15,7 +15,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
-from torc.client.tui import dag, rows
+from torc.client.tui import rows
 from torc.client.tui.commands import Commands
 from torc.client.tui.dialogs import Help, Prompt
 
@@ -181,14 +181,11 @@ class MainScreen(Screen[None]):
             if got is not None:
                 fill(self.query_one("#results-table", DataTable), got)
         elif tab == "dag":
-            got = await self.tui.call(rows.dag_nodes, self.tui.client, wf)
+            got = await self.tui.call(rows.dag_lines, self.tui.client, wf,
+                                      max(40, self.size.width - 4))
             if got is not None:
-                nodes, total = got
-                lines = dag.render(nodes, max(40, self.size.width - 4))
                 text = Text()
-                if total > len(nodes):
-                    text.append(f"(the first {len(nodes)} of {total} jobs)\n", "dim")
-                for line, status in lines:
+                for line, status in got:
                     text.append(line + "\n", rows.COLOURS.get(status, ""))
                 self.query_one("#dag-text", Static).update(text)
         elif tab == "events":

@@ -9,6 +9,7 @@ from torc.proto import torc_pb2_grpc as pb_grpc
 from torc.server.persistence.wal import Wal
 from torc.server.rpc.service_core import ServiceCore
 from torc.server.rpc.service_data import UserDataRpcs
+from torc.server.rpc.service_graph import GraphRpcs
 from torc.server.rpc.service_groups import AccessGroupRpcs
 from torc.server.rpc.service_heartbeat import HeartbeatRpcs
 from torc.server.rpc.service_jobs import JobRpcs
@@ -19,7 +20,7 @@ from torc.server.state.identity import Identities
 from torc.server.state.store import Store
 
 GROUPS = (WorkflowRpcs, WorkerRpcs, HeartbeatRpcs, JobRpcs, TransferRpcs, UserDataRpcs,
-          AccessGroupRpcs)
+          AccessGroupRpcs, GraphRpcs)
 
 
 def rpc_names(group: type) -> list[str]:

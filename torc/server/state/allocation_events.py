@@ -33,7 +33,7 @@ def record(wf: Workflow, w: Worker, ev: E.RecordAllocation, note: Note) -> dict[
              "action_id": ev.action_id, "num_nodes": ev.num_nodes,
              "state": "SUBMITTED", "submitted_at": ev.ts, "updated_at": ev.ts}
     wf.allocations.append(alloc)
-    note(wf.id, ev.ts, "allocation", f"Slurm job {alloc['slurm_job_id']} submitted "
+    note(wf.id, ev.ts, "scheduler_node_created", f"Slurm job {alloc['slurm_job_id']} submitted "
          f"({alloc['scheduler']}, {alloc['num_nodes']} node(s))")
     return alloc
 

@@ -248,6 +248,9 @@ class Store:
                    scheduler=ev.scheduler, output_dir=ev.output_dir)
         self.workers[worker_id] = w
         self.next_worker_id = max(self.next_worker_id, worker_id + 1)
+        where = w.node_name or w.hostname or "an unnamed host"
+        self._note(wf.id, ev.ts, "compute_node_started", f"worker {w.id} started on {where}"
+                   + (f" (Slurm job {w.slurm_job_id})" if w.slurm_job_id else ""))
         return w
 
     def _unregister(self, ev: E.UnregisterWorker) -> list[int]:
@@ -312,11 +315,11 @@ class Store:
                     wf.transitions.release(w.id, job_id)
                 elif job.status == S.RUNNING:
                     wf.transitions.lose(w.id, job_id, ts)
-            if lost or affected:
-                self._note(wf.id, ts, "worker_lost" if lost else "worker_left",
-                           f"worker {w.id} on {w.node_name or w.hostname} "
-                           f"{'lost' if lost else 'left'}; {len(affected)} job(s) released "
-                           "or failed")
+            # Torc's name for a worker's end; the message says whether it left or was lost
+            self._note(wf.id, ts, "compute_node_stopped",
+                       f"worker {w.id} on {w.node_name or w.hostname or 'an unnamed host'} "
+                       f"{'lost' if lost else 'left'}" + (
+                           f"; {len(affected)} job(s) released or failed" if affected else ""))
             self._wake(wf.id)
         w.jobs.clear()
         w.lost = lost
