@@ -25,6 +25,15 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None or DRIVER is None,
                                 reason="chromium and chromium-driver are not installed")
 SHOTS = os.environ.get("TORC_DASH_SCREENSHOTS")
 SCRIPT_NAME = "<script>document.title='pwned'</script>"
+# Pairs of graph nodes whose boxes, labels included, overlap: unreadable labels.
+OVERLAPS = """const bs = window.torcGraph.nodes().map((n) => [n.data('label'),
+    n.boundingBox({includeLabels: true, includeOverlays: false})]);
+const out = [];
+for (let i = 0; i < bs.length; i++) for (let j = i + 1; j < bs.length; j++) {
+  const [p, a] = bs[i], [q, b] = bs[j];
+  if (!(a.x2 <= b.x1 || b.x2 <= a.x1 || a.y2 <= b.y1 || b.y2 <= a.y1)) out.push([p, q]);
+}
+return out;"""
 
 
 @pytest.fixture
@@ -46,10 +55,15 @@ def js(driver: Any, script: str) -> Any:
     return driver.execute_script(script)
 
 
-def shot(driver: Any, name: str) -> None:
+def shot(driver: Any, name: str, element_id: str = "") -> None:
+    """With TORC_DASH_SCREENSHOTS set, the window (or one element of the page) as a PNG."""
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        driver.save_screenshot(str(Path(SHOTS) / f"{name}.png"))
+        path = str(Path(SHOTS) / f"{name}.png")
+        if element_id:
+            driver.find_element("id", element_id).screenshot(path)
+        else:
+            driver.save_screenshot(path)
 
 
 def test_the_dashboard_follows_a_workflow_live(coordinator: Coordinator, tmp_path: Path,
@@ -76,6 +90,7 @@ def test_the_dashboard_follows_a_workflow_live(coordinator: Coordinator, tmp_pat
         # One graph node per job, colored by its state.
         wait_for(lambda: js(browser, "return window.torcGraph ? "
                                      "window.torcGraph.nodes().length : 0") == 4)
+        assert js(browser, OVERLAPS) == []  # every label readable, the long one too
         wait_for(lambda: js(browser, "return window.torcGraph.$id('j2').data('state')")
                  == "running")
         colors = js(browser, "return window.torcGraph.nodes().map("
@@ -104,8 +119,10 @@ def test_the_dashboard_follows_a_workflow_live(coordinator: Coordinator, tmp_pat
         runs = json.loads(js(browser, "return document.getElementById('timeline')"
                                       ".dataset.jobs"))
         assert sorted(runs) == sorted(["prepare", "left", SCRIPT_NAME, "merge"])
-        wait_for(lambda: "merge" in js(browser, "return document.getElementById('events')"
-                                                ".textContent") or True)
+        # The graph's legend names the states shown now (it named the first draw's).
+        wait_for(lambda: js(browser, "return [...document.querySelectorAll("
+                                     "'#legend .legend-item')].map((i) => i.dataset.state)")
+                 == ["completed"])
         shot(browser, "workflow-complete")
         # A job's page: its attempts and the tail of its output.
         browser.get(f"{dash.base}/workflows/{wf_id}/jobs/1")

@@ -215,9 +215,14 @@ def test_data_tabs_filter_sort_and_page(coordinator: Coordinator, tmp_path: Path
         browser.find_element("css selector", f"#data-tabs button[data-table={name}]").click()
         wait_for(lambda: shown()[0] == name)
 
+    def tab_shot(name: str) -> None:  # the Data section: its tabs, filter and table
+        browser.execute_script("document.getElementById('data-section').scrollIntoView()")
+        shot(browser, f"workflow-data-{name}", "data-section")
+
     try:
         dash.open(browser, f"/workflows/{wf_id}")
         wait_for(lambda: shown()[0] == "files" and shown()[1] == 1)
+        tab_shot("files")
         tab("results")
         wait_for(lambda: shown()[1] == 6)
         browser.find_element("id", "data-filter").send_keys("status:failed")
@@ -236,17 +241,20 @@ def test_data_tabs_filter_sort_and_page(coordinator: Coordinator, tmp_path: Path
         browser.find_element("css selector", "#data th[data-column=job_name]").click()
         wait_for(lambda: header().endswith("▼"))
         wait_for(lambda: [r[name_at] for r in shown()[2]] == ["j5", "j3", "j1"])
-        browser.execute_script("document.getElementById('data').scrollIntoView()")
-        shot(browser, "workflow-data-results")
+        tab_shot("results")
         browser.find_element("id", "data-filter").clear()
         tab("user_data")
         wait_for(lambda: shown()[1] == 1 and "knob" in shown()[2][0])
+        tab_shot("user_data")
         tab("resource_requirements")
         wait_for(lambda: any("small" in row for row in shown()[2]))
+        tab_shot("resource_requirements")
         tab("schedulers")
         wait_for(lambda: shown()[1] == 1 and "proj" in shown()[2][0])
+        tab_shot("schedulers")
         tab("compute_nodes")
         wait_for(lambda: shown()[1] == 1)
+        tab_shot("compute_nodes")
     finally:
         dash.stop()
 

@@ -57,9 +57,11 @@ def create_app(client: TorcClient, guard: Guard, output_dir: Path | None) -> Sta
     async def call(fn: Any, *args: Any, **kw: Any) -> Any:
         return await run_in_threadpool(fn, *args, **kw)
 
-    def page(request: Request, name: str, **context: Any) -> Response:
+    def gate(request: Request) -> Response | None:
+        """Where a page request goes instead of the page: a launch URL's secret becomes a
+        session cookie (and the address loses it); no session, the login form."""
         offered = request.query_params.get("token")
-        if offered is not None:  # the launch URL: its secret becomes a session cookie
+        if offered is not None:
             session = guard.login(offered)
             if session is None:
                 return RedirectResponse("/login", status_code=303)
@@ -68,7 +70,11 @@ def create_app(client: TorcClient, guard: Guard, output_dir: Path | None) -> Sta
             return response
         if not guard.allowed(request.cookies.get(COOKIE)):
             return RedirectResponse("/login", status_code=303)
-        return templates.TemplateResponse(request, name, {"csrf": guard.csrf, **context})
+        return None
+
+    def page(request: Request, name: str, **context: Any) -> Response:
+        return gate(request) or templates.TemplateResponse(
+            request, name, {"csrf": guard.csrf, **context})
 
     def api(fn: Any) -> Any:
         async def endpoint(request: Request) -> Response:
@@ -112,8 +118,9 @@ def create_app(client: TorcClient, guard: Guard, output_dir: Path | None) -> Sta
 
     async def plots_page(request: Request) -> Response:
         """The resource plots of a workflow (``torc plot-resources``'s page)."""
-        if not guard.allowed(request.cookies.get(COOKIE)):
-            return RedirectResponse("/login", status_code=303)
+        refused = gate(request)
+        if refused is not None:
+            return refused
         try:
             wf_id = views.bounded("wf", str(request.path_params["wf"]), 0, views.MAX_ID)
             text = await call(dash_plots.page, client, wf_id, output_dir)

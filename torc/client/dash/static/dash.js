@@ -201,20 +201,22 @@ const torcDash = (() => {
           "triangle", "target-arrow-color": "#bbb", "curve-style": "bezier"}}];
       if (!cy) {
         cy = cytoscape({container: document.getElementById("graph"), elements: g.elements,
-                        style, layout: {name: "dagre", rankDir: "LR"}, maxZoom: 4,
+                        style, maxZoom: 4,
+                        // Labels count in the layout: side by side, they would overlap.
+                        layout: {name: "dagre", rankDir: "LR", nodeDimensionsIncludeLabels: true},
                         minZoom: 0.05, wheelSensitivity: 0.3});
         // Fitted, a small graph would be blown up: never past 1:1 at first (zoom in at will).
         const notPast1 = () => { if (cy.zoom() > 1) { cy.zoom(1); cy.center(); } };
         notPast1();
         cy.on("layoutstop", notPast1);
         window.torcGraph = cy;
-        legend(g.elements);
       } else {
         for (const e of g.elements) {
           const node = cy.getElementById(e.data.id);
           if (node.nonempty()) node.data(e.data);
         }
       }
+      legend(g.elements);  // the states present now, not those of the first draw
     }
 
     function legend(elements) {
