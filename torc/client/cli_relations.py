@@ -46,7 +46,7 @@ NOT_HERE = {
 
 
 def _spec(c: TorcClient, wf_id: int) -> dict[str, Any]:
-    return c.export_workflow(wf_id)["spec"]
+    return c.workflow_spec(wf_id)  # without its jobs: what these verbs show
 
 
 def _page(a: argparse.Namespace, items: list[dict[str, Any]]) -> dict[str, Any]:

@@ -178,7 +178,7 @@ def cmd_slurm_generate(c: Any, a: argparse.Namespace) -> None:
 def cmd_schedule_nodes(c: TorcClient, a: argparse.Namespace) -> None:
     from torc.client.allocations import schedule_now
     if a.scheduler_config_id is not None:  # Torc's: the scheduler by its number in the spec
-        schedulers = c.export_workflow(a.id)["spec"].get("slurm_schedulers") or []
+        schedulers = c.workflow_spec(a.id).get("slurm_schedulers") or []
         if not 1 <= a.scheduler_config_id <= len(schedulers):
             raise TorcError(f"workflow {a.id} has no scheduler {a.scheduler_config_id} "
                             f"(it has {len(schedulers)})")

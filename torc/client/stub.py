@@ -314,6 +314,11 @@ class TorcClient:
         return json.loads(self.call("ExportWorkflow", pb.WorkflowRef(workflow_id=wf_id),
                                     timeout=max(self.timeout, 600)).document_json)
 
+    def workflow_spec(self, wf_id: int, with_jobs: bool = False) -> dict[str, Any]:
+        """The workflow's spec as its export holds it, without its jobs unless asked."""
+        return json.loads(self.call("GetWorkflowSpec", pb.WorkflowSpecRequest(
+            workflow_id=wf_id, with_jobs=with_jobs)).spec_json)
+
     def import_workflow(self, document: dict[str, Any], keep_state: bool = False) -> pb.Workflow:
         """A new workflow from an export (new ids; states reset unless ``keep_state``)."""
         return self.call("ImportWorkflow", pb.ImportWorkflowRequest(

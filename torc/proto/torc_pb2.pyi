@@ -316,6 +316,20 @@ class ExportedWorkflow(_message.Message):
     document_json: str
     def __init__(self, document_json: _Optional[str] = ...) -> None: ...
 
+class WorkflowSpecRequest(_message.Message):
+    __slots__ = ("workflow_id", "with_jobs")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    WITH_JOBS_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    with_jobs: bool
+    def __init__(self, workflow_id: _Optional[int] = ..., with_jobs: _Optional[bool] = ...) -> None: ...
+
+class WorkflowSpec(_message.Message):
+    __slots__ = ("spec_json",)
+    SPEC_JSON_FIELD_NUMBER: _ClassVar[int]
+    spec_json: str
+    def __init__(self, spec_json: _Optional[str] = ...) -> None: ...
+
 class ImportWorkflowRequest(_message.Message):
     __slots__ = ("document_json", "keep_state")
     DOCUMENT_JSON_FIELD_NUMBER: _ClassVar[int]

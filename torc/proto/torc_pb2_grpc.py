@@ -59,6 +59,11 @@ class TorcStub:
                 request_serializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
                 response_deserializer=torc_dot_proto_dot_torc__pb2.ExportedWorkflow.FromString,
                 _registered_method=True)
+        self.GetWorkflowSpec = channel.unary_unary(
+                '/torc.v1.Torc/GetWorkflowSpec',
+                request_serializer=torc_dot_proto_dot_torc__pb2.WorkflowSpecRequest.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.WorkflowSpec.FromString,
+                _registered_method=True)
         self.ImportWorkflow = channel.unary_unary(
                 '/torc.v1.Torc/ImportWorkflow',
                 request_serializer=torc_dot_proto_dot_torc__pb2.ImportWorkflowRequest.SerializeToString,
@@ -287,6 +292,14 @@ class TorcServicer:
     def ExportWorkflow(self, request, context):
         """One self-contained, versioned JSON document (spec, states, results, actions, events),
         and a new workflow from one (new ids; states reset unless keep_state).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetWorkflowSpec(self, request, context):
+        """The workflow's spec as an export holds it; without its jobs unless asked (the spec's
+        other sections, at a cost that does not grow with the jobs).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -575,6 +588,11 @@ def add_TorcServicer_to_server(servicer, server):
                     servicer.ExportWorkflow,
                     request_deserializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.FromString,
                     response_serializer=torc_dot_proto_dot_torc__pb2.ExportedWorkflow.SerializeToString,
+            ),
+            'GetWorkflowSpec': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWorkflowSpec,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.WorkflowSpecRequest.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.WorkflowSpec.SerializeToString,
             ),
             'ImportWorkflow': grpc.unary_unary_rpc_method_handler(
                     servicer.ImportWorkflow,
@@ -907,6 +925,33 @@ class Torc:
             '/torc.v1.Torc/ExportWorkflow',
             torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
             torc_dot_proto_dot_torc__pb2.ExportedWorkflow.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWorkflowSpec(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/GetWorkflowSpec',
+            torc_dot_proto_dot_torc__pb2.WorkflowSpecRequest.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.WorkflowSpec.FromString,
             options,
             channel_credentials,
             insecure,

@@ -52,7 +52,7 @@ def _result(r: pb.JobResult) -> dict[str, Any]:
 
 
 def _spec_section(c: TorcClient, wf_id: int, key: str) -> list[dict[str, Any]]:
-    return c.export_workflow(wf_id)["spec"].get(key) or []
+    return c.workflow_spec(wf_id).get(key) or []  # without its jobs
 
 
 def rows_of(c: TorcClient, name: str, wf_id: int, q: Query

@@ -31,6 +31,11 @@ class TransferRpcs:
         doc = export.document(wf, list(self.store.feed))
         return pb.ExportedWorkflow(document_json=json.dumps(doc))
 
+    async def GetWorkflowSpec(self, request: pb.WorkflowSpecRequest,
+                              context: grpc.aio.ServicerContext) -> pb.WorkflowSpec:
+        wf = await self.core.read(context, request.workflow_id)
+        return pb.WorkflowSpec(spec_json=json.dumps(export.spec_of(wf, request.with_jobs)))
+
     async def ImportWorkflow(self, request: pb.ImportWorkflowRequest,
                              context: grpc.aio.ServicerContext) -> pb.Workflow:
         with heap.bulk():

@@ -24,16 +24,19 @@ VERSION = 1
 MAX_EVENTS = 10_000
 
 
-def spec_of(wf: Workflow) -> dict[str, Any]:
-    """The workflow as a spec ``normalize`` turns back into the same workflow."""
-    n = wf.to_spec()
-    names = [j["name"] for j in n["jobs"]]
+def spec_of(wf: Workflow, with_jobs: bool = True) -> dict[str, Any]:
+    """The workflow as a spec ``normalize`` turns back into the same workflow; without its
+    jobs, the other sections (a dashboard tab, ``resource-requirements list``) cost what
+    they hold, not what the jobs hold."""
+    n = wf.to_spec(jobs=with_jobs)
+    names = [j.name for j in wf.jobs] if with_jobs or any(
+        a.get("jobs") for a in n["actions"]) else []
     files = [f["name"] for f in n.get("files") or []]
     uds = [u["name"] for u in n.get("user_data") or []]
     rr_names = [r["name"] for r in n["resource_requirements"]]
     handlers = [h["name"] for h in n.get("failure_handlers") or []]
     jobs = []
-    for j in n["jobs"]:
+    for j in n.get("jobs", ()):
         job: dict[str, Any] = {
             "name": j["name"], "command": j["command"],
             "invocation_script": j["invocation_script"] or None,
@@ -66,7 +69,7 @@ def spec_of(wf: Workflow) -> dict[str, Any]:
                                   for r in n["resource_requirements"]],
         "slurm_schedulers": n.get("slurm_schedulers") or [],
         "slurm_defaults": n.get("slurm_defaults") or {},
-        "jobs": jobs, "actions": actions}
+        **({"jobs": jobs} if with_jobs else {}), "actions": actions}
     for key in ("execution_config", "failure_handlers", "resource_monitor",
                 "use_pending_failed"):
         if n.get(key) is not None:
