@@ -72,3 +72,36 @@ def test_a_large_workflow_draws_the_coordinators_groups(coordinator: Coordinator
     by_label = {d["group"]: i for i, d in nodes.items()}
     assert links == {(by_label["prep"], by_label["case_*"]), (by_label["case_*"],
                                                                 by_label["sum"])}
+
+
+def test_files_and_user_data_tabs_are_paged_by_the_coordinator(coordinator: Coordinator,
+                                                               tmp_path: Path) -> None:
+    """A tab neither filtered nor sorted asks the coordinator for its page (ListFiles and
+    ListUserData take offset and limit and say the total); filtered, every row is read."""
+    c = coordinator.client
+    spec = {"name": "many", "files": [{"name": f"f{i}", "path": f"/data/f{i}"}
+                                      for i in range(120)],
+            "user_data": [{"name": f"u{i}", "data": i} for i in range(70)],
+            "jobs": [{"name": "j", "command": "true"}]}
+    wf_id = c.create_workflow(spec)
+    page = c.page("ListFiles", wf_id, 50, 20)
+    assert page.total == 120 and [f.name for f in page.files] == [f"f{i}" for i in
+                                                                  range(50, 70)]
+    assert c.page("ListUserData", wf_id, 60, 50).total == 70
+    assert len(c.page("ListUserData", wf_id, 60, 50).user_data) == 10
+    dash = Dash(coordinator.url, tmp_path / "out")
+    try:
+        def get(query: str) -> dict:
+            status, body, _ = request(f"{dash.base}/api/workflows/{wf_id}/tables/{query}",
+                                      headers=session_of(dash))
+            assert status == 200, body
+            return json.loads(body)
+        t = get("files?offset=100&limit=50")
+        assert t["total"] == 120 and [r[1] for r in t["rows"]] == [f"f{i}" for i in
+                                                                    range(100, 120)]
+        t = get("files?filter=name:f11&limit=50")  # f11, f110..f119
+        assert t["total"] == 11
+        t = get("user_data?offset=0&limit=5")
+        assert t["total"] == 70 and [r[1] for r in t["rows"]] == ["u0", "u1", "u2", "u3", "u4"]
+    finally:
+        dash.stop()

@@ -124,8 +124,10 @@ messages = st.one_of(
         pb.RecordAllocationRequest, workflow_id=ids, worker_id=ids, action_id=ids,
         slurm_job_id=st.text(max_size=10), num_nodes=ids)),
     st.tuples(st.sampled_from(["InitializeWorkflow", "ReinitializeWorkflow", "CancelWorkflow",
-                               "GetStatus", "ListActions", "ListWorkers", "GetWorkflow"]),
+                               "GetStatus", "ListActions", "GetWorkflow"]),
               st.builds(pb.WorkflowRef, workflow_id=ids)),
+    st.tuples(st.sampled_from(["ListWorkers", "ListFiles", "ListUserData"]),
+              st.builds(pb.PageRequest, workflow_id=ids, offset=ids, limit=ids)),
     st.tuples(st.just("ResetStatus"), st.builds(
         pb.ResetStatusRequest, workflow_id=ids, failed_only=st.booleans(),
         reinitialize=st.booleans())),

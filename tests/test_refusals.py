@@ -14,7 +14,6 @@ import pytest
 
 from tests.conftest import Coordinator, run_cli, start_worker
 from torc import states as S
-from torc.proto import torc_pb2 as pb
 
 
 def serve_once(tmp_path: Path, *flags: str) -> subprocess.CompletedProcess[str]:
@@ -97,7 +96,7 @@ def test_user_data_must_be_finite_json(coordinator: Coordinator, tmp_path: Path,
     spec.write_text('{"name": "w", "user_data": [{"name": "d", "data": 1}], '
                     '"jobs": [{"name": "a", "command": "true"}]}')
     wf = c.create_workflow(spec)
-    data_id = c.call("ListUserData", pb.WorkflowRef(workflow_id=wf)).user_data[0].id
+    data_id = c.page("ListUserData", wf).user_data[0].id
     r = run_cli("user-data", "update", str(data_id), "--workflow-id", str(wf), "--data", value,
                 url=coordinator.url)
     assert r.returncode != 0 and "finite" in r.stderr, r.stderr

@@ -39,7 +39,7 @@ def _show(a: argparse.Namespace, title: str, entries: list[pb.UserData], wf_id: 
 
 
 def cmd_list(c: TorcClient, a: argparse.Namespace) -> None:
-    entries = list(c.call("ListUserData", pb.WorkflowRef(workflow_id=a.id)).user_data)
+    entries = list(c.page("ListUserData", a.id).user_data)
     if a.name is not None:
         entries = [u for u in entries if u.name == a.name]
     if a.is_ephemeral is not None:

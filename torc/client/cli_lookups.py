@@ -90,7 +90,7 @@ def missing_user_data(c: TorcClient, wf: int) -> list[dict[str, Any]]:
     written = {u for j in jobs for u in j.output_user_data}
     read = {u for j in jobs for u in j.input_user_data}
     return [{"id": u.id, "workflow_id": wf, "name": u.name}
-            for u in c.call("ListUserData", pb.WorkflowRef(workflow_id=wf)).user_data
+            for u in c.page("ListUserData", wf).user_data
             if u.id in read and u.id not in written and u.data_json.strip() in ("", "null")]
 
 

@@ -12,7 +12,6 @@ from torc.client import output, pick
 from torc.client.parser_walk import verbs_of
 from torc.client.stub import TorcClient
 from torc.errors import TorcError
-from torc.proto import torc_pb2 as pb
 from torc.spec.units import format_duration, format_memory, parse_memory
 
 BUILD_FROM_SPEC = ("torc-py builds a workflow from its spec: add this to the spec and `torc "
@@ -94,7 +93,7 @@ def cmd_job_file(c: TorcClient, a: argparse.Namespace) -> None:
 
 
 def cmd_job_user_data(c: TorcClient, a: argparse.Namespace) -> None:
-    data = c.call("ListUserData", pb.WorkflowRef(workflow_id=a.id)).user_data
+    data = c.page("ListUserData", a.id).user_data
     rows = _producers_consumers(c, a, "user_data", [(u.id, u.name) for u in data])
     _relations(a, f"job-user_data relationships of workflow {a.id}", rows,
                ["user_data_id", "user_data_name", "producer_job_id", "producer_job_name",

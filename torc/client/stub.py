@@ -197,7 +197,12 @@ class TorcClient:
 
     def list_files(self, wf_id: int) -> list[pb.FileInfo]:
         """The workflow's files (id, name, path, whether required, recorded mtime)."""
-        return list(self.call("ListFiles", pb.WorkflowRef(workflow_id=wf_id)).files)
+        return list(self.page("ListFiles", wf_id).files)
+
+    def page(self, rpc: str, wf_id: int, offset: int = 0, limit: int = 0) -> Any:
+        """One page of ``ListFiles``, ``ListUserData`` or ``ListWorkers`` (limit 0: all the
+        coordinator gives in one answer), with the total."""
+        return self.call(rpc, pb.PageRequest(workflow_id=wf_id, offset=offset, limit=limit))
 
     def update_job(self, wf_id: int, job_id: int, **changes: Any) -> pb.Job:
         """Change a job that is not running: ``priority``, ``resource_requirements`` (a
@@ -275,7 +280,7 @@ class TorcClient:
 
     def list_workers(self, wf_id: int) -> list[pb.Worker]:
         """Workers that registered with the workflow."""
-        return list(self.call("ListWorkers", pb.WorkflowRef(workflow_id=wf_id)).workers)
+        return list(self.page("ListWorkers", wf_id).workers)
 
     def list_allocations(self, wf_id: int) -> list[pb.Allocation]:
         """Slurm allocations submitted for the workflow, with their last known state."""

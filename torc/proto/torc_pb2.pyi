@@ -57,11 +57,23 @@ class UserData(_message.Message):
     is_ephemeral: bool
     def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., data_json: _Optional[str] = ..., is_ephemeral: _Optional[bool] = ...) -> None: ...
 
+class PageRequest(_message.Message):
+    __slots__ = ("workflow_id", "offset", "limit")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    offset: int
+    limit: int
+    def __init__(self, workflow_id: _Optional[int] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
 class ListUserDataResponse(_message.Message):
-    __slots__ = ("user_data",)
+    __slots__ = ("user_data", "total")
     USER_DATA_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
     user_data: _containers.RepeatedCompositeFieldContainer[UserData]
-    def __init__(self, user_data: _Optional[_Iterable[_Union[UserData, _Mapping]]] = ...) -> None: ...
+    total: int
+    def __init__(self, user_data: _Optional[_Iterable[_Union[UserData, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...
 
 class UserDataRef(_message.Message):
     __slots__ = ("workflow_id", "user_data_id")
@@ -104,10 +116,12 @@ class FileInfo(_message.Message):
     def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., path: _Optional[str] = ..., required: _Optional[bool] = ..., mtime: _Optional[float] = ...) -> None: ...
 
 class ListFilesResponse(_message.Message):
-    __slots__ = ("files",)
+    __slots__ = ("files", "total")
     FILES_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
     files: _containers.RepeatedCompositeFieldContainer[FileInfo]
-    def __init__(self, files: _Optional[_Iterable[_Union[FileInfo, _Mapping]]] = ...) -> None: ...
+    total: int
+    def __init__(self, files: _Optional[_Iterable[_Union[FileInfo, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...
 
 class Identity(_message.Message):
     __slots__ = ("user", "admin", "multi_user")
@@ -669,10 +683,12 @@ class Worker(_message.Message):
     def __init__(self, id: _Optional[int] = ..., workflow_id: _Optional[int] = ..., hostname: _Optional[str] = ..., slurm_job_id: _Optional[str] = ..., node_name: _Optional[str] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., start_time: _Optional[float] = ..., last_heartbeat: _Optional[float] = ..., active: _Optional[bool] = ..., pid: _Optional[int] = ..., running_job_ids: _Optional[_Iterable[int]] = ..., lost: _Optional[bool] = ..., role: _Optional[str] = ..., scheduler: _Optional[str] = ..., output_dir: _Optional[str] = ...) -> None: ...
 
 class ListWorkersResponse(_message.Message):
-    __slots__ = ("workers",)
+    __slots__ = ("workers", "total")
     WORKERS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
     workers: _containers.RepeatedCompositeFieldContainer[Worker]
-    def __init__(self, workers: _Optional[_Iterable[_Union[Worker, _Mapping]]] = ...) -> None: ...
+    total: int
+    def __init__(self, workers: _Optional[_Iterable[_Union[Worker, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...
 
 class RegisterWorkerRequest(_message.Message):
     __slots__ = ("workflow_id", "hostname", "slurm_job_id", "node_name", "resources", "pid", "role", "instance_id", "scheduler", "output_dir")

@@ -136,7 +136,7 @@ class TorcStub:
                 _registered_method=True)
         self.ListWorkers = channel.unary_unary(
                 '/torc.v1.Torc/ListWorkers',
-                request_serializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
+                request_serializer=torc_dot_proto_dot_torc__pb2.PageRequest.SerializeToString,
                 response_deserializer=torc_dot_proto_dot_torc__pb2.ListWorkersResponse.FromString,
                 _registered_method=True)
         self.ListAllocations = channel.unary_unary(
@@ -191,7 +191,7 @@ class TorcStub:
                 _registered_method=True)
         self.ListUserData = channel.unary_unary(
                 '/torc.v1.Torc/ListUserData',
-                request_serializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
+                request_serializer=torc_dot_proto_dot_torc__pb2.PageRequest.SerializeToString,
                 response_deserializer=torc_dot_proto_dot_torc__pb2.ListUserDataResponse.FromString,
                 _registered_method=True)
         self.GetUserData = channel.unary_unary(
@@ -206,7 +206,7 @@ class TorcStub:
                 _registered_method=True)
         self.ListFiles = channel.unary_unary(
                 '/torc.v1.Torc/ListFiles',
-                request_serializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
+                request_serializer=torc_dot_proto_dot_torc__pb2.PageRequest.SerializeToString,
                 response_deserializer=torc_dot_proto_dot_torc__pb2.ListFilesResponse.FromString,
                 _registered_method=True)
         self.Locate = channel.unary_unary(
@@ -666,7 +666,7 @@ def add_TorcServicer_to_server(servicer, server):
             ),
             'ListWorkers': grpc.unary_unary_rpc_method_handler(
                     servicer.ListWorkers,
-                    request_deserializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.FromString,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.PageRequest.FromString,
                     response_serializer=torc_dot_proto_dot_torc__pb2.ListWorkersResponse.SerializeToString,
             ),
             'ListAllocations': grpc.unary_unary_rpc_method_handler(
@@ -721,7 +721,7 @@ def add_TorcServicer_to_server(servicer, server):
             ),
             'ListUserData': grpc.unary_unary_rpc_method_handler(
                     servicer.ListUserData,
-                    request_deserializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.FromString,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.PageRequest.FromString,
                     response_serializer=torc_dot_proto_dot_torc__pb2.ListUserDataResponse.SerializeToString,
             ),
             'GetUserData': grpc.unary_unary_rpc_method_handler(
@@ -736,7 +736,7 @@ def add_TorcServicer_to_server(servicer, server):
             ),
             'ListFiles': grpc.unary_unary_rpc_method_handler(
                     servicer.ListFiles,
-                    request_deserializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.FromString,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.PageRequest.FromString,
                     response_serializer=torc_dot_proto_dot_torc__pb2.ListFilesResponse.SerializeToString,
             ),
             'Locate': grpc.unary_unary_rpc_method_handler(
@@ -1355,7 +1355,7 @@ class Torc:
             request,
             target,
             '/torc.v1.Torc/ListWorkers',
-            torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.PageRequest.SerializeToString,
             torc_dot_proto_dot_torc__pb2.ListWorkersResponse.FromString,
             options,
             channel_credentials,
@@ -1652,7 +1652,7 @@ class Torc:
             request,
             target,
             '/torc.v1.Torc/ListUserData',
-            torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.PageRequest.SerializeToString,
             torc_dot_proto_dot_torc__pb2.ListUserDataResponse.FromString,
             options,
             channel_credentials,
@@ -1733,7 +1733,7 @@ class Torc:
             request,
             target,
             '/torc.v1.Torc/ListFiles',
-            torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.PageRequest.SerializeToString,
             torc_dot_proto_dot_torc__pb2.ListFilesResponse.FromString,
             options,
             channel_credentials,

@@ -1,8 +1,8 @@
 """The workflow page's data tabs (torc-dash's): files, user data, results with their resource
 figures, compute nodes, resource requirements and Slurm schedulers. Each is a table of
 columns and rows, filtered by ``column:value`` (or a bare word anywhere), sorted by a column
-and paged. Results, the one table that grows with a run, are paged by the coordinator when
-neither filtered nor sorted."""
+and paged. Results, files, user data and compute nodes are paged by the coordinator when
+neither filtered nor sorted; the spec's sections (requirements, schedulers) are short."""
 
 from __future__ import annotations
 
@@ -61,17 +61,23 @@ def rows_of(c: TorcClient, name: str, wf_id: int, q: Query
     total)."""
     if name == "results":
         return _results(c, wf_id, q)
+    # Neither filtered nor sorted: the coordinator pages (and counts) files, user data and
+    # compute nodes as it pages results; else every row is read and the page made here.
+    offset, limit = (q.offset, q.limit) if q.plain() else (0, 0)
     if name == "files":
+        resp = c.page("ListFiles", wf_id, offset, limit)
         return [{"id": f.id, "name": f.name, "path": f.path, "required": f.required,
                  "modified": output.ts(f.mtime) if f.HasField("mtime") else None}
-                for f in c.list_files(wf_id)], None
+                for f in resp.files], resp.total if q.plain() else None
     if name == "user_data":
-        entries = c.call("ListUserData", pb.WorkflowRef(workflow_id=wf_id)).user_data
+        resp = c.page("ListUserData", wf_id, offset, limit)
         return [{"id": u.id, "name": u.name, "ephemeral": u.is_ephemeral,
-                 "data": u.data_json} for u in entries], None
+                 "data": u.data_json} for u in resp.user_data], resp.total if q.plain() else None
     if name == "compute_nodes":
+        resp = c.page("ListWorkers", wf_id, offset, limit)
         return [{k: v for k, v in output.worker_dict(w, wf_id).items()
-                 if not isinstance(v, (dict, list))} for w in c.list_workers(wf_id)], None
+                 if not isinstance(v, (dict, list))} for w in resp.workers], \
+            resp.total if q.plain() else None
     if name == "resource_requirements":
         return [{k: v for k, v in r.items()}
                 for r in _spec_section(c, wf_id, "resource_requirements")], None

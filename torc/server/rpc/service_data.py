@@ -15,7 +15,7 @@ import grpc
 from torc.errors import InvalidArgument, NotFound, SpecError
 from torc.proto import torc_pb2 as pb
 from torc.server.rpc import global_ids
-from torc.server.rpc.replies import abort
+from torc.server.rpc.replies import abort, paged
 from torc.server.rpc.service_core import ServiceCore
 from torc.server.state import changes, ids
 from torc.server.state import events as E
@@ -36,13 +36,15 @@ class UserDataRpcs:
         self.core = core
         self.store = core.store
 
-    async def ListUserData(self, request: pb.WorkflowRef,
+    async def ListUserData(self, request: pb.PageRequest,
                            context: grpc.aio.ServicerContext) -> pb.ListUserDataResponse:
         wf: Workflow = await self.core.read(context, request.workflow_id)
         entries = wf.extra.get("user_data") or []
         to_global = wf.ids["user_data"].to_global
-        return pb.ListUserDataResponse(user_data=[user_data_message(to_global(i + 1), e)
-                                                  for i, e in enumerate(entries)])
+        page = paged(range(len(entries)), request.offset, request.limit)
+        return pb.ListUserDataResponse(
+            user_data=[user_data_message(to_global(i + 1), entries[i]) for i in page],
+            total=len(entries))
 
     async def GetUserData(self, request: pb.UserDataRef,
                           context: grpc.aio.ServicerContext) -> pb.UserData:
@@ -85,13 +87,14 @@ class UserDataRpcs:
         await self.core.read(context, wf_id)
         return pb.WorkflowRef(workflow_id=wf_id)
 
-    async def ListFiles(self, request: pb.WorkflowRef,
+    async def ListFiles(self, request: pb.PageRequest,
                         context: grpc.aio.ServicerContext) -> pb.ListFilesResponse:
         wf: Workflow = await self.core.read(context, request.workflow_id)
         required = changes.required_files(wf)
         to_global = wf.ids["files"].to_global
+        files = wf.extra.get("files") or []
         return pb.ListFilesResponse(files=[
-            pb.FileInfo(id=to_global(i + 1), name=f["name"], path=f["path"], required=i in required,
-                        mtime=wf.file_mtimes.get(i))
-            for i, f in enumerate(wf.extra.get("files") or [])])
+            pb.FileInfo(id=to_global(i + 1), name=files[i]["name"], path=files[i]["path"],
+                        required=i in required, mtime=wf.file_mtimes.get(i))
+            for i in paged(range(len(files)), request.offset, request.limit)], total=len(files))
 

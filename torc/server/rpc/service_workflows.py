@@ -116,12 +116,13 @@ class WorkflowRpcs:
         return pb.ListActionsResponse(actions=[convert.action(wf, a)
                                                for a in wf.actions.actions])
 
-    async def ListWorkers(self, request: pb.WorkflowRef,
+    async def ListWorkers(self, request: pb.PageRequest,
                           context: grpc.aio.ServicerContext) -> pb.ListWorkersResponse:
         wf = await self.core.read(context, request.workflow_id)
+        mine = [w for w in self.store.workers.values() if w.workflow_id == request.workflow_id]
         return pb.ListWorkersResponse(workers=[
-            convert.worker(w, wf) for w in self.store.workers.values()
-            if w.workflow_id == request.workflow_id])
+            convert.worker(w, wf) for w in paged(mine, request.offset, request.limit)],
+            total=len(mine))
 
     # ----- workers
 
