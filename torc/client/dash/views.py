@@ -4,15 +4,13 @@ worker, and the tail of a job's output. Pure functions, no I/O but the log tails
 
 from __future__ import annotations
 
-import errno
-import os
-import stat
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
 from torc import states as S
 from torc.client.reports import stdio_base
+from torc.client.tails import Unreadable, read_tail
 from torc.errors import TorcError
 from torc.naming import name_pattern
 from torc.proto import torc_pb2 as pb
@@ -101,30 +99,21 @@ def _nothing(path: Path, why: str) -> dict[str, Any]:
 
 
 def tail(path: Path, root: Path, limit: int = 16_384) -> dict[str, Any]:
-    """The end of an output file under ``root``, or why there is none to show. A job owns its
-    log files and can replace them: only a regular file is read (not a link, which could
-    point anywhere, nor a FIFO or device, which could block the reader for ever), and only
-    its last ``limit`` bytes."""
+    """The end of an output file under ``root``, or why there is none to show: a job owns
+    its log files and can replace them, so a link is not followed (tails.read_tail)."""
     try:
         if not path.parent.resolve().is_relative_to(root.resolve()):
             return _nothing(path, "not under the output directory: not shown")
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return _nothing(path, "not found here: the dashboard reads the output directory it "
-                              "was given (--output-dir); run it where that directory is mounted")
-    except OSError as e:
-        return _nothing(path, "not a regular file (a symbolic link): not shown"
-                        if e.errno == errno.ELOOP else f"cannot read: {e.strerror}")
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return _nothing(path, "not a regular file: not shown")
-        text = os.pread(fd, limit, max(st.st_size - limit, 0)).decode(errors="replace")
+        got = read_tail(path, limit, follow_links=False)
+    except Unreadable as e:
+        return _nothing(path, (
+            "not found here: the dashboard reads the output directory it was given "
+            "(--output-dir); run it where that directory is mounted") if str(e) == "not found"
+            else f"{e}: not shown" if str(e).startswith("not a regular") else str(e))
     except OSError as e:
         return _nothing(path, f"cannot read: {e.strerror}")
-    finally:
-        os.close(fd)
-    return {"path": str(path), "text": text, "truncated": st.st_size > limit, "why": ""}
+    return {"path": str(path), "text": got.data.decode(errors="replace"),
+            "truncated": got.truncated, "why": ""}
 
 
 def job_files(output_dir: Path, wf_id: int, r: pb.JobResult) -> dict[str, Path]:

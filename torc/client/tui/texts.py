@@ -4,14 +4,13 @@ Blocking reads: the app runs them off its event loop."""
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 
 from torc import states as S
 from torc.client import output
 from torc.client.reports import OutputDirs
 from torc.client.stub import TorcClient
+from torc.client.tails import Unreadable, read_tail
 from torc.proto import torc_pb2 as pb
 
 FILE_LIMIT = 1 << 20  # bytes a viewer shows (Torc's TUI: files up to 1 MB)
@@ -21,16 +20,10 @@ def read_text(path: Path, limit: int = FILE_LIMIT) -> str:
     """A file's text (the last ``limit`` bytes of a longer one), a hex dump of a binary one,
     or why it cannot be read."""
     try:
-        # Only a regular file: a FIFO or device in a log's place would block the reader.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        with open(fd, "rb") as f:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return f"(not a regular file: {path})"
-            size = f.seek(0, 2)
-            f.seek(max(0, size - limit))
-            data = f.read(limit)
-    except OSError as e:
-        return f"(cannot read {path}: {e.strerror})"
+        got = read_tail(path, limit)
+    except Unreadable as e:
+        return f"({e}: {path})"
+    data, size = got.data, got.size
     head = "" if size <= limit else f"(the last {limit} of {size} bytes)\n"
     if b"\0" in data[:8192]:
         lines = [f"{i:08x}  {data[i:i + 16].hex(' '):<47}  "
