@@ -353,7 +353,10 @@ def test_every_event_round_trips_through_its_encoding() -> None:
                          {"status": [6], "results": [[1, 1, 1, 0, 6, 1.0, 2.0, 0]]},
                          ((1.0, "created", "workflow made"),)),
         E.ArchiveWorkflow(1, True, 2.0), E.CancelJobs(1, (3, 4), 2.0, terminate=True),
-        E.ResetStatus(1, 2.0, job_ids=(3,), retry=True)]
+        E.ResetStatus(1, 2.0, job_ids=(3,), retry=True),
+        E.AddToWorkflow(1, 2.0, {"name": ["b"], "deps": [[0]]}, files=[{"name": "f"}],
+                        user_data=[{"name": "u", "data": {"x": 1}}],
+                        resource_requirements=[{"name": "big", "num_cpus": 2}])]
     assert {type(e) for e in samples} == set(E.KINDS.values())
     for event in samples:
         data = json.loads(json.dumps(E.to_json(event)))

@@ -319,6 +319,24 @@ class TorcClient:
         return json.loads(self.call("ExportWorkflow", pb.WorkflowRef(workflow_id=wf_id),
                                     timeout=max(self.timeout, 600)).document_json)
 
+    def add_to_workflow(self, wf_id: int, addition: dict[str, Any],
+                        source: str = "") -> pb.AddedToWorkflow:
+        """Add ``{"jobs": [...], "files": [...], "user_data": [...],
+        "resource_requirements": [...]}`` (as in a spec) to a workflow not yet initialized;
+        the new entries' ids."""
+        return self.call("AddToWorkflow", pb.AddToWorkflowRequest(
+            workflow_id=wf_id, addition_json=json.dumps(addition), source=source),
+            timeout=max(self.timeout, 600))
+
+    def add_jobs(self, wf_id: int, jobs: list[dict[str, Any]],
+                 batch: int = 10_000) -> list[int]:
+        """Add jobs (spec entries) ``batch`` at a time, as Torc's create_jobs sends them; a
+        job may depend on jobs of earlier batches. The new jobs' ids, in order."""
+        ids: list[int] = []
+        for start in range(0, len(jobs), batch):
+            ids += self.add_to_workflow(wf_id, {"jobs": jobs[start:start + batch]}).job_ids
+        return ids
+
     def workflow_spec(self, wf_id: int, with_jobs: bool = False) -> dict[str, Any]:
         """The workflow's spec as its export holds it, without its jobs unless asked."""
         return json.loads(self.call("GetWorkflowSpec", pb.WorkflowSpecRequest(

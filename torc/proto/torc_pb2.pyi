@@ -330,6 +330,26 @@ class ExportedWorkflow(_message.Message):
     document_json: str
     def __init__(self, document_json: _Optional[str] = ...) -> None: ...
 
+class AddToWorkflowRequest(_message.Message):
+    __slots__ = ("workflow_id", "addition_json", "source")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    ADDITION_JSON_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    addition_json: str
+    source: str
+    def __init__(self, workflow_id: _Optional[int] = ..., addition_json: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
+
+class AddedToWorkflow(_message.Message):
+    __slots__ = ("job_ids", "file_ids", "user_data_ids")
+    JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    FILE_IDS_FIELD_NUMBER: _ClassVar[int]
+    USER_DATA_IDS_FIELD_NUMBER: _ClassVar[int]
+    job_ids: _containers.RepeatedScalarFieldContainer[int]
+    file_ids: _containers.RepeatedScalarFieldContainer[int]
+    user_data_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, job_ids: _Optional[_Iterable[int]] = ..., file_ids: _Optional[_Iterable[int]] = ..., user_data_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
 class WorkflowSpecRequest(_message.Message):
     __slots__ = ("workflow_id", "with_jobs")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]

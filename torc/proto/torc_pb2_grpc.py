@@ -59,6 +59,11 @@ class TorcStub:
                 request_serializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
                 response_deserializer=torc_dot_proto_dot_torc__pb2.ExportedWorkflow.FromString,
                 _registered_method=True)
+        self.AddToWorkflow = channel.unary_unary(
+                '/torc.v1.Torc/AddToWorkflow',
+                request_serializer=torc_dot_proto_dot_torc__pb2.AddToWorkflowRequest.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.AddedToWorkflow.FromString,
+                _registered_method=True)
         self.GetWorkflowSpec = channel.unary_unary(
                 '/torc.v1.Torc/GetWorkflowSpec',
                 request_serializer=torc_dot_proto_dot_torc__pb2.WorkflowSpecRequest.SerializeToString,
@@ -292,6 +297,14 @@ class TorcServicer:
     def ExportWorkflow(self, request, context):
         """One self-contained, versioned JSON document (spec, states, results, actions, events),
         and a new workflow from one (new ids; states reset unless keep_state).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddToWorkflow(self, request, context):
+        """Jobs, files, user data and resource requirements added to a workflow not yet
+        initialized (Torc's create_jobs, create_user_data), named as in a spec.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -588,6 +601,11 @@ def add_TorcServicer_to_server(servicer, server):
                     servicer.ExportWorkflow,
                     request_deserializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.FromString,
                     response_serializer=torc_dot_proto_dot_torc__pb2.ExportedWorkflow.SerializeToString,
+            ),
+            'AddToWorkflow': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddToWorkflow,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.AddToWorkflowRequest.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.AddedToWorkflow.SerializeToString,
             ),
             'GetWorkflowSpec': grpc.unary_unary_rpc_method_handler(
                     servicer.GetWorkflowSpec,
@@ -925,6 +943,33 @@ class Torc:
             '/torc.v1.Torc/ExportWorkflow',
             torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
             torc_dot_proto_dot_torc__pb2.ExportedWorkflow.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddToWorkflow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/AddToWorkflow',
+            torc_dot_proto_dot_torc__pb2.AddToWorkflowRequest.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.AddedToWorkflow.FromString,
             options,
             channel_credentials,
             insecure,

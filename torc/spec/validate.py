@@ -187,8 +187,9 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
         raise ctx.fail("spec", f"expected a mapping at the top level, got {type(spec).__name__}")
     check_keys(ctx, spec, TOP_KEYS, "spec")
     name = str_field(ctx, spec, "name", "spec", required=True)
-    if "jobs" not in spec:
-        raise ctx.fail("spec", "missing required key 'jobs'")
+    # Without "jobs", a workflow that jobs are added to later (Torc's create_workflow, then
+    # create_jobs); "jobs: []" is a mistake (a sweep that expanded to nothing, say).
+    adding_later = "jobs" not in spec
     shared = spec.get("parameters") or {}
     if not isinstance(shared, dict):
         raise ctx.fail("parameters", "expected a mapping of name to values",
@@ -207,8 +208,9 @@ def normalize(spec: Any, source: str = "<spec>") -> dict[str, Any]:
     files = _named_entries(ctx, spec, "files", FILE_KEYS, shared, budget)
     user_data = _named_entries(ctx, spec, "user_data", USER_DATA_KEYS, shared, budget)
 
-    entries = _expand(ctx, list_field(ctx, spec, "jobs"), shared, "jobs", JOB_KEYS, budget)
-    if not entries:
+    entries = [] if adding_later else _expand(ctx, list_field(ctx, spec, "jobs"), shared,
+                                              "jobs", JOB_KEYS, budget)
+    if not entries and not adding_later:
         raise ctx.fail("jobs", "a workflow needs at least one job", line_of(spec, "jobs"))
     names, index = _job_names(ctx, entries)
     order = {"file": {n: k for k, n in enumerate(files)},

@@ -66,11 +66,11 @@ class ServiceCore:
         what applying it means (Effects)."""
         payload = encode_payload(E.to_json(event), event.PLAIN, event.PLAIN_FIELDS)
         self.wal.check_writable()
-        if isinstance(event, E.CreateWorkflow):
-            # A new workflow is built from its own log record, as a replay builds it: the same
-            # objects whether live or restarted, and allocated apart from the request's parse,
-            # whose memory is then freed whole (1M jobs: 837 bytes resident per job instead
-            # of 1,154; 510 after a restart).
+        if isinstance(event, (E.CreateWorkflow, E.AddToWorkflow)):
+            # A new workflow (or what is added to one) is built from its own log record, as
+            # a replay builds it: the same objects whether live or restarted, and allocated
+            # apart from the request's parse, whose memory is then freed whole (a million
+            # jobs take a third less resident memory).
             event = E.from_json(json.loads(payload))
         result, effects = self.store.apply(event)
         # Effects first: claims this event wakes are then scheduled before the log's flusher,

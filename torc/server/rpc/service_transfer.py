@@ -1,4 +1,5 @@
-"""Export, import and archive RPCs of ``torc.v1.Torc`` (a part of TorcService)."""
+"""Export, import and archive RPCs of ``torc.v1.Torc`` (a part of TorcService), and the
+workflow's spec read back and added to after its creation."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from torc.server import heap
 from torc.server.rpc import convert
 from torc.server.rpc.replies import abort
 from torc.server.rpc.service_core import ServiceCore
+from torc.server.state import additions, export
 from torc.server.state import events as E
-from torc.server.state import export
 from torc.spec.validate import normalize
 
 
@@ -30,6 +31,31 @@ class TransferRpcs:
         wf = await self.core.read(context, request.workflow_id)
         doc = export.document(wf, list(self.store.feed))
         return pb.ExportedWorkflow(document_json=json.dumps(doc))
+
+    async def AddToWorkflow(self, request: pb.AddToWorkflowRequest,
+                            context: grpc.aio.ServicerContext) -> pb.AddedToWorkflow:
+        source = request.source or "<addition>"
+        wf = await self.core.read(context, request.workflow_id)
+        before = {k: len(v) for k, v in (("files", wf.extra.get("files") or []),
+                                         ("user_data", wf.extra.get("user_data") or []))}
+        try:
+            self.core.writable(context, wf.id)  # checked before the addition is looked at
+            try:
+                addition = json.loads(request.addition_json)
+            except (ValueError, RecursionError) as e:
+                raise InvalidArgument(f"{source}: not valid JSON: {e}") from None
+            with heap.bulk():
+                event = additions.plan(wf, addition, time.time(), source)
+        except TorcError as e:
+            await abort(context, e)
+        jobs = await self.core.commit(event, context)
+        files, uds = wf.ids["files"].to_global, wf.ids["user_data"].to_global
+        return pb.AddedToWorkflow(
+            job_ids=[wf.gid(j.id) for j in jobs],
+            file_ids=[files(i) for i in range(before["files"] + 1,
+                                              len(wf.extra.get("files") or []) + 1)],
+            user_data_ids=[uds(i) for i in range(before["user_data"] + 1,
+                                                 len(wf.extra.get("user_data") or []) + 1)])
 
     async def GetWorkflowSpec(self, request: pb.WorkflowSpecRequest,
                               context: grpc.aio.ServicerContext) -> pb.WorkflowSpec:

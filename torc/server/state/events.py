@@ -262,6 +262,22 @@ class CancelJobs(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class AddToWorkflow(Event):
+    """Jobs (as columns), files, user data and resource requirements added to a workflow
+    not yet initialized, normalized with what it holds (``additions.plan``): indexes count
+    on from its entries, so replay appends exactly what was checked."""
+
+    KIND = "add"
+    PLAIN_FIELDS = ("job_specs",)
+    workflow_id: int
+    ts: float
+    job_specs: dict[str, list[Any]]
+    files: list[dict[str, Any]] = field(default_factory=list)
+    user_data: list[dict[str, Any]] = field(default_factory=list)
+    resource_requirements: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
 class UpdateJob(Event):
     """``torc jobs update``: a job's priority, requirements or command."""
 
@@ -328,6 +344,7 @@ KINDS: dict[str, type[Event]] = {cls.KIND: cls for cls in (
     CreateWorkflow, DeleteWorkflow, InitializeWorkflow, ReinitializeWorkflow, ResetStatus,
     CancelWorkflow, RegisterWorker, UnregisterWorker, ClaimJobs, Report, ClaimActions,
     ActionResult, WorkerLost, RecordAllocation, AllocationState, UpdateUserData, UpdateJob,
+    AddToWorkflow,
     CancelJobs, ImportWorkflow, ArchiveWorkflow,
     GroupCreate, GroupDelete,
     GroupAddUser, GroupRemoveUser, GroupAddWorkflow, GroupRemoveWorkflow)}

@@ -19,10 +19,10 @@ from typing import Any
 
 from torc import states as S
 from torc.errors import FailedPrecondition, InvalidArgument, NotFound
-from torc.server.state import allocation_events, changes, export, ids, live
+from torc.server.state import additions, allocation_events, changes, export, ids, live
 from torc.server.state import events as E
 from torc.server.state.access import AccessGroups
-from torc.server.state.job import jobs_from_columns
+from torc.server.state.job import Job, jobs_from_columns
 from torc.server.state.job_controls import cancel_jobs, retry_jobs
 from torc.server.state.job_updates import update_job
 from torc.server.state.records import Effects, Feed, FeedItem, ReportOutcome, Worker
@@ -64,6 +64,7 @@ class Store:
                 self.workflow(ev.workflow_id), ev, self._note),
             E.UpdateUserData: self._update_user_data,
             E.UpdateJob: self._update_job,
+            E.AddToWorkflow: self._add,
             E.CancelJobs: self._cancel_jobs,
             E.ImportWorkflow: self._import,
             E.ArchiveWorkflow: self._archive,
@@ -343,6 +344,13 @@ class Store:
             self._note(wf.id, ev.ts, "complete", f"workflow {wf.id} complete")
         self._wake(wf.id)
         self._fx.stop.add(wf.id)  # heartbeat streams: a job they run may have to be killed
+        return jobs
+
+    def _add(self, ev: E.AddToWorkflow) -> list[Job]:
+        wf = self.workflow(ev.workflow_id)
+        jobs = additions.extend(wf, ev)
+        ids.assign(self.counters, wf)
+        self._note(wf.id, ev.ts, "jobs_added", f"{len(jobs)} job(s) added")
         return jobs
 
     def _update_job(self, ev: E.UpdateJob) -> Any:

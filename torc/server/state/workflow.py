@@ -97,6 +97,11 @@ class Workflow:
             spec["jobs"] = [j.to_spec() for j in self.jobs]
         return spec
 
+    def forget_indexes(self) -> None:
+        """What was built from its entries is stale: they were added to (additions.py)."""
+        self._user_data_index = None
+        self.specs_part = None  # the snapshot part with its job specs lacks the new ones
+
     def user_data(self, user_data_id: int) -> dict[str, Any]:
         """User data entry by id (1-based, in spec order), or NotFound naming it."""
         entries = self.extra.get("user_data") or []
