@@ -16,3 +16,17 @@ os.environ.setdefault(_FORK_SUPPORT, "false")
 def user_environment() -> dict[str, str]:
     """This process's environment as the user set it (without what torc added)."""
     return {k: v for k, v in os.environ.items() if k not in OWN_ENVIRONMENT}
+
+
+# Torc's Python API at the top level (``from torc import make_api, map_function_to_jobs``),
+# imported when first asked for: the coordinator and workers import ``torc`` without it.
+_API = {"make_api", "iter_documents", "create_jobs", "map_function_to_jobs", "check_function",
+        "setup_logging"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _API:
+        from torc.client.torc_api import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'torc' has no attribute {name!r}")

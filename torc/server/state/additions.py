@@ -1,6 +1,6 @@
 """Adding to a workflow after its creation (Torc's create_jobs, create_user_data...): jobs,
-files, user data and resource requirements, named as in a spec; dependencies by name on jobs
-it holds or jobs in the same addition.
+files, user data, resource requirements and Slurm schedulers, named as in a spec;
+dependencies by name on jobs it holds or jobs in the same addition.
 
 ``plan`` checks an addition as a spec would be checked, by normalizing the workflow's own
 spec with the addition appended (the same rules, the same errors naming job and field), and
@@ -22,7 +22,7 @@ from torc.server.state.workflow import Workflow
 from torc.spec.sections import DEFAULT_RR
 from torc.spec.validate import normalize
 
-SECTIONS = ("jobs", "files", "user_data", "resource_requirements")
+SECTIONS = ("jobs", "files", "user_data", "resource_requirements", "slurm_schedulers")
 _DEFAULT_VALUES = {k: v for k, v in DEFAULT_RR.items() if k != "name"}
 
 
@@ -55,7 +55,8 @@ def plan(wf: Workflow, addition: Any, ts: float, source: str = "<addition>"
     n = normalize(merged, source)
     old = {"jobs": len(wf.jobs), "files": len(wf.extra.get("files") or []),
            "user_data": len(wf.extra.get("user_data") or []),
-           "resource_requirements": len(wf.rrs)}
+           "resource_requirements": len(wf.rrs),
+           "slurm_schedulers": len(wf.extra.get("slurm_schedulers") or [])}
     for i, job in enumerate(wf.jobs):
         deps = tuple(d + 1 for d in n["jobs"][i]["deps"])
         if deps != job.deps:
@@ -67,7 +68,8 @@ def plan(wf: Workflow, addition: Any, ts: float, source: str = "<addition>"
         wf.id, ts, dict_columns(n["jobs"][old["jobs"]:]),
         files=(n.get("files") or [])[old["files"]:],
         user_data=(n.get("user_data") or [])[old["user_data"]:],
-        resource_requirements=n["resource_requirements"][old["resource_requirements"]:])
+        resource_requirements=n["resource_requirements"][old["resource_requirements"]:],
+        slurm_schedulers=(n.get("slurm_schedulers") or [])[old["slurm_schedulers"]:])
 
 
 def _with_default_rr(wf: Workflow, addition: dict[str, Any]) -> dict[str, Any]:
@@ -96,7 +98,8 @@ def extend(wf: Workflow, ev: E.AddToWorkflow) -> list[Job]:
             up = wf.jobs[d - 1]
             up.dependents = (*up.dependents, job.id)
     wf.counts[S.UNINITIALIZED] += len(jobs)
-    for key, added in (("files", ev.files), ("user_data", ev.user_data)):
+    for key, added in (("files", ev.files), ("user_data", ev.user_data),
+                       ("slurm_schedulers", ev.slurm_schedulers)):
         if added:
             wf.extra[key] = [*(wf.extra.get(key) or []), *added]
     wf.rrs.extend(ev.resource_requirements)

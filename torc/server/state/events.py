@@ -275,6 +275,7 @@ class AddToWorkflow(Event):
     files: list[dict[str, Any]] = field(default_factory=list)
     user_data: list[dict[str, Any]] = field(default_factory=list)
     resource_requirements: list[dict[str, Any]] = field(default_factory=list)
+    slurm_schedulers: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
