@@ -18,7 +18,8 @@ def user_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in OWN_ENVIRONMENT}
 
 
-# Torc's Python API at the top level (``from torc import make_api, map_function_to_jobs``),
+# Torc's Python API and the builder at the top level (``from torc import make_api,
+# Workflow``),
 # imported when first asked for: the coordinator and workers import ``torc`` without it.
 _API = {"make_api", "iter_documents", "create_jobs", "map_function_to_jobs", "check_function",
         "setup_logging"}
@@ -29,4 +30,8 @@ def __getattr__(name: str) -> object:
         from torc.client.torc_api import api
 
         return getattr(api, name)
+    if name == "Workflow":
+        from torc.client.builder import Workflow
+
+        return Workflow
     raise AttributeError(f"module 'torc' has no attribute {name!r}")
