@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_barrier  # noqa: E402
+import bench_builder  # noqa: E402
 import bench_coordinator  # noqa: E402
 import bench_dash  # noqa: E402
 import bench_e2e  # noqa: E402
@@ -153,6 +154,14 @@ def _tui(n: int, tmp: Path, say: Callable[[Figure], None]) -> None:
                    met=secs < 0.2 if target else None))
 
 
+def _builder(n: int, tmp: Path, say: Callable[[Figure], None]) -> None:
+    for name, value in bench_builder.figures(n, tmp / "builder"):
+        if "/" in name:
+            say(Figure(name, value, "x", target="<= 2x", met=value <= 2))
+        else:
+            say(Figure(name, value, "s"))
+
+
 def _scale(n: int, tmp: Path, say: Callable[[Figure], None]) -> None:
     scale = n / 1_000_000  # targets are for a million jobs: judged only at that size
     targets = {"create + initialize": (15.0, "<= 15 s at 1M"),
@@ -196,6 +205,8 @@ def main() -> None:
         _dash(100_000 // q, tmp, say)
         print("terminal interface ...", file=sys.stderr, flush=True)
         _tui(100_000 // q, tmp, say)
+        print("python builder ...", file=sys.stderr, flush=True)
+        _builder(100_000 // q, tmp, say)
         print("coordinator alone ...", file=sys.stderr, flush=True)
         _coordinator(50_000 // q, tmp, say)
         print(f"scale ({1_000_000 // q:,} jobs) ...", file=sys.stderr, flush=True)
