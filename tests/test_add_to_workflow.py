@@ -75,10 +75,26 @@ def test_an_addition_may_not_change_what_is_there(coordinator: Coordinator) -> N
     assert "'reader'" in e.value.message and "'writer'" in e.value.message
 
 
-def test_an_initialized_workflow_takes_no_jobs(coordinator: Coordinator) -> None:
+def test_jobs_added_to_a_running_workflow_join_its_run(coordinator: Coordinator,
+                                                        tmp_path: Path) -> None:
+    """Added after initialize, jobs are ready or blocked as an initialize would make them
+    (an executor adds calls while others run); a worker runs them; a canceled workflow
+    takes nothing."""
     c = coordinator.client
-    wf_id = c.create_workflow({"name": "started", "jobs": [{"name": "a", "command": "true"}]})
+    wf_id = c.create_workflow({"name": "running", "jobs": [
+        {"name": "a", "command": "true"}, {"name": "bad", "command": "exit 1"}]})
     c.initialize(wf_id)
+    c.add_jobs(wf_id, [{"name": "b", "command": "true", "depends_on": ["a"]},
+                       {"name": "c", "command": "true"},
+                       {"name": "after_bad", "command": "true", "depends_on": ["bad"]}])
+    assert job_states(c, wf_id) == {"a": "ready", "bad": "ready", "b": "blocked",
+                                    "c": "ready", "after_bad": "blocked"}
+    start_worker(coordinator.url, wf_id, tmp_path / "out").wait(timeout=120)
+    assert job_states(c, wf_id) == {"a": "completed", "bad": "failed", "b": "completed",
+                                    "c": "completed", "after_bad": "canceled"}
+    c.add_jobs(wf_id, [{"name": "late", "command": "true", "depends_on": ["b"]}])
+    assert job_states(c, wf_id)["late"] == "ready"  # what it needs is done
+    c.cancel(wf_id)
     with pytest.raises(ClientError) as e:
-        c.add_jobs(wf_id, [{"name": "b", "command": "true"}])
-    assert e.value.code == "FAILED_PRECONDITION" and "initialized" in e.value.message
+        c.add_jobs(wf_id, [{"name": "never", "command": "true"}])
+    assert e.value.code == "FAILED_PRECONDITION" and "canceled" in e.value.message

@@ -4,10 +4,11 @@ dependencies by name on jobs it holds or jobs in the same addition.
 
 ``plan`` checks an addition as a spec would be checked, by normalizing the workflow's own
 spec with the addition appended (the same rules, the same errors naming job and field), and
-returns the event; ``extend`` applies it. Only before the workflow is initialized (or after
-a reset): a job added to a running workflow would have no state to join. What the workflow
-holds must not change: a new job that produces something an existing job reads would give
-that job a dependency after the fact, and is refused."""
+returns the event; ``extend`` applies it. Jobs added to an initialized workflow join its
+current run, blocked or ready as an initialize would make them (an executor adds calls while
+others run); a canceled workflow takes nothing. What the workflow holds must not change: a
+new job that produces something an existing job reads would give that job a dependency after
+the fact, and is refused."""
 
 from __future__ import annotations
 
@@ -27,11 +28,10 @@ _DEFAULT_VALUES = {k: v for k, v in DEFAULT_RR.items() if k != "name"}
 
 
 def refuse_unless_open(wf: Workflow) -> None:
-    """FailedPrecondition unless jobs can be added now."""
-    if wf.initialized:
-        raise FailedPrecondition(
-            f"workflow {wf.id} is initialized: add jobs before initializing it (or after "
-            "`torc workflows reset-status`), then initialize")
+    """FailedPrecondition unless jobs can be added now (not to a canceled workflow)."""
+    if wf.canceled:
+        raise FailedPrecondition(f"workflow {wf.id} is canceled: nothing is added to it "
+                                 "(`torc workflows reset-status` first)")
 
 
 def plan(wf: Workflow, addition: Any, ts: float, source: str = "<addition>"
@@ -104,4 +104,6 @@ def extend(wf: Workflow, ev: E.AddToWorkflow) -> list[Job]:
             wf.extra[key] = [*(wf.extra.get(key) or []), *added]
     wf.rrs.extend(ev.resource_requirements)
     wf.forget_indexes()
+    if wf.initialized:  # they join the current run
+        wf.init_uninitialized(jobs)
     return jobs

@@ -351,6 +351,8 @@ class Store:
         jobs = additions.extend(wf, ev)
         ids.assign(self.counters, wf)
         self._note(wf.id, ev.ts, "jobs_added", f"{len(jobs)} job(s) added")
+        if wf.initialized:
+            self._wake(wf.id)  # ready jobs for claimers waiting on it
         return jobs
 
     def _update_job(self, ev: E.UpdateJob) -> Any:

@@ -204,9 +204,10 @@ class Workflow:
         self.set_status(job, S.CANCELED)
         job.return_code = None
 
-    def init_uninitialized(self) -> None:
-        """Uninitialized jobs become blocked, or ready when nothing they need is left."""
-        todo = [j for j in self.jobs if j.status == S.UNINITIALIZED]
+    def init_uninitialized(self, jobs: Sequence[Job] | None = None) -> None:
+        """Uninitialized jobs (all, or those of ``jobs``) become blocked, or ready when
+        nothing they need is left."""
+        todo = [j for j in (self.jobs if jobs is None else jobs) if j.status == S.UNINITIALIZED]
         for j in todo:
             j.waiting = sum(1 for u in j.deps if self.jobs[u - 1].status not in S.DONE)
             j.run_id = self.run_id
