@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import Coordinator, run_cli
+from tests.conftest import Coordinator, cli_rows, run_cli
 
 HOG = "python3 -c 'import time; b = b\"x\" * (80 << 20); time.sleep(2.5)'"
 
@@ -81,7 +81,12 @@ def test_debug_failed_job_and_lookups(coordinator: Coordinator, tmp_path: Path) 
     result = out("results", "get", str(wf), "--job-id", str(bad))
     assert result["return_code"] == 3 and result["job_name"] == "bad"
     assert out("files", "get", "1", "-w", str(wf))["path"] == "needed.txt"
-    assert out("events", "get-latest-event", str(wf))["category"] == "complete"
+    # torc run returned once its worker stopped: that is the latest event (Torc's
+    # compute_node_stopped), the workflow's completion just before it.
+    assert out("events", "get-latest-event", str(wf))["category"] == "compute_node_stopped"
+    kinds = [e["category"] for e in cli_rows("-f", "json", "events", "list", str(wf),
+                                             url=url) if "job_id" not in e["data"]]
+    assert kinds[-2:] == ["complete", "compute_node_stopped"]
     (worker,) = [w for w in out("compute-nodes", "list", str(wf))["compute_nodes"]
                  if w["role"] == "worker"]
     assert out("compute-nodes", "get", str(worker["id"]), "-w", str(wf))["id"] == worker["id"]

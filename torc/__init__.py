@@ -34,4 +34,8 @@ def __getattr__(name: str) -> object:
         from torc.client.builder import Workflow
 
         return Workflow
+    if name == "TorcExecutor":
+        from torc.client.executor import TorcExecutor
+
+        return TorcExecutor
     raise AttributeError(f"module 'torc' has no attribute {name!r}")
