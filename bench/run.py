@@ -25,6 +25,7 @@ import bench_builder  # noqa: E402
 import bench_coordinator  # noqa: E402
 import bench_dash  # noqa: E402
 import bench_e2e  # noqa: E402
+import bench_executor  # noqa: E402
 import bench_hq  # noqa: E402
 import bench_load  # noqa: E402
 import bench_monitor  # noqa: E402
@@ -162,6 +163,14 @@ def _builder(n: int, tmp: Path, say: Callable[[Figure], None]) -> None:
             say(Figure(name, value, "s"))
 
 
+def _executor(n: int, tmp: Path, say: Callable[[Figure], None]) -> None:
+    for name, value in bench_executor.figures(n, tmp / "executor"):
+        if "/" in name:
+            say(Figure(name, value, "x", target=">= 0.5x", met=value >= 0.5))
+        else:
+            say(Figure(name, value, "calls/s"))
+
+
 def _scale(n: int, tmp: Path, say: Callable[[Figure], None]) -> None:
     scale = n / 1_000_000  # targets are for a million jobs: judged only at that size
     targets = {"create + initialize": (15.0, "<= 15 s at 1M"),
@@ -207,6 +216,8 @@ def main() -> None:
         _tui(100_000 // q, tmp, say)
         print("python builder ...", file=sys.stderr, flush=True)
         _builder(100_000 // q, tmp, say)
+        print("executor ...", file=sys.stderr, flush=True)
+        _executor(300 // q, tmp, say)
         print("coordinator alone ...", file=sys.stderr, flush=True)
         _coordinator(50_000 // q, tmp, say)
         print(f"scale ({1_000_000 // q:,} jobs) ...", file=sys.stderr, flush=True)

@@ -26,6 +26,7 @@ import cloudpickle
 from torc import states as S
 from torc.client.executor_job import Ref, pack, unpack
 from torc.client.stub import TorcClient
+from torc.proto import torc_pb2 as pb
 
 INLINE_LIMIT = 64 * 1024  # bytes of a pickled call or result kept in the user data itself
 _DONE = {S.COMPLETED, S.FAILED, S.CANCELED, S.TERMINATED}
@@ -117,11 +118,18 @@ class TorcExecutor(Executor):
         self.client.initialize(wf_id)
         return wf_id
 
-    def _outcomes(self, keys: list[str]) -> dict[str, Any]:
-        names = {f"out_{k}" for k in keys}
-        return {u.name[4:]: json.loads(u.data_json) for u in
-                self.client.page("ListUserData", self.workflow_id).user_data
-                if u.name in names}
+    def _outcomes(self, jobs: list[pb.Job]) -> dict[int, Any]:
+        """What each ended job wrote as its outcome (None where nothing), by job id: only
+        their own output entries are read."""
+        out = {}
+        for job in jobs:
+            data = None
+            for i in job.output_user_data:
+                u = self.client.call("GetUserData", pb.UserDataRef(
+                    workflow_id=self.workflow_id, user_data_id=i))
+                data = json.loads(u.data_json)
+            out[job.id] = data
+        return out
 
     # ----- calls
 
@@ -181,7 +189,9 @@ class TorcExecutor(Executor):
             return
         existing = {j.name: j for j in self.client.list_jobs(self.workflow_id)} \
             if self._resumable() else {}
-        done = self._outcomes([f.key for f, _, j in new if j["name"] in existing])
+        done = self._outcomes([existing[j["name"]] for _, _, j in new
+                               if j["name"] in existing
+                               and existing[j["name"]].status in _DONE])
         fresh = []
         for future, data, job in new:
             old = existing.get(job["name"])
@@ -191,7 +201,7 @@ class TorcExecutor(Executor):
             future.job_id = old.id  # made by an earlier run of the script
             self._by_job[old.id] = future
             if old.status in _DONE:
-                self._settle(future, old.status, done.get(future.key))
+                self._settle(future, old.status, done.get(old.id))
         if fresh:
             rr = "call" if any(r.get("name") == "call" for r in self.client.workflow_spec(
                 self.workflow_id).get("resource_requirements") or []) else None
@@ -271,15 +281,13 @@ class TorcExecutor(Executor):
 
     def _sweep(self, pending: list[CallFuture]) -> None:
         ids = [f.job_id for f in pending]
-        ended = []
+        ended: list[pb.Job] = []
         for start in range(0, len(ids), 10_000):
-            for job in self.client.list_jobs(self.workflow_id, job_ids=ids[start:start + 10_000]):
-                if job.status in _DONE:
-                    ended.append((self._by_job[job.id], job.status))
-        if ended:
-            outcomes = self._outcomes([f.key for f, _ in ended])
-            for future, status in ended:
-                self._settle(future, status, outcomes.get(future.key))
+            ended += [job for job in self.client.list_jobs(
+                self.workflow_id, job_ids=ids[start:start + 10_000]) if job.status in _DONE]
+        outcomes = self._outcomes(ended)
+        for job in ended:
+            self._settle(self._by_job[job.id], job.status, outcomes[job.id])
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """No more calls; with ``wait``, return once every call has ended; then stop the

@@ -47,7 +47,10 @@ class JobContext:
         job has several)."""
         with self._client() as c:
             outputs = list(self._job(c).output_user_data)
-            names = {u.id: u.name for u in c.page("ListUserData", self.workflow_id).user_data}
+            # Only this job's entries are read (a workflow may hold a million).
+            names = {i: c.call("GetUserData", pb.UserDataRef(
+                workflow_id=self.workflow_id, user_data_id=i)).name for i in outputs} \
+                if name is not None or len(outputs) != 1 else {}
             chosen = [i for i in outputs if name is None or names.get(i) == name]
             if len(chosen) != 1:
                 raise TorcError(f"job {self.job_name!r} writes {[names.get(i) for i in outputs]}"
