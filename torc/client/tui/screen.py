@@ -15,7 +15,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
-from torc.client.tui import rows
+from torc.client.tui import dag, rows
 from torc.client.tui.commands import Commands
 from torc.client.tui.dialogs import Help, Prompt
 
@@ -153,6 +153,9 @@ class MainScreen(Screen[None]):
         self.events_dirty = True
         self.tui.follow(wf_id, self.on_workflow_event)
         await self.load_tab()
+        if self.total > dag.GROUP_PAST:  # the coordinator groups it now, not on Tab to DAG
+            self.run_worker(self.tui.call(self.tui.client.job_graph, wf_id), group="warm",
+                            exclusive=True)
 
     async def load_tab(self, tab: str | None = None) -> None:
         """(Re)load the active tab (or ``tab``) of the selected workflow."""
