@@ -74,6 +74,28 @@ class DefaultApi:
         body.id = len(self._section(body.workflow_id, "slurm_schedulers"))
         return body
 
+    def list_resource_requirements(self, workflow_id: int, offset: int = 0,
+                                   limit: int | None = None, **_: Any) -> ListResponse:
+        items = [ResourceRequirementsModel(
+            workflow_id, r["name"], r.get("num_cpus", 1), r.get("num_gpus", 0),
+            r.get("num_nodes", 1), str(r.get("memory", "")), str(r.get("runtime", "")), id=i)
+            for i, r in enumerate(self._section(workflow_id, "resource_requirements"), 1)]
+        return _listing(items, offset, limit)
+
+    def list_slurm_schedulers(self, workflow_id: int, offset: int = 0,
+                              limit: int | None = None, **_: Any) -> ListResponse:
+        fields = set(SlurmSchedulerModel.__dataclass_fields__) - {"workflow_id", "id"}
+        items = [SlurmSchedulerModel(workflow_id=workflow_id, id=i,
+                                     **{k: v for k, v in s.items() if k in fields})
+                 for i, s in enumerate(self._section(workflow_id, "slurm_schedulers"), 1)]
+        return _listing(items, offset, limit)
+
+    def list_workflows(self, offset: int = 0, limit: int | None = None,
+                       **_: Any) -> ListResponse:
+        items = [WorkflowModel(name=w.name, user=w.user, description=w.description, id=w.id)
+                 for w in self.client.list_workflows()]
+        return _listing(items, offset, limit)
+
     def _section(self, wf_id: int, key: str) -> list[dict[str, Any]]:
         return self.client.workflow_spec(wf_id).get(key) or []
 
@@ -110,6 +132,13 @@ class DefaultApi:
             if job_id is not None:
                 (job,) = self.client.list_jobs(workflow_id, job_ids=[job_id])
                 items = [entries[i] for i in getattr(job, field)]
+        return _listing(items, offset, limit)
+
+    def list_files(self, workflow_id: int, offset: int = 0, limit: int | None = None,
+                   **_: Any) -> ListResponse:
+        items = [FileModel(workflow_id, f.name, f.path, f.id,
+                           f.mtime if f.HasField("mtime") else None)
+                 for f in self.client.list_files(workflow_id)]
         return _listing(items, offset, limit)
 
     def create_file(self, body: FileModel) -> FileModel:
