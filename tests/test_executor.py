@@ -123,3 +123,16 @@ def test_a_killed_script_resumes_without_redoing_finished_calls(tmp_path: Path) 
     assert "[0, 10, 20, 30, 40, 50]" in again.stdout
     runs = log.read_text().split()
     assert [runs.count(str(i)) for i in range(3)] == [1, 1, 1], runs  # not run again
+
+
+def test_calls_run_in_slurm_allocations(coord: Coordinator, tmp_path: Path) -> None:
+    """With a Slurm scheduler: an allocation is submitted when calls wait, its worker runs
+    them (on the real local cluster), and the results come back."""
+    slurm = {"account": "torc", "partition": "debug", "nodes": 1, "walltime": "00:10:00"}
+    with TorcExecutor(coord.url, slurm=slurm, max_workers=1,
+                      output_dir=tmp_path / "ex") as ex:
+        assert list(ex.map(square, range(4), timeout=300)) == [0, 1, 4, 9]
+        allocations = coord.client.list_allocations(ex.workflow_id)
+        assert len(allocations) == 1 and allocations[0].scheduler == "executor"
+        workers = [w for w in coord.client.list_workers(ex.workflow_id) if w.role == "worker"]
+        assert workers and all(w.slurm_job_id == allocations[0].slurm_job_id for w in workers)

@@ -16,6 +16,7 @@ import shlex
 import sys
 import sysconfig
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import CancelledError, Executor, Future
 from pathlib import Path
@@ -57,12 +58,16 @@ class TorcExecutor(Executor):
     """Calls as jobs of one workflow. ``url``: a running coordinator (workers come from its
     Slurm allocations or are started by the caller, unless ``workers`` asks for local ones);
     None: a coordinator of its own (its data in ``output_dir/coordinator``, kept) and local
-    workers. ``resources``: each call's requirements (``num_cpus``, ``memory``, ``runtime``);
-    ``scheduler``: the Slurm scheduler its jobs ask for."""
+    workers. ``resources``: each call's requirements (``num_cpus``, ``memory``, ``runtime``).
+    ``slurm``: a Slurm scheduler (``account``, ``walltime``, ``partition``...) whose
+    allocations run the calls: ``max_workers`` of them are submitted whenever calls wait and
+    none is alive or queued (an allocation's worker leaves when the calls are done);
+    ``scheduler``: the name of one the workflow already has."""
 
     def __init__(self, url: str | None = None, *, name: str | None = None,
                  output_dir: str | Path = "torc_executor", resources: dict[str, Any] | None
                  = None, scheduler: str | None = None, workers: int | None = None,
+                 slurm: dict[str, Any] | None = None, max_workers: int = 1,
                  inline_limit: int = INLINE_LIMIT) -> None:
         self.output_dir = Path(output_dir).resolve()
         self.output_dir.mkdir(parents=True, exist_ok=True)
@@ -73,7 +78,9 @@ class TorcExecutor(Executor):
         self.url = url
         self.client = TorcClient(url, timeout=600)
         self.inline_limit = inline_limit
-        self.scheduler = scheduler
+        self.scheduler = "executor" if slurm else scheduler
+        self.slurm, self.max_workers = slurm, max_workers
+        self._slurm_checked = -1e9
         # Local workers: asked for, or one beside a coordinator of its own.
         self._workers_wanted = workers if workers is not None else \
             (1 if self._embedded is not None or self._adopted else 0)
@@ -82,7 +89,7 @@ class TorcExecutor(Executor):
         self._futures: dict[str, CallFuture] = {}
         self._by_job: dict[int, CallFuture] = {}
         self._shutdown = False
-        self.workflow_id = self._workflow(name or f"executor-{id(self):x}", resources)
+        self.workflow_id = self._workflow(name or f"executor-{id(self):x}", resources, slurm)
         self._stop = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name="torc-executor", daemon=True)
         self._watcher.start()
@@ -103,7 +110,8 @@ class TorcExecutor(Executor):
 
     # ----- the workflow
 
-    def _workflow(self, name: str, resources: dict[str, Any] | None) -> int:
+    def _workflow(self, name: str, resources: dict[str, Any] | None,
+                  slurm: dict[str, Any] | None) -> int:
         """The workflow named ``name`` (the newest, to resume it), or a new one."""
         mine = [w for w in self.client.list_workflows() if w.name == name and not w.archived]
         if mine:
@@ -114,6 +122,8 @@ class TorcExecutor(Executor):
         spec: dict[str, Any] = {"name": name, "description": "calls of a TorcExecutor"}
         if resources:
             spec["resource_requirements"] = [{"name": "call", **resources}]
+        if slurm:
+            spec["slurm_schedulers"] = [{"name": "executor", **slurm}]
         wf_id = self.client.create_workflow(spec)
         self.client.initialize(wf_id)
         return wf_id
@@ -253,8 +263,11 @@ class TorcExecutor(Executor):
 
     def _ensure_workers(self) -> None:
         """Local workers while calls are pending (a worker leaves when the workflow is
-        complete; the next call starts another)."""
+        complete; the next call starts another), and Slurm allocations."""
         import subprocess
+        if self.slurm and time.monotonic() - self._slurm_checked > 2:
+            self._slurm_checked = time.monotonic()  # two queries: not at every sweep
+            self._ensure_allocations()
         self._workers = [w for w in self._workers if w.poll() is None]
         log = self.output_dir / "workers.log"
         while len(self._workers) < self._workers_wanted:
@@ -263,6 +276,19 @@ class TorcExecutor(Executor):
                     [sys.executable, "-m", "torc.worker.main", "--url", self.url,
                      "--workflow-id", str(self.workflow_id), "--output-dir",
                      str(self.output_dir)], stdout=out, stderr=out, cwd=self.output_dir))
+
+    def _ensure_allocations(self) -> None:
+        """``max_workers`` allocations when calls wait and none is alive or queued."""
+        from torc.client.allocations import schedule_now
+        from torc.slurm import FINAL_STATES
+        if any(a.state not in FINAL_STATES
+               for a in self.client.list_allocations(self.workflow_id)):
+            return
+        if any(w.active for w in self.client.list_workers(self.workflow_id)
+               if w.role == "worker"):
+            return
+        schedule_now(self.client, self.workflow_id, "executor", self.max_workers, False,
+                     self.output_dir)
 
     def _pending(self) -> list[CallFuture]:
         return [f for f in self._by_job.values() if not f.done()]
