@@ -136,3 +136,20 @@ def test_calls_run_in_slurm_allocations(coord: Coordinator, tmp_path: Path) -> N
         assert len(allocations) == 1 and allocations[0].scheduler == "executor"
         workers = [w for w in coord.client.list_workers(ex.workflow_id) if w.role == "worker"]
         assert workers and all(w.slurm_job_id == allocations[0].slurm_job_id for w in workers)
+
+
+def test_unsendable_arguments_are_named_and_large_results_spill(coordinator: Coordinator,
+                                                               tmp_path: Path) -> None:
+    import threading
+
+    from torc.errors import TorcError
+    with TorcExecutor(coordinator.url, workers=1, output_dir=tmp_path / "ex",
+                      inline_limit=1000) as ex:
+        with pytest.raises(TorcError, match=r"argument 1 \(lock\)"):
+            ex.submit(print, "x", threading.Lock())
+        big = ex.submit(bytes, 50_000)  # past the inline limit: a file, said in its log
+        assert big.result(timeout=120) == bytes(50_000)
+        spilled = list((tmp_path / "ex" / "calls").glob("*.pkl"))
+        assert any(p.stat().st_size > 50_000 for p in spilled)
+        logs = "".join(p.read_text() for p in (tmp_path / "ex").rglob("*.o"))
+        assert "past the 1,000-byte inline limit" in logs

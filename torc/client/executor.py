@@ -27,6 +27,7 @@ import cloudpickle
 from torc import states as S
 from torc.client.executor_job import Ref, pack, unpack
 from torc.client.stub import TorcClient
+from torc.errors import TorcError
 from torc.proto import torc_pb2 as pb
 
 INLINE_LIMIT = 64 * 1024  # bytes of a pickled call or result kept in the user data itself
@@ -169,7 +170,7 @@ class TorcExecutor(Executor):
                 _by_value(fn)
                 needs: list[str] = []
                 args, kwargs = _refs(args, needs), _refs(kwargs, needs)
-                payload = cloudpickle.dumps((fn, args, kwargs))
+                payload = _pickled(fn, args, kwargs)
                 key = hashlib.sha256(payload).hexdigest()[:20]
                 if key in self._futures:
                     out.append(self._futures[key])
@@ -346,6 +347,24 @@ class TorcExecutor(Executor):
                 os.kill(self._adopted, signal.SIGTERM)  # it flushes and snapshots
             except ProcessLookupError:
                 pass
+
+
+def _pickled(fn: Any, args: tuple, kwargs: dict[str, Any]) -> bytes:
+    """The call as cloudpickle; TorcError naming the function or argument that is not
+    serializable (a lock, an open file, a generator...)."""
+    try:
+        return cloudpickle.dumps((fn, args, kwargs))
+    except Exception as e:
+        name = getattr(fn, "__name__", repr(fn))
+        parts = [("the function", fn), *((f"argument {i}", a) for i, a in enumerate(args)),
+                 *((f"argument {k!r}", v) for k, v in kwargs.items())]
+        for what, value in parts:
+            try:
+                cloudpickle.dumps(value)
+            except Exception as inner:
+                raise TorcError(f"{name}: {what} ({type(value).__name__}) cannot be sent to a "
+                                f"job: {inner}") from None
+        raise TorcError(f"{name}: the call cannot be sent to a job: {e}") from None
 
 
 def _by_value(fn: Any) -> None:

@@ -80,8 +80,11 @@ def run(ctx: JobContext) -> int:
     except BaseException as e:  # the caller's Future raises it
         return _failed(ctx, call, e)
     key = call["key"]
-    ctx.write_output({"ok": True, "value": pack(value, call["limit"], Path(call["spill"]),
-                                                key)}, f"out_{key}")
+    packed = pack(value, call["limit"], Path(call["spill"]), key)
+    if "file" in packed:  # said in the job's stdout: where a large result went
+        print(f"torc executor: result of call {key} ({packed['bytes']:,} bytes, past the "
+              f"{call['limit']:,}-byte inline limit) in {packed['file']}")
+    ctx.write_output({"ok": True, "value": packed}, f"out_{key}")
     return 0
 
 
