@@ -70,6 +70,9 @@ class TorcExecutor(Executor):
                  = None, scheduler: str | None = None, workers: int | None = None,
                  slurm: dict[str, Any] | None = None, max_workers: int = 1,
                  inline_limit: int = INLINE_LIMIT) -> None:
+        # Local calls run where the executor was made, as a process pool's do (and as
+        # torc run's jobs run where it was started): relative paths mean the same there.
+        self.cwd = Path.cwd()
         self.output_dir = Path(output_dir).resolve()
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self._embedded: Any = None
@@ -276,7 +279,7 @@ class TorcExecutor(Executor):
                 self._workers.append(subprocess.Popen(
                     [sys.executable, "-m", "torc.worker.main", "--url", self.url,
                      "--workflow-id", str(self.workflow_id), "--output-dir",
-                     str(self.output_dir)], stdout=out, stderr=out, cwd=self.output_dir))
+                     str(self.output_dir)], stdout=out, stderr=out, cwd=self.cwd))
 
     def _ensure_allocations(self) -> None:
         """``max_workers`` allocations when calls wait and none is alive or queued."""
