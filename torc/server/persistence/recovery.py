@@ -24,7 +24,7 @@ from torc.errors import TorcError
 from torc.server.persistence import codec, sealed, snapshot_parts
 from torc.server.persistence.wal_format import CorruptWal, fsync_dir, segment_name
 from torc.server.persistence.wal_reader import WalReader
-from torc.server.state import events as E
+from torc.server.state import event_codec
 from torc.server.state.store import Store
 
 log = logging.getLogger(__name__)
@@ -198,7 +198,7 @@ def recover(directory: Path) -> tuple[Store, int, dict[str, Any]]:
     reader = WalReader(directory, after_seq=seq, continued_by=continued_by)
     for rec_seq, data in reader.records():
         try:
-            event = E.from_json(data)
+            event = event_codec.from_json(data)
         except ValueError as e:
             raise CorruptWal(f"{directory}: record {rec_seq} is not an event: {e}") from None
         try:

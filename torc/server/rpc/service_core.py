@@ -24,7 +24,7 @@ from torc.proto import torc_pb2 as pb
 from torc.server.persistence.wal import Wal, encode_payload
 from torc.server.rpc import global_ids
 from torc.server.rpc.replies import abort
-from torc.server.state import access
+from torc.server.state import access, event_codec
 from torc.server.state import events as E
 from torc.server.state.access import PermissionDenied
 from torc.server.state.identity import Identities, Identity
@@ -64,14 +64,14 @@ class ServiceCore:
         """Encode, apply, append: in that order, so that an event that cannot be logged (too
         large, too deep) or arrives after the log failed changes nothing; then carry out
         what applying it means (Effects)."""
-        payload = encode_payload(E.to_json(event), event.PLAIN, event.PLAIN_FIELDS)
+        payload = encode_payload(event_codec.to_json(event), event.PLAIN, event.PLAIN_FIELDS)
         self.wal.check_writable()
         if isinstance(event, (E.CreateWorkflow, E.AddToWorkflow)):
             # A new workflow (or what is added to one) is built from its own log record, as
             # a replay builds it: the same objects whether live or restarted, and allocated
             # apart from the request's parse, whose memory is then freed whole (a million
             # jobs take a third less resident memory).
-            event = E.from_json(json.loads(payload))
+            event = event_codec.from_json(json.loads(payload))
         result, effects = self.store.apply(event)
         # Effects first: claims this event wakes are then scheduled before the log's flusher,
         # so what they claim joins this record's write and fsync instead of the next one
