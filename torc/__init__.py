@@ -18,24 +18,20 @@ def user_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in OWN_ENVIRONMENT}
 
 
-# Torc's Python API and the builder at the top level (``from torc import make_api,
-# Workflow``),
-# imported when first asked for: the coordinator and workers import ``torc`` without it.
-_API = {"make_api", "iter_documents", "create_jobs", "map_function_to_jobs", "check_function",
-        "setup_logging"}
+# Torc's Python API, the builder and the executor at the top level (``from torc import
+# make_api, Workflow, TorcExecutor``), each imported when first asked for (PEP 562): the
+# coordinator and the workers import ``torc`` without the client.
+_LAZY = {
+    **dict.fromkeys(("make_api", "iter_documents", "create_jobs", "map_function_to_jobs",
+                     "check_function", "setup_logging"), "torc.client.torc_api.api"),
+    "Workflow": "torc.client.builder",
+    "TorcExecutor": "torc.client.executor",
+}
 
 
 def __getattr__(name: str) -> object:
-    if name in _API:
-        from torc.client.torc_api import api
+    if name in _LAZY:
+        import importlib
 
-        return getattr(api, name)
-    if name == "Workflow":
-        from torc.client.builder import Workflow
-
-        return Workflow
-    if name == "TorcExecutor":
-        from torc.client.executor import TorcExecutor
-
-        return TorcExecutor
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'torc' has no attribute {name!r}")
