@@ -153,3 +153,27 @@ def test_unsendable_arguments_are_named_and_large_results_spill(coordinator: Coo
         assert any(p.stat().st_size > 50_000 for p in spilled)
         logs = "".join(p.read_text() for p in (tmp_path / "ex").rglob("*.o"))
         assert "past the 1,000-byte inline limit" in logs
+
+
+def test_map_in_chunks_runs_several_calls_a_job(coordinator: Coordinator,
+                                                tmp_path: Path) -> None:
+    """``chunksize`` calls to a job: fewer jobs, the same results in order; a failing call
+    fails only its own future; a call of a chunk cannot be canceled alone."""
+    def risky(x: int) -> int:
+        if x == 5:
+            raise ValueError("five")
+        return x + 100
+
+    with TorcExecutor(coordinator.url, workers=1, output_dir=tmp_path / "ex") as ex:
+        assert list(ex.map(square, range(10), chunksize=4, timeout=120)) == [
+            i * i for i in range(10)]
+        assert len(coordinator.client.list_jobs(ex.workflow_id)) == 3  # 4 + 4 + 2
+        futures = [ex.submit(square, 20)]  # alone in its job: cancelable before it runs
+        results = ex.map(risky, range(8), chunksize=8)
+        assert [next(results) for _ in range(5)] == [100, 101, 102, 103, 104]
+        with pytest.raises(ValueError, match="five"):
+            next(results)  # (and the iterator ends there, as Executor.map's does)
+        (chunk,) = [fs for fs in ex._by_job.values() if len(fs) == 8]
+        assert [f.result() for f in chunk[6:]] == [106, 107]  # the rest of the chunk ran
+        assert not chunk[0].cancel()
+        assert futures[0].result(timeout=120) == 400

@@ -10,11 +10,8 @@ already made (same function, same arguments) without running them again.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import shlex
 import sys
-import sysconfig
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -22,12 +19,10 @@ from concurrent.futures import CancelledError, Executor, Future
 from pathlib import Path
 from typing import Any
 
-import cloudpickle
-
 from torc import states as S
-from torc.client.executor_job import Ref, pack, unpack
+from torc.client.executor_job import unpack
+from torc.client.executor_units import Call, prepare, unit, unit_key, unit_name
 from torc.client.stub import TorcClient
-from torc.errors import TorcError
 from torc.proto import torc_pb2 as pb
 
 INLINE_LIMIT = 64 * 1024  # bytes of a pickled call or result kept in the user data itself
@@ -39,7 +34,8 @@ class RemoteError(Exception):
 
 
 class CallFuture(Future):
-    """A call's future; ``cancel`` cancels its job while the job has not started."""
+    """A call's future; ``cancel`` cancels its job while the job has not started (not a
+    call of a chunk: the chunk's other calls would go with it)."""
 
     def __init__(self, executor: TorcExecutor, key: str) -> None:
         super().__init__()
@@ -50,6 +46,8 @@ class CallFuture(Future):
     def cancel(self) -> bool:
         if self.done():
             return self.cancelled()
+        if len(self._executor._by_job.get(self.job_id, ())) > 1:
+            return False  # one of a chunk's calls: the others would go with it
         if self.job_id and not self._executor._cancel_job(self.job_id):
             return False
         return super().cancel()
@@ -91,9 +89,13 @@ class TorcExecutor(Executor):
         self._workers: list[Any] = []
         self._lock = threading.Lock()
         self._futures: dict[str, CallFuture] = {}
-        self._by_job: dict[int, CallFuture] = {}
+        self._by_job: dict[int, list[CallFuture]] = {}  # a job's calls (a chunk: several)
+        self._unit_of: dict[str, str] = {}  # call key -> the key of the job that runs it
         self._shutdown = False
         self.workflow_id = self._workflow(name or f"executor-{id(self):x}", resources, slurm)
+        # Jobs an earlier run of the script made (name -> id): a call found among them is
+        # not made again. Read once: the ones made here are known as they are made.
+        self._earlier = {j.name: j.id for j in self.client.list_jobs(self.workflow_id)}
         self._stop = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name="torc-executor", daemon=True)
         self._watcher.start()
@@ -132,17 +134,17 @@ class TorcExecutor(Executor):
         self.client.initialize(wf_id)
         return wf_id
 
-    def _outcomes(self, jobs: list[pb.Job]) -> dict[int, Any]:
-        """What each ended job wrote as its outcome (None where nothing), by job id: only
+    def _outcomes(self, jobs: list[pb.Job]) -> dict[int, dict[str, Any]]:
+        """The outcomes each ended job wrote, by call key ({} where none), by job id: only
         their own output entries are read."""
-        out = {}
+        out: dict[int, dict[str, Any]] = {}
         for job in jobs:
-            data = None
+            outcomes: dict[str, Any] = {}
             for i in job.output_user_data:
                 u = self.client.call("GetUserData", pb.UserDataRef(
                     workflow_id=self.workflow_id, user_data_id=i))
-                data = json.loads(u.data_json)
-            out[job.id] = data
+                outcomes.update((json.loads(u.data_json) or {}).get("outcomes") or {})
+            out[job.id] = outcomes
         return out
 
     # ----- calls
@@ -154,85 +156,75 @@ class TorcExecutor(Executor):
 
     def map(self, fn: Callable[..., Any], *iterables: Iterable[Any],
             timeout: float | None = None, chunksize: int = 1) -> Iterator[Any]:
-        """Results in the order of the inputs, the calls added in one batch."""
-        futures = self._submit_many([(fn, args, {}) for args in zip(*iterables, strict=False)])
+        """Results in the order of the inputs, the calls added in one batch; ``chunksize``
+        calls to a job (one Python process runs them in turn: cheap calls pay its start
+        once; a crash reruns the chunk's calls that had not ended with it)."""
+        futures = self._submit_many([(fn, args, {}) for args in zip(*iterables, strict=False)],
+                                    max(1, chunksize))
 
         def results() -> Iterator[Any]:
             for f in futures:
                 yield f.result(timeout)
         return results()
 
-    def _submit_many(self, calls: list[tuple[Callable[..., Any], tuple, dict]]
-                     ) -> list[CallFuture]:
+    def _submit_many(self, calls: list[tuple[Callable[..., Any], tuple, dict]],
+                     chunksize: int = 1) -> list[CallFuture]:
         with self._lock:
             if self._shutdown:
                 raise RuntimeError("cannot submit after shutdown")
             out: list[CallFuture] = []
-            new: list[tuple[CallFuture, dict[str, Any], dict[str, Any]]] = []
+            new: list[Call] = []
             for fn, args, kwargs in calls:
-                _by_value(fn)
-                needs: list[str] = []
-                args, kwargs = _refs(args, needs), _refs(kwargs, needs)
-                payload = _pickled(fn, args, kwargs)
-                key = hashlib.sha256(payload).hexdigest()[:20]
-                if key in self._futures:
-                    out.append(self._futures[key])
-                    continue
-                future = CallFuture(self, key)
-                self._futures[key] = future
-                out.append(future)
-                call = {"call": pack((fn, args, kwargs), self.inline_limit,
-                                     self.output_dir / "calls", key),
-                        "needs": needs, "key": key, "limit": self.inline_limit,
-                        "spill": str(self.output_dir / "calls")}
-                name = f"{getattr(fn, '__name__', 'call')}_{key}".replace("<", "").replace(
-                    ">", "")
-                job = {"name": name, "command": f"{shlex.quote(sys.executable)} -m "
-                                                f"torc.client.executor_job",
-                       "input_user_data": [f"in_{key}", *(f"out_{k}" for k in needs)],
-                       "output_user_data": [f"out_{key}"], "retry_on_worker_loss": 2,
-                       "cancel_on_blocking_job_failure": True}
-                if self.scheduler:
-                    job["scheduler"] = self.scheduler
-                new.append((future, {"name": f"in_{key}", "data": call}, job))
-            self._add(new)
+                call = prepare(fn, args, kwargs, lambda v: isinstance(v, CallFuture))
+                if call.key not in self._futures:  # the same call twice: one job
+                    self._futures[call.key] = CallFuture(self, call.key)
+                    new.append(call)
+                out.append(self._futures[call.key])
+            units = [new[i:i + chunksize] for i in range(0, len(new), chunksize)]
+            for u in units:
+                key = unit_key(u)
+                for c in u:
+                    self._unit_of[c.key] = key
+            self._add(units)
         return out
 
-    def _add(self, new: list[tuple[CallFuture, dict[str, Any], dict[str, Any]]]) -> None:
-        if not new:
+    def _add(self, units: list[list[Call]]) -> None:
+        if not units:
             return
-        existing = {j.name: j for j in self.client.list_jobs(self.workflow_id)} \
-            if self._resumable() else {}
-        done = self._outcomes([existing[j["name"]] for _, _, j in new
+        earlier = [self._earlier[n] for n in map(unit_name, units) if n in self._earlier]
+        existing = {j.name: j for j in self.client.list_jobs(self.workflow_id,
+                                                             job_ids=earlier)} if earlier else {}
+        rr = "call" if any(r.get("name") == "call" for r in self.client.workflow_spec(
+            self.workflow_id).get("resource_requirements") or []) else None
+        made = [(u, *unit(u, self._unit_of, self.inline_limit, self.output_dir / "calls",
+                          self.scheduler, rr)) for u in units]
+        done = self._outcomes([existing[j["name"]] for _, _, j in made
                                if j["name"] in existing
                                and existing[j["name"]].status in _DONE])
         fresh = []
-        for future, data, job in new:
+        for calls, data, job in made:
             old = existing.get(job["name"])
             if old is None:
-                fresh.append((future, data, job))
+                fresh.append((calls, data, job))
                 continue
-            future.job_id = old.id  # made by an earlier run of the script
-            self._by_job[old.id] = future
+            self._attach(old.id, calls)  # made by an earlier run of the script
             if old.status in _DONE:
-                self._settle(future, old.status, done.get(old.id))
+                for c in calls:
+                    self._settle(self._futures[c.key], old.status, done[old.id].get(c.key))
         if fresh:
-            rr = "call" if any(r.get("name") == "call" for r in self.client.workflow_spec(
-                self.workflow_id).get("resource_requirements") or []) else None
-            for _, _, job in fresh:
-                if rr:
-                    job["resource_requirements"] = rr
             added = self.client.add_to_workflow(self.workflow_id, {
                 "user_data": [d for _, d, _ in fresh] + [
-                    {"name": f"out_{f.key}"} for f, _, _ in fresh],
+                    {"name": j["output_user_data"][0]} for _, _, j in fresh],
                 "jobs": [j for _, _, j in fresh]}, source="TorcExecutor")
-            for (future, _, _), job_id in zip(fresh, added.job_ids, strict=True):
-                future.job_id = job_id
-                self._by_job[job_id] = future
+            for (calls, _, _), job_id in zip(fresh, added.job_ids, strict=True):
+                self._attach(job_id, calls)
         self._ensure_workers()
 
-    def _resumable(self) -> bool:
-        return bool(self.client.list_jobs_page(self.workflow_id, None, 0, 1).total)
+    def _attach(self, job_id: int, calls: list[Call]) -> None:
+        futures = [self._futures[c.key] for c in calls]
+        for f in futures:
+            f.job_id = job_id
+        self._by_job[job_id] = futures
 
     def _settle(self, future: CallFuture, status: int, outcome: Any) -> None:
         """Give a future its call's outcome (the job ended with ``status``)."""
@@ -295,7 +287,7 @@ class TorcExecutor(Executor):
                      self.output_dir)
 
     def _pending(self) -> list[CallFuture]:
-        return [f for f in self._by_job.values() if not f.done()]
+        return [f for futures in self._by_job.values() for f in futures if not f.done()]
 
     def _watch(self) -> None:
         """Settle futures as their jobs end: a sweep of the pending ones' states, woken
@@ -310,14 +302,15 @@ class TorcExecutor(Executor):
             self._stop.wait(0.05 if pending else 0.2)
 
     def _sweep(self, pending: list[CallFuture]) -> None:
-        ids = [f.job_id for f in pending]
+        ids = sorted({f.job_id for f in pending})
         ended: list[pb.Job] = []
         for start in range(0, len(ids), 10_000):
             ended += [job for job in self.client.list_jobs(
                 self.workflow_id, job_ids=ids[start:start + 10_000]) if job.status in _DONE]
         outcomes = self._outcomes(ended)
         for job in ended:
-            self._settle(self._by_job[job.id], job.status, outcomes[job.id])
+            for future in self._by_job[job.id]:
+                self._settle(future, job.status, outcomes[job.id].get(future.key))
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """No more calls; with ``wait``, return once every call has ended; then stop the
@@ -350,50 +343,6 @@ class TorcExecutor(Executor):
                 os.kill(self._adopted, signal.SIGTERM)  # it flushes and snapshots
             except ProcessLookupError:
                 pass
-
-
-def _pickled(fn: Any, args: tuple, kwargs: dict[str, Any]) -> bytes:
-    """The call as cloudpickle; TorcError naming the function or argument that is not
-    serializable (a lock, an open file, a generator...)."""
-    try:
-        return cloudpickle.dumps((fn, args, kwargs))
-    except Exception as e:
-        name = getattr(fn, "__name__", repr(fn))
-        parts = [("the function", fn), *((f"argument {i}", a) for i, a in enumerate(args)),
-                 *((f"argument {k!r}", v) for k, v in kwargs.items())]
-        for what, value in parts:
-            try:
-                cloudpickle.dumps(value)
-            except Exception as inner:
-                raise TorcError(f"{name}: {what} ({type(value).__name__}) cannot be sent to a "
-                                f"job: {inner}") from None
-        raise TorcError(f"{name}: the call cannot be sent to a job: {e}") from None
-
-
-def _by_value(fn: Any) -> None:
-    """Pickle the function's module by value unless it is installed (the standard library,
-    site-packages): a job runs in its own directory, where a script's or a test's modules
-    do not import; installed ones do, on the same cluster."""
-    module = sys.modules.get(getattr(fn, "__module__", None) or "")
-    path = getattr(module, "__file__", None)
-    if module is None or path is None or module.__name__ == "__main__":
-        return
-    installed = (sys.prefix, sys.base_prefix, *sysconfig.get_paths().values())
-    if not any(str(Path(path).resolve()).startswith(str(Path(p).resolve()))
-               for p in installed):
-        cloudpickle.register_pickle_by_value(module)
-
-
-def _refs(value: Any, needs: list[str]) -> Any:
-    """``value`` with each CallFuture as a Ref to its call (noted in ``needs``)."""
-    if isinstance(value, CallFuture):
-        needs.append(value.key)
-        return Ref(value.key)
-    if isinstance(value, (list, tuple)):
-        return type(value)(_refs(v, needs) for v in value)
-    if isinstance(value, dict):
-        return {k: _refs(v, needs) for k, v in value.items()}
-    return value
 
 
 __all__ = ["CallFuture", "RemoteError", "TorcExecutor"]

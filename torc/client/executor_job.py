@@ -1,8 +1,8 @@
-"""What a ``TorcExecutor`` call's job runs: ``python -m torc.client.executor_job``. It reads
-the call (a cloudpickle of function, arguments, and the calls whose results it takes) from
-its input user data, calls it, and stores the outcome as its output user data: the value, or
-the exception with its traceback (the job then fails). Outcomes past the executor's inline
-limit go to a file, the user data saying where."""
+"""What a ``TorcExecutor`` job runs: ``python -m torc.client.executor_job``. It reads its
+calls (each a cloudpickle of function and arguments, with the calls whose results it takes)
+from its input user data, calls them in order, and stores their outcomes as its output user
+data: each value, or exception with its traceback (the job then fails). Outcomes past the
+executor's inline limit go to a file, the user data saying where."""
 
 from __future__ import annotations
 
@@ -26,7 +26,11 @@ class Ref:
 
 def pack(obj: Any, limit: int, spill: Path, name: str) -> dict[str, Any]:
     """``obj`` as user data: inline (base64 cloudpickle) up to ``limit`` bytes, else a file."""
-    data = cloudpickle.dumps(obj)
+    return pack_bytes(cloudpickle.dumps(obj), limit, spill, name)
+
+
+def pack_bytes(data: bytes, limit: int, spill: Path, name: str) -> dict[str, Any]:
+    """A pickle as user data (see ``pack``)."""
     if len(data) <= limit:
         return {"pickle": base64.b64encode(data).decode()}
     spill.mkdir(parents=True, exist_ok=True)
@@ -52,40 +56,51 @@ def _resolve(value: Any, results: dict[str, Any]) -> Any:
     return value
 
 
-def _failed(ctx: JobContext, call: dict[str, Any], e: BaseException) -> int:
-    """Store the exception (and its traceback) as the call's outcome; the job fails."""
+def _failure(e: BaseException, limit: int, spill: Path, key: str) -> dict[str, Any]:
+    """The outcome of a call that raised: the exception (or its text, when it does not
+    pickle) and the traceback, which also goes to the job's stderr."""
     text = traceback.format_exc()
     print(text, file=sys.stderr, end="")
-    spill, limit, key = Path(call["spill"]), call["limit"], call["key"]
     try:
         error = pack(e, limit, spill, f"{key}.error")
-    except Exception:  # an exception that does not pickle: its text goes instead
+    except Exception:
         error = pack(RuntimeError(f"{type(e).__name__}: {e}"), limit, spill, f"{key}.error")
-    ctx.write_output({"ok": False, "error": error, "traceback": text}, f"out_{key}")
-    return 1
+    return {"ok": False, "error": error, "traceback": text}
 
 
-def run(ctx: JobContext) -> int:
-    data = ctx.input_data()
-    (call,) = (v for k, v in data.items() if k.startswith("in_"))
+def _one(call: dict[str, Any], data: dict[str, Any], done: dict[str, Any], limit: int,
+         spill: Path) -> dict[str, Any]:
+    key = call["key"]
     try:  # a function whose module this job cannot import fails here: said as its outcome
         fn, args, kwargs = unpack(call["call"])
         results = {}
-        for key in call.get("needs", []):
-            outcome = data[f"out_{key}"]
+        for unit, need in call["needs"]:
+            outcome = done.get(need) or ((data.get(f"out_{unit}") or {}).get("outcomes")
+                                         or {}).get(need)
             if not outcome or not outcome.get("ok"):
-                raise RuntimeError(f"the call whose result this one takes ({key}) failed")
-            results[key] = unpack(outcome["value"])
+                raise RuntimeError(f"the call whose result this one takes ({need}) failed")
+            results[need] = unpack(outcome["value"])
         value = fn(*_resolve(args, results), **_resolve(kwargs, results))
     except BaseException as e:  # the caller's Future raises it
-        return _failed(ctx, call, e)
-    key = call["key"]
-    packed = pack(value, call["limit"], Path(call["spill"]), key)
+        return _failure(e, limit, spill, key)
+    packed = pack(value, limit, spill, key)
     if "file" in packed:  # said in the job's stdout: where a large result went
         print(f"torc executor: result of call {key} ({packed['bytes']:,} bytes, past the "
-              f"{call['limit']:,}-byte inline limit) in {packed['file']}")
-    ctx.write_output({"ok": True, "value": packed}, f"out_{key}")
-    return 0
+              f"{limit:,}-byte inline limit) in {packed['file']}")
+    return {"ok": True, "value": packed}
+
+
+def run(ctx: JobContext) -> int:
+    """Run the unit's calls in order, store every outcome; 1 when any call failed."""
+    data = ctx.input_data()
+    (unit,) = (k[3:] for k in data if k.startswith("in_"))
+    spec = data[f"in_{unit}"]
+    limit, spill = spec["limit"], Path(spec["spill"])
+    outcomes: dict[str, Any] = {}
+    for call in spec["calls"]:
+        outcomes[call["key"]] = _one(call, data, outcomes, limit, spill)
+    ctx.write_output({"outcomes": outcomes}, f"out_{unit}")
+    return 0 if all(o["ok"] for o in outcomes.values()) else 1
 
 
 def main() -> None:
