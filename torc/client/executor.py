@@ -96,6 +96,10 @@ class TorcExecutor(Executor):
         # Jobs an earlier run of the script made (name -> id): a call found among them is
         # not made again. Read once: the ones made here are known as they are made.
         self._earlier = {j.name: j.id for j in self.client.list_jobs(self.workflow_id)}
+        # The calls' requirements, when the workflow has them (given now, or when it was
+        # made): read once, not at every submit.
+        self._rr = "call" if any(r.get("name") == "call" for r in self.client.workflow_spec(
+            self.workflow_id).get("resource_requirements") or []) else None
         self._stop = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name="torc-executor", daemon=True)
         self._watcher.start()
@@ -194,10 +198,8 @@ class TorcExecutor(Executor):
         earlier = [self._earlier[n] for n in map(unit_name, units) if n in self._earlier]
         existing = {j.name: j for j in self.client.list_jobs(self.workflow_id,
                                                              job_ids=earlier)} if earlier else {}
-        rr = "call" if any(r.get("name") == "call" for r in self.client.workflow_spec(
-            self.workflow_id).get("resource_requirements") or []) else None
         made = [(u, *unit(u, self._unit_of, self.inline_limit, self.output_dir / "calls",
-                          self.scheduler, rr)) for u in units]
+                          self.scheduler, self._rr)) for u in units]
         done = self._outcomes([existing[j["name"]] for _, _, j in made
                                if j["name"] in existing
                                and existing[j["name"]].status in _DONE])

@@ -8,33 +8,13 @@ stderr."""
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import traceback
 from typing import Any
 
-from torc.client.stub import TorcClient
+from torc.client.job_context import JobContext, context
 from torc.client.torc_api.api import check_function
 from torc.errors import TorcError
-from torc.proto import torc_pb2 as pb
-
-
-def _job_data(c: TorcClient, wf: int, job_id: int) -> tuple[list[pb.UserData], list[int]]:
-    """The job's input user data (in the order it names them) and its output ids."""
-    (job,) = c.list_jobs(wf, job_ids=[job_id])
-    inputs = [c.call("GetUserData", pb.UserDataRef(workflow_id=wf, user_data_id=i))
-              for i in job.input_user_data]
-    return inputs, list(job.output_user_data)
-
-
-def _store(c: TorcClient, wf: int, outputs: list[int], result: Any) -> None:
-    if result is None:
-        return
-    if len(outputs) != 1:
-        raise TorcError(f"the job has {len(outputs)} output user data entries, not 1")
-    c.call("UpdateUserData", pb.UpdateUserDataRequest(
-        workflow_id=wf, user_data_id=outputs[0], data_json=json.dumps(result)))
 
 
 def _call(tag: str, fn: Any, *args: Any) -> tuple[Any, bool]:
@@ -46,30 +26,28 @@ def _call(tag: str, fn: Any, *args: Any) -> tuple[Any, bool]:
         return None, False
 
 
-def run_function(c: TorcClient, wf: int, job_id: int) -> int:
-    inputs, outputs = _job_data(c, wf, job_id)
+def run_function(ctx: JobContext) -> int:
+    inputs = ctx.input_data()
     if len(inputs) != 1:
-        raise TorcError(f"job {job_id} has {len(inputs)} input user data entries, not 1")
-    data = json.loads(inputs[0].data_json)
+        raise TorcError(f"job {ctx.job_id} has {len(inputs)} input user data entries, not 1")
+    (data,) = inputs.values()
     _, fn = check_function(data["module"], data["func"], data.get("module_directory"))
     result, ok = _call(f"{data['module']}.{data['func']}", fn, data["job_name"],
                        data["params"])
-    if ok:
-        _store(c, wf, outputs, result)
+    if ok and result is not None:
+        ctx.write_output(result)
     return 0 if ok else 1
 
 
-def run_postprocess(c: TorcClient, wf: int, job_id: int) -> int:
-    inputs, outputs = _job_data(c, wf, job_id)
-    spec = next((u for u in inputs if u.name == "input_postprocess"), None)
-    if spec is None:
-        raise TorcError(f"job {job_id} reads no 'input_postprocess' user data")
-    data = json.loads(spec.data_json)
+def run_postprocess(ctx: JobContext) -> int:
+    inputs = ctx.input_data()  # by name, in the order the job names them
+    data = inputs.pop("input_postprocess", None)
+    if data is None:
+        raise TorcError(f"job {ctx.job_id} reads no 'input_postprocess' user data")
     _, fn = check_function(data["module"], data["func"], data.get("module_directory"))
-    results = [json.loads(u.data_json) for u in inputs if u.name != "input_postprocess"]
-    result, ok = _call(f"{data['module']}.{data['func']}", fn, results)
-    if ok:
-        _store(c, wf, outputs, result)
+    result, ok = _call(f"{data['module']}.{data['func']}", fn, list(inputs.values()))
+    if ok and result is not None:
+        ctx.write_output(result)
     return 0 if ok else 1
 
 
@@ -78,14 +56,9 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="pytorc", description="Run a mapped function in a torc job.")
     p.add_argument("command", choices=["run-function", "run-postprocess"])
     a = p.parse_args(argv)
+    run = run_function if a.command == "run-function" else run_postprocess
     try:
-        wf, job_id = int(os.environ["TORC_WORKFLOW_ID"]), int(os.environ["TORC_JOB_ID"])
-    except (KeyError, ValueError):
-        sys.exit("pytorc: run inside a torc job (TORC_WORKFLOW_ID and TORC_JOB_ID unset)")
-    try:
-        with TorcClient(os.environ.get("TORC_URL")) as c:
-            run = run_function if a.command == "run-function" else run_postprocess
-            sys.exit(run(c, wf, job_id))
+        sys.exit(run(context()))
     except TorcError as e:
         sys.exit(f"pytorc {a.command}: {e.message}")
 

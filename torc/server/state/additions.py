@@ -37,7 +37,7 @@ def refuse_unless_open(wf: Workflow) -> None:
 def plan(wf: Workflow, addition: Any, ts: float, source: str = "<addition>"
          ) -> E.AddToWorkflow:
     """The event adding ``addition`` (a mapping of SECTIONS) to ``wf``; InvalidArgument or
-    SpecError naming what is wrong, FailedPrecondition when the workflow is initialized."""
+    SpecError naming what is wrong, FailedPrecondition when the workflow is canceled."""
     refuse_unless_open(wf)
     if not isinstance(addition, dict):
         raise InvalidArgument(f"{source}: expected a mapping of {', '.join(SECTIONS)}")
