@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from torc.arguments import NON_NEGATIVE, POSITIVE
-from torc.client import output, recover, reports
+from torc.client import hooks, output, recover, reports
 from torc.client.stub import TorcClient
 from torc.errors import TorcError
 from torc.options import add_worker_arguments
@@ -104,9 +104,9 @@ def recover_workflow(a: argparse.Namespace, url: str | None) -> int:
     """``torc recover``: plan, then (unless --dry-run) update, reset and run again. Without a
     URL it works on the coordinator ``torc run`` left in the output directory."""
     from torc.client.run import EmbeddedCoordinator, run
-    if getattr(a, "recovery_hook", None):
-        raise TorcError("--recovery-hook: not in torc-py yet; --retry-unknown retries jobs that "
-                        "failed for other reasons, unchanged")
+    hook = getattr(a, "recovery_hook", None)
+    if hook:
+        hooks.hook_argv(hook, 0)  # a malformed hook fails before anything changes
     embedded = None
     if url is None:
         data = Path(a.output_dir).resolve() / "coordinator"
@@ -120,9 +120,10 @@ def recover_workflow(a: argparse.Namespace, url: str | None) -> int:
             if a.id is None:
                 from torc.client.pick import workflow_id
                 a.id = workflow_id(c, a)
+            # As in Torc, a hook makes every other failure worth a retry: the hook mends it.
             plan = recover.recovery_plan(c.list_jobs(a.id), c.list_results(a.id, all_runs=True),
                                          a.memory_multiplier, a.runtime_multiplier,
-                                         a.retry_unknown)
+                                         a.retry_unknown or bool(hook))
             if not plan and a.format != "json":
                 print(f"nothing to recover in workflow {a.id}: no job failed for lack of "
                       "memory or time" + ("" if a.retry_unknown else
@@ -132,6 +133,8 @@ def recover_workflow(a: argparse.Namespace, url: str | None) -> int:
                 _plan_out(a, f"recovery plan of workflow {a.id}", plan)
                 return 0
             recover.apply_changes(c, a.id, plan)
+            if hook and any(p["reason"].startswith("unknown") for p in plan):
+                hooks.run_recovery_hook(hook, a.id, url)
             recover.reset_for_recovery(c, a.id, plan)
             on_slurm = any(x.action_type == "schedule_nodes" for x in c.list_actions(a.id))
         if a.format != "json":
@@ -212,8 +215,9 @@ def add_commands(sub: Any, workflow_verbs: Any) -> None:
                    help="also retry jobs that failed for another reason, unchanged")
     s.add_argument("--dry-run", action="store_true", help="only show what would change")
     s.add_argument("--no-run", action="store_true", help="reset only; do not run")
-    s.add_argument("--recovery-hook", help="Torc's flag: not in torc-py yet (--retry-unknown "
-                   "retries the other failures unchanged)")
+    s.add_argument("--recovery-hook", metavar="CMD",
+                   help="run CMD (the workflow id appended, and in TORC_WORKFLOW_ID) before "
+                        "jobs that failed for other reasons are retried; exit non-zero to stop")
     add_worker_arguments(s)
     s.set_defaults(func=None)
 

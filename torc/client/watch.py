@@ -143,7 +143,7 @@ class _NoLive:
         return None
 
 
-UNBUILT = ("--recovery-hook", "--auto-schedule", "--auto-schedule-threshold",
+UNBUILT = ("--auto-schedule", "--auto-schedule-threshold",
            "--auto-schedule-cooldown", "--auto-schedule-stranded-timeout")
 
 
@@ -161,7 +161,7 @@ def cmd_watch(c: TorcClient, a: argparse.Namespace) -> None:
             from torc.client.recover import recovery_plan
             return bool(recovery_plan(c.list_jobs(a.id), c.list_results(a.id, all_runs=True),
                                       a.memory_multiplier, a.runtime_multiplier,
-                                      a.retry_unknown))
+                                      a.retry_unknown or bool(a.recovery_hook)))
         return cli_reports.recover_workflow(a, c.url) == 0
 
     code = watch(c, a, recover)
@@ -184,9 +184,11 @@ def add_command(sub: Any) -> None:
     s.add_argument("--memory-multiplier", type=POSITIVE, default=1.5)
     s.add_argument("--runtime-multiplier", type=POSITIVE, default=1.4)
     s.add_argument("--retry-unknown", action="store_true")
-    s.add_argument("--recovery-hook", help=argparse.SUPPRESS)
+    s.add_argument("--recovery-hook", metavar="CMD",
+                   help="with --recover: run CMD (the workflow id appended) before jobs that "
+                        "failed for other reasons are retried")
     s.add_argument("--auto-schedule", action="store_true", help=argparse.SUPPRESS)
-    for flag in UNBUILT[2:]:
+    for flag in UNBUILT[1:]:
         s.add_argument(flag, type=float, help=argparse.SUPPRESS)
     add_worker_arguments(s)
     s.set_defaults(func=cmd_watch, dry_run=False, no_run=False)
