@@ -193,13 +193,25 @@ def cmd_schedule_nodes(c: TorcClient, a: argparse.Namespace) -> None:
                 ["slurm_job_id", "scheduler"])
 
 
+def regeneration_options(c: TorcClient, wf_id: int, profile_name: str | None,
+                         account: str | None, **flags: Any) -> tuple[P.Profile, planner.Options]:
+    """The profile and planning options of ``slurm regenerate``: the account given, else (as
+    Torc) the account of the workflow's own schedulers, else the profile's default."""
+    from torc.client.allocations import scheduler_configs
+    profile = resolve_profile(profile_name)
+    if not account:
+        account = next((str(s["account"]) for s in scheduler_configs(c, wf_id).values()
+                        if s.get("account")), None)
+    return profile, planner.Options(
+        account=account_for(argparse.Namespace(account=account), profile), **flags)
+
+
 def cmd_regenerate(c: TorcClient, a: argparse.Namespace) -> None:
     from torc.client.allocations import regeneration_plan, submit_regenerated
-    profile = resolve_profile(a.profile)
-    opts = planner.Options(account=account_for(a, profile),
-                           single_allocation=a.single_allocation,
-                           group_by=a.group_by, walltime_strategy=a.walltime_strategy,
-                           walltime_multiplier=a.walltime_multiplier)
+    profile, opts = regeneration_options(
+        c, a.id, a.profile, a.account, single_allocation=a.single_allocation,
+        group_by=a.group_by, walltime_strategy=a.walltime_strategy,
+        walltime_multiplier=a.walltime_multiplier)
     try:
         include = {int(x) for x in (a.include_job_ids or "").split(",") if x.strip()}
     except ValueError:

@@ -52,7 +52,8 @@ def submit(args: argparse.Namespace, url: str, fmt: str) -> int:
             from torc.client.pick import workflow_id
             args.target = str(workflow_id(client, args))
         # The allocations run jobs here (sbatch's directory); -i: no input file check.
-        wf_id = prepare(client, args.target, None if args.ignore_missing_data else Path.cwd())
+        wf_id = prepare(client, args.target,
+                        None if getattr(args, "ignore_missing_data", False) else Path.cwd())
         reg = client.call("RegisterWorker", pb.RegisterWorkerRequest(
             workflow_id=wf_id, hostname=socket.gethostname(), pid=os.getpid(),
             role="submitter", instance_id=uuid.uuid4().hex))

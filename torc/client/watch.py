@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 from rich.console import Group
@@ -19,11 +20,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
 
-from torc.arguments import POSITIVE
-from torc.client import failures, output
+from torc.arguments import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE
+from torc.client import auto_schedule, failures, output
 from torc.client.reports import OutputDirs
 from torc.client.stub import TorcClient
-from torc.errors import TorcError
 from torc.options import add_worker_arguments
 
 HISTORY_WAIT_SECONDS = 60.0  # the history comes at once; a bound only for a stuck stream
@@ -79,6 +79,10 @@ def watch(c: TorcClient, a: argparse.Namespace, recover: Any) -> int:
     # there, a line each time the counts change, and the events as they come.
     plain = a.format != "json" and not output.console.is_terminal
     last_line = ""
+    scheduler = auto_schedule.AutoScheduler(
+        auto_schedule.Options(a.auto_schedule_threshold, a.auto_schedule_cooldown,
+                              a.auto_schedule_stranded_timeout),
+        Path(a.output_dir)) if a.auto_schedule else None
     try:
         with Live(console=output.console, refresh_per_second=4, transient=False) \
                 if a.format != "json" and not plain else _NoLive() as live:
@@ -101,6 +105,12 @@ def watch(c: TorcClient, a: argparse.Namespace, recover: Any) -> int:
                         progress.update(bars[name], completed=n, total=d["num_jobs"])
                     live.update(Group(Text(f"workflow {a.id}, run {d['run_id']}"), progress,
                                       Text.from_markup("\n".join(latest) or "(no events yet)")))
+                if scheduler is not None and not d["complete"]:
+                    for line in scheduler.step(c, a.id, d["job_counts"]):
+                        if a.format == "json":
+                            print(line, file=sys.stderr, flush=True)
+                        else:
+                            output.console.print(escape(line), highlight=False)
                 if d["complete"]:
                     if a.recover and recoveries < a.max_retries and recover(c, a, check=True):
                         recoveries += 1
@@ -143,18 +153,9 @@ class _NoLive:
         return None
 
 
-UNBUILT = ("--auto-schedule", "--auto-schedule-threshold",
-           "--auto-schedule-cooldown", "--auto-schedule-stranded-timeout")
-
-
 def cmd_watch(c: TorcClient, a: argparse.Namespace) -> None:
     """``torc watch``."""
     from torc.client import cli_reports
-    unbuilt = [f for f in UNBUILT if getattr(a, f[2:].replace("-", "_"), None)]
-    if unbuilt:
-        raise TorcError(f"{', '.join(unbuilt)}: not in torc-py yet; `torc watch ID --recover` "
-                        "recovers jobs out of memory or time, `torc slurm regenerate ID "
-                        "--submit` asks Slurm for nodes for the jobs left")
 
     def recover(c: TorcClient, a: argparse.Namespace, check: bool) -> bool:
         if check:
@@ -170,7 +171,7 @@ def cmd_watch(c: TorcClient, a: argparse.Namespace) -> None:
 
 
 def add_command(sub: Any) -> None:
-    """Add ``torc watch`` (Torc's flags; those torc-py lacks say so)."""
+    """Add ``torc watch`` with Torc's flags."""
     s = sub.add_parser("watch", help="progress and events until the workflow ends; exit 0 "
                                      "all completed, 1 some did not, 2 canceled")
     s.add_argument("id", type=int)
@@ -187,8 +188,16 @@ def add_command(sub: Any) -> None:
     s.add_argument("--recovery-hook", metavar="CMD",
                    help="with --recover: run CMD (the workflow id appended) before jobs that "
                         "failed for other reasons are retried")
-    s.add_argument("--auto-schedule", action="store_true", help=argparse.SUPPRESS)
-    for flag in UNBUILT[1:]:
-        s.add_argument(flag, type=float, help=argparse.SUPPRESS)
+    s.add_argument("--auto-schedule", action="store_true",
+                   help="submit Slurm allocations for ready jobs no worker or allocation "
+                        "will run (e.g. after allocations expired), and for waiting retries")
+    s.add_argument("--auto-schedule-threshold", type=NON_NEGATIVE_INT, default=5,
+                   help="retry jobs waiting that call for more allocations while some run "
+                        "(default: %(default)s)")
+    s.add_argument("--auto-schedule-cooldown", type=NON_NEGATIVE, default=1800.0,
+                   help="seconds between such submissions (default: %(default)s)")
+    s.add_argument("--auto-schedule-stranded-timeout", type=NON_NEGATIVE, default=7200.0,
+                   help="seconds after which fewer retries are scheduled anyway; 0: never "
+                        "(default: %(default)s)")
     add_worker_arguments(s)
     s.set_defaults(func=cmd_watch, dry_run=False, no_run=False)
