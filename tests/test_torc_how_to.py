@@ -91,7 +91,7 @@ def test_debug_failed_job_and_lookups(coordinator: Coordinator, tmp_path: Path) 
                  if w["role"] == "worker"]
     assert out("compute-nodes", "get", str(worker["id"]), "-w", str(wf))["id"] == worker["id"]
     synced = out("workflows", "sync-status", str(wf))
-    assert synced["orphaned_jobs"] == [] and "in sync" in synced["message"]
+    assert synced["failed_job_details"] == [] and "in sync" in synced["message"]
     reqs = out("jobs", "list-resource-requirements", str(wf))["jobs"]
     assert {r["job_name"] for r in reqs} == {"ok", "bad"}
 

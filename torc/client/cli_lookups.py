@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from torc import states as S
+from torc import slurm
 from torc.client import output, pick
 from torc.client.parser_walk import verbs_of
 from torc.client.stub import TorcClient
@@ -198,32 +198,37 @@ def cmd_job_logs(c: TorcClient, a: argparse.Namespace) -> None:
 
 
 def cmd_sync_status(c: TorcClient, a: argparse.Namespace) -> None:
-    """Running jobs whose worker or allocation is gone. The coordinator fails them itself
-    (missed heartbeats, squeue): this shows what it has not caught up with yet."""
-    from torc import slurm
-    workers = {w.id: w for w in c.list_workers(a.id)}
-    ended = {x.slurm_job_id for x in c.list_allocations(a.id)
-             if x.state in slurm.FINAL_STATES}
-    orphans = []
-    for j in c.list_jobs(a.id):
-        if j.status not in S.ACTIVE:
-            continue
-        w = workers.get(j.worker_id)
-        gone = w is None or w.lost or not w.active or (w.slurm_job_id in ended)
-        if gone:
-            orphans.append({"job_id": j.id, "job_name": j.name, "worker_id": j.worker_id,
-                            "slurm_job_id": w.slurm_job_id if w else None})
-    message = ("the coordinator fails these itself once their worker misses three heartbeats "
-               "or squeue reports the allocation ended" if orphans else
-               "in sync: every running job is on a live worker")
-    if a.format == "json":
-        output.emit_json({"workflow_id": a.id, "dry_run": a.dry_run, "orphaned_jobs": orphans,
-                          "message": message})
-    else:
-        if orphans:
-            output.table(f"running jobs of workflow {a.id} whose worker is gone", orphans,
-                         ["job_id", "job_name", "worker_id", "slurm_job_id"])
-        print(message)
+    """Torc's ``workflows sync-status``: the coordinator asks Slurm now (it also does every
+    ``--slurm-poll-interval``) and fails the jobs of allocations that ended (``--dry-run``:
+    only says which), so that ``torc recover`` can run them again."""
+    r = c.sync_status(a.id, dry_run=a.dry_run)
+    jobs = [{"job_id": j.job_id, "job_name": j.job_name, "worker_id": j.worker_id,
+             "reason": "Allocation terminated", "slurm_job_id": j.slurm_job_id or None}
+            for j in r.orphaned_jobs]
+    gone = [x for x in r.changed_allocations if x.state in slurm.FINAL_STATES]
+    if a.format == "json":  # Torc's OrphanCleanupResult, and what torc-py adds
+        output.emit_json({
+            "workflow_id": a.id, "dry_run": a.dry_run, "slurm_jobs_failed": len(jobs),
+            # allocations found ended that ran none of the failed jobs
+            "pending_allocations_cleaned": len({x.slurm_job_id for x in gone}
+                                               - {j["slurm_job_id"] for j in jobs}),
+            "running_jobs_failed": 0, "failed_job_details": jobs,
+            "message": (f"{len(jobs)} job(s) {'would be ' if a.dry_run else ''}marked as "
+                        "failed" if jobs else "in sync with Slurm: no orphaned jobs"),
+            "lost_worker_ids": list(r.lost_worker_ids),
+            "changed_allocations": [{"slurm_job_id": x.slurm_job_id, "state": x.state}
+                                    for x in r.changed_allocations]})
+        return
+    for x in r.changed_allocations:
+        print(f"Slurm job {x.slurm_job_id} ({x.scheduler}) is {x.state}")
+    if not jobs:
+        print("No orphaned jobs found. Workflow state is in sync with Slurm.")
+        return
+    output.table(f"{'would fail' if a.dry_run else 'failed'}: jobs of workflow {a.id} whose "
+                 "Slurm allocation has ended", jobs,
+                 ["job_id", "job_name", "worker_id", "slurm_job_id"])
+    if not a.dry_run:
+        print(f"{len(jobs)} job(s) marked as failed; `torc recover {a.id}` runs them again")
 
 
 def cmd_ping(c: None, a: argparse.Namespace) -> None:
@@ -272,14 +277,14 @@ def add_commands(sub: Any) -> None:
             ("jobs", "list-resource-requirements", cmd_job_requirements,
              "what each job asks for"),
             ("workflows", "sync-status", cmd_sync_status,
-             "running jobs whose worker or Slurm allocation is gone")):
+             "ask Slurm now; fail jobs whose allocation has ended")):
         s = verbs_of(sub, group).add_parser(verb, help=text)
         s.add_argument("id", type=int)
         if verb == "list-resource-requirements":
             s.add_argument("-j", "--job-id", type=int, help="only this job")
         if verb == "sync-status":
             s.add_argument("--dry-run", action="store_true",
-                           help="Torc's flag: this only reports; the coordinator fails them")
+                           help="say what would change; change nothing")
         s.set_defaults(func=func)
     s = verbs_of(sub, "jobs").add_parser("logs", help="a job's stdout (or --stderr), its "
                                        "latest attempt's unless --run-id/--attempt-id")

@@ -286,6 +286,11 @@ class TorcClient:
         """Slurm allocations submitted for the workflow, with their last known state."""
         return list(self.call("ListAllocations", pb.WorkflowRef(workflow_id=wf_id)).allocations)
 
+    def sync_status(self, wf_id: int, dry_run: bool = False) -> pb.SyncStatusResponse:
+        """Have the coordinator ask Slurm now about the workflow's allocations and fail the
+        jobs of those that ended (``dry_run``: only say which)."""
+        return self.call("SyncStatus", pb.SyncStatusRequest(workflow_id=wf_id, dry_run=dry_run))
+
     def watch_events(self, wf_id: int = 0, history: bool = False,
                      mark_history_end: bool = False, job_events: bool = False) -> Any:
         """Iterator over the workflow event feed (0: all workflows); with ``history``, the

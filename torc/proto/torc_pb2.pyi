@@ -1015,6 +1015,36 @@ class ListAllocationsResponse(_message.Message):
     allocations: _containers.RepeatedCompositeFieldContainer[Allocation]
     def __init__(self, allocations: _Optional[_Iterable[_Union[Allocation, _Mapping]]] = ...) -> None: ...
 
+class SyncStatusRequest(_message.Message):
+    __slots__ = ("workflow_id", "dry_run")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    dry_run: bool
+    def __init__(self, workflow_id: _Optional[int] = ..., dry_run: _Optional[bool] = ...) -> None: ...
+
+class OrphanedJob(_message.Message):
+    __slots__ = ("job_id", "job_name", "worker_id", "slurm_job_id")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_NAME_FIELD_NUMBER: _ClassVar[int]
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    SLURM_JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    job_name: str
+    worker_id: int
+    slurm_job_id: str
+    def __init__(self, job_id: _Optional[int] = ..., job_name: _Optional[str] = ..., worker_id: _Optional[int] = ..., slurm_job_id: _Optional[str] = ...) -> None: ...
+
+class SyncStatusResponse(_message.Message):
+    __slots__ = ("changed_allocations", "lost_worker_ids", "orphaned_jobs")
+    CHANGED_ALLOCATIONS_FIELD_NUMBER: _ClassVar[int]
+    LOST_WORKER_IDS_FIELD_NUMBER: _ClassVar[int]
+    ORPHANED_JOBS_FIELD_NUMBER: _ClassVar[int]
+    changed_allocations: _containers.RepeatedCompositeFieldContainer[Allocation]
+    lost_worker_ids: _containers.RepeatedScalarFieldContainer[int]
+    orphaned_jobs: _containers.RepeatedCompositeFieldContainer[OrphanedJob]
+    def __init__(self, changed_allocations: _Optional[_Iterable[_Union[Allocation, _Mapping]]] = ..., lost_worker_ids: _Optional[_Iterable[int]] = ..., orphaned_jobs: _Optional[_Iterable[_Union[OrphanedJob, _Mapping]]] = ...) -> None: ...
+
 class WatchEventsRequest(_message.Message):
     __slots__ = ("workflow_id", "history", "mark_history_end", "job_events")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]

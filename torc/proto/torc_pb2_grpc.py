@@ -149,6 +149,11 @@ class TorcStub:
                 request_serializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
                 response_deserializer=torc_dot_proto_dot_torc__pb2.ListAllocationsResponse.FromString,
                 _registered_method=True)
+        self.SyncStatus = channel.unary_unary(
+                '/torc.v1.Torc/SyncStatus',
+                request_serializer=torc_dot_proto_dot_torc__pb2.SyncStatusRequest.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.SyncStatusResponse.FromString,
+                _registered_method=True)
         self.RegisterWorker = channel.unary_unary(
                 '/torc.v1.Torc/RegisterWorker',
                 request_serializer=torc_dot_proto_dot_torc__pb2.RegisterWorkerRequest.SerializeToString,
@@ -423,6 +428,14 @@ class TorcServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SyncStatus(self, request, context):
+        """Ask Slurm now about the workflow's allocations (torc workflows sync-status): record their
+        states, and declare the workers of ended ones lost, failing the jobs they were running.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RegisterWorker(self, request, context):
         """Workers.
         """
@@ -691,6 +704,11 @@ def add_TorcServicer_to_server(servicer, server):
                     servicer.ListAllocations,
                     request_deserializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.FromString,
                     response_serializer=torc_dot_proto_dot_torc__pb2.ListAllocationsResponse.SerializeToString,
+            ),
+            'SyncStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.SyncStatus,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.SyncStatusRequest.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.SyncStatusResponse.SerializeToString,
             ),
             'RegisterWorker': grpc.unary_unary_rpc_method_handler(
                     servicer.RegisterWorker,
@@ -1429,6 +1447,33 @@ class Torc:
             '/torc.v1.Torc/ListAllocations',
             torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
             torc_dot_proto_dot_torc__pb2.ListAllocationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SyncStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/SyncStatus',
+            torc_dot_proto_dot_torc__pb2.SyncStatusRequest.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.SyncStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from torc.errors import InvalidArgument, TorcError
+from torc import slurm
+from torc.errors import FailedPrecondition, InvalidArgument, TorcError
 from torc.proto import torc_pb2 as pb
 from torc.server import heap
-from torc.server.rpc import convert
+from torc.server.rpc import convert, watchers
 from torc.server.rpc.replies import abort, paged
 from torc.server.rpc.service_core import ServiceCore, Subscriber, event_message
 from torc.server.state import access, live
@@ -131,6 +132,31 @@ class WorkflowRpcs:
         wf = await self.core.read(context, request.workflow_id)
         return pb.ListAllocationsResponse(allocations=[convert.allocation(wf.id, a)
                                                        for a in wf.allocations])
+
+    async def SyncStatus(self, request: pb.SyncStatusRequest,
+                         context: grpc.aio.ServicerContext) -> pb.SyncStatusResponse:
+        try:
+            wf = (self.core.readable(context, request.workflow_id) if request.dry_run
+                  else self.core.writable(context, request.workflow_id))
+            before = {w.id: sorted(w.jobs) for w in self.store.workers.values()
+                      if w.workflow_id == wf.id}
+            found = await watchers.sync_workflow(self.core, wf.id, request.dry_run)
+        except slurm.SlurmError as e:  # before TorcError, which it is
+            await abort(context, FailedPrecondition(f"cannot ask Slurm about workflow "
+                                                    f"{request.workflow_id}'s allocations: "
+                                                    f"{e.message}"))
+        except TorcError as e:
+            await abort(context, e)
+        await self.core.durable(context)
+        states = {ev.slurm_job_id: ev.state for ev in found.states}
+        changed = [convert.allocation(wf.id, {**a, "state": states[a["slurm_job_id"]]})
+                   for a in wf.allocations if a["slurm_job_id"] in states]
+        orphans = [pb.OrphanedJob(job_id=j, job_name=wf.jobs[j - 1].name, worker_id=w.id,
+                                  slurm_job_id=w.slurm_job_id)
+                   for w in found.lost for j in before.get(w.id, ())]
+        return pb.SyncStatusResponse(changed_allocations=changed,
+                                     lost_worker_ids=[w.id for w in found.lost],
+                                     orphaned_jobs=orphans)
 
     async def WatchEvents(self, request: pb.WatchEventsRequest,
                           context: grpc.aio.ServicerContext) -> AsyncIterator[pb.WorkflowEvent]:

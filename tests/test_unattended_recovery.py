@@ -1,17 +1,20 @@
-"""``torc watch --auto-schedule``: ready jobs that no worker or allocation will run get new
-Slurm allocations by themselves (Torc's automatic-recovery chapter). The rules are checked
-look by look; the whole loop on the real local Slurm cluster, with an allocation canceled
-mid-run."""
+"""Unattended recovery on the real local Slurm cluster. ``torc watch --auto-schedule``: ready
+jobs that no worker or allocation will run get new Slurm allocations by themselves (Torc's
+automatic-recovery chapter; the rules checked look by look, the loop with an allocation
+canceled mid-run). ``torc workflows sync-status``: jobs of an allocation that ended are failed
+at once, not after missed heartbeats."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Coordinator, cli_json, job_states, run_cli, wait_for
-from tests.test_slurm import schedule, scheduler, submit
+from tests.conftest import Coordinator, cli_json, cli_rows, job_states, run_cli, wait_for
+from tests.test_slurm import _start_victim, schedule, scheduler, slurm_jobs_alive, submit
 from torc.client.auto_schedule import Look, Options, decide
 
 OPTS = Options(threshold=5, cooldown=1800, stranded_timeout=7200)
@@ -67,3 +70,35 @@ def test_watch_brings_a_workflow_whose_allocation_was_canceled_to_completion(
     assert set(job_states(c, wf_id).values()) == {"completed"}
     allocations = c.list_allocations(wf_id)
     assert len(allocations) >= 2 and allocations[0].slurm_job_id == first.slurm_job_id
+
+
+def test_sync_status_fails_the_jobs_of_an_ended_allocation_at_once(cluster: None,
+                                                                    tmp_path: Path) -> None:
+    """The coordinator would notice only after its next squeue look (an hour here) or three
+    missed heartbeats (half an hour): sync-status asks Slurm now."""
+    c = Coordinator(tmp_path / "coord", "--heartbeat-interval", "600",
+                    "--slurm-poll-interval", "3600")
+    c.start()
+    try:
+        wf_id, _, worker, victim_pid = _start_victim(c, tmp_path)
+        for pid in (worker.pid, victim_pid):
+            os.kill(pid, signal.SIGKILL)
+        (alloc,) = c.client.list_allocations(wf_id)
+        subprocess.run(["scancel", alloc.slurm_job_id], check=True)
+        wait_for(lambda: not slurm_jobs_alive([alloc.slurm_job_id]), timeout=60)
+        dry = cli_json("workflows", "sync-status", str(wf_id), "--dry-run", url=c.url)
+        assert [j["job_name"] for j in dry["failed_job_details"]] == ["victim"]
+        assert dry["failed_job_details"][0]["slurm_job_id"] == alloc.slurm_job_id
+        assert job_states(c.client, wf_id)["victim"] == "running"  # nothing changed
+        r = run_cli("workflows", "sync-status", str(wf_id), url=c.url)
+        assert r.returncode == 0, r.stderr
+        assert "victim" in r.stdout and f"torc recover {wf_id}" in r.stdout, r.stdout
+        assert job_states(c.client, wf_id) == {"victim": "failed", "after": "canceled"}
+        (lost,) = [w for w in cli_rows("workers", "list", str(wf_id), url=c.url)
+                   if w["role"] == "worker"]
+        assert lost["state"] == "lost"
+        assert c.client.list_allocations(wf_id)[0].state not in ("RUNNING", "SUBMITTED")
+        again = cli_json("workflows", "sync-status", str(wf_id), url=c.url)
+        assert again["failed_job_details"] == [] and "in sync" in again["message"]
+    finally:
+        c.close()
