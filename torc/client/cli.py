@@ -21,6 +21,7 @@ from torc.client import (
     cli_exec,
     cli_groups,
     cli_jobs,
+    cli_logs,
     cli_lookups,
     cli_plans,
     cli_relations,
@@ -184,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_plans.add_commands(wverbs)
     cli_transfer.add_commands(wverbs)
     cli_slurm.add_commands(sub)
+    cli_logs.add_commands(sub)
     cli_jobs.add_commands(sub)
     _listing_commands(sub)
     cli_groups.add_commands(sub)

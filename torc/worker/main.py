@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from torc import logs, slurm
@@ -16,6 +17,7 @@ from torc.exits import exit_now
 from torc.logs import LOG_LEVEL
 from torc.options import add_worker_arguments
 from torc.spec.units import parse_memory
+from torc.worker import node_logs
 from torc.worker.gpus import detect_gpu_ids
 from torc.worker.resources import detect_placement, detect_resources
 from torc.worker.runner import WorkerRunner
@@ -113,8 +115,17 @@ def main(argv: list[str] | None = None) -> None:
         print(f"torc-worker: log in {log_file}", file=sys.stderr, flush=True)
     logs.configure(args.log_level, file=log_file, stderr=not log_file)
     options = options_from_args(args, args.url or default_url(), args.workflow_id)
+    started = datetime.now()
+    in_allocation = bool(os.environ.get("SLURM_JOB_ID")) and not args.target_on_stdin
+    if in_allocation:
+        options.output_dir.mkdir(parents=True, exist_ok=True)
+        node_logs.capture_env(options.output_dir, args.workflow_id)
+    runner = WorkerRunner(options)
+    code = asyncio.run(runner.run())
+    if in_allocation and (code or runner.jobs_failed):
+        node_logs.capture_dmesg(options.output_dir, args.workflow_id, started)
     # Its work is reported, its channel closed and its log written by then.
-    exit_now(asyncio.run(WorkerRunner(options).run()), in_process=argv is not None)
+    exit_now(code, in_process=argv is not None)
 
 
 if __name__ == "__main__":

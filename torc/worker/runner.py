@@ -220,6 +220,12 @@ class WorkerRunner:
             t.cancel()
         await self.conn.close()
 
+    @property
+    def jobs_failed(self) -> int:
+        """Jobs that ran here and did not succeed (0 if it never registered)."""
+        state = getattr(self, "state", None)
+        return state.jobs_failed if state is not None else 0
+
     def _exit_code(self) -> int:
         failure = self.state.failure
         if self.reporter.pending:

@@ -105,6 +105,7 @@ class WorkerState:
         self.actions_pending = False
         self.claiming = False  # a claim (long poll, or riding on reports) is in flight
         self.jobs_run = 0
+        self.jobs_failed = 0  # not succeeded: the node's kernel log is kept (node_logs)
         self.mean_seconds: float | None = None  # recent job duration (moving average)
         self.dequeued_at = 0.0  # when a job last left the queue (or the queue filled)
         self.idle_since = 0.0
@@ -318,6 +319,7 @@ class WorkerState:
         out: list[Command] = []
         if e.report is not None:
             self.jobs_run += 1
+            self.jobs_failed += not e.succeeded
             self.mean_seconds = e.took if self.mean_seconds is None else \
                 0.8 * self.mean_seconds + 0.2 * e.took
             if not slot.refused:
