@@ -107,8 +107,8 @@ def test_retry_runs_a_failed_job_again_while_the_rest_runs(coordinator: Coordina
 
 
 def test_random_cancels_and_retries_keep_the_graph_consistent() -> None:
-    """Random graphs driven by a worker while jobs are canceled, terminated and retried at
-    random: after every event the invariants hold (each blocked job waits for exactly its
+    """Random graphs driven by a worker while jobs are canceled, terminated, retried, held in
+    pending_failed and judged failed at random: after every event the invariants hold (each blocked job waits for exactly its
     dependencies not done), and driving on always ends with every job done."""
     import random
 
@@ -118,14 +118,16 @@ def test_random_cancels_and_retries_keep_the_graph_consistent() -> None:
     from torc.server.state.reports import FINISHED, STARTED
     from torc.server.state.store import Store
 
-    for seed in range(150):
+    for seed in range(600):
         rng = random.Random(seed)
         n = rng.randint(3, 12)
         jobs = [{"name": f"j{i}", "command": "true", "rr": 0,
                  "deps": sorted(rng.sample(range(i), rng.randint(0, min(i, 3)))),
                  "cancel_on_blocking_job_failure": rng.random() < 0.7} for i in range(n)]
         store = Store()
+        # Half of them hold failures in pending_failed for an assistant to judge.
         store.apply(E.CreateWorkflow(1, {"name": "r", "jobs": jobs,
+                                         "use_pending_failed": rng.random() < 0.5,
                                          "resource_requirements": [{}]}, "u", 0.0))
         store.apply(E.InitializeWorkflow(1, 0.0))
         store.apply(E.RegisterWorker(1, 1, 0.0))
@@ -150,6 +152,8 @@ def test_random_cancels_and_retries_keep_the_graph_consistent() -> None:
                 rc = rng.choice((0, 0, 1))
                 apply(E.Report(1, 1, (E.ReportRow(job.id, FINISHED, rc, 0, 1.0, 2.0,
                                                   job.run_id, job.attempt_id),)))
+            elif job.status == S.PENDING_FAILED and move < 0.5:
+                apply(E.FailPending(1, (job.id,), float(step)))
             elif move < 0.9:
                 apply(E.CancelJobs(1, (job.id,), float(step), rng.random() < 0.5))
             else:
@@ -157,6 +161,10 @@ def test_random_cancels_and_retries_keep_the_graph_consistent() -> None:
         # The worker kills what was canceled under it and runs the rest to the end.
         for _ in range(20 * n):
             live = [j for j in wf.jobs if j.status in (S.READY, S.PENDING, S.RUNNING)]
+            held = tuple(j.id for j in wf.jobs if j.status == S.PENDING_FAILED)
+            if held:  # the assistant retries them (in the current run, as the next attempt)
+                apply(E.ResetStatus(1, 0.0, job_ids=held, retry=True))
+                continue
             if not live:
                 break
             for j in live:
@@ -166,3 +174,53 @@ def test_random_cancels_and_retries_keep_the_graph_consistent() -> None:
                     apply(E.Report(1, 1, (E.ReportRow(j.id, FINISHED, 0, 0, 1.0, 2.0,
                                                       j.run_id, j.attempt_id),)))
         assert wf.done_count == len(wf.jobs), (seed, [S.name(j.status) for j in wf.jobs])
+
+
+def _held_workflow():  # type: ignore[no-untyped-def]
+    """A store whose job ``a`` failed into pending_failed, ``b`` waiting on it."""
+    from torc.server.state import events as E
+    from torc.server.state.reports import FINISHED
+    from torc.server.state.store import Store
+    store = Store()
+    store.apply(E.CreateWorkflow(1, {"name": "held", "use_pending_failed": True,
+                                     "resource_requirements": [{}], "jobs": [
+        {"name": "a", "command": "x", "rr": 0, "deps": []},
+        {"name": "b", "command": "y", "rr": 0, "deps": [0]}]}, "u", 0.0))
+    store.apply(E.InitializeWorkflow(1, 0.0))
+    store.apply(E.RegisterWorker(1, 1, 0.0))
+    store.apply(E.ClaimJobs(1, 1, (1,)))
+    store.apply(E.Report(1, 1, (E.ReportRow(1, FINISHED, 1, 0, 1.0, 2.0, 1, 1),)))
+    return store
+
+
+def test_a_retried_pending_failed_job_unblocks_its_dependents_when_it_completes() -> None:
+    """An assistant's (or the TUI's) retry of a job held in pending_failed: once the retry
+    completes, what waits on it runs. The held job had not been counted done by its
+    dependents, so the retry must not count it undone a second time."""
+    from torc import states as S
+    from torc.server.state import events as E
+    from torc.server.state.reports import FINISHED
+    store = _held_workflow()
+    wf = store.workflow(1)
+    assert [j.status for j in wf.jobs] == [S.PENDING_FAILED, S.BLOCKED]
+    store.apply(E.ResetStatus(1, 3.0, job_ids=(1,), retry=True))
+    store.check()
+    store.apply(E.ClaimJobs(1, 1, (1,)))
+    store.apply(E.Report(1, 1, (E.ReportRow(1, FINISHED, 0, 0, 4.0, 5.0, 1, 2),)))
+    store.check()
+    assert [j.status for j in wf.jobs] == [S.COMPLETED, S.READY]
+
+
+def test_a_pending_failed_job_judged_permanent_fails_and_cancels_its_dependents() -> None:
+    from torc import states as S
+    from torc.errors import FailedPrecondition
+    from torc.server.state import events as E
+    store = _held_workflow()
+    wf = store.workflow(1)
+    with pytest.raises(FailedPrecondition, match="job 2 .b. is blocked, not pending_failed"):
+        store.apply(E.FailPending(1, (1, 2), 3.0))
+    assert [j.status for j in wf.jobs] == [S.PENDING_FAILED, S.BLOCKED]  # all or nothing
+    store.apply(E.FailPending(1, (1,), 3.0))
+    store.check()
+    assert [j.status for j in wf.jobs] == [S.FAILED, S.CANCELED]
+    assert wf.done_count == 2

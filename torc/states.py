@@ -79,7 +79,8 @@ TRANSITIONS: dict[JobStatus, dict[JobStatus, str]] = {
     CANCELED: {UNINITIALIZED: "reset, reinitialize, recover"},
     TERMINATED: {UNINITIALIZED: "reset, reinitialize, recover"},
     DISABLED: {UNINITIALIZED: "reset"},
-    PENDING_FAILED: {UNINITIALIZED: "recover, reset"},
+    PENDING_FAILED: {UNINITIALIZED: "recover, reset",
+                     FAILED: "judged a permanent failure (an assistant; torc mcp)"},
 }
 # The table as bit masks by old state: checking a change costs an index and a shift.
 _ALLOWED = [0] * (max(JobStatus) + 1)

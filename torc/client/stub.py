@@ -211,6 +211,11 @@ class TorcClient:
         return self.call("UpdateJob", pb.UpdateJobRequest(workflow_id=wf_id, job_id=job_id,
                                                           **changes))
 
+    def fail_pending_jobs(self, wf_id: int, job_ids: list[int]) -> list[pb.Job]:
+        """Jobs held in pending_failed become failed; their dependents are canceled."""
+        return list(self.call("FailPendingJobs", pb.FailPendingJobsRequest(
+            workflow_id=wf_id, job_ids=job_ids)).jobs)
+
     def cancel_jobs(self, wf_id: int, job_ids: list[int], terminate: bool = False
                     ) -> list[pb.Job]:
         """Cancel (``terminate``: a running one ends terminated) single jobs; they are

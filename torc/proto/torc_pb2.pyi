@@ -256,6 +256,14 @@ class UpdateJobRequest(_message.Message):
     command: str
     def __init__(self, workflow_id: _Optional[int] = ..., job_id: _Optional[int] = ..., priority: _Optional[int] = ..., resource_requirements: _Optional[str] = ..., num_cpus: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., num_gpus: _Optional[int] = ..., num_nodes: _Optional[int] = ..., runtime_seconds: _Optional[float] = ..., command: _Optional[str] = ...) -> None: ...
 
+class FailPendingJobsRequest(_message.Message):
+    __slots__ = ("workflow_id", "job_ids")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    job_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, workflow_id: _Optional[int] = ..., job_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
 class CancelJobsRequest(_message.Message):
     __slots__ = ("workflow_id", "job_ids", "terminate")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]

@@ -129,6 +129,11 @@ class TorcStub:
                 request_serializer=torc_dot_proto_dot_torc__pb2.CancelJobsRequest.SerializeToString,
                 response_deserializer=torc_dot_proto_dot_torc__pb2.ListJobsResponse.FromString,
                 _registered_method=True)
+        self.FailPendingJobs = channel.unary_unary(
+                '/torc.v1.Torc/FailPendingJobs',
+                request_serializer=torc_dot_proto_dot_torc__pb2.FailPendingJobsRequest.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.ListJobsResponse.FromString,
+                _registered_method=True)
         self.ListResults = channel.unary_unary(
                 '/torc.v1.Torc/ListResults',
                 request_serializer=torc_dot_proto_dot_torc__pb2.ListResultsRequest.SerializeToString,
@@ -399,6 +404,14 @@ class TorcServicer:
     def CancelJobs(self, request, context):
         """Cancel (or terminate) single jobs, killing them where they run; what depends on them
         is canceled in turn. Answers with every job it canceled.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FailPendingJobs(self, request, context):
+        """Jobs held in pending_failed become failed (AI-assisted recovery judged them permanent);
+        their dependents are canceled. All or nothing. Answers with the jobs it failed.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -683,6 +696,11 @@ def add_TorcServicer_to_server(servicer, server):
             'CancelJobs': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelJobs,
                     request_deserializer=torc_dot_proto_dot_torc__pb2.CancelJobsRequest.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.ListJobsResponse.SerializeToString,
+            ),
+            'FailPendingJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.FailPendingJobs,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.FailPendingJobsRequest.FromString,
                     response_serializer=torc_dot_proto_dot_torc__pb2.ListJobsResponse.SerializeToString,
             ),
             'ListResults': grpc.unary_unary_rpc_method_handler(
@@ -1338,6 +1356,33 @@ class Torc:
             target,
             '/torc.v1.Torc/CancelJobs',
             torc_dot_proto_dot_torc__pb2.CancelJobsRequest.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.ListJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FailPendingJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/FailPendingJobs',
+            torc_dot_proto_dot_torc__pb2.FailPendingJobsRequest.SerializeToString,
             torc_dot_proto_dot_torc__pb2.ListJobsResponse.FromString,
             options,
             channel_credentials,

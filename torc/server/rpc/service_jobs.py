@@ -122,6 +122,15 @@ class JobRpcs:
         wf = self.store.workflow(request.workflow_id)
         return pb.ListJobsResponse(jobs=[convert.job(wf, j) for j in jobs], total=len(jobs))
 
+    async def FailPendingJobs(self, request: pb.FailPendingJobsRequest,
+                              context: grpc.aio.ServicerContext) -> pb.ListJobsResponse:
+        job_ids = await self.core.local(context, request.workflow_id, "jobs",
+                                        tuple(request.job_ids))
+        jobs = await self.core.commit(E.FailPending(request.workflow_id, job_ids, time.time()),
+                                      context)
+        wf = self.store.workflow(request.workflow_id)
+        return pb.ListJobsResponse(jobs=[convert.job(wf, j) for j in jobs], total=len(jobs))
+
     async def ListJobs(self, request: pb.ListJobsRequest,
                        context: grpc.aio.ServicerContext) -> pb.ListJobsResponse:
         wf = await self.core.read(context, request.workflow_id)

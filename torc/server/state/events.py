@@ -262,6 +262,17 @@ class CancelJobs(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class FailPending(Event):
+    """Jobs held in pending_failed judged permanent failures (AI-assisted recovery): they
+    become failed, and what depends on them is canceled as after any failure."""
+
+    KIND = "fail_pending"
+    workflow_id: int
+    job_ids: tuple[int, ...]
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
 class AddToWorkflow(Event):
     """Jobs (as columns), files, user data and resource requirements added to a workflow
     not yet initialized, normalized with what it holds (``additions.plan``): indexes count
@@ -346,6 +357,6 @@ KINDS: dict[str, type[Event]] = {cls.KIND: cls for cls in (
     CancelWorkflow, RegisterWorker, UnregisterWorker, ClaimJobs, Report, ClaimActions,
     ActionResult, WorkerLost, RecordAllocation, AllocationState, UpdateUserData, UpdateJob,
     AddToWorkflow,
-    CancelJobs, ImportWorkflow, ArchiveWorkflow,
+    CancelJobs, FailPending, ImportWorkflow, ArchiveWorkflow,
     GroupCreate, GroupDelete,
     GroupAddUser, GroupRemoveUser, GroupAddWorkflow, GroupRemoveWorkflow)}

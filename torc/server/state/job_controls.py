@@ -94,13 +94,16 @@ def retry_jobs(wf: Workflow, job_ids: tuple[int, ...]) -> int:
     below = [d for d in wf.downstream(sorted(retried))
              if d.id not in retried and d.status == S.CANCELED]
     attempts = {j.id: j.attempt_id for j in jobs}
+    # A pending_failed job was never counted done by its dependents (they were held, not
+    # told): only jobs that ended count as not done again below.
+    ended = [j for j in (*jobs, *below) if j.status != S.PENDING_FAILED]
     for job in (*jobs, *below):
         wf.set_status(job, S.UNINITIALIZED)
         job.return_code = None
         job.worker_id = 0
     # Dependents still waiting (the tolerant ones) count these jobs as not done again.
     again = retried | {d.id for d in below}
-    for job in (*jobs, *below):
+    for job in ended:
         for d_id in job.dependents:
             d = wf.jobs[d_id - 1]
             if d.status == S.BLOCKED and d_id not in again:

@@ -66,6 +66,7 @@ class Store:
             E.UpdateJob: self._update_job,
             E.AddToWorkflow: self._add,
             E.CancelJobs: self._cancel_jobs,
+            E.FailPending: self._fail_pending,
             E.ImportWorkflow: self._import,
             E.ArchiveWorkflow: self._archive,
             **{t: self.groups.apply for t in (E.GroupCreate, E.GroupDelete, E.GroupAddUser,
@@ -344,6 +345,26 @@ class Store:
             self._note(wf.id, ev.ts, "complete", f"workflow {wf.id} complete")
         self._wake(wf.id)
         self._fx.stop.add(wf.id)  # heartbeat streams: a job they run may have to be killed
+        return jobs
+
+    def _fail_pending(self, ev: E.FailPending) -> list[Job]:
+        """All or nothing: every job must be pending_failed."""
+        wf = self.workflow(ev.workflow_id)
+        jobs = [wf.job(i) for i in ev.job_ids]
+        for j in jobs:
+            if j.status != S.PENDING_FAILED:
+                raise FailedPrecondition(f"job {wf.gid(j.id)} ({j.name}) is "
+                                         f"{S.name(j.status)}, not pending_failed")
+        for j in jobs:
+            wf.set_status(j, S.FAILED)
+        wf.propagate(jobs)
+        wf.after_change()
+        self._note(wf.id, ev.ts, "jobs_failed", f"{len(jobs)} pending_failed job(s) judged "
+                   "permanent failures: " + ", ".join(j.name for j in jobs[:10])
+                   + (" ..." if len(jobs) > 10 else ""))
+        if wf.done_count == len(wf.jobs):
+            self._note(wf.id, ev.ts, "complete", f"workflow {wf.id} complete")
+        self._wake(wf.id)
         return jobs
 
     def _add(self, ev: E.AddToWorkflow) -> list[Job]:
