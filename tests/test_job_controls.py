@@ -108,8 +108,9 @@ def test_retry_runs_a_failed_job_again_while_the_rest_runs(coordinator: Coordina
 
 def test_random_cancels_and_retries_keep_the_graph_consistent() -> None:
     """Random graphs driven by a worker while jobs are canceled, terminated, retried, held in
-    pending_failed and judged failed at random: after every event the invariants hold (each blocked job waits for exactly its
-    dependencies not done), and driving on always ends with every job done."""
+    pending_failed and judged failed at random: after every event the invariants hold (each
+    blocked job waits for exactly its dependencies not done), and driving on always ends with
+    every job done."""
     import random
 
     from torc import states as S

@@ -37,6 +37,7 @@ from torc.client import (
     submit,
     watch,
 )
+from torc.client.mcp import command as mcp_command
 from torc.client.stub import TorcClient, load_spec
 from torc.config import DEFAULT_URL
 from torc.errors import TorcError
@@ -300,6 +301,7 @@ def _running_commands(sub: Any) -> None:
     s.set_defaults(func=None)
 
     cli_exec.add_command(sub)
+    mcp_command.add_command(sub)
     from torc.client.tui.command import add_command as add_tui
     add_tui(sub)
     from torc.client.dash.command import add_command as add_dash
@@ -362,6 +364,10 @@ def main(argv: list[str] | None = None) -> None:
         if args.group == "tui":
             from torc.client.tui.app import run_tui
             sys.exit(run_tui(args, url))
+        if args.group == "mcp":
+            from torc.client.mcp.command import serve
+            from torc.config import default_url
+            sys.exit(serve(url or default_url(), args))
         if args.group == "exec":
             sys.exit(cli_exec.run_exec(args, url, args.format))
         if getattr(args, "completion", False):

@@ -120,24 +120,27 @@ def recover_workflow(a: argparse.Namespace, url: str | None) -> int:
             if a.id is None:
                 from torc.client.pick import workflow_id
                 a.id = workflow_id(c, a)
+            # Jobs held in pending_failed go to the assistant first: it retries or fails each.
+            retried = _ai_classify(c, a, url) if getattr(a, "ai_recovery", False) else False
             # As in Torc, a hook makes every other failure worth a retry: the hook mends it.
             plan = recover.recovery_plan(c.list_jobs(a.id), c.list_results(a.id, all_runs=True),
                                          a.memory_multiplier, a.runtime_multiplier,
                                          a.retry_unknown or bool(hook))
-            if not plan and a.format != "json":
+            if not plan and not retried and a.format != "json":
                 print(f"nothing to recover in workflow {a.id}: no job failed for lack of "
                       "memory or time" + ("" if a.retry_unknown else
                                           " (--retry-unknown retries the other failures)"))
                 return 0
-            if a.dry_run or not plan:
+            if a.dry_run or (not plan and not retried):
                 _plan_out(a, f"recovery plan of workflow {a.id}", plan)
                 return 0
-            recover.apply_changes(c, a.id, plan)
-            if hook and any(p["reason"].startswith("unknown") for p in plan):
-                hooks.run_recovery_hook(hook, a.id, url)
-            recover.reset_for_recovery(c, a.id, plan)
+            if plan:
+                recover.apply_changes(c, a.id, plan)
+                if hook and any(p["reason"].startswith("unknown") for p in plan):
+                    hooks.run_recovery_hook(hook, a.id, url)
+                recover.reset_for_recovery(c, a.id, plan)
             on_slurm = any(x.action_type == "schedule_nodes" for x in c.list_actions(a.id))
-        if a.format != "json":
+        if a.format != "json" and plan:
             _plan_out(a, f"recovering workflow {a.id}", plan)
         if a.no_run:
             return 0
@@ -149,6 +152,35 @@ def recover_workflow(a: argparse.Namespace, url: str | None) -> int:
     finally:
         if embedded is not None:
             embedded.stop()
+
+
+def _ai_classify(c: TorcClient, a: argparse.Namespace, url: str) -> bool:
+    """``--ai-recovery``: the agent classifies the pending_failed jobs; whether it put any
+    back to run."""
+    from torc.client.mcp import agent
+    held = c.list_jobs(a.id, status="pending_failed")
+    if not held:
+        return False
+    if a.dry_run:
+        print(f"would ask the AI agent {a.ai_agent} to classify {len(held)} pending_failed "
+              f"job(s) of workflow {a.id}")
+        return False
+    agent.invoke(a.id, a.ai_agent, url, a.output_dir)
+    left = c.list_jobs(a.id, status="pending_failed")
+    if left:
+        print(f"{len(left)} job(s) still pending_failed after the AI agent: "
+              + ", ".join(j.name for j in left[:10]), file=sys.stderr)
+    return bool(c.list_jobs(a.id, status="ready", limit=1))
+
+
+def add_ai_arguments(s: argparse.ArgumentParser) -> None:
+    """Torc's ``--ai-recovery`` and ``--ai-agent`` (recover and watch)."""
+    s.add_argument("--ai-recovery", action="store_true",
+                   help="have an AI agent classify pending_failed jobs (retry or fail) "
+                        "through torc's MCP tools")
+    s.add_argument("--ai-agent", default="claude",
+                   help="claude (default), copilot, or your own command (it gets the prompt "
+                        "and TORC_MCP_COMMAND to start the MCP server)")
 
 
 def cmd_plot(c: TorcClient | None, a: argparse.Namespace) -> None:
@@ -218,6 +250,7 @@ def add_commands(sub: Any, workflow_verbs: Any) -> None:
     s.add_argument("--recovery-hook", metavar="CMD",
                    help="run CMD (the workflow id appended, and in TORC_WORKFLOW_ID) before "
                         "jobs that failed for other reasons are retried; exit non-zero to stop")
+    add_ai_arguments(s)
     add_worker_arguments(s)
     s.set_defaults(func=None)
 

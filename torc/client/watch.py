@@ -21,9 +21,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
 
 from torc.arguments import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE
-from torc.client import auto_schedule, failures, output
+from torc.client import auto_schedule, cli_reports, failures, output
 from torc.client.reports import OutputDirs
 from torc.client.stub import TorcClient
+from torc.errors import TorcError
 from torc.options import add_worker_arguments
 
 HISTORY_WAIT_SECONDS = 60.0  # the history comes at once; a bound only for a stuck stream
@@ -79,6 +80,7 @@ def watch(c: TorcClient, a: argparse.Namespace, recover: Any) -> int:
     # there, a line each time the counts change, and the events as they come.
     plain = a.format != "json" and not output.console.is_terminal
     last_line = ""
+    asked_about: frozenset[int] = frozenset()
     scheduler = auto_schedule.AutoScheduler(
         auto_schedule.Options(a.auto_schedule_threshold, a.auto_schedule_cooldown,
                               a.auto_schedule_stranded_timeout),
@@ -105,6 +107,12 @@ def watch(c: TorcClient, a: argparse.Namespace, recover: Any) -> int:
                         progress.update(bars[name], completed=n, total=d["num_jobs"])
                     live.update(Group(Text(f"workflow {a.id}, run {d['run_id']}"), progress,
                                       Text.from_markup("\n".join(latest) or "(no events yet)")))
+                if a.ai_recovery and not d["complete"]:
+                    held = _stalled_on_pending_failed(c, a.id, d["job_counts"])
+                    if held and held != asked_about:
+                        asked_about = held  # once per set: it may leave some held
+                        _ask_agent(c, a)
+                        continue
                 if scheduler is not None and not d["complete"]:
                     for line in scheduler.step(c, a.id, d["job_counts"]):
                         if a.format == "json":
@@ -123,6 +131,24 @@ def watch(c: TorcClient, a: argparse.Namespace, recover: Any) -> int:
                 time.sleep(a.interval)
     finally:
         stop.set()
+
+
+def _stalled_on_pending_failed(c: TorcClient, wf_id: int,
+                               counts: dict[str, int]) -> frozenset[int]:
+    """The pending_failed jobs, when nothing else is ready or running (the workflow waits
+    on them)."""
+    if not counts.get("pending_failed") or any(counts.get(k) for k in
+                                               ("ready", "pending", "running")):
+        return frozenset()
+    return frozenset(j.id for j in c.list_jobs(wf_id, status="pending_failed"))
+
+
+def _ask_agent(c: TorcClient, a: argparse.Namespace) -> None:
+    from torc.client.mcp import agent
+    try:
+        agent.invoke(a.id, a.ai_agent, c.url, a.output_dir)
+    except TorcError as e:  # the watch goes on; the jobs stay held for a person
+        output.console.print(f"[yellow]warning:[/] {escape(e.message)}", highlight=False)
 
 
 def _summary(c: TorcClient, a: argparse.Namespace, d: dict[str, Any]) -> int:
@@ -155,8 +181,6 @@ class _NoLive:
 
 def cmd_watch(c: TorcClient, a: argparse.Namespace) -> None:
     """``torc watch``."""
-    from torc.client import cli_reports
-
     def recover(c: TorcClient, a: argparse.Namespace, check: bool) -> bool:
         if check:
             from torc.client.recover import recovery_plan
@@ -199,5 +223,6 @@ def add_command(sub: Any) -> None:
     s.add_argument("--auto-schedule-stranded-timeout", type=NON_NEGATIVE, default=7200.0,
                    help="seconds after which fewer retries are scheduled anyway; 0: never "
                         "(default: %(default)s)")
+    cli_reports.add_ai_arguments(s)
     add_worker_arguments(s)
     s.set_defaults(func=cmd_watch, dry_run=False, no_run=False)
