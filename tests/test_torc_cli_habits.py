@@ -340,7 +340,7 @@ def test_torc_s_read_verbs_and_refusals(coordinator: Coordinator, tmp_path: Path
     assert [e["category"] for e in out("events", "list", str(wf))["events"]] == ["created"]
     # Torc's piecewise edits are refused, saying what to use instead.
     for words in (("jobs", "create", str(wf), "--name", "x"), ("workflows", "new"),
-                  ("remote",), ("slurm", "create")):
+                  ("slurm", "create")):
         r = run_cli(*words, url=url)
         assert r.returncode == 1 and "torc" in r.stderr.split(":", 2)[-1], (words, r.stderr)
 

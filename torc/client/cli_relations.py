@@ -39,8 +39,6 @@ NOT_HERE = {
     ("workflows", "create-slurm"): "`torc submit-slurm --account A SPEC`, or `torc slurm "
                                    "generate --account A SPEC -o OUT` then `torc workflows "
                                    "create OUT`",
-    ("remote", None): "not built yet: start `torc-worker --url HOST:PORT --workflow-id ID` on "
-                      "each machine (over ssh)",
 }
 
 
@@ -221,10 +219,9 @@ def cmd_events_list(c: TorcClient, a: argparse.Namespace) -> None:
                 ["id", "timestamp", "category", "message"], wrap="events")
 
 
-def _refuse(group: str, verb: str | None) -> Any:
+def _refuse(group: str, verb: str) -> Any:
     def refuse(c: Any, a: argparse.Namespace) -> None:
-        words = f"torc {group}" + (f" {verb}" if verb else "")
-        raise TorcError(f"{words}: {NOT_HERE[(group, verb)]}")
+        raise TorcError(f"torc {group} {verb}: {NOT_HERE[(group, verb)]}")
     return refuse
 
 
@@ -265,11 +262,6 @@ def add_commands(sub: Any) -> None:
     s.add_argument("-c", "--category", help="only events of this kind (e.g. complete)")
     s.set_defaults(func=cmd_events_list)
     for (group, verb), _ in NOT_HERE.items():
-        if verb is None:
-            p = sub.add_parser(group, help="(not in torc-py: says what to use)")
-            p.add_argument("args", nargs=argparse.REMAINDER)
-            p.set_defaults(func=_refuse(group, None), local=True)
-            continue
         verbs = verbs_of(sub, group, "")
         if verb not in verbs.choices:
             p = verbs.add_parser(verb, help="(not in torc-py: says what to use)")

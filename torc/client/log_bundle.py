@@ -18,7 +18,6 @@ import socket
 import tarfile
 import time
 from collections.abc import Iterator
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from torc.client import output
 from torc.client.log_analysis import workflow_of
 from torc.client.stub import TorcClient
 from torc.errors import TorcError
+from torc.version import torc_version
 
 SHOW_PROGRESS_PAST = 200  # files
 
@@ -71,7 +71,7 @@ def bundle(c: TorcClient, wf_id: int, output_dir: Path,
     info = {"workflow_id": wf_id, "workflow_name": wf.name, "user": wf.user,
             "collected_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "collected_on": socket.gethostname(), "coordinator": c.url,
-            "torc_py_version": _version(),
+            "torc_py_version": torc_version(),
             "output_dirs": {("." if i == 0 else f"more_output/{i}"): str(r)
                             for i, r in enumerate(roots)},
             "files": len(files)}
@@ -102,9 +102,3 @@ def bundle(c: TorcClient, wf_id: int, output_dir: Path,
             "log_bytes": size, "bundle_bytes": target.stat().st_size,
             "output_dirs": [str(r) for r in roots]}
 
-
-def _version() -> str:
-    try:
-        return metadata.version("torc-py")
-    except metadata.PackageNotFoundError:
-        return "unknown"

@@ -291,6 +291,16 @@ class TorcClient:
         """Slurm allocations submitted for the workflow, with their last known state."""
         return list(self.call("ListAllocations", pb.WorkflowRef(workflow_id=wf_id)).allocations)
 
+    def update_remote_workers(self, wf_id: int, add: list[str] = (),  # type: ignore[assignment]
+                              remove: list[str] = ()) -> list[str]:  # type: ignore[assignment]
+        """Add and remove hosts of the workflow's remote workers; the list after."""
+        return list(self.call("UpdateRemoteWorkers", pb.UpdateRemoteWorkersRequest(
+            workflow_id=wf_id, add=list(add), remove=list(remove))).hosts)
+
+    def list_remote_workers(self, wf_id: int) -> list[str]:
+        """The hosts of the workflow's remote workers, in the order added."""
+        return list(self.call("ListRemoteWorkers", pb.WorkflowRef(workflow_id=wf_id)).hosts)
+
     def sync_status(self, wf_id: int, dry_run: bool = False) -> pb.SyncStatusResponse:
         """Have the coordinator ask Slurm now about the workflow's allocations and fail the
         jobs of those that ended (``dry_run``: only say which)."""

@@ -1023,6 +1023,22 @@ class ListAllocationsResponse(_message.Message):
     allocations: _containers.RepeatedCompositeFieldContainer[Allocation]
     def __init__(self, allocations: _Optional[_Iterable[_Union[Allocation, _Mapping]]] = ...) -> None: ...
 
+class UpdateRemoteWorkersRequest(_message.Message):
+    __slots__ = ("workflow_id", "add", "remove")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    ADD_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: int
+    add: _containers.RepeatedScalarFieldContainer[str]
+    remove: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, workflow_id: _Optional[int] = ..., add: _Optional[_Iterable[str]] = ..., remove: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RemoteWorkers(_message.Message):
+    __slots__ = ("hosts",)
+    HOSTS_FIELD_NUMBER: _ClassVar[int]
+    hosts: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, hosts: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class SyncStatusRequest(_message.Message):
     __slots__ = ("workflow_id", "dry_run")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]

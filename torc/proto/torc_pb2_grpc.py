@@ -159,6 +159,16 @@ class TorcStub:
                 request_serializer=torc_dot_proto_dot_torc__pb2.SyncStatusRequest.SerializeToString,
                 response_deserializer=torc_dot_proto_dot_torc__pb2.SyncStatusResponse.FromString,
                 _registered_method=True)
+        self.UpdateRemoteWorkers = channel.unary_unary(
+                '/torc.v1.Torc/UpdateRemoteWorkers',
+                request_serializer=torc_dot_proto_dot_torc__pb2.UpdateRemoteWorkersRequest.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.RemoteWorkers.FromString,
+                _registered_method=True)
+        self.ListRemoteWorkers = channel.unary_unary(
+                '/torc.v1.Torc/ListRemoteWorkers',
+                request_serializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
+                response_deserializer=torc_dot_proto_dot_torc__pb2.RemoteWorkers.FromString,
+                _registered_method=True)
         self.RegisterWorker = channel.unary_unary(
                 '/torc.v1.Torc/RegisterWorker',
                 request_serializer=torc_dot_proto_dot_torc__pb2.RegisterWorkerRequest.SerializeToString,
@@ -449,6 +459,19 @@ class TorcServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateRemoteWorkers(self, request, context):
+        """The hosts its workers may be started on over SSH (torc remote): add and remove, list.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRemoteWorkers(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RegisterWorker(self, request, context):
         """Workers.
         """
@@ -727,6 +750,16 @@ def add_TorcServicer_to_server(servicer, server):
                     servicer.SyncStatus,
                     request_deserializer=torc_dot_proto_dot_torc__pb2.SyncStatusRequest.FromString,
                     response_serializer=torc_dot_proto_dot_torc__pb2.SyncStatusResponse.SerializeToString,
+            ),
+            'UpdateRemoteWorkers': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateRemoteWorkers,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.UpdateRemoteWorkersRequest.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.RemoteWorkers.SerializeToString,
+            ),
+            'ListRemoteWorkers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRemoteWorkers,
+                    request_deserializer=torc_dot_proto_dot_torc__pb2.WorkflowRef.FromString,
+                    response_serializer=torc_dot_proto_dot_torc__pb2.RemoteWorkers.SerializeToString,
             ),
             'RegisterWorker': grpc.unary_unary_rpc_method_handler(
                     servicer.RegisterWorker,
@@ -1519,6 +1552,60 @@ class Torc:
             '/torc.v1.Torc/SyncStatus',
             torc_dot_proto_dot_torc__pb2.SyncStatusRequest.SerializeToString,
             torc_dot_proto_dot_torc__pb2.SyncStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateRemoteWorkers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/UpdateRemoteWorkers',
+            torc_dot_proto_dot_torc__pb2.UpdateRemoteWorkersRequest.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.RemoteWorkers.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRemoteWorkers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/torc.v1.Torc/ListRemoteWorkers',
+            torc_dot_proto_dot_torc__pb2.WorkflowRef.SerializeToString,
+            torc_dot_proto_dot_torc__pb2.RemoteWorkers.FromString,
             options,
             channel_credentials,
             insecure,

@@ -36,6 +36,7 @@ def dump_workflow(wf: Workflow, seq: int | None = None) -> dict[str, Any]:
         "archived": wf.archived,
         "results": wf.results[covered:],
         "allocations": wf.allocations,
+        "remote_workers": wf.remote_workers,
         "file_mtimes": sorted(wf.file_mtimes.items()),
         "ids": {k: r.to_list() for k, r in wf.ids.items()},
         **parts,
@@ -59,6 +60,7 @@ def load_workflow(d: dict[str, Any]) -> Workflow:
     wf.specs_part = d.get("specs_part")
     wf.results_parts = [[name, count] for name, count in d.get("results_parts", ())]
     wf.allocations = d.get("allocations", [])
+    wf.remote_workers = d.get("remote_workers", [])
     wf.file_mtimes = {int(k): v for k, v in d.get("file_mtimes", ())}
     for kind, ranges in d.get("ids", {}).items():
         wf.ids[kind] = IdRanges(ranges)

@@ -133,6 +133,18 @@ class WorkflowRpcs:
         return pb.ListAllocationsResponse(allocations=[convert.allocation(wf.id, a)
                                                        for a in wf.allocations])
 
+    async def UpdateRemoteWorkers(self, request: pb.UpdateRemoteWorkersRequest,
+                                  context: grpc.aio.ServicerContext) -> pb.RemoteWorkers:
+        hosts = await self.core.commit(E.RemoteWorkers(
+            request.workflow_id, tuple(request.add), tuple(request.remove), time.time()),
+            context)
+        return pb.RemoteWorkers(hosts=hosts)
+
+    async def ListRemoteWorkers(self, request: pb.WorkflowRef,
+                                context: grpc.aio.ServicerContext) -> pb.RemoteWorkers:
+        wf = await self.core.read(context, request.workflow_id)
+        return pb.RemoteWorkers(hosts=wf.remote_workers)
+
     async def SyncStatus(self, request: pb.SyncStatusRequest,
                          context: grpc.aio.ServicerContext) -> pb.SyncStatusResponse:
         try:

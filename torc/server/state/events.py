@@ -262,6 +262,18 @@ class CancelJobs(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class RemoteWorkers(Event):
+    """Hosts added to or removed from the workflow's remote workers (``torc remote``),
+    canonical ``[user@]host[:port]`` strings (``torc.hosts``)."""
+
+    KIND = "remote_workers"
+    workflow_id: int
+    add: tuple[str, ...]
+    remove: tuple[str, ...]
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
 class FailPending(Event):
     """Jobs held in pending_failed judged permanent failures (AI-assisted recovery): they
     become failed, and what depends on them is canceled as after any failure."""
@@ -357,6 +369,6 @@ KINDS: dict[str, type[Event]] = {cls.KIND: cls for cls in (
     CancelWorkflow, RegisterWorker, UnregisterWorker, ClaimJobs, Report, ClaimActions,
     ActionResult, WorkerLost, RecordAllocation, AllocationState, UpdateUserData, UpdateJob,
     AddToWorkflow,
-    CancelJobs, FailPending, ImportWorkflow, ArchiveWorkflow,
+    CancelJobs, FailPending, RemoteWorkers, ImportWorkflow, ArchiveWorkflow,
     GroupCreate, GroupDelete,
     GroupAddUser, GroupRemoveUser, GroupAddWorkflow, GroupRemoveWorkflow)}

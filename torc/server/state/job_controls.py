@@ -112,3 +112,18 @@ def retry_jobs(wf: Workflow, job_ids: tuple[int, ...]) -> int:
     for job in jobs:
         job.attempt_id = attempts[job.id] + 1  # its files and result beside the last one
     return len(jobs) + len(below)
+
+
+def fail_pending(wf: Workflow, job_ids: tuple[int, ...]) -> list[Job]:
+    """Jobs held in pending_failed judged permanent failures: they fail and what depends on
+    them is canceled (or unblocked when it tolerates failures). All or nothing."""
+    jobs = [wf.job(i) for i in dict.fromkeys(job_ids)]
+    for j in jobs:
+        if j.status != S.PENDING_FAILED:
+            raise FailedPrecondition(f"job {wf.gid(j.id)} ({j.name}) is "
+                                     f"{S.name(j.status)}, not pending_failed")
+    for j in jobs:
+        wf.set_status(j, S.FAILED)
+    wf.propagate(jobs)
+    wf.after_change()
+    return jobs

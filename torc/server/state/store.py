@@ -19,11 +19,19 @@ from typing import Any
 
 from torc import states as S
 from torc.errors import FailedPrecondition, InvalidArgument, NotFound
-from torc.server.state import additions, allocation_events, changes, export, ids, live
+from torc.server.state import (
+    additions,
+    allocation_events,
+    changes,
+    export,
+    ids,
+    live,
+    remote_workers,
+)
 from torc.server.state import events as E
 from torc.server.state.access import AccessGroups
 from torc.server.state.job import Job, jobs_from_columns
-from torc.server.state.job_controls import cancel_jobs, retry_jobs
+from torc.server.state.job_controls import cancel_jobs, fail_pending, retry_jobs
 from torc.server.state.job_updates import update_job
 from torc.server.state.records import Effects, Feed, FeedItem, ReportOutcome, Worker
 from torc.server.state.reports import apply_report
@@ -67,6 +75,7 @@ class Store:
             E.AddToWorkflow: self._add,
             E.CancelJobs: self._cancel_jobs,
             E.FailPending: self._fail_pending,
+            E.RemoteWorkers: self._remote_workers,
             E.ImportWorkflow: self._import,
             E.ArchiveWorkflow: self._archive,
             **{t: self.groups.apply for t in (E.GroupCreate, E.GroupDelete, E.GroupAddUser,
@@ -348,17 +357,8 @@ class Store:
         return jobs
 
     def _fail_pending(self, ev: E.FailPending) -> list[Job]:
-        """All or nothing: every job must be pending_failed."""
         wf = self.workflow(ev.workflow_id)
-        jobs = [wf.job(i) for i in ev.job_ids]
-        for j in jobs:
-            if j.status != S.PENDING_FAILED:
-                raise FailedPrecondition(f"job {wf.gid(j.id)} ({j.name}) is "
-                                         f"{S.name(j.status)}, not pending_failed")
-        for j in jobs:
-            wf.set_status(j, S.FAILED)
-        wf.propagate(jobs)
-        wf.after_change()
+        jobs = fail_pending(wf, ev.job_ids)
         self._note(wf.id, ev.ts, "jobs_failed", f"{len(jobs)} pending_failed job(s) judged "
                    "permanent failures: " + ", ".join(j.name for j in jobs[:10])
                    + (" ..." if len(jobs) > 10 else ""))
@@ -366,6 +366,9 @@ class Store:
             self._note(wf.id, ev.ts, "complete", f"workflow {wf.id} complete")
         self._wake(wf.id)
         return jobs
+
+    def _remote_workers(self, ev: E.RemoteWorkers) -> list[str]:
+        return remote_workers.update(self.workflow(ev.workflow_id), ev, self._note)
 
     def _add(self, ev: E.AddToWorkflow) -> list[Job]:
         wf = self.workflow(ev.workflow_id)

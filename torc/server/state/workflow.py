@@ -81,6 +81,8 @@ class Workflow:
         self.results_parts: list[list[Any]] = []
         # Slurm allocations submitted for this workflow (schedule_nodes actions).
         self.allocations: list[dict[str, Any]] = []
+        # Hosts its workers may be started on over SSH (torc remote), as [user@]host[:port].
+        self.remote_workers: list[str] = []
         # File modification times as last recorded (by file index): at (re)initialize from
         # what the client saw, and from the job that wrote the file.
         self.file_mtimes: dict[int, float] = {}
