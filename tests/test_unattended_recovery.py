@@ -15,30 +15,41 @@ import pytest
 
 from tests.conftest import Coordinator, cli_json, cli_rows, job_states, run_cli, wait_for
 from tests.test_slurm import _start_victim, schedule, scheduler, slurm_jobs_alive, submit
-from torc.client.auto_schedule import Look, Options, decide
+from torc.client.auto_schedule import Look, Options, can_run, decide
 
 OPTS = Options(threshold=5, cooldown=1800, stranded_timeout=7200)
 
 
 def test_ready_jobs_with_nobody_to_run_them_are_scheduled_at_once() -> None:
-    # No worker, no allocation: at once, cooldown or not, retries or not.
-    assert decide(OPTS, Look(3, 0, 0, 0, since_last=0)) is not None
-    # Nothing ready, or someone to run it: nothing.
-    assert decide(OPTS, Look(0, 0, 0, 0, since_last=10**6)) is None
-    assert decide(OPTS, Look(3, 0, 1, 0, since_last=10**6)) is None
-    assert decide(OPTS, Look(3, 0, 0, 1, since_last=10**6)) is None
+    # Stranded: at once, cooldown or not, retries or not.
+    assert decide(OPTS, Look(3, 0, stranded=3, since_last=0)) is not None
+    assert decide(OPTS, Look(3, 0, stranded=1, since_last=0)) is not None
+    # Nothing ready, or someone to run it all: nothing.
+    assert decide(OPTS, Look(0, 0, 0, since_last=10**6)) is None
+    assert decide(OPTS, Look(3, 0, 0, since_last=10**6)) is None
+
+
+def test_who_can_run_a_ready_job() -> None:
+    # A job for scheduler "gpu": a worker of "gpu" or of none, or a gpu allocation, or one
+    # submitted by hand or regenerated (its workers take any job).
+    assert can_run("gpu", ["gpu"], []) and can_run("gpu", [""], [])
+    assert not can_run("gpu", ["cpu"], [("cpu", False)])
+    assert can_run("gpu", [], [("gpu", False)]) and can_run("gpu", [], [("x", True)])
+    # A job for no scheduler: anyone.
+    assert can_run("", ["cpu"], []) and can_run("", [], [("cpu", False)])
+    assert not can_run("", [], [])
 
 
 def test_waiting_retries_call_for_more_after_the_threshold_or_the_stranded_timeout() -> None:
     # While allocations run, retries count: at the threshold once the cooldown passed...
-    assert decide(OPTS, Look(9, 5, 2, 1, since_last=1800)) is not None
-    assert decide(OPTS, Look(9, 5, 2, 1, since_last=1799)) is None
-    assert decide(OPTS, Look(9, 4, 2, 1, since_last=1800)) is None
+    assert decide(OPTS, Look(9, 5, 0, since_last=1800)) is not None
+    assert decide(OPTS, Look(9, 5, 0, since_last=1799)) is None
+    assert decide(OPTS, Look(9, 4, 0, since_last=1800)) is None
     # ...and fewer once they have waited the stranded timeout; 0 turns that off.
-    assert decide(OPTS, Look(9, 1, 2, 1, since_last=7200)) is not None
-    assert decide(Options(5, 1800, 0), Look(9, 1, 2, 1, since_last=10**6)) is None
+    assert decide(OPTS, Look(9, 1, 0, since_last=7200)) is not None
+    assert decide(Options(5, 1800, 0), Look(9, 1, 0, since_last=10**6)) is None
     # First attempts waiting for running allocations are not stranded.
-    assert decide(OPTS, Look(9, 0, 2, 1, since_last=10**6)) is None
+    assert decide(OPTS, Look(9, 0, 0, since_last=10**6)) is None
 
 
 @pytest.fixture
@@ -66,7 +77,7 @@ def test_watch_brings_a_workflow_whose_allocation_was_canceled_to_completion(
     r = run_cli("watch", str(wf_id), "--interval", "0.5", "--auto-schedule", "--recover",
                 "--retry-unknown", "--output-dir", str(out), url=coord.url, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "no worker or allocation left" in r.stdout, r.stdout
+    assert "no worker or allocation left can run" in r.stdout, r.stdout
     assert set(job_states(c, wf_id).values()) == {"completed"}
     allocations = c.list_allocations(wf_id)
     assert len(allocations) >= 2 and allocations[0].slurm_job_id == first.slurm_job_id

@@ -1,9 +1,9 @@
 """``torc watch --auto-schedule``: new Slurm allocations for ready jobs nobody will run.
 
 Torc's rules (``docs/src/specialized/fault-tolerance/automatic-recovery.md``): when ready jobs
-have no worker alive and no allocation pending or running (allocations expired, were canceled,
-or a node failed), allocations for the jobs left are planned and submitted at once, as ``torc
-slurm regenerate --submit`` does; while allocations exist, more are submitted only for retries
+have no worker of their scheduler alive and no allocation of it pending or running (allocations
+expired, were canceled, or a node failed), allocations for the jobs left are planned and
+submitted at once, as ``torc slurm regenerate --submit`` does; while allocations exist, more are submitted only for retries
 (ready jobs past their first attempt) once ``threshold`` of them wait, or when fewer have waited
 ``stranded_timeout`` seconds, and never twice within ``cooldown`` seconds.
 
@@ -39,8 +39,7 @@ class Look:
 
     ready: int
     retry_ready: int
-    live_workers: int
-    open_allocations: int
+    stranded: int  # ready jobs no live worker and no open allocation of theirs can run
     since_last: float  # seconds since the last submission (or since the watch began)
 
 
@@ -48,9 +47,9 @@ def decide(opts: Options, look: Look) -> str | None:
     """Why allocations should be submitted now, or None."""
     if look.ready == 0:
         return None
-    if look.live_workers == 0 and look.open_allocations == 0:
-        return (f"{look.ready} ready job(s) and no worker or allocation left "
-                f"({look.retry_ready} retries)")
+    if look.stranded:
+        return (f"{look.stranded} ready job(s) that no worker or allocation left can run "
+                f"({look.retry_ready} retries waiting)")
     if look.since_last < opts.cooldown or look.retry_ready == 0:
         return None
     if look.retry_ready >= opts.threshold:
@@ -61,16 +60,28 @@ def decide(opts: Options, look: Look) -> str | None:
     return None
 
 
+def can_run(scheduler: str, workers: list[str], allocations: list[tuple[str, bool]]) -> bool:
+    """Whether a ready job of ``scheduler`` ("" for none) has someone to run it: a live
+    worker of its scheduler or of none (those take any job), or an open allocation of its
+    scheduler or submitted by hand or regenerated (``any``: its workers take any job)."""
+    if not scheduler:
+        return bool(workers) or bool(allocations)
+    return any(w in ("", scheduler) for w in workers) or any(
+        a == scheduler or any_job for a, any_job in allocations)
+
+
 def look_at(c: TorcClient, wf_id: int, ready: int, since_last: float) -> Look:
-    """Count what ``decide`` needs (retries only when some job is ready)."""
-    retry_ready = 0
-    if ready:
-        retry_ready = sum(1 for j in c.list_jobs(wf_id, status="ready") if j.attempt_id > 1)
-    live = sum(1 for w in c.list_workers(wf_id)
-               if w.role == "worker" and w.active and not w.lost)
-    open_allocations = sum(1 for x in c.list_allocations(wf_id)
-                           if x.state not in slurm.FINAL_STATES)
-    return Look(ready, retry_ready, live, open_allocations, since_last)
+    """Count what ``decide`` needs (the jobs only when some are ready)."""
+    if not ready:
+        return Look(0, 0, 0, since_last)
+    jobs = c.list_jobs(wf_id, status="ready")
+    workers = [w.scheduler for w in c.list_workers(wf_id)
+               if w.role == "worker" and w.active and not w.lost]
+    allocations = [(x.scheduler, x.action_id == 0) for x in c.list_allocations(wf_id)
+                   if x.state not in slurm.FINAL_STATES]
+    runnable = {s: can_run(s, workers, allocations) for s in {j.scheduler for j in jobs}}
+    return Look(len(jobs), sum(1 for j in jobs if j.attempt_id > 1),
+                sum(1 for j in jobs if not runnable[j.scheduler]), since_last)
 
 
 class AutoScheduler:
