@@ -3,9 +3,10 @@
 Torc's rules (``docs/src/specialized/fault-tolerance/automatic-recovery.md``): when ready jobs
 have no worker of their scheduler alive and no allocation of it pending or running (allocations
 expired, were canceled, or a node failed), allocations for the jobs left are planned and
-submitted at once, as ``torc slurm regenerate --submit`` does; while allocations exist, more are submitted only for retries
-(ready jobs past their first attempt) once ``threshold`` of them wait, or when fewer have waited
-``stranded_timeout`` seconds, and never twice within ``cooldown`` seconds.
+submitted at once, as ``torc slurm regenerate --submit`` does; while allocations exist, more
+are submitted only for retries (ready jobs past their first attempt) once ``threshold`` of them
+wait, or when fewer have waited ``stranded_timeout`` seconds, and never twice within
+``cooldown`` seconds.
 
 ``decide`` is pure (what one look at the workflow calls for); ``AutoScheduler`` takes the looks
 and submits.
