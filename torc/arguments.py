@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import argparse
 import math
+import shlex
 from typing import Any
+
+from torc.errors import TorcError
 
 
 class Number:
@@ -67,3 +70,16 @@ def check_parsed(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
         except argparse.ArgumentTypeError as e:
             flag = action.option_strings[-1] if action.option_strings else action.dest
             parser.error(f"{flag} (or its configuration file setting): {e}")
+
+
+def split_command(text: str, flag: str) -> list[str]:
+    """A command given as one string (``--recovery-hook``, ``--ai-agent``,
+    ``--worker-command``) split as a shell would, without running a shell; a TorcError
+    naming ``flag`` when it is empty or its quoting is broken."""
+    try:
+        parts = shlex.split(text)
+    except ValueError as e:
+        raise TorcError(f"{flag} {text!r}: {e}") from None
+    if not parts:
+        raise TorcError(f"{flag} is empty")
+    return parts

@@ -16,17 +16,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from torc.arguments import split_command
 from torc.errors import TorcError
 
 
 def hook_argv(command: str, wf_id: int) -> list[str]:
     """The hook's argv (the workflow id last), or a TorcError naming the flag."""
-    try:
-        parts = shlex.split(command)
-    except ValueError as e:
-        raise TorcError(f"--recovery-hook {command!r}: {e}") from None
-    if not parts:
-        raise TorcError("--recovery-hook is empty")
+    parts = split_command(command, "--recovery-hook")
     if "/" not in parts[0] and Path(parts[0]).exists():
         parts[0] = f"./{parts[0]}"
     return [*parts, str(wf_id)]

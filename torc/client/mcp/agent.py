@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from torc.arguments import split_command
 from torc.errors import TorcError
 
 PROMPT = (
@@ -43,13 +43,7 @@ def agent_argv(agent: str, prompt: str, config: Path) -> list[str]:
                 "--allowedTools", "mcp__torc"]
     if agent in ("copilot", "github-copilot"):
         return ["gh", "copilot", "suggest", prompt]
-    try:
-        parts = shlex.split(agent)
-    except ValueError as e:
-        raise TorcError(f"--ai-agent {agent!r}: {e}") from None
-    if not parts:
-        raise TorcError("--ai-agent is empty")
-    return [*parts, prompt]
+    return [*split_command(agent, "--ai-agent"), prompt]
 
 
 def invoke(wf_id: int, agent: str, url: str, output_dir: str) -> None:

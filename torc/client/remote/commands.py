@@ -8,13 +8,12 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import shlex
 import tarfile
 from pathlib import Path
 from typing import Any
 
 from torc import auth, hosts
-from torc.arguments import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT
+from torc.arguments import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, split_command
 from torc.client import output
 from torc.client.remote import scripts
 from torc.client.remote.ssh import Ssh, each, first_line
@@ -70,10 +69,7 @@ def cmd_remove(c: TorcClient, a: argparse.Namespace) -> None:
 
 
 def _worker_argv(c: TorcClient, a: argparse.Namespace) -> list[str]:
-    try:
-        argv = shlex.split(a.worker_command)
-    except ValueError as e:
-        raise TorcError(f"--worker-command {a.worker_command!r}: {e}") from None
+    argv = split_command(a.worker_command, "--worker-command")
     argv += ["--url", c.url, "--workflow-id", str(a.id), "--output-dir", a.output_dir]
     for flag, value in (("--num-cpus", a.num_cpus), ("--memory-gb", a.memory_gb),
                         ("--num-gpus", a.num_gpus), ("--max-parallel-jobs", a.max_parallel_jobs)):
@@ -96,7 +92,8 @@ def cmd_run(c: TorcClient, a: argparse.Namespace) -> None:
         mine = torc_version()
 
         def version(h: Host) -> str | None:
-            p = ssh.run(h, scripts.version(worker[:len(shlex.split(a.worker_command))]))
+            p = ssh.run(h, scripts.version(split_command(a.worker_command,
+                                                         "--worker-command")))
             if p.returncode != 0:
                 return f"{h.spec}: {first_line(p)}"
             theirs = p.stdout.strip().split()[-1] if p.stdout.strip() else "?"
