@@ -23,6 +23,7 @@ from torc.client import (
     cli_jobs,
     cli_logs,
     cli_lookups,
+    cli_nodes,
     cli_plans,
     cli_relations,
     cli_reports,
@@ -137,23 +138,6 @@ def cmd_list_actions(c: TorcClient, a: argparse.Namespace) -> None:
                   "runs"])
 
 
-def cmd_workers(c: TorcClient, a: argparse.Namespace) -> None:
-    rows = [output.worker_dict(w, a.id) for w in c.list_workers(a.id)
-            if not a.scheduled_compute_node or w.slurm_job_id == a.scheduled_compute_node]
-    if a.format != "json":
-        rows = [output.for_table(r) for r in rows]
-    output.rows(a.format, f"workers of workflow {a.id}", rows,
-                ["id", "role", "node_name", "hostname", "slurm_job_id", "num_cpus", "memory",
-                 "num_gpus", "state", "last_heartbeat", "running_jobs"], wrap="compute_nodes")
-
-
-def cmd_allocations(c: TorcClient, a: argparse.Namespace) -> None:
-    rows = [output.allocation_dict(x) for x in c.list_allocations(a.id)]
-    output.rows(a.format, f"Slurm allocations of workflow {a.id}", rows,
-                ["slurm_job_id", "scheduler", "num_nodes", "state", "submitted_at",
-                 "updated_at"])
-
-
 def cmd_events(c: TorcClient, a: argparse.Namespace) -> None:
     if a.duration:  # Torc's --duration: stop watching after that many seconds
         signal.signal(signal.SIGALRM, lambda *_: sys.exit(0))
@@ -192,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_logs.add_commands(sub)
     remote_commands.add_commands(sub)
     cli_jobs.add_commands(sub)
-    _listing_commands(sub)
+    cli_nodes.add_commands(sub)
     cli_groups.add_commands(sub)
     cli_data.add_commands(sub)
     _running_commands(sub)
@@ -258,24 +242,6 @@ def _workflow_commands(sub: Any) -> Any:
     s.set_defaults(func=_simple("reset_status", failed_only="failed_only",
                                 reinitialize="reinitialize"))
     return wsub
-
-
-def _listing_commands(sub: Any) -> None:
-    """``torc workers|allocations list`` (jobs and results: cli_jobs)."""
-    for name in ("workers", "compute-nodes"):
-        w = sub.add_parser(name, help="workers (compute nodes) of a workflow")
-        wsub2 = w.add_subparsers(dest="verb", required=True, metavar="VERB")
-        s = wsub2.add_parser("list", help="list workers")
-        s.add_argument("id", type=int)
-        s.add_argument("--scheduled-compute-node", metavar="SLURM_JOB_ID",
-                       help="only the workers of this Slurm allocation")
-        s.set_defaults(func=cmd_workers)
-
-    al = sub.add_parser("allocations", help="Slurm allocations of a workflow")
-    asub = al.add_subparsers(dest="verb", required=True, metavar="VERB")
-    s = asub.add_parser("list", help="list allocations with their Slurm state")
-    s.add_argument("id", type=int)
-    s.set_defaults(func=cmd_allocations)
 
 
 def _running_commands(sub: Any) -> None:
