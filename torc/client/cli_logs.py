@@ -29,8 +29,14 @@ def cmd_bundle(c: TorcClient, a: argparse.Namespace) -> None:
 
 
 def cmd_analyze(c: None, a: argparse.Namespace) -> None:
+    from rich.progress import Progress
+
     from torc.client.log_analysis import analyze
-    report = analyze(Path(a.path), a.workflow_id)
+    with Progress(console=output.console, transient=True,
+                  disable=not output.console.is_terminal) as bar:
+        task = bar.add_task("scanning logs", total=None)
+        report = analyze(Path(a.path), a.workflow_id,
+                         lambda done, total: bar.update(task, completed=done, total=total))
     if a.format == "json":
         output.emit_json(report)
         return

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import tarfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -126,8 +126,11 @@ def _directory_files(root: Path) -> Iterator[tuple[str, Path]]:
             yield rel, path
 
 
-def analyze(path: Path, workflow_id: int | None = None) -> dict[str, Any]:
-    """Scan a directory or a bundle (``.tar.gz``) for the workflow's logs; the report."""
+def analyze(path: Path, workflow_id: int | None = None,
+            progress: Callable[[int, int], object] | None = None) -> dict[str, Any]:
+    """Scan a directory or a bundle (``.tar.gz``) for the workflow's logs; the report.
+    ``progress(done, total)`` is told after each file (a long scan shows how far it is)."""
+    tell = progress or (lambda done, total: None)
     if not path.exists():
         raise TorcError(f"{path}: no such file or directory")
     counts: Counter[str] = Counter()
@@ -137,12 +140,15 @@ def analyze(path: Path, workflow_id: int | None = None) -> dict[str, Any]:
         files = list(_directory_files(path))
         found = sorted({w for rel, _ in files if (w := workflow_of(rel)) is not None})
         wf = _pick(path, found, workflow_id)
-        for rel, p in files:
-            if workflow_of(rel) != wf:
-                continue
+        mine = [(rel, p) for rel, p in files if workflow_of(rel) == wf]
+        for rel, p in mine:
             scanned += 1
-            with open(p, "rb") as f:
-                findings += scan_lines(rel, _text_lines(f), counts)
+            try:
+                with open(p, "rb") as f:
+                    findings += scan_lines(rel, _text_lines(f), counts)
+            except OSError:  # removed or unreadable meanwhile: the rest is still scanned
+                pass
+            tell(scanned, len(mine))
     else:
         try:
             archive = tarfile.open(path, "r:*")
@@ -152,14 +158,13 @@ def analyze(path: Path, workflow_id: int | None = None) -> dict[str, Any]:
             members = [m for m in archive.getmembers() if m.isfile() and is_log(m.name)]
             found = sorted({w for m in members if (w := workflow_of(m.name)) is not None})
             wf = _pick(path, found, workflow_id)
-            for m in members:
-                if workflow_of(m.name) != wf:
-                    continue
+            mine = [m for m in members if workflow_of(m.name) == wf]
+            for m in mine:
                 f = archive.extractfile(m)
-                if f is None:
-                    continue
                 scanned += 1
-                findings += scan_lines(m.name, _text_lines(f), counts)
+                if f is not None:
+                    findings += scan_lines(m.name, _text_lines(f), counts)
+                tell(scanned, len(mine))
     # Files with the worst findings first; each file's lines in order.
     rank = {"critical": 0, "error": 1, "warning": 2}
     worst: dict[str, int] = {}
