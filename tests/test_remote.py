@@ -197,3 +197,20 @@ def test_a_host_with_another_version_is_refused(coord: Coordinator,
     rows = json.loads(run_cli("-f", "json", "remote", "status", str(wf_id), "--ssh-config",
                               str(config), url=coord.url).stdout)["workers"]
     assert [bool(x["error"]) for x in rows] == [False, True], rows
+
+
+def test_a_huge_host_list_is_refused_at_once(coordinator: Coordinator) -> None:
+    """The coordinator never hangs on a client's input: hosts past the bound are refused
+    before any is parsed (a list of 200,000 took minutes when each was checked against all
+    before it), and the workflow keeps what it had."""
+    from torc.client.stub import ClientError
+    wf_id = coordinator.client.create_workflow({"name": "h", "jobs": [
+        {"name": "a", "command": "true"}]})
+    with pytest.raises(ClientError, match="at most 10000 remote workers"):
+        coordinator.client.update_remote_workers(
+            wf_id, add=[f"node{i}" for i in range(200_000)])
+    assert coordinator.client.list_remote_workers(wf_id) == []
+    # Within the bound, many hosts are added in one call.
+    added = coordinator.client.update_remote_workers(wf_id,
+                                                     add=[f"n{i}" for i in range(10_000)])
+    assert len(added) == 10_000

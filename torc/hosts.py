@@ -98,10 +98,14 @@ def parse_file(text: str, source: str) -> list[Host]:
 
 def check_list(specs: list[str]) -> list[str]:
     """Hosts as the coordinator records them: each parsed and canonical, none twice."""
+    if len(specs) > MAX_HOSTS:  # before any is parsed: the bound is what keeps this cheap
+        raise InvalidArgument(f"at most {MAX_HOSTS} remote workers (got {len(specs)})")
     out: list[str] = []
+    seen: set[str] = set()
     for s in specs:
         spec = parse(s).spec
-        if spec in out:
+        if spec in seen:
             raise InvalidArgument(f"host {spec} is given twice")
+        seen.add(spec)
         out.append(spec)
     return out
