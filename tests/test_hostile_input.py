@@ -140,6 +140,18 @@ messages = st.one_of(
                                              limit=ids)),
     st.tuples(st.just("UnregisterWorker"), st.builds(pb.UnregisterWorkerRequest,
                                                      worker_id=ids)),
+    # Issue 36's RPCs: remote worker hosts, held failures judged, Slurm asked now.
+    st.tuples(st.just("UpdateRemoteWorkers"), st.builds(
+        pb.UpdateRemoteWorkersRequest, workflow_id=ids,
+        add=st.lists(st.one_of(st.text(max_size=30), st.sampled_from(
+            ["node1", "a@b:22", "[::1]:2222", "[::1", "h:0", "x y", "@", ""])), max_size=5),
+        remove=st.lists(st.text(max_size=12), max_size=3))),
+    st.tuples(st.just("FailPendingJobs"), st.builds(
+        pb.FailPendingJobsRequest, workflow_id=ids, job_ids=st.lists(ids, max_size=4))),
+    st.tuples(st.sampled_from(["ListRemoteWorkers"]), st.builds(pb.WorkflowRef,
+                                                                workflow_id=ids)),
+    st.tuples(st.just("SyncStatus"), st.builds(pb.SyncStatusRequest, workflow_id=ids,
+                                               dry_run=st.booleans())),
 )
 
 
