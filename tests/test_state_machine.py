@@ -355,6 +355,8 @@ def test_every_event_round_trips_through_its_encoding() -> None:
                          ((1.0, "created", "workflow made"),)),
         E.ArchiveWorkflow(1, True, 2.0), E.CancelJobs(1, (3, 4), 2.0, terminate=True),
         E.ResetStatus(1, 2.0, job_ids=(3,), retry=True),
+        E.FailPending(1, (3, 4), 2.0),
+        E.RemoteWorkers(1, ("alice@node1:2222", "[::1]:22"), ("node2",), 2.0),
         E.AddToWorkflow(1, 2.0, {"name": ["b"], "deps": [[0]]}, files=[{"name": "f"}],
                         user_data=[{"name": "u", "data": {"x": 1}}],
                         resource_requirements=[{"name": "big", "num_cpus": 2}])]

@@ -65,7 +65,7 @@ def from_json(data: dict[str, Any]) -> Event:
         values["mtimes"] = tuple(tuple(p) for p in values["mtimes"])
     if "events" in values:
         values["events"] = tuple(tuple(e) for e in values["events"])
-    for name in ("job_ids", "action_ids"):
+    for name in ("job_ids", "action_ids", "add", "remove"):
         if name in values:
             values[name] = tuple(values[name])
     try:
