@@ -108,6 +108,11 @@ def test_worker_files_and_the_recorded_hosts(coordinator: Coordinator, tmp_path:
         "node1", "alice@node2:2222", "[2001:db8::1]:22"]
     r = run_cli("remote", "remove-worker", "node9", str(wf_id), url=url)
     assert r.returncode == 1 and "no remote worker node9" in r.stderr
+    # What run compares on every host, on stdout as argparse's --version prints it.
+    from torc.version import torc_version
+    assert run_cli("--version").stdout == f"torc {torc_version()}\n"
+    worker = subprocess.run([*WORKER.split(), "--version"], capture_output=True, text=True)
+    assert worker.stdout == f"torc-worker {torc_version()}\n"
     # Recorded with the workflow: a restart keeps them.
     coordinator.restart()
     assert len(cli_rows("remote", "list-workers", str(wf_id), url=url)) == 3

@@ -39,14 +39,14 @@ from torc.client import (
     watch,
 )
 from torc.client.mcp import command as mcp_command
-from torc.client.remote import commands as remote_commands
+from torc.client.remote import parser as remote_commands
 from torc.client.stub import TorcClient, load_spec
 from torc.config import DEFAULT_URL
 from torc.errors import TorcError
 from torc.exits import exit_now
 from torc.logs import LOG_LEVEL
 from torc.options import DEFAULT_OUTPUT_DIR
-from torc.version import torc_version
+from torc.version import VersionAction
 
 Handler = Callable[[TorcClient, argparse.Namespace], Any]
 
@@ -157,7 +157,7 @@ def cmd_events(c: TorcClient, a: argparse.Namespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The whole CLI."""
     p = argparse.ArgumentParser(prog="torc", description="torc: workflows on HPC clusters")
-    p.add_argument("--version", action="version", version=f"torc {torc_version()}")
+    p.add_argument("--version", action=VersionAction, program="torc")
     p.add_argument("--url", default=None,
                    help=f"coordinator host:port (env TORC_URL, default {DEFAULT_URL})")
     p.add_argument("-f", "--format", choices=["table", "json"], default="table")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from torc.arguments import NON_NEGATIVE, POSITIVE
-from torc.client import hooks, output, recover, reports
+from torc.client import output, recover, reports
 from torc.client.stub import TorcClient
 from torc.errors import TorcError
 from torc.options import add_worker_arguments
@@ -103,6 +103,7 @@ def cmd_correct(c: TorcClient, a: argparse.Namespace) -> None:
 def recover_workflow(a: argparse.Namespace, url: str | None) -> int:
     """``torc recover``: plan, then (unless --dry-run) update, reset and run again. Without a
     URL it works on the coordinator ``torc run`` left in the output directory."""
+    from torc.client import hooks
     from torc.client.run import EmbeddedCoordinator, run
     hook = getattr(a, "recovery_hook", None)
     if hook:

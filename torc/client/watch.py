@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
 
 from torc.arguments import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE
-from torc.client import auto_schedule, cli_reports, failures, output
+from torc.client import cli_reports, failures, output
 from torc.client.reports import OutputDirs
 from torc.client.stub import TorcClient
 from torc.errors import TorcError
@@ -80,6 +80,7 @@ def watch(c: TorcClient, a: argparse.Namespace, recover: Any) -> int:
     # there, a line each time the counts change, and the events as they come.
     plain = a.format != "json" and not output.console.is_terminal
     last_line = ""
+    from torc.client import auto_schedule  # only a watch imports it (Slurm planning)
     asked_about: frozenset[int] = frozenset()
     scheduler = auto_schedule.AutoScheduler(
         auto_schedule.Options(a.auto_schedule_threshold, a.auto_schedule_cooldown,

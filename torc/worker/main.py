@@ -17,7 +17,7 @@ from torc.exits import exit_now
 from torc.logs import LOG_LEVEL
 from torc.options import add_worker_arguments
 from torc.spec.units import parse_memory
-from torc.version import torc_version
+from torc.version import VersionAction
 from torc.worker import node_logs
 from torc.worker.gpus import detect_gpu_ids
 from torc.worker.resources import detect_placement, detect_resources
@@ -87,7 +87,7 @@ def _log_file(args: argparse.Namespace) -> str | None:
 def build_parser() -> argparse.ArgumentParser:
     """Command-line interface of torc-worker."""
     p = argparse.ArgumentParser(prog="torc-worker", description="run a torc workflow's jobs")
-    p.add_argument("--version", action="version", version=f"torc-worker {torc_version()}")
+    p.add_argument("--version", action=VersionAction, program="torc-worker")
     p.add_argument("--url", default=None, help="coordinator host:port (default: $TORC_URL)")
     p.add_argument("--workflow-id", type=int)
     p.add_argument("--target-on-stdin", action="store_true", help=argparse.SUPPRESS)

@@ -7,7 +7,6 @@ import os
 from typing import Any
 
 from torc.arguments import PORT
-from torc.client.mcp import tools
 from torc.options import DEFAULT_OUTPUT_DIR
 
 DEFAULT_PORT = 8765
@@ -15,7 +14,7 @@ DEFAULT_PORT = 8765
 
 def serve(url: str, a: argparse.Namespace) -> int:
     """Serve until the client goes (stdio) or the process is stopped (http)."""
-    from torc.client.mcp import server
+    from torc.client.mcp import server, tools
     target = tools.Target(url=url, output_dir=a.output_dir)
     if a.transport == "stdio":
         server.serve_stdio(target)
