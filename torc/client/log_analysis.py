@@ -9,6 +9,7 @@ stdio files are tied to their job, run and attempt by their names (``job_wf1_j2_
 
 from __future__ import annotations
 
+import os
 import re
 import tarfile
 from collections import Counter
@@ -119,11 +120,19 @@ def _text_lines(f: IO[bytes]) -> Iterator[str]:
         yield raw.decode(errors="replace")
 
 
-def _directory_files(root: Path) -> Iterator[tuple[str, Path]]:
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).as_posix()
-        if path.is_file() and not rel.startswith("coordinator/") and is_log(rel):
-            yield rel, path
+def output_files(root: Path) -> Iterator[tuple[str, Path]]:
+    """(path inside ``root``, path) of every file in an output directory, but the embedded
+    coordinator's own data (``coordinator/``: not logs, and its lock and identity are
+    nobody else's to read); ``bundle`` and ``analyze`` both walk it this way."""
+    if not root.is_dir():
+        return
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = Path(dirpath).relative_to(root)
+        if rel_dir == Path("."):
+            dirnames[:] = [d for d in dirnames if d != "coordinator"]
+        dirnames.sort()
+        for name in sorted(filenames):
+            yield (rel_dir / name).as_posix(), Path(dirpath) / name
 
 
 def analyze(path: Path, workflow_id: int | None = None,
@@ -137,7 +146,7 @@ def analyze(path: Path, workflow_id: int | None = None,
     findings: list[Finding] = []
     scanned = 0
     if path.is_dir():
-        files = list(_directory_files(path))
+        files = [(rel, p) for rel, p in output_files(path) if is_log(rel)]
         found = sorted({w for rel, _ in files if (w := workflow_of(rel)) is not None})
         wf = _pick(path, found, workflow_id)
         mine = [(rel, p) for rel, p in files if workflow_of(rel) == wf]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import socket
 import tarfile
 import time
@@ -24,7 +23,7 @@ from typing import Any
 from rich.progress import Progress
 
 from torc.client import output
-from torc.client.log_analysis import workflow_of
+from torc.client.log_analysis import output_files, workflow_of
 from torc.client.stub import TorcClient
 from torc.errors import TorcError
 from torc.version import torc_version
@@ -33,18 +32,8 @@ SHOW_PROGRESS_PAST = 200  # files
 
 
 def workflow_files(root: Path, wf_id: int) -> Iterator[tuple[str, Path]]:
-    """(path inside ``root``, path) of each file of the workflow there (the embedded
-    coordinator's own data, ``coordinator/``, is not a log)."""
-    if not root.is_dir():
-        return
-    for dirpath, dirnames, filenames in os.walk(root):
-        rel_dir = Path(dirpath).relative_to(root)
-        if rel_dir == Path("."):
-            dirnames[:] = [d for d in dirnames if d != "coordinator"]
-        for name in sorted(filenames):
-            rel = (rel_dir / name).as_posix()
-            if workflow_of(rel) == wf_id:
-                yield rel, Path(dirpath) / name
+    """(path inside ``root``, path) of each file of the workflow there."""
+    return ((rel, p) for rel, p in output_files(root) if workflow_of(rel) == wf_id)
 
 
 def _add_json(tar: tarfile.TarFile, name: str, data: Any) -> None:

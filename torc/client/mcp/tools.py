@@ -205,13 +205,17 @@ def recover_workflow(t: Target, workflow_id: int, dry_run: bool,
     return out
 
 
+def _held(t: Target, workflow_id: int) -> list[dict[str, Any]]:
+    """The workflow's jobs in pending_failed (``torc jobs list --status pending_failed``)."""
+    listed = call(t.url, "jobs", "list", str(workflow_id), "--status", "pending_failed")
+    return listed.get("jobs", []) if isinstance(listed, dict) else []
+
+
 def list_pending_failed_jobs(t: Target, workflow_id: int) -> dict[str, Any]:
     """Jobs held in pending_failed, each with its latest result and the tail of its stderr,
     for an assistant to classify."""
-    listed = call(t.url, "jobs", "list", str(workflow_id), "--status", "pending_failed")
-    jobs = listed.get("jobs", []) if isinstance(listed, dict) else []
     out = []
-    for j in jobs:
+    for j in _held(t, workflow_id):
         entry: dict[str, Any] = {"job_id": j["id"], "name": j["name"], "command": j["command"],
                                  "attempt_id": j.get("attempt_id"),
                                  "return_code": j.get("return_code")}
@@ -234,8 +238,7 @@ def classify_and_resolve_failures(t: Target, workflow_id: int,
                                   classifications: list[dict[str, Any]],
                                   dry_run: bool) -> dict[str, Any]:
     """Retry (with new memory or runtime if given) or fail each pending_failed job."""
-    held = {j["id"]: j for j in (call(t.url, "jobs", "list", str(workflow_id), "--status",
-                                      "pending_failed") or {}).get("jobs", [])}
+    held = {j["id"]: j for j in _held(t, workflow_id)}
     results: list[dict[str, Any]] = []
     retry: list[int] = []
     fail: list[int] = []

@@ -46,13 +46,18 @@ def cmd_add(c: TorcClient, a: argparse.Namespace) -> None:
     _listed(a, f"remote workers of workflow {a.id}", c.update_remote_workers(a.id, add=specs))
 
 
-def cmd_add_from_file(c: TorcClient, a: argparse.Namespace) -> None:
-    path = Path(a.worker_file)
+def _file_specs(worker_file: str) -> list[str]:
+    """The hosts of a worker file, canonical; a TorcError naming the file (and line)."""
+    path = Path(worker_file)
     try:
         text = path.read_text()
     except OSError as e:
         raise TorcError(f"{path}: {e.strerror}") from None
-    specs = [h.spec for h in hosts.parse_file(text, str(path))]
+    return [h.spec for h in hosts.parse_file(text, str(path))]
+
+
+def cmd_add_from_file(c: TorcClient, a: argparse.Namespace) -> None:
+    specs = _file_specs(a.worker_file)
     _listed(a, f"remote workers of workflow {a.id}", c.update_remote_workers(a.id, add=specs))
 
 
@@ -80,9 +85,11 @@ def cmd_run(c: TorcClient, a: argparse.Namespace) -> None:
     """Start the workers: version check, initialize if needed, then ``workers-per-host``
     detached workers on each host, the token through ssh's stdin."""
     from torc.client.run import prepare
-    if a.workers:
-        a.worker_file = a.workers
-        cmd_add_from_file_quietly(c, a)
+    if a.workers:  # its hosts not recorded yet are added
+        known = set(c.list_remote_workers(a.id))
+        new = [h for h in _file_specs(a.workers) if h not in known]
+        if new:
+            c.update_remote_workers(a.id, add=new)
     targets = _hosts(c, a.id)
     ssh = _ssh(a)
     worker = _worker_argv(c, a)
@@ -120,19 +127,6 @@ def cmd_run(c: TorcClient, a: argparse.Namespace) -> None:
     if any(r["error"] for r in rows):
         raise TorcError(f"{sum(1 for r in rows if r['error'])} host(s) could not start "
                         "workers")
-
-
-def cmd_add_from_file_quietly(c: TorcClient, a: argparse.Namespace) -> None:
-    """``run --workers FILE``: add the file's hosts not recorded yet."""
-    path = Path(a.worker_file)
-    try:
-        found = hosts.parse_file(path.read_text(), str(path))
-    except OSError as e:
-        raise TorcError(f"{path}: {e.strerror}") from None
-    known = set(c.list_remote_workers(a.id))
-    new = [h.spec for h in found if h.spec not in known]
-    if new:
-        c.update_remote_workers(a.id, add=new)
 
 
 def cmd_status(c: TorcClient, a: argparse.Namespace) -> None:
